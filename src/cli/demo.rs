@@ -1,0 +1,26 @@
+//! `leadq demo`: fill a store with generated leads.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::service::{LeadService, Local};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 200)]
+    pub count: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+    let r = s.demo(a.count, a.seed)?;
+    println!(
+        "added {} demo leads with {} interactions to {}",
+        r.leads,
+        r.interactions,
+        s.store().path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

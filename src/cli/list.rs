@@ -1,0 +1,106 @@
+//! `leadq list`: the queue in score order as of now. Bare `leadq` prints its hot top.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use super::Format;
+use super::output::{LeadJson, print_json, print_table, write_csv};
+use crate::domain::{Stage, Temperature};
+use crate::service::{LeadService, Local, Query};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TempArg {
+    Hot,
+    Warm,
+    Cold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Due {
+    Today,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[arg(long, value_enum)]
+    pub temp: Option<TempArg>,
+    /// new contacted qualified opportunity customer loyal nurture lost
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// A rep, "me" for yourself, or "none" for the unassigned pool
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only leads whose follow-up is due by the end of today
+    #[arg(long, value_enum)]
+    pub due: Option<Due>,
+    /// Also closed (customer, loyal, lost) and snoozed leads
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+impl Args {
+    pub fn hot_top() -> Args {
+        Args {
+            temp: Some(TempArg::Hot),
+            stage: None,
+            owner: None,
+            source: None,
+            due: None,
+            all: false,
+            limit: Some(20),
+            format: Format::Text,
+        }
+    }
+}
+
+pub fn query(s: &Local, a: &Args) -> Result<Query> {
+    let stage = match &a.stage {
+        Some(name) => match Stage::parse(name) {
+            Some(st) => Some(st),
+            None => bail!(
+                "--stage {name:?} is not a stage; use one of: new contacted qualified opportunity customer loyal nurture lost"
+            ),
+        },
+        None => None,
+    };
+    let owner = a.owner.as_deref().map(|o| match o.trim() {
+        "none" | "" => None,
+        "me" => Some(s.settings().user.clone()),
+        other => Some(other.to_string()),
+    });
+    Ok(Query {
+        temperature: a.temp.map(|t| match t {
+            TempArg::Hot => Temperature::Hot,
+            TempArg::Warm => Temperature::Warm,
+            TempArg::Cold => Temperature::Cold,
+        }),
+        stage,
+        owner,
+        source: a.source.clone(),
+        due_today: a.due.is_some(),
+        all: a.all,
+        limit: a.limit,
+    })
+}
+
+pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+    let rows = s.list(&query(s, a)?)?;
+    match a.format {
+        Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
+        Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
+        Format::Text if rows.is_empty() && s.store().lead_count() == 0 => println!(
+            "The store at {} is empty: add leads with `leadq add`, `leadq import FILE`, or try `leadq demo`.",
+            s.store().path().display()
+        ),
+        Format::Text if rows.is_empty() => println!("No leads match."),
+        Format::Text => print_table(&rows, s.now())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,111 @@
+//! `leadq show ID`: the card, the score explanation and the timeline, newest first.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::Format;
+use super::output::{detail_json, next_label, print_json, temperature_label};
+use crate::domain::LeadId;
+use crate::domain::sanitize::for_display;
+use crate::domain::time::{format_rfc3339, relative};
+use crate::service::{LeadDetail, LeadService, Local};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub id: LeadId,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+    let d = s.show(a.id)?;
+    match a.format {
+        Format::Json => print_json(&detail_json(&d))?,
+        _ => print_text(&d, s.now()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_text(d: &LeadDetail, now: i64) {
+    let l = &d.view.lead;
+    let opt = |o: &Option<String>| o.as_deref().map_or("-".to_string(), for_display);
+    println!(
+        "#{} {}  [{} {}]  {}",
+        l.id,
+        for_display(&l.name),
+        temperature_label(d.view.temperature),
+        d.view.score,
+        l.stage
+    );
+    println!("  company  {}", opt(&l.company));
+    println!("  email    {}", opt(&l.email));
+    println!("  phone    {}", opt(&l.phone));
+    println!("  source   {}", opt(&l.source));
+    println!("  owner    {}", opt(&l.owner));
+    if let Some(r) = l.lost_reason {
+        println!("  lost     {r}");
+    }
+    if !l.tags.is_empty() {
+        println!("  tags     {}", for_display(&l.tags.join(", ")));
+    }
+    for (k, v) in &l.attributes {
+        println!("  {:<8} {}", for_display(k), for_display(v));
+    }
+    println!(
+        "  created  {} ({})",
+        format_rfc3339(l.created),
+        ago(l.created, now)
+    );
+    println!(
+        "  touched  {}",
+        l.last_touch.map_or("never".into(), |t| ago(t, now))
+    );
+    println!(
+        "  next     {}",
+        l.next_action.map_or("-".into(), |t| format!(
+            "{} ({})",
+            format_rfc3339(t),
+            next_label(Some(t), now)
+        ))
+    );
+    if let Some(t) = l.snoozed_until.filter(|t| *t > now) {
+        println!("  snoozed  until {}", format_rfc3339(t));
+    }
+    println!();
+    println!(
+        "Score {} = fit {:.1} + engagement {:.1}",
+        d.explanation.score, d.explanation.fit, d.explanation.engagement
+    );
+    for item in &d.explanation.items {
+        println!("  {:>+6.1}  {}", item.points, for_display(&item.rule));
+    }
+    println!();
+    println!("Timeline (newest first)");
+    for i in &d.timeline {
+        let what = match i.outcome {
+            Some(o) => format!("{} {}", i.kind, o),
+            None => i.kind.to_string(),
+        };
+        let note = i
+            .note
+            .as_deref()
+            .map(|n| format!("  {}", for_display(n)))
+            .unwrap_or_default();
+        println!(
+            "  {}  {:<22} {:<10}{}",
+            format_rfc3339(i.at),
+            what,
+            for_display(&i.author),
+            note
+        );
+    }
+}
+
+fn ago(t: i64, now: i64) -> String {
+    match relative(t, now).as_str() {
+        "now" => "just now".into(),
+        r if r.starts_with("in ") => r.to_string(),
+        r => format!("{r} ago"),
+    }
+}

@@ -1,0 +1,103 @@
+//! Where leadq keeps things and the settings it reads: XDG folders, `LEADQ_DB`, `LEADQ_NOW`,
+//! the scoring rules file and `config.toml`. A broken file is an error naming file and line;
+//! leadq never rewrites a user's file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+
+use crate::domain::Rules;
+use crate::domain::time::parse_rfc3339;
+use crate::service::Settings;
+
+fn dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "leadq")
+}
+
+/// `~/.local/share/leadq/store` (XDG data folder).
+pub fn default_store_path() -> Result<PathBuf> {
+    dirs().map(|d| d.data_dir().join("store")).ok_or_else(|| {
+        anyhow!("cannot find a home folder for the store: pass --db PATH or set LEADQ_DB")
+    })
+}
+
+/// `~/.config/leadq`.
+pub fn config_dir() -> Option<PathBuf> {
+    dirs().map(|d| d.config_dir().to_path_buf())
+}
+
+/// `config.toml`: settings that are not scoring rules.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Country calling code prefixed to national phone numbers, e.g. "44" (default "1").
+    pub country_code: Option<String>,
+}
+
+fn read_config(path: &Path) -> Result<FileConfig> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(1, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
+        anyhow!("{}: line {line}: {}", path.display(), e.message().trim())
+    })
+}
+
+/// The scoring rules: `--rules FILE` if given, else `~/.config/leadq/scoring.toml` if it
+/// exists, else the built-in defaults.
+pub fn load_rules(explicit: Option<&Path>) -> Result<Rules> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => config_dir()
+            .map(|d| d.join("scoring.toml"))
+            .filter(|p| p.exists()),
+    };
+    let Some(path) = path else {
+        return Ok(Rules::defaults());
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read scoring rules {}", path.display()))?;
+    Ok(Rules::parse(&text, &path.display().to_string())?)
+}
+
+/// The Unix user running leadq, recorded as the author of what they log.
+pub fn current_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `LEADQ_NOW`, if set, fixes "now" for this process.
+pub fn fixed_now() -> Result<Option<i64>> {
+    match std::env::var("LEADQ_NOW") {
+        Ok(v) if !v.trim().is_empty() => match parse_rfc3339(&v) {
+            Some(ms) => Ok(Some(ms)),
+            None => bail!("LEADQ_NOW={v:?} is not an RFC 3339 time such as 2026-11-22T09:00:00Z"),
+        },
+        _ => Ok(None),
+    }
+}
+
+pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
+    let file = match config_dir() {
+        Some(d) => read_config(&d.join("config.toml"))?,
+        None => FileConfig::default(),
+    };
+    let country_code = file.country_code.unwrap_or_else(|| "1".into());
+    if country_code.is_empty() || !country_code.chars().all(|c| c.is_ascii_digit()) {
+        bail!("config.toml: country_code {country_code:?} must be digits, such as \"44\"");
+    }
+    Ok(Settings {
+        rules: load_rules(rules_file)?,
+        country_code,
+        user: current_user(),
+        fixed_now: fixed_now()?,
+    })
+}

@@ -1,0 +1,221 @@
+//! A lead: a person who left contact data, with the state leadq keeps about them.
+
+use std::collections::BTreeMap;
+
+use email_address::EmailAddress;
+use serde::{Deserialize, Serialize};
+
+use super::dedupe::{PhoneError, normalize_email, normalize_phone};
+use super::scoring::ScoreState;
+use super::stage::{LostReason, Stage};
+use super::temperature::Temperature;
+use super::time::Millis;
+
+pub type LeadId = u64;
+
+/// A lead as stored. The score fields cache what the timeline implies (see `ScoreState`), so
+/// the queue can be ordered without reading every timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub source: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub created: Millis,
+    pub stage: Stage,
+    pub lost_reason: Option<LostReason>,
+    pub next_action: Option<Millis>,
+    pub snoozed_until: Option<Millis>,
+    pub last_touch: Option<Millis>,
+    pub score: ScoreState,
+    /// The temperature as of `score.at`; the previous state the hysteresis needs.
+    pub temperature: Temperature,
+}
+
+/// A request to add a lead, from the command line, a CSV row or a webhook script.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewLead {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub source: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("a lead needs a name")]
+    MissingName,
+    #[error("a lead needs an e-mail or a phone number")]
+    MissingContact,
+    #[error("e-mail {0:?} is not a valid address")]
+    InvalidEmail(String),
+    #[error("phone {0:?} {1}")]
+    InvalidPhone(String, PhoneError),
+}
+
+/// The normalised keys by which a request is matched against known leads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DedupeKeys {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl NewLead {
+    /// Trims every field and drops empty ones, so `--company ""` means "no company".
+    pub fn cleaned(mut self) -> NewLead {
+        fn clean(v: Option<String>) -> Option<String> {
+            v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+        }
+        self.name = self.name.trim().to_string();
+        self.email = clean(self.email);
+        self.phone = clean(self.phone);
+        self.company = clean(self.company);
+        self.source = clean(self.source).map(|s| s.to_lowercase());
+        self.owner = clean(self.owner);
+        let mut tags: Vec<String> = Vec::new();
+        for t in self.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                tags.push(t.to_string());
+            }
+        }
+        self.tags = tags;
+        self.attributes = self
+            .attributes
+            .into_iter()
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+            .collect();
+        self
+    }
+
+    /// Checks the request and returns its dedupe keys. `anonymous` accepts a request with no
+    /// name and no contact data (a foreign data set such as a call log without identities).
+    pub fn validate(
+        &self,
+        country_code: &str,
+        anonymous: bool,
+    ) -> Result<DedupeKeys, ValidationError> {
+        if self.name.is_empty() && !anonymous {
+            return Err(ValidationError::MissingName);
+        }
+        if self.email.is_none() && self.phone.is_none() && !anonymous {
+            return Err(ValidationError::MissingContact);
+        }
+        let email = match &self.email {
+            Some(e) if EmailAddress::is_valid(e.trim()) && e.contains('.') => {
+                Some(normalize_email(e))
+            }
+            Some(e) => return Err(ValidationError::InvalidEmail(e.clone())),
+            None => None,
+        };
+        let phone = match &self.phone {
+            Some(p) => Some(
+                normalize_phone(p, country_code)
+                    .map_err(|err| ValidationError::InvalidPhone(p.clone(), err))?,
+            ),
+            None => None,
+        };
+        Ok(DedupeKeys { email, phone })
+    }
+}
+
+impl Lead {
+    /// A fresh lead from a validated request.
+    pub fn from_request(id: LeadId, req: &NewLead, now: Millis) -> Lead {
+        Lead {
+            id,
+            name: req.name.clone(),
+            email: req.email.clone(),
+            phone: req.phone.clone(),
+            company: req.company.clone(),
+            source: req.source.clone(),
+            owner: req.owner.clone(),
+            tags: req.tags.clone(),
+            attributes: req.attributes.clone(),
+            created: now,
+            stage: Stage::New,
+            lost_reason: None,
+            next_action: None,
+            snoozed_until: None,
+            last_touch: None,
+            score: ScoreState::zero(now),
+            temperature: Temperature::Cold,
+        }
+    }
+
+    /// Merges a repeated request into this lead: empty fields are filled, tags and new
+    /// attributes added, nothing is overwritten. Returns the names of what was filled.
+    pub fn fill_from(&mut self, req: &NewLead) -> Vec<String> {
+        let mut filled = Vec::new();
+        let mut fill = |slot: &mut Option<String>, value: &Option<String>, name: &str| {
+            if slot.is_none() && value.is_some() {
+                slot.clone_from(value);
+                filled.push(name.to_string());
+            }
+        };
+        fill(&mut self.email, &req.email, "email");
+        fill(&mut self.phone, &req.phone, "phone");
+        fill(&mut self.company, &req.company, "company");
+        fill(&mut self.source, &req.source, "source");
+        fill(&mut self.owner, &req.owner, "owner");
+        if self.name.is_empty() && !req.name.is_empty() {
+            self.name.clone_from(&req.name);
+            filled.push("name".into());
+        }
+        for t in &req.tags {
+            if !self.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                self.tags.push(t.clone());
+                filled.push(format!("tag {t}"));
+            }
+        }
+        for (k, v) in &req.attributes {
+            if !self.attributes.contains_key(k) {
+                self.attributes.insert(k.clone(), v.clone());
+                filled.push(k.clone());
+            }
+        }
+        filled
+    }
+
+    pub fn is_snoozed(&self, now: Millis) -> bool {
+        self.snoozed_until.is_some_and(|t| t > now)
+    }
+
+    /// The text a field-based rule or a search looks at: a standard field, `email_domain`,
+    /// or an attribute (case-insensitive name).
+    pub fn field(&self, name: &str) -> Option<String> {
+        let n = name.trim().to_ascii_lowercase();
+        match n.as_str() {
+            "name" => Some(self.name.clone()).filter(|s| !s.is_empty()),
+            "email" => self.email.clone(),
+            "email_domain" => self
+                .email
+                .as_ref()
+                .and_then(|e| e.rsplit_once('@'))
+                .map(|(_, d)| d.to_lowercase()),
+            "phone" => self.phone.clone(),
+            "company" => self.company.clone(),
+            "source" => self.source.clone(),
+            "owner" => self.owner.clone(),
+            "tags" => (!self.tags.is_empty()).then(|| self.tags.join(",")),
+            "stage" => Some(self.stage.name().to_string()),
+            _ => self
+                .attributes
+                .iter()
+                .find(|(k, _)| {
+                    k.eq_ignore_ascii_case(&n)
+                        || k.replace([' ', '-'], "_").eq_ignore_ascii_case(&n)
+                })
+                .map(|(_, v)| v.clone()),
+        }
+    }
+}

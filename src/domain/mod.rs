@@ -1,0 +1,18 @@
+//! Pure rules of leadq: no terminal, no store, no I/O. Everything here takes "now" as an
+//! argument, so every rule is testable with a fixed clock.
+
+pub mod dedupe;
+pub mod interaction;
+pub mod lead;
+pub mod sanitize;
+pub mod scoring;
+pub mod stage;
+pub mod temperature;
+pub mod time;
+
+pub use interaction::{Interaction, Kind, Outcome};
+pub use lead::{Lead, LeadId, NewLead, ValidationError};
+pub use scoring::{Explanation, Rules, ScoreState};
+pub use stage::{LostReason, Stage};
+pub use temperature::Temperature;
+pub use time::Millis;

@@ -1,0 +1,35 @@
+//! Neutralising stored text before it reaches a terminal or a spreadsheet.
+
+/// Replaces control characters (C0, DEL, C1) and bidirectional overrides/isolates with a
+/// visible placeholder, so a name or note can never move the cursor, change colours, set the
+/// window title or reorder what follows it. Newlines and tabs become spaces.
+pub fn for_display(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if is_unsafe(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Makes a CSV cell safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`,
+/// tab or carriage return is prefixed with `'` so it is read as text, not run as a formula.
+pub fn for_csv_cell(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}

@@ -1,0 +1,13 @@
+//! leadq: keyboard-first sales-lead triage over an embedded store.
+//!
+//! - `domain`: pure rules: leads, interactions, stages, temperature, scoring, dedupe, dates.
+//! - `store`: sled + bincode behind typed methods; the only module that names them.
+//! - `service`: the one API the CLI and the TUI use, over the store.
+//! - `config`: where things live (XDG folders) and the settings read from files and env.
+//! - `cli`: the scriptable command line, one file per subcommand.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod service;
+pub mod store;

@@ -1,0 +1,439 @@
+//! The in-process service: the store, the rules, the clock and the user, with one writer at a
+//! time.
+
+use std::sync::{Mutex, MutexGuard};
+
+use super::planner::Planner;
+use super::types::*;
+use super::{LeadService, demo, query};
+use crate::domain::interaction::{Interaction, Kind, Outcome};
+use crate::domain::scoring::{self, Rules};
+use crate::domain::stage::{self, LostReason, Stage};
+use crate::domain::time::{Millis, format_rfc3339, utc_now};
+use crate::domain::{Lead, LeadId, NewLead};
+use crate::store::{LeadWrite, Store};
+
+/// Who is acting, under which rules, at what time.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub rules: Rules,
+    /// Prefixed to national phone numbers (digits, no +).
+    pub country_code: String,
+    /// The Unix user, recorded as the author of every interaction.
+    pub user: String,
+    /// A fixed "now" (`LEADQ_NOW`), or None for the system clock.
+    pub fixed_now: Option<Millis>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            rules: Rules::defaults(),
+            country_code: "1".into(),
+            user: "leadq".into(),
+            fixed_now: None,
+        }
+    }
+}
+
+pub struct Local {
+    pub(super) store: Store,
+    pub(super) settings: Settings,
+    write: Mutex<()>,
+}
+
+/// The author of the system's own events.
+pub const SYSTEM_AUTHOR: &str = "leadq";
+
+impl Local {
+    /// Wraps a store; if the scoring rules changed since the store's scores were cached, the
+    /// cache is rebuilt first.
+    pub fn new(store: Store, settings: Settings) -> Result<Local, ServiceError> {
+        let local = Local {
+            store,
+            settings,
+            write: Mutex::new(()),
+        };
+        let fp = local.settings.rules.fingerprint();
+        if local.store.rules_fingerprint()? != Some(fp) {
+            local.rescore_all()?;
+        }
+        Ok(local)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, ()> {
+        self.write.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn rules(&self) -> &Rules {
+        &self.settings.rules
+    }
+
+    pub(super) fn fingerprint(&self) -> Option<u64> {
+        Some(self.settings.rules.fingerprint())
+    }
+
+    /// Recomputes every cached score from its timeline, e.g. after the rules file changed.
+    fn rescore_all(&self) -> Result<(), ServiceError> {
+        let _guard = self.lock();
+        let now = self.now();
+        let mut batch = Vec::new();
+        let ids: Vec<LeadId> = self
+            .store
+            .leads()
+            .map(|l| l.map(|l| l.id))
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            let Some(before) = self.store.lead(id)? else {
+                continue;
+            };
+            let timeline: Vec<Interaction> = self
+                .store
+                .timeline(id)?
+                .into_iter()
+                .map(|(_, i)| i)
+                .collect();
+            let mut after = before.clone();
+            after.score = self.rules().compute(&after, &timeline, now);
+            let score = after.score.score(self.rules(), now);
+            after.temperature = self.rules().temperature.classify(score, before.temperature);
+            batch.push(LeadWrite {
+                before: Some(before),
+                after,
+                keys: Default::default(),
+                append: vec![],
+                remove: vec![],
+            });
+            if batch.len() >= 5_000 {
+                self.store.commit_unflushed(&batch, None)?;
+                batch.clear();
+            }
+        }
+        self.store.commit(&batch, self.fingerprint())?;
+        Ok(())
+    }
+
+    pub(super) fn get(&self, id: LeadId) -> Result<Lead, ServiceError> {
+        self.store.lead(id)?.ok_or(ServiceError::NotFound(id))
+    }
+
+    pub(super) fn view(&self, lead: Lead, now: Millis) -> LeadView {
+        let (score, temperature) = scoring::current(self.rules(), &lead, now);
+        LeadView {
+            lead,
+            score,
+            temperature,
+        }
+    }
+
+    /// Applies `change` to a lead and writes it with the interactions it produced, returning
+    /// what changed. The closure returns the interactions to append.
+    fn update(
+        &self,
+        id: LeadId,
+        change: impl FnOnce(&mut Lead, Millis) -> Result<Vec<Interaction>, ServiceError>,
+    ) -> Result<Change, ServiceError> {
+        let _guard = self.lock();
+        let now = self.now();
+        let before = self.get(id)?;
+        let (score_before, temperature_before) = scoring::current(self.rules(), &before, now);
+        let mut lead = before.clone();
+        lead.score = lead.score.advanced(self.rules(), now);
+        lead.temperature = temperature_before;
+        let append = change(&mut lead, now)?;
+        for i in &append {
+            lead.score.add(self.rules(), &before, i);
+        }
+        lead.score.fit = self.rules().fit(&lead);
+        lead.score.bound = lead.score.upper_bound(self.rules());
+        let score_after = lead.score.score(self.rules(), now);
+        lead.temperature = self
+            .rules()
+            .temperature
+            .classify(score_after, temperature_before);
+        let result = Change {
+            id,
+            name: lead.name.clone(),
+            score_before,
+            score_after,
+            temperature_before,
+            temperature_after: lead.temperature,
+            stage_before: before.stage,
+            stage_after: lead.stage,
+            next_action: lead.next_action,
+            owner: lead.owner.clone(),
+        };
+        let write = LeadWrite {
+            before: Some(before),
+            after: lead,
+            keys: Default::default(),
+            append,
+            remove: vec![],
+        };
+        self.store.commit(&[write], self.fingerprint())?;
+        Ok(result)
+    }
+
+    pub(super) fn system_event(&self, outcome: Outcome, at: Millis, note: String) -> Interaction {
+        Interaction {
+            kind: Kind::System,
+            outcome: Some(outcome),
+            author: self.settings.user.clone(),
+            at,
+            note: Some(note),
+            duration_secs: None,
+        }
+    }
+
+    fn move_stage(&self, lead: &mut Lead, to: Stage, at: Millis, why: &str) -> Option<Interaction> {
+        if lead.stage == to {
+            return None;
+        }
+        let note = format!("{} -> {to}{why}", lead.stage);
+        lead.stage = to;
+        if to != Stage::Lost {
+            lead.lost_reason = None;
+        }
+        Some(self.system_event(Outcome::StageChanged, at, note))
+    }
+}
+
+impl LeadService for Local {
+    fn now(&self) -> Millis {
+        self.settings.fixed_now.unwrap_or_else(utc_now)
+    }
+
+    fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
+        let request = request.cleaned();
+        let keys = request.validate(&self.settings.country_code, false)?;
+        let _guard = self.lock();
+        let mut planner = Planner::new(self, self.now());
+        let outcome = planner.add(request, keys, &format!("added by {}", self.settings.user))?;
+        self.store
+            .commit(&planner.into_writes(), self.fingerprint())?;
+        Ok(outcome)
+    }
+
+    fn import(
+        &self,
+        rows: Vec<NewLead>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, ServiceError> {
+        let mut report = ImportReport {
+            rows: rows.len(),
+            ..ImportReport::default()
+        };
+        let mut valid = Vec::with_capacity(rows.len());
+        for (index, row) in rows.into_iter().enumerate() {
+            let row = row.cleaned();
+            match row.validate(&self.settings.country_code, options.anonymous) {
+                Ok(keys) => valid.push((row, keys)),
+                Err(e) => report.invalid.push((index, e.to_string())),
+            }
+        }
+        let _guard = self.lock();
+        let mut planner = Planner::new(self, self.now());
+        let note = format!("imported from {} by {}", options.origin, self.settings.user);
+        for (row, keys) in valid {
+            if planner.add(row, keys, &note)?.created {
+                report.created += 1;
+            } else {
+                report.merged += 1;
+            }
+        }
+        let blocked = !report.invalid.is_empty() && !options.skip_invalid;
+        if !options.dry_run && !blocked {
+            self.store
+                .commit(&planner.into_writes(), self.fingerprint())?;
+            report.written = true;
+        }
+        Ok(report)
+    }
+
+    fn log(&self, id: LeadId, entry: LogEntry) -> Result<Change, ServiceError> {
+        if let Some(o) = entry.outcome
+            && !entry.kind.outcomes().contains(&o)
+        {
+            return Err(ServiceError::Refused(format!(
+                "{o} is not a {} outcome",
+                entry.kind
+            )));
+        }
+        if entry.kind == Kind::System {
+            return Err(ServiceError::Refused(
+                "system events are recorded by leadq itself".into(),
+            ));
+        }
+        let user = self.settings.user.clone();
+        self.update(id, |lead, now| {
+            let at = entry.at.unwrap_or(now);
+            if at > now + 60_000 {
+                return Err(ServiceError::Refused(format!(
+                    "the interaction time {} is in the future",
+                    format_rfc3339(at)
+                )));
+            }
+            let interaction = Interaction {
+                kind: entry.kind,
+                outcome: entry.outcome,
+                author: user,
+                at,
+                note: entry.note.clone().filter(|n| !n.trim().is_empty()),
+                duration_secs: entry.duration_secs,
+            };
+            let mut out = vec![interaction];
+            if entry.kind.is_touch() {
+                lead.last_touch = Some(lead.last_touch.map_or(at, |t| t.max(at)));
+                lead.snoozed_until = None;
+                if lead.next_action.is_some_and(|t| t <= now) {
+                    lead.next_action = None;
+                }
+            }
+            if let Some(to) = stage::auto_transition(lead.stage, entry.kind, entry.outcome) {
+                let why = format!(
+                    " (automatic: {} {})",
+                    entry.kind,
+                    entry.outcome.map_or("", |o| o.name())
+                );
+                out.extend(self.move_stage(lead, to, at, &why));
+            }
+            if let Some(next) = entry.next_action {
+                lead.next_action = Some(next);
+            }
+            Ok(out)
+        })
+    }
+
+    fn set_stage(
+        &self,
+        id: LeadId,
+        stage: Stage,
+        reason: Option<LostReason>,
+    ) -> Result<Change, ServiceError> {
+        match (stage, reason) {
+            (Stage::Lost, None) => {
+                let reasons: Vec<_> = LostReason::ALL.iter().map(|r| r.name()).collect();
+                return Err(ServiceError::Refused(format!(
+                    "a lost lead needs a reason: one of {}",
+                    reasons.join(", ")
+                )));
+            }
+            (s, Some(_)) if s != Stage::Lost => {
+                return Err(ServiceError::Refused(
+                    "a reason is only given for lost".into(),
+                ));
+            }
+            _ => {}
+        }
+        self.update(id, |lead, now| {
+            let mut out = Vec::new();
+            if stage == Stage::Lost {
+                let r = reason.expect("checked above");
+                lead.lost_reason = Some(r);
+                lead.next_action = None;
+                if lead.stage != Stage::Lost {
+                    lead.stage = Stage::Lost;
+                }
+                out.push(self.system_event(Outcome::Lost, now, format!("lost: {r}")));
+            } else {
+                out.extend(self.move_stage(lead, stage, now, ""));
+                if !stage.is_open() {
+                    lead.next_action = None;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError> {
+        self.update(id, |lead, now| {
+            let to = stage::stage_after_won(lead.stage);
+            let mut out =
+                vec![self.system_event(Outcome::Won, now, note.unwrap_or_else(|| "won".into()))];
+            out.extend(self.move_stage(lead, to, now, ""));
+            lead.next_action = None;
+            lead.snoozed_until = None;
+            Ok(out)
+        })
+    }
+
+    fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError> {
+        self.update(id, |lead, now| {
+            if until <= now {
+                return Err(ServiceError::Refused(format!(
+                    "snooze until {} is not in the future",
+                    format_rfc3339(until)
+                )));
+            }
+            lead.snoozed_until = Some(until);
+            lead.next_action = Some(until);
+            Ok(vec![self.system_event(
+                Outcome::Snoozed,
+                now,
+                format!("snoozed until {}", format_rfc3339(until)),
+            )])
+        })
+    }
+
+    fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError> {
+        let owner = owner
+            .map(|o| o.trim().to_string())
+            .filter(|o| !o.is_empty());
+        self.update(id, |lead, now| {
+            if lead.owner == owner {
+                return Ok(vec![]);
+            }
+            let note = format!(
+                "owner {} -> {}",
+                lead.owner.as_deref().unwrap_or("(unassigned)"),
+                owner.as_deref().unwrap_or("(unassigned)")
+            );
+            lead.owner.clone_from(&owner);
+            Ok(vec![self.system_event(Outcome::OwnerChanged, now, note)])
+        })
+    }
+
+    fn list(&self, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
+        query::list(self, q)
+    }
+
+    fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {
+        let now = self.now();
+        let lead = self.get(id)?;
+        let mut timeline: Vec<Interaction> = self
+            .store
+            .timeline(id)?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        let explanation = self.rules().explain(&lead, &timeline, now);
+        timeline.reverse();
+        Ok(LeadDetail {
+            view: self.view(lead, now),
+            explanation,
+            timeline,
+        })
+    }
+
+    fn export(&self) -> Result<Vec<LeadView>, ServiceError> {
+        let now = self.now();
+        self.store.leads().map(|l| Ok(self.view(l?, now))).collect()
+    }
+
+    fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {
+        let _guard = self.lock();
+        demo::fill(self, count, seed)
+    }
+
+    fn stats(&self) -> Result<Stats, ServiceError> {
+        query::stats(self)
+    }
+}

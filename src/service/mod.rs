@@ -1,0 +1,46 @@
+//! The one API the CLI and the TUI use: commands, queries and their results. `Local` runs it
+//! in-process over the store; team mode puts a client/server pair behind the same trait.
+
+mod demo;
+mod local;
+mod planner;
+mod query;
+mod types;
+
+pub use local::{Local, Settings};
+pub use types::*;
+
+use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
+
+/// Everything a client can ask of leadq.
+pub trait LeadService {
+    /// "Now" for this service: the injected clock.
+    fn now(&self) -> Millis;
+    /// Adds a lead, or merges the request into the lead it duplicates.
+    fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError>;
+    /// Validates every row, then writes all of them in one transaction (or none).
+    fn import(
+        &self,
+        rows: Vec<NewLead>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, ServiceError>;
+    /// Appends an interaction, rescores and applies the stage rules.
+    fn log(&self, id: LeadId, entry: LogEntry) -> Result<Change, ServiceError>;
+    fn set_stage(
+        &self,
+        id: LeadId,
+        stage: Stage,
+        reason: Option<LostReason>,
+    ) -> Result<Change, ServiceError>;
+    fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError>;
+    fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError>;
+    fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError>;
+    /// The queue as of now, in score order.
+    fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError>;
+    fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError>;
+    /// Every lead with its current score, temperature and stage, in id order.
+    fn export(&self) -> Result<Vec<LeadView>, ServiceError>;
+    /// Fills the store with generated leads.
+    fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError>;
+    fn stats(&self) -> Result<Stats, ServiceError>;
+}

@@ -1,0 +1,145 @@
+//! Plans the writes of an add or an import in memory: new leads, merges into known leads and
+//! merges between rows of one file, so the whole command is then one transaction.
+
+use std::collections::HashMap;
+
+use super::local::Local;
+use super::types::{AddOutcome, ServiceError};
+use crate::domain::interaction::Outcome;
+use crate::domain::lead::DedupeKeys;
+use crate::domain::{Lead, LeadId, Millis, NewLead};
+use crate::store::LeadWrite;
+
+pub struct Planner<'a> {
+    service: &'a Local,
+    now: Millis,
+    writes: Vec<LeadWrite>,
+    by_id: HashMap<LeadId, usize>,
+    by_email: HashMap<String, LeadId>,
+    by_phone: HashMap<String, LeadId>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(service: &'a Local, now: Millis) -> Planner<'a> {
+        Planner {
+            service,
+            now,
+            writes: Vec::new(),
+            by_id: HashMap::new(),
+            by_email: HashMap::new(),
+            by_phone: HashMap::new(),
+        }
+    }
+
+    fn pending_duplicate(&self, keys: &DedupeKeys) -> Option<LeadId> {
+        let email = keys.email.as_ref().and_then(|e| self.by_email.get(e));
+        let phone = keys.phone.as_ref().and_then(|p| self.by_phone.get(p));
+        email.or(phone).copied()
+    }
+
+    fn remember(&mut self, id: LeadId, keys: &DedupeKeys) {
+        if let Some(e) = &keys.email {
+            self.by_email.insert(e.clone(), id);
+        }
+        if let Some(p) = &keys.phone {
+            self.by_phone.insert(p.clone(), id);
+        }
+    }
+
+    /// Adds one validated request: a new lead, or a merge into the lead it duplicates.
+    pub fn add(
+        &mut self,
+        req: NewLead,
+        keys: DedupeKeys,
+        origin: &str,
+    ) -> Result<AddOutcome, ServiceError> {
+        let rules = self.service.rules();
+        let duplicate = match self.pending_duplicate(&keys) {
+            Some(id) => Some(id),
+            None => self.service.store.find_duplicate(&keys)?,
+        };
+        let Some(id) = duplicate else {
+            let id = self.service.store.reserve_id();
+            let mut lead = Lead::from_request(id, &req, self.now);
+            if lead.name.is_empty() {
+                lead.name = format!("Lead {id}");
+            }
+            let created = self
+                .service
+                .system_event(Outcome::Created, self.now, origin.to_string());
+            lead.score = rules.compute(&lead, std::slice::from_ref(&created), self.now);
+            let score = lead.score.score(rules, self.now);
+            lead.temperature = rules.temperature.classify(score, lead.temperature);
+            self.remember(id, &keys);
+            self.by_id.insert(id, self.writes.len());
+            let name = lead.name.clone();
+            self.writes.push(LeadWrite {
+                before: None,
+                after: lead,
+                keys,
+                append: vec![created],
+                remove: vec![],
+            });
+            return Ok(AddOutcome {
+                id,
+                name,
+                created: true,
+                filled: vec![],
+            });
+        };
+        let index = match self.by_id.get(&id) {
+            Some(&i) => i,
+            None => {
+                let lead = self.service.get(id)?;
+                self.writes.push(LeadWrite {
+                    before: Some(lead.clone()),
+                    after: lead,
+                    keys: DedupeKeys::default(),
+                    append: vec![],
+                    remove: vec![],
+                });
+                self.by_id.insert(id, self.writes.len() - 1);
+                self.writes.len() - 1
+            }
+        };
+        let w = &mut self.writes[index];
+        let filled = w.after.fill_from(&req);
+        let mut note = format!("repeat request, {origin}");
+        if !filled.is_empty() {
+            note.push_str(&format!("; filled {}", filled.join(", ")));
+        }
+        let merged = self.service.system_event(Outcome::Merged, self.now, note);
+        let (_, temperature) = crate::domain::scoring::current(rules, &w.after, self.now);
+        w.after.score = w.after.score.advanced(rules, self.now);
+        let snapshot = w.after.clone();
+        w.after.score.add(rules, &snapshot, &merged);
+        w.after.score.fit = rules.fit(&w.after);
+        w.after.score.bound = w.after.score.upper_bound(rules);
+        let score = w.after.score.score(rules, self.now);
+        w.after.temperature = rules.temperature.classify(score, temperature);
+        w.append.push(merged);
+        // Only a filled e-mail or phone joins the index: an address the lead does not show
+        // must not pull later requests into it.
+        let mut known = DedupeKeys::default();
+        if filled.iter().any(|f| f == "email") {
+            known.email = keys.email.clone();
+        }
+        if filled.iter().any(|f| f == "phone") {
+            known.phone = keys.phone.clone();
+        }
+        w.keys.email = w.keys.email.take().or(known.email.clone());
+        w.keys.phone = w.keys.phone.take().or(known.phone.clone());
+        let name = w.after.name.clone();
+        self.remember(id, &known);
+        Ok(AddOutcome {
+            id,
+            name,
+            created: false,
+            filled,
+        })
+    }
+
+    pub fn into_writes(self) -> Vec<LeadWrite> {
+        self.writes
+    }
+}

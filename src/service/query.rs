@@ -1,0 +1,146 @@
+//! The queue as of now. Leads are indexed by an upper bound of their score (decay only lowers
+//! a score), so the top of the queue is found by scanning the index from the top and stopping
+//! once no lead further down can beat what was found: the work grows with the page asked for,
+//! not with the store.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::LeadService;
+use super::local::Local;
+use super::types::{LeadView, Query, ServiceError, Stats};
+use crate::domain::time::end_of_local_day;
+use crate::domain::{Lead, Millis, Temperature};
+
+/// Queue order: score descending, then the lead that has waited longest for a touch, then id.
+type Rank = (u8, Reverse<Millis>, Reverse<u64>);
+
+fn rank(v: &LeadView) -> Rank {
+    let waited = v.lead.last_touch.unwrap_or(v.lead.created);
+    (v.score, Reverse(waited), Reverse(v.lead.id))
+}
+
+/// Whether a lead belongs in the list. A follow-up due today shows even if its snooze ends
+/// later today (`snooze_ends_by`).
+fn matches_lead(q: &Query, lead: &Lead, now: Millis, snooze_ends_by: Millis) -> bool {
+    let snoozed = lead
+        .snoozed_until
+        .is_some_and(|t| t > snooze_ends_by.max(now));
+    if !q.all && q.stage.is_none() && (!lead.stage.is_open() || snoozed) {
+        return false;
+    }
+    if q.stage.is_some_and(|s| s != lead.stage) {
+        return false;
+    }
+    if let Some(owner) = &q.owner
+        && lead.owner.as_deref().map(str::to_lowercase) != owner.as_deref().map(str::to_lowercase)
+    {
+        return false;
+    }
+    if let Some(src) = &q.source
+        && !lead
+            .source
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(src))
+    {
+        return false;
+    }
+    true
+}
+
+pub fn list(s: &Local, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
+    let now = s.now();
+    let mut out = if q.due_today {
+        due_today(s, q, now)?
+    } else {
+        by_rank(s, q, now)?
+    };
+    out.sort_by_key(|v| Reverse(rank(v)));
+    if let Some(limit) = q.limit {
+        out.truncate(limit);
+    }
+    Ok(out)
+}
+
+fn due_today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceError> {
+    let mut out = Vec::new();
+    let end = end_of_local_day(now) - 1;
+    for item in s.store.followups_until(end) {
+        let (_, id) = item?;
+        let Some(lead) = s.store.lead(id)? else {
+            continue;
+        };
+        if matches_lead(q, &lead, now, end) {
+            let v = s.view(lead, now);
+            if q.temperature.is_none_or(|t| t == v.temperature) {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceError> {
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let thresholds = &s.rules().temperature;
+    let floor = match q.temperature {
+        Some(Temperature::Hot) => thresholds.lowest_hot(),
+        Some(Temperature::Warm) => thresholds.lowest_warm(),
+        _ => 0,
+    };
+    // The best `limit` found so far, worst on top.
+    let mut best: BinaryHeap<Reverse<(Rank, usize)>> = BinaryHeap::new();
+    let mut found: Vec<LeadView> = Vec::new();
+    for item in s.store.ranked() {
+        let (bound, id) = item?;
+        if bound < floor {
+            break;
+        }
+        if best.len() >= limit && best.peek().is_some_and(|Reverse((r, _))| bound < r.0) {
+            break;
+        }
+        let Some(lead) = s.store.lead(id)? else {
+            continue;
+        };
+        if !matches_lead(q, &lead, now, now) {
+            continue;
+        }
+        let v = s.view(lead, now);
+        if q.temperature.is_some_and(|t| t != v.temperature) {
+            continue;
+        }
+        let r = rank(&v);
+        if best.len() < limit {
+            best.push(Reverse((r, found.len())));
+            found.push(v);
+        } else if best.peek().is_some_and(|Reverse((worst, _))| r > *worst) {
+            let Reverse((_, slot)) = best.pop().expect("heap is full");
+            best.push(Reverse((r, slot)));
+            found[slot] = v;
+        }
+    }
+    Ok(found)
+}
+
+pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
+    let now = s.now();
+    let mut st = Stats {
+        leads: s.store.lead_count(),
+        interactions: s.store.interaction_count(),
+        ..Stats::default()
+    };
+    let open = Query::default();
+    for lead in s.store.leads() {
+        let lead = lead?;
+        if !matches_lead(&open, &lead, now, now) {
+            continue;
+        }
+        match s.view(lead, now).temperature {
+            Temperature::Hot => st.hot += 1,
+            Temperature::Warm => st.warm += 1,
+            Temperature::Cold => st.cold += 1,
+        }
+    }
+    st.due_today = due_today(s, &Query::default(), now)?.len();
+    Ok(st)
+}

@@ -1,0 +1,126 @@
+//! The data that crosses the service API.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::scoring::Explanation;
+use crate::domain::{
+    Interaction, Kind, Lead, LeadId, Millis, Outcome, Stage, Temperature, ValidationError,
+};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no lead with id {0}")]
+    NotFound(LeadId),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A lead as of now: its stored state plus its current score and temperature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadView {
+    pub lead: Lead,
+    pub score: u8,
+    pub temperature: Temperature,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadDetail {
+    pub view: LeadView,
+    pub explanation: Explanation,
+    /// Newest first.
+    pub timeline: Vec<Interaction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddOutcome {
+    pub id: LeadId,
+    pub name: String,
+    /// False when the request was merged into an existing lead.
+    pub created: bool,
+    /// Fields a merge filled in.
+    pub filled: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Accept rows with no name and no contact data; they are named `Lead <id>`.
+    pub anonymous: bool,
+    /// Write the valid rows even if some are invalid.
+    pub skip_invalid: bool,
+    pub dry_run: bool,
+    /// Where the rows came from, for the timeline ("imported from leads.csv").
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    pub merged: usize,
+    /// Invalid rows by their index in the input and why.
+    pub invalid: Vec<(usize, String)>,
+    /// True when nothing was written (invalid rows without `skip_invalid`, or a dry run).
+    pub written: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub kind: Kind,
+    pub outcome: Option<Outcome>,
+    pub note: Option<String>,
+    /// When it happened; now if not given.
+    pub at: Option<Millis>,
+    pub next_action: Option<Millis>,
+    pub duration_secs: Option<u32>,
+}
+
+/// What a command changed on a lead, for the one-line report ("warm -> HOT +15").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub id: LeadId,
+    pub name: String,
+    pub score_before: u8,
+    pub score_after: u8,
+    pub temperature_before: Temperature,
+    pub temperature_after: Temperature,
+    pub stage_before: Stage,
+    pub stage_after: Stage,
+    pub next_action: Option<Millis>,
+    pub owner: Option<String>,
+}
+
+/// Which leads a list shows. The default is the working queue: open, not snoozed leads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    pub temperature: Option<Temperature>,
+    pub stage: Option<Stage>,
+    /// `Some(None)` means unassigned.
+    pub owner: Option<Option<String>>,
+    pub source: Option<String>,
+    /// Only leads whose next action is due by the end of today.
+    pub due_today: bool,
+    /// Also closed (customer, loyal, lost) and snoozed leads.
+    pub all: bool,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoReport {
+    pub leads: usize,
+    pub interactions: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub leads: usize,
+    pub interactions: usize,
+    pub hot: usize,
+    pub warm: usize,
+    pub cold: usize,
+    pub due_today: usize,
+}
