@@ -145,7 +145,7 @@ pub fn print_table(rows: &[LeadView], now: Millis) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:>6} {:>5} {:<4} {} {} {} {:>5} {:<8} {}",
+        "{:>6} {:>5} {:<4} {} {} {} {:>5} {:<8} OWNER",
         "ID",
         "SCORE",
         "TEMP",
@@ -154,7 +154,6 @@ pub fn print_table(rows: &[LeadView], now: Millis) -> anyhow::Result<()> {
         fit("STAGE", 11),
         "LAST",
         "NEXT",
-        "OWNER"
     )?;
     for v in rows {
         let l = &v.lead;
