@@ -95,7 +95,7 @@ pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
     match a.format {
         Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
         Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
-        Format::Text if rows.is_empty() && s.store().lead_count() == 0 => println!(
+        Format::Text if rows.is_empty() && s.store().is_empty() => println!(
             "The store at {} is empty: add leads with `leadq add`, `leadq import FILE`, or try `leadq demo`.",
             s.store().path().display()
         ),

@@ -196,6 +196,12 @@ impl Lead {
         self.snoozed_until.is_some_and(|t| t > now)
     }
 
+    /// Since when the lead has waited for a touch: between leads of one score, the one that
+    /// has waited longest comes first in the queue.
+    pub fn waiting_since(&self) -> Millis {
+        self.last_touch.unwrap_or(self.created)
+    }
+
     /// The text a field-based rule or a search looks at: a standard field, `email_domain`,
     /// or an attribute (case-insensitive name).
     pub fn field(&self, name: &str) -> Option<String> {

@@ -1,7 +1,8 @@
 //! The queue as of now. Leads are indexed by an upper bound of their score (decay only lowers
-//! a score), so the top of the queue is found by scanning the index from the top and stopping
-//! once no lead further down can beat what was found: the work grows with the page asked for,
-//! not with the store.
+//! a score), then by the queue's tie-break, so the top of the queue is found by scanning the
+//! index from the top and stopping once no lead further down can beat what was found: the work
+//! grows with the page asked for, not with the store (nor with how many leads share the top
+//! score).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,8 +17,7 @@ use crate::domain::{Lead, Millis, Temperature};
 type Rank = (u8, Reverse<Millis>, Reverse<u64>);
 
 fn rank(v: &LeadView) -> Rank {
-    let waited = v.lead.last_touch.unwrap_or(v.lead.created);
-    (v.score, Reverse(waited), Reverse(v.lead.id))
+    (v.score, Reverse(v.lead.waiting_since()), Reverse(v.lead.id))
 }
 
 /// Whether a lead belongs in the list. A follow-up due today shows even if its snooze ends
@@ -91,12 +91,16 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
     // The best `limit` found so far, worst on top.
     let mut best: BinaryHeap<Reverse<(Rank, usize)>> = BinaryHeap::new();
     let mut found: Vec<LeadView> = Vec::new();
-    for item in s.store.ranked() {
-        let (bound, id) = item?;
+    for entry in s.store.rank_entries() {
+        let entry = entry?;
+        let (bound, id) = (entry.bound, entry.id);
         if bound < floor {
             break;
         }
-        if best.len() >= limit && best.peek().is_some_and(|Reverse((r, _))| bound < r.0) {
+        // The index is in rank order with the bound in place of the score, so nothing from
+        // here on can rank above this.
+        let ceiling: Rank = (bound, Reverse(entry.waiting_since), Reverse(id));
+        if best.len() >= limit && best.peek().is_some_and(|Reverse((r, _))| *r >= ceiling) {
             break;
         }
         let Some(lead) = s.store.lead(id)? else {

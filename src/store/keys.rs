@@ -5,10 +5,12 @@
 //! |-------------|--------------------------------------------|------------------|
 //! | meta        | `schema`, `next_lead_id`, `rules`          | u32 / u64 BE     |
 //! | leads       | id u64                                     | Lead             |
-//! | timeline    | id u64, at i64 (sign-flipped), seq u64     | Interaction      |
+//! | timelines   | id u64, chunk number u32                   | up to 64 entries |
+//! |             |                                            | (at, seq, record)|
 //! | by_email    | normalised e-mail                          | id u64           |
 //! | by_phone    | normalised phone (digits)                  | id u64           |
-//! | by_rank     | 255 - score upper bound u8, id u64         | empty            |
+//! | by_rank     | 255 - score upper bound u8, waiting since  | empty            |
+//! |             | i64 (sign-flipped), id u64                 |                  |
 //! | by_followup | next action i64 (sign-flipped), id u64     | empty            |
 
 use crate::domain::{LeadId, Millis};
@@ -31,24 +33,36 @@ pub fn read_time(bytes: &[u8]) -> Option<Millis> {
     Some((raw ^ (1 << 63)) as i64)
 }
 
-pub fn interaction(lead: LeadId, at: Millis, seq: u64) -> [u8; 24] {
-    let mut k = [0u8; 24];
+/// A chunk of a lead's timeline (schema 1 had one key per interaction: id, at, seq).
+pub fn timeline_chunk(lead: LeadId, number: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
     k[..8].copy_from_slice(&id(lead));
-    k[8..16].copy_from_slice(&time(at));
-    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k[8..].copy_from_slice(&number.to_be_bytes());
     k
 }
 
-/// Highest bound first when scanned in key order.
-pub fn rank(bound: u8, lead: LeadId) -> [u8; 9] {
-    let mut k = [0u8; 9];
+pub fn read_chunk_number(key: &[u8; 12]) -> u32 {
+    u32::from_be_bytes([key[8], key[9], key[10], key[11]])
+}
+
+/// Highest bound first when scanned in key order, then, within one bound, in queue order (the
+/// lead waiting longest for a touch first, then the lowest id): the queue can stop scanning
+/// once the page it was asked for is full.
+pub fn rank(bound: u8, waiting_since: Millis, lead: LeadId) -> [u8; 17] {
+    let mut k = [0u8; 17];
     k[0] = 255 - bound;
-    k[1..].copy_from_slice(&id(lead));
+    k[1..9].copy_from_slice(&time(waiting_since));
+    k[9..].copy_from_slice(&id(lead));
     k
 }
 
-pub fn read_rank(key: &[u8]) -> Option<(u8, LeadId)> {
-    Some((255 - *key.first()?, read_id(key.get(1..)?)?))
+/// The bound, waiting-since time and lead of a rank key.
+pub fn read_rank(key: &[u8]) -> Option<(u8, Millis, LeadId)> {
+    Some((
+        255 - *key.first()?,
+        read_time(key.get(1..)?)?,
+        read_id(key.get(9..)?)?,
+    ))
 }
 
 pub fn followup(at: Millis, lead: LeadId) -> [u8; 16] {

@@ -1,8 +1,10 @@
 //! sled + bincode behind typed methods. The only module that names sled or bincode.
 
+mod bulk;
 mod codec;
 mod error;
 pub mod keys;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,15 +12,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Batch, Transactional, Tree};
 
+pub use bulk::CHUNK_LEADS;
 pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
 pub use error::StoreError;
+pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
 use crate::domain::lead::DedupeKeys;
 use crate::domain::{Interaction, Lead, LeadId, Millis};
 
 /// The schema this leadq writes. A store with a higher one is refused; a lower one is migrated
-/// on open.
-pub const SCHEMA_VERSION: u32 = 1;
+/// on open. 2: rank keys carry the queue's tie-break (waiting since), see `keys::rank`, and
+/// timelines are stored in chunks (`timeline`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -27,6 +32,8 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_SCHEMA: &[u8] = b"schema";
 const META_NEXT_ID: &[u8] = b"next_lead_id";
 const META_RULES: &[u8] = b"rules";
+/// Schema 1's timeline tree, one key per interaction.
+const OLD_TIMELINE: &[u8] = b"timeline";
 
 pub struct Store {
     path: PathBuf,
@@ -41,8 +48,9 @@ pub struct Store {
     next_id: AtomicU64,
 }
 
-/// One lead's part of a write: its new state, its state before (to move its index entries),
-/// its dedupe keys and the interactions to append to its timeline.
+/// One lead's part of a write: its new state, its state before (to move its index entries;
+/// none for a new lead, which has no timeline yet), its dedupe keys and the interactions to
+/// append to its timeline.
 #[derive(Debug, Clone)]
 pub struct LeadWrite {
     pub before: Option<Lead>,
@@ -88,7 +96,7 @@ impl Store {
         let store = Store {
             meta: tree("meta")?,
             leads: tree("leads")?,
-            timeline: tree("timeline")?,
+            timeline: tree("timelines")?,
             by_email: tree("by_email")?,
             by_phone: tree("by_phone")?,
             by_rank: tree("by_rank")?,
@@ -98,6 +106,7 @@ impl Store {
             db,
         };
         store.check_schema()?;
+        store.recover_bulk()?;
         let next = store
             .meta
             .get(META_NEXT_ID)?
@@ -125,17 +134,56 @@ impl Store {
                 known: SCHEMA_VERSION,
             }),
             Some(v) if v < SCHEMA_VERSION => self.migrate(v),
-            Some(_) => Ok(()),
+            Some(_) => self.drop_old_trees(),
         }
     }
 
-    /// Brings an older store up to `SCHEMA_VERSION`, one step at a time. Schema 1 is the first,
-    /// so the only older "version" is a store from a pre-release build, which is refused.
+    /// Brings an older store up to `SCHEMA_VERSION`, one step at a time. Schema 1 is the first;
+    /// an older "version" is a store from a pre-release build, which is refused.
     fn migrate(&self, from: u32) -> Result<(), StoreError> {
-        Err(StoreError::Corrupt {
-            what: "schema version",
-            reason: format!("schema {from} predates leadq's first release"),
-        })
+        if from < 1 {
+            return Err(StoreError::Corrupt {
+                what: "schema version",
+                reason: format!("schema {from} predates leadq's first release"),
+            });
+        }
+        if from < 2 {
+            self.rebuild_rank_index()?;
+            if self.has_tree(OLD_TIMELINE) {
+                self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
+            }
+        }
+        self.meta
+            .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+        self.flush()?;
+        self.drop_old_trees()
+    }
+
+    fn has_tree(&self, name: &[u8]) -> bool {
+        self.db.tree_names().iter().any(|n| n == name)
+    }
+
+    /// Trees a migration left behind (dropped after the schema version is raised, so a crash
+    /// in between leaves one for the next open).
+    fn drop_old_trees(&self) -> Result<(), StoreError> {
+        if self.has_tree(OLD_TIMELINE) {
+            self.db.drop_tree(OLD_TIMELINE)?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Schema 1 -> 2: the rank index is rebuilt from the leads with the new key layout. The
+    /// schema version is raised only after, so a crash part-way redoes it on the next open.
+    fn rebuild_rank_index(&self) -> Result<(), StoreError> {
+        self.by_rank.clear()?;
+        let mut batch = Batch::default();
+        for lead in self.leads() {
+            let lead = lead?;
+            batch.insert(&rank_key(&lead), &[]);
+        }
+        self.by_rank.apply_batch(batch)?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -163,8 +211,13 @@ impl Store {
             .transpose()
     }
 
+    /// Counts every lead: a scan of the whole tree. `is_empty` is the cheap question.
     pub fn lead_count(&self) -> usize {
         self.leads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leads.is_empty()
     }
 
     pub fn find_email(&self, normalized: &str) -> Result<Option<LeadId>, StoreError> {
@@ -194,33 +247,23 @@ impl Store {
         }
     }
 
-    /// A lead's timeline, oldest first: one range scan.
-    pub fn timeline(&self, id: LeadId) -> Result<Vec<(TimelineKey, Interaction)>, StoreError> {
-        self.timeline
-            .scan_prefix(keys::id(id))
-            .map(|item| {
-                let (k, v) = item?;
-                let key = TimelineKey {
-                    lead: id,
-                    at: keys::read_time(&k[8..]).unwrap_or_default(),
-                    seq: keys::read_id(&k[16..]).unwrap_or_default(),
-                };
-                Ok((key, codec::decode("interaction", INTERACTION_FORMAT, &v)?))
-            })
-            .collect()
-    }
-
-    pub fn interaction_count(&self) -> usize {
-        self.timeline.len()
-    }
-
     /// Lead ids by descending score upper bound, with the bound.
     pub fn ranked(&self) -> impl Iterator<Item = Result<(u8, LeadId), StoreError>> + '_ {
+        self.rank_entries().map(|e| e.map(|e| (e.bound, e.id)))
+    }
+
+    /// The rank index in queue order: descending bound, then longest waiting, then lowest id.
+    pub fn rank_entries(&self) -> impl Iterator<Item = Result<RankEntry, StoreError>> + '_ {
         self.by_rank.iter().keys().map(|k| {
             let k = k?;
-            keys::read_rank(&k).ok_or(StoreError::Corrupt {
+            let (bound, waiting_since, id) = keys::read_rank(&k).ok_or(StoreError::Corrupt {
                 what: "rank index",
                 reason: "short key".into(),
+            })?;
+            Ok(RankEntry {
+                bound,
+                waiting_since,
+                id,
             })
         })
     }
@@ -254,13 +297,17 @@ impl Store {
         Ok(self.meta.get(META_RULES)?.and_then(|v| keys::read_id(&v)))
     }
 
-    /// Writes a set of lead changes as one transaction across every tree they touch, then
-    /// flushes: when this returns Ok the change survives a crash.
+    /// Writes a set of lead changes all or nothing, then flushes: when this returns Ok the
+    /// change survives a crash. A small set is one transaction across every tree it touches;
+    /// a big one (an import) goes in chunks behind a journal (see `bulk`).
     pub fn commit(
         &self,
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
     ) -> Result<(), StoreError> {
+        if Self::is_bulk(writes) {
+            return self.commit_bulk(writes, rules_fingerprint, None);
+        }
         self.commit_unflushed(writes, rules_fingerprint)?;
         self.flush()
     }
@@ -275,6 +322,7 @@ impl Store {
         for w in writes {
             self.stage_write(&mut b, w)?;
         }
+        std::mem::take(&mut b.edits).stage(&mut b.timeline);
         b.meta.insert(
             META_NEXT_ID,
             &self.next_id.load(Ordering::SeqCst).to_be_bytes(),
@@ -282,6 +330,11 @@ impl Store {
         if let Some(fp) = rules_fingerprint {
             b.meta.insert(META_RULES, &fp.to_be_bytes());
         }
+        self.apply(&b)
+    }
+
+    /// Applies staged batches as one transaction across every tree.
+    fn apply(&self, b: &Batches) -> Result<(), StoreError> {
         let trees = [
             &self.meta,
             &self.leads,
@@ -324,24 +377,21 @@ impl Store {
             b.by_phone.insert(p.as_bytes(), &keys::id(id));
         }
         if let Some(old) = &w.before {
-            b.by_rank.remove(&keys::rank(old.score.bound, id));
+            b.by_rank.remove(&rank_key(old));
             if let Some(at) = old.next_action {
                 b.by_followup.remove(&keys::followup(at, id));
             }
         }
-        b.by_rank.insert(&keys::rank(w.after.score.bound, id), &[]);
+        b.by_rank.insert(&rank_key(&w.after), &[]);
         if let Some(at) = w.after.next_action {
             b.by_followup.insert(&keys::followup(at, id), &[]);
         }
         for i in &w.append {
-            let seq = self.db.generate_id()?;
-            b.timeline.insert(
-                &keys::interaction(id, i.at, seq),
-                codec::encode(INTERACTION_FORMAT, i),
-            );
+            let entry = (i.at, self.db.generate_id()?, Self::encode_interaction(i));
+            b.edits.append(self, id, w.before.is_none(), entry)?;
         }
         for k in &w.remove {
-            b.timeline.remove(&keys::interaction(k.lead, k.at, k.seq));
+            b.edits.remove(self, k)?;
         }
         Ok(())
     }
@@ -364,6 +414,15 @@ impl Store {
         codec::encode(INTERACTION_FORMAT, i)
     }
 
+    /// A timeline chunk as stored: (at, seq, interaction) entries.
+    pub fn encode_timeline_chunk(entries: &[(Millis, u64, Interaction)]) -> Vec<u8> {
+        let entries: Vec<_> = entries
+            .iter()
+            .map(|(at, seq, i)| (*at, *seq, Self::encode_interaction(i)))
+            .collect();
+        codec::encode(TIMELINE_FORMAT, &entries)
+    }
+
     pub fn decode_lead(bytes: &[u8]) -> Result<Lead, StoreError> {
         codec::decode("lead", LEAD_FORMAT, bytes)
     }
@@ -375,6 +434,18 @@ impl Store {
     }
 }
 
+/// An entry of the rank index: a lead's score upper bound and since when it has waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankEntry {
+    pub bound: u8,
+    pub waiting_since: Millis,
+    pub id: LeadId,
+}
+
+fn rank_key(lead: &Lead) -> [u8; 17] {
+    keys::rank(lead.score.bound, lead.waiting_since(), lead.id)
+}
+
 #[derive(Default)]
 struct Batches {
     meta: Batch,
@@ -384,6 +455,8 @@ struct Batches {
     by_phone: Batch,
     by_rank: Batch,
     by_followup: Batch,
+    /// Timeline changes, staged into `timeline` before the batches are applied.
+    edits: timeline::TimelineEdits,
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {

@@ -1,0 +1,175 @@
+//! Writes too big for one sled transaction. A transaction keeps every page version it replaces
+//! until it commits (2.5 GB of memory for a 100k-row import, and more time freeing it than
+//! writing), so a big write goes in chunks of one transaction each. A journal, flushed before
+//! the first chunk, keeps the whole all-or-nothing: if the process dies part-way, the next open
+//! takes back every chunk that landed, and an error part-way takes them back at once.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Batches, LeadWrite, Store, StoreError, codec, keys, rank_key};
+use crate::domain::{Lead, LeadId};
+
+const META_PENDING: &[u8] = b"pending_bulk_write";
+const JOURNAL_FORMAT: u8 = 1;
+
+/// Leads per chunk: big enough that the per-transaction cost is small, small enough that a
+/// chunk's page versions stay a few MB.
+pub const CHUNK_LEADS: usize = 1_000;
+
+/// How to take a bulk write back.
+#[derive(Serialize, Deserialize)]
+struct Journal {
+    /// Timeline sequence numbers are increasing: every entry the write appends has a greater one.
+    seq_fence: u64,
+    leads: Vec<Undo>,
+}
+
+/// One lead's part: its state before (none for a new lead) and the dedupe keys the write adds.
+#[derive(Serialize, Deserialize)]
+struct Undo {
+    id: LeadId,
+    before: Option<Lead>,
+    new_email: Option<String>,
+    new_phone: Option<String>,
+}
+
+impl Store {
+    /// Whether `commit` takes the chunked, journaled path. Writes that take timeline entries
+    /// back (undo) are never bulk: the journal could not restore what they remove.
+    pub(super) fn is_bulk(writes: &[LeadWrite]) -> bool {
+        writes.len() > CHUNK_LEADS && writes.iter().all(|w| w.remove.is_empty())
+    }
+
+    /// As `commit`, in chunks behind a journal. `stop_after` is a test hook: stop after that
+    /// many chunks as a crash would, leaving the journal for the next open.
+    pub(super) fn commit_bulk(
+        &self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        stop_after: Option<usize>,
+    ) -> Result<(), StoreError> {
+        let journal = Journal {
+            seq_fence: self.db.generate_id()?,
+            leads: writes
+                .iter()
+                .map(|w| self.undo_for(w))
+                .collect::<Result<_, _>>()?,
+        };
+        self.meta
+            .insert(META_PENDING, codec::encode(JOURNAL_FORMAT, &journal))?;
+        self.flush()?;
+        let written = writes
+            .chunks(CHUNK_LEADS)
+            .take(stop_after.unwrap_or(usize::MAX))
+            .try_for_each(|chunk| self.commit_unflushed(chunk, rules_fingerprint));
+        if stop_after.is_some() {
+            written?;
+            return self.flush();
+        }
+        if let Err(e) = written {
+            // Best effort: if this fails too, the next open takes the chunks back.
+            let _ = self.roll_back(&journal);
+            return Err(e);
+        }
+        self.flush()?;
+        self.meta.remove(META_PENDING)?;
+        self.flush()
+    }
+
+    /// Test hook: a bulk `commit` that stops after `chunks` chunks, flushed, as if the process
+    /// had died there. The next open must take it back.
+    #[doc(hidden)]
+    pub fn commit_interrupted(
+        &self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        chunks: usize,
+    ) -> Result<(), StoreError> {
+        self.commit_bulk(writes, rules_fingerprint, Some(chunks))
+    }
+
+    fn undo_for(&self, w: &LeadWrite) -> Result<Undo, StoreError> {
+        let id = w.after.id;
+        if w.before.is_none() {
+            // A new lead: nothing pointed to its id before.
+            return Ok(Undo {
+                id,
+                before: None,
+                new_email: w.keys.email.clone(),
+                new_phone: w.keys.phone.clone(),
+            });
+        }
+        let email = match &w.keys.email {
+            Some(e) if self.find_email(e)? != Some(id) => Some(e.clone()),
+            _ => None,
+        };
+        let phone = match &w.keys.phone {
+            Some(p) if self.find_phone(p)? != Some(id) => Some(p.clone()),
+            _ => None,
+        };
+        Ok(Undo {
+            id,
+            before: w.before.clone(),
+            new_email: email,
+            new_phone: phone,
+        })
+    }
+
+    /// On open: takes back a bulk write that a crash interrupted.
+    pub(super) fn recover_bulk(&self) -> Result<(), StoreError> {
+        let Some(bytes) = self.meta.get(META_PENDING)? else {
+            return Ok(());
+        };
+        let journal: Journal = codec::decode("bulk-write journal", JOURNAL_FORMAT, &bytes)?;
+        self.roll_back(&journal)
+    }
+
+    /// Puts every lead of the journal back as it was. Idempotent, so a crash while rolling
+    /// back is finished on the next open.
+    fn roll_back(&self, journal: &Journal) -> Result<(), StoreError> {
+        for chunk in journal.leads.chunks(CHUNK_LEADS) {
+            let mut b = Batches::default();
+            for u in chunk {
+                self.stage_undo(&mut b, u, journal.seq_fence)?;
+            }
+            std::mem::take(&mut b.edits).stage(&mut b.timeline);
+            self.apply(&b)?;
+        }
+        self.flush()?;
+        self.meta.remove(META_PENDING)?;
+        self.flush()
+    }
+
+    fn stage_undo(&self, b: &mut Batches, u: &Undo, seq_fence: u64) -> Result<(), StoreError> {
+        let id = u.id;
+        if let Some(current) = self.lead(id)? {
+            b.by_rank.remove(&rank_key(&current));
+            if let Some(at) = current.next_action {
+                b.by_followup.remove(&keys::followup(at, id));
+            }
+        }
+        match &u.before {
+            Some(before) => {
+                b.leads
+                    .insert(&keys::id(id), codec::encode(super::LEAD_FORMAT, before));
+                b.by_rank.insert(&rank_key(before), &[]);
+                if let Some(at) = before.next_action {
+                    b.by_followup.insert(&keys::followup(at, id), &[]);
+                }
+            }
+            None => b.leads.remove(&keys::id(id)),
+        }
+        b.edits.retain(self, id, |(_, seq, _)| *seq <= seq_fence)?;
+        if let Some(e) = &u.new_email
+            && self.find_email(e)? == Some(id)
+        {
+            b.by_email.remove(e.as_bytes());
+        }
+        if let Some(p) = &u.new_phone
+            && self.find_phone(p)? == Some(id)
+        {
+            b.by_phone.remove(p.as_bytes());
+        }
+        Ok(())
+    }
+}
