@@ -5,9 +5,11 @@
 //! - `service`: the one API the CLI and the TUI use, over the store.
 //! - `config`: where things live (XDG folders) and the settings read from files and env.
 //! - `cli`: the scriptable command line, one file per subcommand.
+//! - `tui`: the triage TUI over the same service API.
 
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod service;
 pub mod store;
+pub mod tui;

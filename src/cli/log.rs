@@ -76,7 +76,7 @@ pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
     };
     let change = s.log(a.id, entry)?;
     match a.format {
-        Format::Json => print_json(&change)?,
+        Format::Json => print_json(&super::output::change_json(&change))?,
         _ => println!("{}", change_line(&change, now)),
     }
     Ok(ExitCode::SUCCESS)

@@ -29,6 +29,12 @@ pub struct Cli {
     /// Scoring rules file [default: ~/.config/leadq/scoring.toml, else built-in]
     #[arg(long, global = true, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// TUI theme: default, light, high-contrast, mono, or a file in ~/.config/leadq/themes/
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Let the TUI use the mouse
+    #[arg(long, global = true)]
+    pub mouse: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -94,6 +100,13 @@ pub fn open_service(cli: &Cli) -> Result<Local> {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let service = open_service(&cli)?;
     let code = match cli.command {
+        // On a terminal bare `leadq` is the TUI; piped, it prints the top of the hot queue.
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            let file = crate::config::file_config()?;
+            let theme = cli.theme.clone().or(file.theme);
+            crate::tui::run(service, theme.as_deref(), cli.mouse || file.mouse.unwrap_or(false))?;
+            ExitCode::SUCCESS
+        }
         None => list::run(&service, &list::Args::hot_top())?,
         Some(Command::Add(a)) => add::run(&service, &a)?,
         Some(Command::Import(a)) => import::run(&service, &a)?,

@@ -271,3 +271,19 @@ pub fn change_line(c: &Change, now: Millis) -> String {
     }
     format!("#{} {}: {}", c.id, for_display(&c.name), parts.join(", "))
 }
+
+/// What a command changed, as scripts see it (`--format json`).
+pub fn change_json(c: &Change) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id,
+        "name": c.name,
+        "score_before": c.score_before,
+        "score_after": c.score_after,
+        "temperature_before": c.temperature_before.name(),
+        "temperature_after": c.temperature_after.name(),
+        "stage_before": c.stage_before.name(),
+        "stage_after": c.stage_after.name(),
+        "next_action": c.next_action.map(format_rfc3339),
+        "owner": c.owner,
+    })
+}

@@ -68,7 +68,7 @@ fn parse_reason(r: &str) -> Result<LostReason> {
 
 fn report(s: &Local, c: &Change, format: Format) -> Result<ExitCode> {
     match format {
-        Format::Json => print_json(c)?,
+        Format::Json => print_json(&super::output::change_json(c))?,
         _ => println!("{}", change_line(c, s.now())),
     }
     Ok(ExitCode::SUCCESS)

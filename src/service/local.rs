@@ -11,7 +11,7 @@ use crate::domain::scoring::{self, Rules};
 use crate::domain::stage::{self, LostReason, Stage};
 use crate::domain::time::{Millis, format_rfc3339, utc_now};
 use crate::domain::{Lead, LeadId, NewLead};
-use crate::store::{LeadWrite, Store};
+use crate::store::{LeadWrite, Store, TimelineKey};
 
 /// Who is acting, under which rules, at what time.
 #[derive(Debug, Clone)]
@@ -40,7 +40,11 @@ pub struct Local {
     pub(super) store: Store,
     pub(super) settings: Settings,
     write: Mutex<()>,
+    subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
 }
+
+/// Sent on the change stream when many leads changed at once (an import).
+pub const ANY_LEAD: LeadId = 0;
 
 /// The author of the system's own events.
 pub const SYSTEM_AUTHOR: &str = "leadq";
@@ -53,6 +57,7 @@ impl Local {
             store,
             settings,
             write: Mutex::new(()),
+            subscribers: Mutex::new(Vec::new()),
         };
         let fp = local.settings.rules.fingerprint();
         if local.store.rules_fingerprint()? != Some(fp) {
@@ -139,6 +144,7 @@ impl Local {
     fn update(
         &self,
         id: LeadId,
+        label: &str,
         change: impl FnOnce(&mut Lead, Millis) -> Result<Vec<Interaction>, ServiceError>,
     ) -> Result<Change, ServiceError> {
         let _guard = self.lock();
@@ -159,7 +165,16 @@ impl Local {
             .rules()
             .temperature
             .classify(score_after, temperature_before);
-        let result = Change {
+        let write = LeadWrite {
+            before: Some(before.clone()),
+            after: lead.clone(),
+            keys: Default::default(),
+            append,
+            remove: vec![],
+        };
+        let appended = self.store.commit(&[write], self.fingerprint())?;
+        self.notify(id);
+        Ok(Change {
             id,
             name: lead.name.clone(),
             score_before,
@@ -170,16 +185,14 @@ impl Local {
             stage_after: lead.stage,
             next_action: lead.next_action,
             owner: lead.owner.clone(),
-        };
-        let write = LeadWrite {
-            before: Some(before),
-            after: lead,
-            keys: Default::default(),
-            append,
-            remove: vec![],
-        };
-        self.store.commit(&[write], self.fingerprint())?;
-        Ok(result)
+            undo: UndoToken { label: label.to_string(), before, after: lead, appended },
+        })
+    }
+
+    /// Tells every subscriber which lead changed.
+    pub(super) fn notify(&self, id: LeadId) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|tx| tx.send(id).is_ok());
     }
 
     pub(super) fn system_event(&self, outcome: Outcome, at: Millis, note: String) -> Interaction {
@@ -219,6 +232,7 @@ impl LeadService for Local {
         let outcome = planner.add(request, keys, &format!("added by {}", self.settings.user))?;
         self.store
             .commit(&planner.into_writes(), self.fingerprint())?;
+        self.notify(outcome.id);
         Ok(outcome)
     }
 
@@ -254,6 +268,7 @@ impl LeadService for Local {
             self.store
                 .commit(&planner.into_writes(), self.fingerprint())?;
             report.written = true;
+            self.notify(ANY_LEAD);
         }
         Ok(report)
     }
@@ -273,7 +288,11 @@ impl LeadService for Local {
             ));
         }
         let user = self.settings.user.clone();
-        self.update(id, |lead, now| {
+        let label = match entry.outcome {
+            Some(o) => format!("{} {}", entry.kind, o.name().replace('-', " ")),
+            None => entry.kind.to_string(),
+        };
+        self.update(id, &label, |lead, now| {
             let at = entry.at.unwrap_or(now);
             if at > now + 60_000 {
                 return Err(ServiceError::Refused(format!(
@@ -333,7 +352,8 @@ impl LeadService for Local {
             }
             _ => {}
         }
-        self.update(id, |lead, now| {
+        let label = format!("stage {stage}");
+        self.update(id, &label, |lead, now| {
             let mut out = Vec::new();
             if stage == Stage::Lost {
                 let r = reason.expect("checked above");
@@ -354,7 +374,7 @@ impl LeadService for Local {
     }
 
     fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError> {
-        self.update(id, |lead, now| {
+        self.update(id, "won", |lead, now| {
             let to = stage::stage_after_won(lead.stage);
             let mut out =
                 vec![self.system_event(Outcome::Won, now, note.unwrap_or_else(|| "won".into()))];
@@ -366,7 +386,7 @@ impl LeadService for Local {
     }
 
     fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError> {
-        self.update(id, |lead, now| {
+        self.update(id, "snooze", |lead, now| {
             if until <= now {
                 return Err(ServiceError::Refused(format!(
                     "snooze until {} is not in the future",
@@ -387,7 +407,7 @@ impl LeadService for Local {
         let owner = owner
             .map(|o| o.trim().to_string())
             .filter(|o| !o.is_empty());
-        self.update(id, |lead, now| {
+        self.update(id, "assignment", |lead, now| {
             if lead.owner == owner {
                 return Ok(vec![]);
             }
@@ -399,6 +419,83 @@ impl LeadService for Local {
             lead.owner.clone_from(&owner);
             Ok(vec![self.system_event(Outcome::OwnerChanged, now, note)])
         })
+    }
+
+    fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {
+        self.update(id, "follow-up", |lead, _| {
+            lead.next_action = at;
+            Ok(vec![])
+        })
+    }
+
+    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
+        let _guard = self.lock();
+        let Some(mut i) = self.store.interaction(key)? else {
+            return Err(ServiceError::Refused("that interaction no longer exists".into()));
+        };
+        if i.kind == Kind::System || i.author != self.settings.user {
+            return Err(ServiceError::Refused("only your own calls, e-mails, meetings and notes take a note".into()));
+        }
+        i.note = Some(note).filter(|n| !n.trim().is_empty());
+        self.store.rewrite_interaction(key, &i)?;
+        self.notify(key.lead);
+        Ok(())
+    }
+
+    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError> {
+        let _guard = self.lock();
+        let now = self.now();
+        let id = token.after.id;
+        let current = self.get(id)?;
+        if current != token.after {
+            return Err(ServiceError::Refused(format!(
+                "#{id} changed since the {} (someone else touched it); nothing undone",
+                token.label
+            )));
+        }
+        let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
+        let restored = token.before.clone();
+        let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
+        let write = LeadWrite {
+            before: Some(current.clone()),
+            after: restored.clone(),
+            keys: Default::default(),
+            append: vec![],
+            remove: token.appended.clone(),
+        };
+        self.store.commit(&[write], self.fingerprint())?;
+        self.notify(id);
+        Ok(Change {
+            id,
+            name: restored.name.clone(),
+            score_before,
+            score_after,
+            temperature_before,
+            temperature_after,
+            stage_before: current.stage,
+            stage_after: restored.stage,
+            next_action: restored.next_action,
+            owner: restored.owner.clone(),
+            undo: UndoToken { label: format!("undo of {}", token.label), before: current, after: restored, appended: vec![] },
+        })
+    }
+
+    fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
+        rx
+    }
+
+    fn sources(&self) -> Result<Vec<String>, ServiceError> {
+        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for lead in self.store.leads() {
+            if let Some(src) = lead?.source {
+                *counts.entry(src).or_default() += 1;
+            }
+        }
+        let mut sources: Vec<(String, usize)> = counts.into_iter().collect();
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(sources.into_iter().map(|(s, _)| s).collect())
     }
 
     fn list(&self, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
@@ -430,7 +527,9 @@ impl LeadService for Local {
 
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {
         let _guard = self.lock();
-        demo::fill(self, count, seed)
+        let report = demo::fill(self, count, seed)?;
+        self.notify(ANY_LEAD);
+        Ok(report)
     }
 
     fn stats(&self) -> Result<Stats, ServiceError> {

@@ -35,6 +35,16 @@ pub trait LeadService {
     fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError>;
     fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError>;
     fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError>;
+    /// Sets or clears the next follow-up.
+    fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError>;
+    /// Adds a note to an interaction the user just logged.
+    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError>;
+    /// Takes a change back, unless the lead changed since.
+    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError>;
+    /// A stream of the ids of leads that change, from now on.
+    fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId>;
+    /// The sources leads came from, most common first.
+    fn sources(&self) -> Result<Vec<String>, ServiceError>;
     /// The queue as of now, in score order.
     fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError>;
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError>;

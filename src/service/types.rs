@@ -6,6 +6,7 @@ use crate::domain::scoring::Explanation;
 use crate::domain::{
     Interaction, Kind, Lead, LeadId, Millis, Outcome, Stage, Temperature, ValidationError,
 };
+pub use crate::store::TimelineKey;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,19 @@ pub struct Change {
     pub stage_after: Stage,
     pub next_action: Option<Millis>,
     pub owner: Option<String>,
+    /// What it takes to take this change back (`LeadService::undo`).
+    pub undo: UndoToken,
+}
+
+/// Enough to take one change back: the lead as it was and as the change left it (an undo
+/// is refused if the lead changed since), and the timeline entries the change appended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UndoToken {
+    /// What the change was, for "undone: call on Ann Lee".
+    pub label: String,
+    pub before: Lead,
+    pub after: Lead,
+    pub appended: Vec<TimelineKey>,
 }
 
 /// Which leads a list shows. The default is the working queue: open, not snoozed leads.

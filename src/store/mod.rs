@@ -260,9 +260,10 @@ impl Store {
         &self,
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
-    ) -> Result<(), StoreError> {
-        self.commit_unflushed(writes, rules_fingerprint)?;
-        self.flush()
+    ) -> Result<Vec<TimelineKey>, StoreError> {
+        let keys = self.commit_unflushed(writes, rules_fingerprint)?;
+        self.flush()?;
+        Ok(keys)
     }
 
     /// As `commit`, without the flush: for bulk loads that flush once at the end.
@@ -270,10 +271,11 @@ impl Store {
         &self,
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<TimelineKey>, StoreError> {
         let mut b = Batches::default();
+        let mut appended = Vec::new();
         for w in writes {
-            self.stage_write(&mut b, w)?;
+            self.stage_write(&mut b, w, &mut appended)?;
         }
         b.meta.insert(
             META_NEXT_ID,
@@ -310,10 +312,28 @@ impl Store {
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => StoreError::Sled(e),
-            })
+            })?;
+        Ok(appended)
     }
 
-    fn stage_write(&self, b: &mut Batches, w: &LeadWrite) -> Result<(), StoreError> {
+    /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
+    pub fn rewrite_interaction(&self, key: TimelineKey, i: &Interaction) -> Result<(), StoreError> {
+        let k = keys::interaction(key.lead, key.at, key.seq);
+        if self.timeline.get(k)?.is_none() {
+            return Err(StoreError::Corrupt { what: "timeline entry", reason: "it no longer exists".into() });
+        }
+        self.timeline.insert(k, codec::encode(INTERACTION_FORMAT, i))?;
+        self.flush()
+    }
+
+    pub fn interaction(&self, key: TimelineKey) -> Result<Option<Interaction>, StoreError> {
+        self.timeline
+            .get(keys::interaction(key.lead, key.at, key.seq))?
+            .map(|v| codec::decode("interaction", INTERACTION_FORMAT, &v))
+            .transpose()
+    }
+
+    fn stage_write(&self, b: &mut Batches, w: &LeadWrite, appended: &mut Vec<TimelineKey>) -> Result<(), StoreError> {
         let id = w.after.id;
         b.leads
             .insert(&keys::id(id), codec::encode(LEAD_FORMAT, &w.after));
@@ -339,6 +359,7 @@ impl Store {
                 &keys::interaction(id, i.at, seq),
                 codec::encode(INTERACTION_FORMAT, i),
             );
+            appended.push(TimelineKey { lead: id, at: i.at, seq });
         }
         for k in &w.remove {
             b.timeline.remove(&keys::interaction(k.lead, k.at, k.seq));

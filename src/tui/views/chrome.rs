@@ -1,0 +1,167 @@
+//! Header (views, counts, search), status line (messages and prompts) and footer (key hints).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::super::action::Action;
+use super::super::keymap::Mode;
+use super::super::state::{Ask, Pick, Prompt, State, View};
+use super::super::theme::Theme;
+use super::super::update::pick_options;
+use crate::domain::sanitize::for_display;
+
+pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let mut spans = vec![Span::styled(" leadq ", theme.style("accent"))];
+    for v in View::ALL {
+        let label = format!(" {} ", v.label());
+        let style = if v == s.view { theme.style("selection") } else { theme.style("muted") };
+        spans.push(Span::styled(label, style));
+    }
+    if let Some(st) = s.stage_filter {
+        spans.push(Span::styled(format!(" stage:{st}"), theme.style("accent")));
+    }
+    if let Some(src) = &s.source_filter {
+        spans.push(Span::styled(format!(" source:{}", for_display(src)), theme.style("accent")));
+    }
+    let st = &s.stats;
+    let counts = vec![
+        Span::styled(format!("hot {}", st.hot), theme.style("hot")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("warm {}", st.warm), theme.style("warm")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("cold {}", st.cold), theme.style("cold")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
+    ];
+    let counts_width: usize = counts.iter().map(|s| s.width()).sum();
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    let x = area.x + area.width.saturating_sub(counts_width as u16);
+    buf.set_line(x, area.y, &Line::from(counts), area.width.saturating_sub(x - area.x));
+}
+
+fn prompt_line(p: &Prompt, theme: &Theme) -> Line<'static> {
+    match p {
+        Prompt::Pick { what, .. } => {
+            let title = match what {
+                Pick::Outcome(kind) => format!("{kind} outcome:"),
+                Pick::Stage => "Stage:".into(),
+                Pick::LostReason => "Lost because:".into(),
+                Pick::FilterStage => "Show stage:".into(),
+                Pick::FilterSource(_) => "Show source:".into(),
+            };
+            let first = usize::from(!matches!(what, Pick::FilterStage | Pick::FilterSource(_)));
+            let mut spans = vec![Span::styled(format!(" {title} "), theme.style("title"))];
+            for (i, o) in pick_options(what).into_iter().enumerate() {
+                spans.push(Span::styled(format!("{}", i + first), theme.style("key")));
+                spans.push(Span::styled(format!(" {}  ", for_display(&o)), theme.text()));
+            }
+            spans.push(Span::styled("esc cancel", theme.style("muted")));
+            Line::from(spans)
+        }
+        Prompt::Text { what, text, error, .. } => {
+            let label = match what {
+                Ask::Note => "Note (enter skips):",
+                Ask::NoteOnly => "Note:",
+                Ask::Next => "Next follow-up? t tomorrow, d 3 days, w next week, or a date (enter skips):",
+                Ask::Snooze => "Snooze until? t tomorrow, d 3 days, w next week, or a date:",
+                Ask::Assign => "Assign to (user, me, or none):",
+                Ask::AddName => "New lead. Name:",
+                Ask::AddContact => "E-mail or phone:",
+                Ask::AddCompany => "Company (enter skips):",
+                Ask::AddSource => "Source, e.g. web-form, referral (enter skips):",
+            };
+            let mut spans = vec![
+                Span::styled(format!(" {label} "), theme.style("title")),
+                Span::styled(for_display(text), theme.text()),
+                Span::styled("▏", theme.style("accent")),
+            ];
+            if let Some(e) = error {
+                spans.push(Span::styled(format!("  {}", for_display(e)), theme.style("error")));
+            }
+            Line::from(spans)
+        }
+    }
+}
+
+/// The status line: the search, else the last change or error, else loading.
+pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let line = if s.search.editing || !s.search.query.is_empty() {
+        let count = match (&s.search.hits, s.search.pending) {
+            (_, true) => " searching…".to_string(),
+            (Some(h), false) => format!(" {} of {}", h.len(), s.rows.len()),
+            (None, false) => String::new(),
+        };
+        let cursor = if s.search.editing { "▏" } else { "" };
+        Line::from(vec![
+            Span::styled(" / ", theme.style("key")),
+            Span::styled(for_display(&s.search.query), theme.text()),
+            Span::styled(cursor, theme.style("accent")),
+            Span::styled(count, theme.style("muted")),
+        ])
+    } else if let Some(f) = &s.flash {
+        let role = if f.error { "error" } else { "positive" };
+        Line::from(Span::styled(format!(" {}", for_display(&f.text)), theme.style(role)))
+    } else if s.loading {
+        Line::from(Span::styled(" loading…", theme.style("muted")))
+    } else {
+        Line::default()
+    };
+    buf.set_line(area.x, area.y, &line, area.width);
+}
+
+/// The actions worth a hint in each mode, in order of importance.
+fn hinted(mode: Mode) -> &'static [Action] {
+    match mode {
+        Mode::Queue => &[
+            Action::Open,
+            Action::LogCall,
+            Action::LogEmail,
+            Action::LogMeeting,
+            Action::LogNote,
+            Action::Search,
+            Action::ViewHot,
+            Action::ViewToday,
+            Action::Snooze,
+            Action::Undo,
+            Action::Help,
+            Action::Quit,
+        ],
+        Mode::Lead => &[
+            Action::Back,
+            Action::LogCall,
+            Action::LogEmail,
+            Action::LogMeeting,
+            Action::LogNote,
+            Action::Won,
+            Action::Lost,
+            Action::Undo,
+            Action::Help,
+            Action::Quit,
+        ],
+        Mode::Welcome => &[Action::LoadDemo, Action::AddLead, Action::Help, Action::Quit],
+        Mode::Help | Mode::Global => &[Action::Back, Action::Quit],
+    }
+}
+
+/// The footer: the open prompt, else the keys that apply here.
+pub fn footer(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    if let Some(p) = &s.prompt {
+        buf.set_line(area.x, area.y, &prompt_line(p, theme), area.width);
+        return;
+    }
+    let mode = s.mode();
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for &a in hinted(mode) {
+        let Some(key) = s.keymap.keys_for(mode, a).into_iter().next() else { continue };
+        let piece = format!("{key} {}  ", a.hint());
+        if used + piece.chars().count() > usize::from(area.width) {
+            break;
+        }
+        used += piece.chars().count();
+        spans.push(Span::styled(key, theme.style("key")));
+        spans.push(Span::styled(format!(" {}  ", a.hint()), theme.style("muted")));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
