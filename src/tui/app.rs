@@ -15,7 +15,7 @@ use super::state::State;
 use super::theme::Theme;
 use super::update::{self, reload_all};
 use super::views;
-use super::workers::Workers;
+use super::workers::{Background, Inline, Workers};
 use crate::service::{LeadService, Local};
 
 pub struct Options {
@@ -30,7 +30,8 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
     let mut guard = super::terminal::TerminalGuard::new(opts.mouse)?;
     let (tx, rx) = mpsc::channel::<Msg>();
     let workers = Workers::start(Arc::clone(&service), tx.clone());
-    let changes = service.subscribe();
+    spawn_input(tx.clone());
+    spawn_changes(service.subscribe(), tx);
     let mut state = State::new(service.settings().user.clone(), opts.keymap, service.now());
     if !opts.warnings.is_empty() {
         state.flash = Some(update::sticky(opts.warnings.join("; "), state.now));
@@ -50,8 +51,7 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
         let size = guard.terminal.size()?;
         state.page = views::page_rows(size.height);
         guard.terminal.draw(|f| views::render(f, &state, &opts.theme))?;
-        let msgs = wait(&rx, &changes, Duration::from_millis(250))?;
-        for msg in msgs {
+        for msg in wait(&rx, Duration::from_millis(250)) {
             pending.extend(update::update(&mut state, msg));
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
@@ -64,43 +64,72 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
     Ok(())
 }
 
-/// Waits up to `timeout` for a key, then collects what the workers and the change stream
-/// sent meanwhile. Changes are coalesced into one reload.
-fn wait(rx: &Receiver<Msg>, changes: &Receiver<u64>, timeout: Duration) -> Result<Vec<Msg>> {
+/// Reads the terminal on its own thread. crossterm spins on a closed terminal (a dropped SSH
+/// session reads end-of-file forever), so the loop must never sit inside it: the loop waits on
+/// the channel and sees the SIGHUP flag within a quarter second.
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let mut msgs = Vec::new();
+            match event::read() {
+                Ok(e) => push_event(e, &mut msgs),
+                Err(_) => return,
+            }
+            for m in msgs {
+                if tx.send(m).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Forwards the service's change stream into the loop's channel.
+fn spawn_changes(changes: Receiver<u64>, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        while changes.recv().is_ok() {
+            // Many changes in a burst (an import) are one reload.
+            while changes.try_recv().is_ok() {}
+            if tx.send(Msg::StoreChanged).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Waits up to `timeout` for a message, then takes every message already waiting, so typing
+/// stays ahead of drawing. Several store changes in one batch are one reload.
+fn wait(rx: &Receiver<Msg>, timeout: Duration) -> Vec<Msg> {
     let mut msgs = Vec::new();
-    let deadline = Instant::now() + timeout;
-    loop {
-        while let Ok(m) = rx.try_recv() {
-            msgs.push(m);
-        }
-        if changes.try_iter().count() > 0 {
-            msgs.push(Msg::StoreChanged);
-        }
-        if !msgs.is_empty() {
-            // Keys that are already waiting are taken too, so typing stays ahead of drawing.
-            while event::poll(Duration::ZERO)? {
-                push_event(event::read()?, &mut msgs);
-            }
-            return Ok(msgs);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(msgs);
-        }
-        if event::poll(left.min(Duration::from_millis(20)))? {
-            push_event(event::read()?, &mut msgs);
-            while event::poll(Duration::ZERO)? {
-                push_event(event::read()?, &mut msgs);
-            }
-            return Ok(msgs);
-        }
+    if let Ok(m) = rx.recv_timeout(timeout) {
+        msgs.push(m);
+        msgs.extend(rx.try_iter());
     }
+    let mut seen_change = false;
+    msgs.retain(|m| {
+        let change = matches!(m, Msg::StoreChanged);
+        let keep = !(change && seen_change);
+        seen_change |= change;
+        keep
+    });
+    msgs
 }
 
 fn push_event(e: Event, msgs: &mut Vec<Msg>) {
-    // Any other event (a resize) just redraws, which the loop does after every wait.
-    if let Event::Key(k) = e {
-        msgs.push(Msg::Key(k));
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    match e {
+        Event::Key(k) => msgs.push(Msg::Key(k)),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => msgs.push(Msg::Action(super::action::Action::Down)),
+            MouseEventKind::ScrollUp => msgs.push(Msg::Action(super::action::Action::Up)),
+            // The list starts under the header line and the column titles.
+            MouseEventKind::Down(MouseButton::Left) if m.row >= 2 => {
+                msgs.push(Msg::ClickRow(usize::from(m.row - 2)));
+            }
+            _ => {}
+        },
+        Event::Resize(..) => msgs.push(Msg::Resized),
+        _ => {}
     }
 }
 
@@ -110,7 +139,7 @@ fn failed(e: impl std::fmt::Display) -> Msg {
 
 /// Runs effects: loads and searches go to the workers, writes are done here (each is one
 /// flushed transaction of a few milliseconds) and their results come back as messages.
-fn run_effects(service: &Local, workers: &Workers, state: &State, effects: Vec<Effect>, inbox: &mut Vec<Msg>) {
+pub fn run_effects(service: &Local, workers: &dyn Background, state: &State, effects: Vec<Effect>, inbox: &mut Vec<Msg>) {
     for effect in effects {
         let msg = match effect {
             Effect::LoadView { generation, query, first_page } => {
@@ -184,4 +213,38 @@ fn changed(result: Result<crate::service::Change, crate::service::ServiceError>,
 /// Sends a message to the loop from a worker.
 pub fn send(tx: &Sender<Msg>, msg: Msg) {
     let _ = tx.send(msg);
+}
+
+/// Feeds `msg` to `update` and runs every effect it leads to, inline, until the state is
+/// quiet: what the app does for one input, without a terminal or threads. Flow tests and
+/// render tests drive the TUI with it.
+pub fn step(service: &Local, state: &mut State, msg: Msg) {
+    let (tx, rx) = mpsc::channel();
+    let inline = Inline { service, tx };
+    let mut queue = vec![msg];
+    while !queue.is_empty() {
+        for m in std::mem::take(&mut queue) {
+            let effects = update::update(state, m);
+            let mut inbox = Vec::new();
+            run_effects(service, &inline, state, effects, &mut inbox);
+            queue.extend(inbox);
+            queue.extend(rx.try_iter());
+        }
+    }
+}
+
+/// A state for `service`'s user with the default keymap, loaded as the app starts.
+pub fn start_state(service: &Local) -> State {
+    let mut state = State::new(service.settings().user.clone(), Keymap::defaults(), service.now());
+    let (tx, rx) = mpsc::channel();
+    let inline = Inline { service, tx };
+    inline.sources();
+    let effects = reload_all(&mut state);
+    let mut inbox = Vec::new();
+    run_effects(service, &inline, &state, effects, &mut inbox);
+    inbox.extend(rx.try_iter());
+    for m in inbox {
+        step(service, &mut state, m);
+    }
+    state
 }

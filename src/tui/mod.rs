@@ -10,7 +10,7 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod views;
-mod workers;
+pub mod workers;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -10,6 +10,12 @@ use super::state::Hit;
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A named intention from outside the keymap (the mouse wheel).
+    Action(super::action::Action),
+    /// The terminal changed size: draw again.
+    Resized,
+    /// A click on a row of the list (0 = first row on screen).
+    ClickRow(usize),
     /// Time passed: expire messages, and every minute reload for decay.
     Tick(Millis),
     /// Rows of a view query (`complete` false for the quick first page).

@@ -16,6 +16,18 @@ pub const FIRST_PAGE: usize = 200;
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => key(s, k),
+        Msg::Action(a) if s.prompt.is_none() => action(s, a),
+        Msg::Action(_) | Msg::Resized => vec![],
+        Msg::ClickRow(line) => {
+            if s.screen == Screen::Queue && s.prompt.is_none() && !s.help {
+                let page = s.page.max(1);
+                let n = s.selected - s.selected % page + line;
+                if n < s.visible_len() {
+                    s.selected = n;
+                }
+            }
+            vec![]
+        }
         Msg::Tick(now) => tick(s, now),
         Msg::ViewLoaded { generation, rows, complete, index } => view_loaded(s, generation, rows, complete, index),
         Msg::StatsLoaded(stats) => {

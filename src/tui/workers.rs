@@ -22,6 +22,13 @@ struct SearchJob {
     index: Arc<SearchIndex>,
 }
 
+/// Where slow work runs: worker threads in the app, inline in tests.
+pub trait Background {
+    fn load(&self, generation: u64, query: Query, first_page: usize);
+    fn sources(&self);
+    fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>);
+}
+
 pub struct Workers {
     load: Sender<Load>,
     search: Sender<SearchJob>,
@@ -39,17 +46,42 @@ impl Workers {
         thread::spawn(move || searcher(search_rx, tx));
         Workers { load, search }
     }
+}
 
-    pub fn load(&self, generation: u64, query: Query, first_page: usize) {
+impl Background for Workers {
+    fn load(&self, generation: u64, query: Query, first_page: usize) {
         let _ = self.load.send(Load::View { generation, query, first_page });
     }
 
-    pub fn sources(&self) {
+    fn sources(&self) {
         let _ = self.load.send(Load::Sources);
     }
 
-    pub fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>) {
+    fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>) {
         let _ = self.search.send(SearchJob { generation, query, rows, index });
+    }
+}
+
+/// Runs the background work inline, sending its messages to `tx`: for tests and tools that
+/// want every answer before the next step.
+pub struct Inline<'a> {
+    pub service: &'a Local,
+    pub tx: Sender<Msg>,
+}
+
+impl Background for Inline<'_> {
+    fn load(&self, generation: u64, query: Query, first_page: usize) {
+        load_view(self.service, &self.tx, generation, query, first_page);
+    }
+
+    fn sources(&self) {
+        if let Ok(s) = self.service.sources() {
+            send(&self.tx, Msg::SourcesLoaded(s));
+        }
+    }
+
+    fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>) {
+        run_search(&self.tx, SearchJob { generation, query, rows, index });
     }
 }
 
@@ -106,9 +138,13 @@ fn searcher(rx: Receiver<SearchJob>, tx: Sender<Msg>) {
         while let Ok(newer) = rx.try_recv() {
             job = newer;
         }
-        let mut hits = job.index.search(&job.query, job.rows.as_deref());
-        let shown = hits.len().min(HIGHLIGHTED);
-        job.index.highlight(&job.query, &mut hits[..shown]);
-        send(&tx, Msg::SearchDone { generation: job.generation, hits });
+        run_search(&tx, job);
     }
+}
+
+fn run_search(tx: &Sender<Msg>, job: SearchJob) {
+    let mut hits = job.index.search(&job.query, job.rows.as_deref());
+    let shown = hits.len().min(HIGHLIGHTED);
+    job.index.highlight(&job.query, &mut hits[..shown]);
+    send(tx, Msg::SearchDone { generation: job.generation, hits });
 }
