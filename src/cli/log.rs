@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 
 use super::Format;
-use super::output::{change_line, print_json};
-use crate::domain::time::parse_when;
+use super::output::{change_json, change_line, print_json};
+use crate::domain::time::{DAY_MS, Millis, parse_when};
 use crate::domain::{Kind, LeadId, Outcome};
 use crate::service::{LeadService, Local, LogEntry};
 
@@ -29,7 +29,7 @@ pub struct Args {
     pub outcome: Option<String>,
     #[arg(long)]
     pub note: Option<String>,
-    /// When it happened (default now): 2026-11-20 14:30, RFC 3339, 2h ...
+    /// When it happened (default now): 2h or 3d (ago), 2026-11-20 14:30, RFC 3339 ...
     #[arg(long)]
     pub at: Option<String>,
     /// The next follow-up: tomorrow, 3d, next-week, 2026-11-25 ...
@@ -40,6 +40,24 @@ pub struct Args {
     pub minutes: Option<u32>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// `--at` says when something happened, so a relative time counts back from now: `2h` is two
+/// hours ago (`parse_when` reads it forward, as a follow-up date, which is always refused here).
+fn parse_at(t: &str, now: Millis) -> Result<Millis> {
+    let s = t.trim().to_ascii_lowercase();
+    let units = [
+        ('m', 60_000),
+        ('h', 3_600_000),
+        ('d', DAY_MS),
+        ('w', 7 * DAY_MS),
+    ];
+    for (unit, ms) in units {
+        if let Some(n) = s.strip_suffix(unit).and_then(|n| n.parse::<u32>().ok()) {
+            return Ok(now - i64::from(n) * ms);
+        }
+    }
+    parse_when(t, now).map_err(|e| anyhow!("--at: {e}"))
 }
 
 pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
@@ -57,10 +75,7 @@ pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
         (None, _) => Some(Outcome::Held),
     };
     let now = s.now();
-    let at =
-        a.at.as_deref()
-            .map(|t| parse_when(t, now).map_err(|e| anyhow!("--at: {e}")))
-            .transpose()?;
+    let at = a.at.as_deref().map(|t| parse_at(t, now)).transpose()?;
     let next = a
         .next
         .as_deref()
@@ -76,7 +91,7 @@ pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
     };
     let change = s.log(a.id, entry)?;
     match a.format {
-        Format::Json => print_json(&super::output::change_json(&change))?,
+        Format::Json => print_json(&change_json(&change))?,
         _ => println!("{}", change_line(&change, now)),
     }
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::domain::sanitize::{for_csv_cell, for_display};
+use crate::domain::sanitize::{for_csv_cell, for_display, is_unsafe};
 use crate::domain::time::{format_rfc3339, relative};
 use crate::domain::{Interaction, Millis, Temperature};
 use crate::service::{Change, LeadDetail, LeadView};
@@ -174,6 +174,18 @@ pub fn print_table(rows: &[LeadView], now: Millis) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A CSV cell that can neither run as a spreadsheet formula nor drive the terminal the CSV is
+/// printed on (`leadq export` writes to standard output): control characters other than line
+/// breaks and tabs become U+FFFD, as on screen.
+fn csv_cell(s: &str) -> String {
+    let kept = |c: char| matches!(c, '\n' | '\r' | '\t') || !is_unsafe(c);
+    let s: String = s
+        .chars()
+        .map(|c| if kept(c) { c } else { '\u{FFFD}' })
+        .collect();
+    for_csv_cell(&s)
+}
+
 /// CSV of leads, cells neutralised against spreadsheet formulas.
 pub fn write_csv<W: Write>(rows: &[LeadView], out: W) -> anyhow::Result<()> {
     let mut attr_keys: Vec<String> = rows
@@ -204,7 +216,7 @@ pub fn write_csv<W: Write>(rows: &[LeadView], out: W) -> anyhow::Result<()> {
     .map(|s| s.to_string())
     .collect();
     header.extend(attr_keys.iter().cloned());
-    w.write_record(&header)?;
+    w.write_record(header.iter().map(|c| csv_cell(c)))?;
     for v in rows {
         let j = LeadJson::from_view(v);
         let opt = |o: &Option<String>| o.clone().unwrap_or_default();
@@ -230,7 +242,7 @@ pub fn write_csv<W: Write>(rows: &[LeadView], out: W) -> anyhow::Result<()> {
                 .iter()
                 .map(|k| j.attributes.get(k).cloned().unwrap_or_default()),
         );
-        w.write_record(rec.iter().map(|c| for_csv_cell(c)))?;
+        w.write_record(rec.iter().map(|c| csv_cell(c)))?;
     }
     w.flush()?;
     Ok(())
@@ -272,7 +284,8 @@ pub fn change_line(c: &Change, now: Millis) -> String {
     format!("#{} {}: {}", c.id, for_display(&c.name), parts.join(", "))
 }
 
-/// What a command changed, as scripts see it (`--format json`).
+/// What a command changed, as scripts see it (`--format json`): times in RFC 3339 like every
+/// other time leadq prints, and without the undo token the TUI uses.
 pub fn change_json(c: &Change) -> serde_json::Value {
     serde_json::json!({
         "id": c.id,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow, bail};
 
 use super::Format;
-use super::output::{change_line, print_json};
+use super::output::{change_json, change_line, print_json};
 use crate::domain::time::parse_when;
 use crate::domain::{LeadId, LostReason, Stage};
 use crate::service::{Change, LeadService, Local};
@@ -68,7 +68,7 @@ fn parse_reason(r: &str) -> Result<LostReason> {
 
 fn report(s: &Local, c: &Change, format: Format) -> Result<ExitCode> {
     match format {
-        Format::Json => print_json(&super::output::change_json(c))?,
+        Format::Json => print_json(&change_json(c))?,
         _ => println!("{}", change_line(c, s.now())),
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use email_address::EmailAddress;
+use email_address::{EmailAddress, Options};
 use serde::{Deserialize, Serialize};
 
 use super::dedupe::{PhoneError, normalize_email, normalize_phone};
@@ -110,10 +110,16 @@ impl NewLead {
         if self.email.is_none() && self.phone.is_none() && !anonymous {
             return Err(ValidationError::MissingContact);
         }
+        // A bare address only: with a display name ("Ann <ann@example.com>") the name would
+        // become part of the dedupe key. The domain needs a dot: "ann.lee@gmailcom" is a typo.
+        let bare = Options::default().without_display_text();
+        let valid = |e: &str| {
+            EmailAddress::parse_with_options(e.trim(), bare).is_ok()
+                && e.rsplit_once('@')
+                    .is_some_and(|(_, domain)| domain.contains('.'))
+        };
         let email = match &self.email {
-            Some(e) if EmailAddress::is_valid(e.trim()) && e.contains('.') => {
-                Some(normalize_email(e))
-            }
+            Some(e) if valid(e) => Some(normalize_email(e)),
             Some(e) => return Err(ValidationError::InvalidEmail(e.clone())),
             None => None,
         };

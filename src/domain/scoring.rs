@@ -116,7 +116,7 @@ impl Rules {
                 "half_life_days must be above 0".into(),
             ));
         }
-        for r in &self.fit.rule {
+        for (index, r) in self.fit.rule.iter().enumerate() {
             let has_condition = !r.any.is_empty()
                 || !r.equals.is_empty()
                 || r.min.is_some()
@@ -127,10 +127,16 @@ impl Rules {
                     "fit rule {:?} has no condition (any, equals, min, max or present)",
                     r.name
                 );
-                return Err(invalid(&format!("{:?}", r.name), msg));
+                let line = line_in_rule(text, "fit.rule", index, "name")
+                    .unwrap_or_else(|| line_of(text, &format!("{:?}", r.name)));
+                return Err(RulesError::Invalid {
+                    origin: origin.to_string(),
+                    line,
+                    message: msg,
+                });
             }
         }
-        for r in &self.engagement.rule {
+        for (index, r) in self.engagement.rule.iter().enumerate() {
             if let Some(o) = r.outcome
                 && !r.kind.outcomes().contains(&o)
             {
@@ -138,7 +144,13 @@ impl Rules {
                     "engagement rule {:?}: {o} is not a {} outcome",
                     r.name, r.kind
                 );
-                return Err(invalid(&format!("{:?}", r.name), msg));
+                let line = line_in_rule(text, "engagement.rule", index, "outcome")
+                    .unwrap_or_else(|| line_of(text, &format!("{:?}", r.name)));
+                return Err(RulesError::Invalid {
+                    origin: origin.to_string(),
+                    line,
+                    message: msg,
+                });
             }
         }
         Ok(())
@@ -179,7 +191,7 @@ impl Rules {
         }
         let Some(v) = value else { return false };
         let lower = v.to_lowercase();
-        if !rule.any.is_empty() && !rule.any.iter().any(|a| lower.contains(&a.to_lowercase())) {
+        if !rule.any.is_empty() && !rule.any.iter().any(|a| contains_words(&v, a)) {
             return false;
         }
         if !rule.equals.is_empty() && !rule.equals.iter().any(|e| lower == e.to_lowercase()) {
@@ -271,7 +283,13 @@ impl Rules {
         if eng != eng_raw {
             items.push(("engagement cap".into(), eng - eng_raw));
         }
-        let score = to_score(fit + eng);
+        // The score is clamped to 0-100; say so, so the items still add up to it.
+        let total = fit + eng;
+        let clamped = total.clamp(0.0, 100.0);
+        if clamped != total {
+            items.push(("score range 0-100".into(), clamped - total));
+        }
+        let score = to_score(total);
         let items = items
             .into_iter()
             .map(|(rule, points)| ExplainItem {
@@ -309,6 +327,47 @@ fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|l| l.contains(needle))
         .map_or(1, |i| i + 1)
+}
+
+/// The line of `key` in the `index`-th `[[table]]` of a rules file, so an error points at the
+/// rule itself even when its name also appears earlier (in a comment, another rule's list).
+/// None when the file does not use `[[table]]` headers.
+fn line_in_rule(text: &str, table: &str, index: usize, key: &str) -> Option<usize> {
+    let header = format!("[[{table}]]");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with(&header))
+        .map(|(i, _)| i)
+        .nth(index)?;
+    let body = lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with('['));
+    for (offset, l) in body.enumerate() {
+        let is_key = l
+            .trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if is_key {
+            return Some(start + offset + 2);
+        }
+    }
+    Some(start + 1)
+}
+
+/// Whether `phrase` occurs in `value` as whole words, case-insensitively: "cto" matches
+/// "CTO" and "CTO/Founder" but not "Doctor" or "Contractor", "head of" matches "Head of Sales".
+fn contains_words(value: &str, phrase: &str) -> bool {
+    fn words(s: &str) -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    }
+    let value = words(value);
+    let phrase = words(phrase);
+    !phrase.is_empty() && value.windows(phrase.len()).any(|w| w == phrase.as_slice())
 }
 
 /// toml's message names line and column already; this keeps it on one line.

@@ -84,7 +84,15 @@ pub fn parse_when(input: &str, now: Millis) -> Result<Millis, DateParseError> {
     };
     let s = input.trim().to_ascii_lowercase();
     let today = local_date(now);
-    let at_nine = |d: NaiveDate| start_of_local_date(d) + 9 * 3_600_000;
+    // 09:00 on the local clock, not nine hours after midnight: on a day the clocks change
+    // those differ by the change.
+    let at_nine = |d: NaiveDate| {
+        let nine = d.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("09:00 is a time"));
+        Local.from_local_datetime(&nine).earliest().map_or_else(
+            || start_of_local_date(d) + 9 * 3_600_000,
+            |dt| dt.timestamp_millis(),
+        )
+    };
     let day_offset = |n: u64| {
         today
             .checked_add_days(Days::new(n))
