@@ -50,6 +50,7 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
         }
         let size = guard.terminal.size()?;
         state.page = views::page_rows(size.height);
+        state.too_small = size.width < views::MIN_WIDTH || size.height < views::MIN_HEIGHT;
         guard.terminal.draw(|f| views::render(f, &state, &opts.theme))?;
         for msg in wait(&rx, Duration::from_millis(250)) {
             pending.extend(update::update(&mut state, msg));

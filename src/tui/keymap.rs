@@ -68,25 +68,25 @@ impl Keymap {
             err(line, e.message().trim().to_string())
         })?;
         for (section, entries) in table {
-            let line = find_line(text, &format!("[{section}]"));
+            let line = || key_line(text, &[&section]);
             let Some(mode) = Mode::ALL.into_iter().find(|m| m.section() == section) else {
-                return Err(err(line, format!("unknown section [{section}]; use global, queue, lead, welcome or help")));
+                return Err(err(line(), format!("unknown section [{section}]; use global, queue, lead, welcome or help")));
             };
             let Some(entries) = entries.as_table() else {
-                return Err(err(line, format!("[{section}] must be a table of \"key\" = \"action\"")));
+                return Err(err(line(), format!("[{section}] must be a table of \"key\" = \"action\"")));
             };
             for (key, value) in entries {
-                let line = find_line(text, &format!("\"{key}\""));
-                let canonical = canonical_key(key).ok_or_else(|| err(line, format!("unknown key {key:?}")))?;
+                let line = || key_line(text, &[&section, key]);
+                let canonical = canonical_key(key).ok_or_else(|| err(line(), format!("unknown key {key:?}")))?;
                 let Some(name) = value.as_str() else {
-                    return Err(err(line, format!("the action for {key:?} must be a string")));
+                    return Err(err(line(), format!("the action for {key:?} must be a string")));
                 };
                 if name == "none" {
                     self.bindings.remove(&(mode, canonical));
                     continue;
                 }
                 let action: Action = Action::deserialize(toml::Value::String(name.to_string()).into_deserializer())
-                    .map_err(|_| err(line, format!("unknown action {name:?} for key {key:?}")))?;
+                    .map_err(|_| err(line(), format!("unknown action {name:?} for key {key:?}")))?;
                 self.bindings.insert((mode, canonical), action);
             }
         }
@@ -133,8 +133,23 @@ fn line_at(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn find_line(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
+/// The line of the key at `path` (a section, then a key in it), from the parser's own spans:
+/// a comment or another section naming the same key cannot mislead it, and bare and quoted
+/// keys are found alike.
+pub(super) fn key_line(text: &str, path: &[&str]) -> usize {
+    let Ok(doc) = toml::de::DeTable::parse(text) else { return 1 };
+    let mut table = doc.get_ref();
+    let mut start = 0;
+    for (i, name) in path.iter().enumerate() {
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == name) else { return 1 };
+        start = k.span().start;
+        match v.get_ref() {
+            toml::de::DeValue::Table(t) => table = t,
+            _ if i + 1 < path.len() => return 1,
+            _ => {}
+        }
+    }
+    line_at(text, start)
 }
 
 const NAMED: [&str; 15] = [

@@ -139,6 +139,9 @@ pub struct State {
     /// After the user's own write the cursor keeps its place in the list (the next lead moves
     /// up under it, as a rep working down the queue expects); otherwise it follows its lead.
     pub keep_position: bool,
+    /// The terminal is below 80x24: nothing is drawn but the message, so no key but quit may
+    /// act (a rep must not log a call they cannot see).
+    pub too_small: bool,
     /// Lines of the visible list (set by the view from the terminal size) for paging.
     pub page: usize,
     pub quit: bool,
@@ -172,6 +175,7 @@ impl State {
             last_logged: None,
             sources: Vec::new(),
             keep_position: false,
+            too_small: false,
             page: 10,
             quit: false,
         }

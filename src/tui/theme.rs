@@ -8,6 +8,7 @@ use std::path::Path;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
+use super::keymap::key_line;
 use crate::domain::{Stage, Temperature};
 
 pub const BUILT_IN: [(&str, &str); 4] = [
@@ -69,10 +70,6 @@ fn modifier(name: &str) -> Option<Modifier> {
     })
 }
 
-fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
-}
-
 impl Theme {
     pub fn built_in(name: &str) -> Option<Theme> {
         let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name)?;
@@ -94,14 +91,14 @@ impl Theme {
         let mut theme = match &file.inherits {
             Some(parent) => lookup(parent)
                 .or_else(|| Theme::built_in(parent))
-                .ok_or_else(|| err(line_of(text, "inherits"), format!("inherits unknown theme {parent:?}")))?,
+                .ok_or_else(|| err(key_line(text, &["inherits"]), format!("inherits unknown theme {parent:?}")))?,
             None => Theme { name: String::new(), roles: BTreeMap::new() },
         };
         theme.name = file.name.unwrap_or_else(|| origin.to_string());
         for (role, spec) in file.roles {
-            let line = line_of(text, &role);
+            let line = || key_line(text, &["roles", &role]);
             if !ROLES.contains(&role.as_str()) {
-                return Err(err(line, format!("unknown role {role:?}; roles are: {}", ROLES.join(", "))));
+                return Err(err(line(), format!("unknown role {role:?}; roles are: {}", ROLES.join(", "))));
             }
             let mut style = Style::default();
             if let Some(fg) = spec.fg {
@@ -112,7 +109,7 @@ impl Theme {
             }
             for m in &spec.modifiers {
                 let Some(m) = modifier(m) else {
-                    return Err(err(line, format!("unknown modifier {m:?}; use bold, dim, italic, underlined, reversed, crossed_out")));
+                    return Err(err(line(), format!("unknown modifier {m:?}; use bold, dim, italic, underlined, reversed, crossed_out")));
                 };
                 style = style.add_modifier(m);
             }

@@ -186,6 +186,12 @@ fn key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     if k.kind == KeyEventKind::Release {
         return vec![];
     }
+    if s.too_small {
+        if s.keymap.resolve(s.mode(), &k) == Some(Action::Quit) {
+            s.quit = true;
+        }
+        return vec![];
+    }
     if s.prompt.is_some() {
         return prompt_key(s, k);
     }

@@ -17,9 +17,11 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         buf.set_line(area.x, area.y, &Line::styled(" loading…", theme.style("muted")), area.width);
         return;
     };
-    let [top, bottom] = Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
+    let [top, bottom] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(area);
     card(buf, top, d, s.now, theme);
-    let [left, right] = Layout::horizontal([Constraint::Length(36), Constraint::Min(30)]).areas(bottom);
+    let score_width = if area.width < 100 { 31 } else { 38 };
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(score_width), Constraint::Min(30)]).areas(bottom);
     explanation(buf, left, d, theme);
     timeline(buf, right, d, s, theme);
 }

@@ -26,7 +26,7 @@ pub fn page_rows(height: u16) -> usize {
 
 pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    if s.too_small || area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(
             "The terminal is too small for leadq: it needs {MIN_WIDTH}x{MIN_HEIGHT}, this one is {}x{}. \
              Enlarge it or press q to quit.",
