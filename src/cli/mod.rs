@@ -104,7 +104,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             let file = crate::config::file_config()?;
             let theme = cli.theme.clone().or(file.theme);
-            crate::tui::run(service, theme.as_deref(), cli.mouse || file.mouse.unwrap_or(false))?;
+            crate::tui::run(
+                service,
+                theme.as_deref(),
+                cli.mouse || file.mouse.unwrap_or(false),
+            )?;
             ExitCode::SUCCESS
         }
         None => list::run(&service, &list::Args::hot_top())?,

@@ -50,7 +50,11 @@ impl SearchIndex {
                     l.tags.join(" ")
                 )
                 .to_lowercase();
-                Entry { hay, name: l.name.clone(), company }
+                Entry {
+                    hay,
+                    name: l.name.clone(),
+                    company,
+                }
             })
             .collect();
         SearchIndex { entries }
@@ -73,7 +77,9 @@ impl SearchIndex {
         let matcher = SkimMatcherV2::default().ignore_case();
         let mut hits = Vec::new();
         let mut consider = |row: usize| {
-            let Some(e) = self.entries.get(row) else { return };
+            let Some(e) = self.entries.get(row) else {
+                return;
+            };
             if !terms.iter().all(|t| is_subsequence(t, &e.hay)) {
                 return;
             }
@@ -84,7 +90,12 @@ impl SearchIndex {
                     None => return,
                 }
             }
-            hits.push(Match { row, score, name: Vec::new(), company: Vec::new() });
+            hits.push(Match {
+                row,
+                score,
+                name: Vec::new(),
+                company: Vec::new(),
+            });
         };
         match subset {
             Some(rows) => rows.iter().copied().for_each(&mut consider),
@@ -99,7 +110,9 @@ impl SearchIndex {
     pub fn highlight(&self, query: &str, hits: &mut [Match]) {
         let matcher = SkimMatcherV2::default().ignore_case();
         for h in hits {
-            let Some(e) = self.entries.get(h.row) else { continue };
+            let Some(e) = self.entries.get(h.row) else {
+                continue;
+            };
             for t in query.split_whitespace() {
                 if let Some((_, pos)) = matcher.fuzzy_indices(&e.name, t) {
                     h.name.extend(pos);

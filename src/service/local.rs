@@ -185,7 +185,12 @@ impl Local {
             stage_after: lead.stage,
             next_action: lead.next_action,
             owner: lead.owner.clone(),
-            undo: UndoToken { label: label.to_string(), before, after: lead, appended },
+            undo: UndoToken {
+                label: label.to_string(),
+                before,
+                after: lead,
+                appended,
+            },
         })
     }
 
@@ -431,10 +436,14 @@ impl LeadService for Local {
     fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
         let _guard = self.lock();
         let Some(mut i) = self.store.interaction(key)? else {
-            return Err(ServiceError::Refused("that interaction no longer exists".into()));
+            return Err(ServiceError::Refused(
+                "that interaction no longer exists".into(),
+            ));
         };
         if i.kind == Kind::System || i.author != self.settings.user {
-            return Err(ServiceError::Refused("only your own calls, e-mails, meetings and notes take a note".into()));
+            return Err(ServiceError::Refused(
+                "only your own calls, e-mails, meetings and notes take a note".into(),
+            ));
         }
         i.note = Some(note).filter(|n| !n.trim().is_empty());
         self.store.rewrite_interaction(key, &i)?;
@@ -476,13 +485,21 @@ impl LeadService for Local {
             stage_after: restored.stage,
             next_action: restored.next_action,
             owner: restored.owner.clone(),
-            undo: UndoToken { label: format!("undo of {}", token.label), before: current, after: restored, appended: vec![] },
+            undo: UndoToken {
+                label: format!("undo of {}", token.label),
+                before: current,
+                after: restored,
+                appended: vec![],
+            },
         })
     }
 
     fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
         rx
     }
 

@@ -6,8 +6,8 @@ use crate::domain::scoring::Explanation;
 use crate::domain::{
     Interaction, Kind, Lead, LeadId, Millis, Outcome, Stage, Temperature, ValidationError,
 };
-pub use crate::store::TimelineKey;
 use crate::store::StoreError;
+pub use crate::store::TimelineKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

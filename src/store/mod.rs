@@ -320,9 +320,13 @@ impl Store {
     pub fn rewrite_interaction(&self, key: TimelineKey, i: &Interaction) -> Result<(), StoreError> {
         let k = keys::interaction(key.lead, key.at, key.seq);
         if self.timeline.get(k)?.is_none() {
-            return Err(StoreError::Corrupt { what: "timeline entry", reason: "it no longer exists".into() });
+            return Err(StoreError::Corrupt {
+                what: "timeline entry",
+                reason: "it no longer exists".into(),
+            });
         }
-        self.timeline.insert(k, codec::encode(INTERACTION_FORMAT, i))?;
+        self.timeline
+            .insert(k, codec::encode(INTERACTION_FORMAT, i))?;
         self.flush()
     }
 
@@ -333,7 +337,12 @@ impl Store {
             .transpose()
     }
 
-    fn stage_write(&self, b: &mut Batches, w: &LeadWrite, appended: &mut Vec<TimelineKey>) -> Result<(), StoreError> {
+    fn stage_write(
+        &self,
+        b: &mut Batches,
+        w: &LeadWrite,
+        appended: &mut Vec<TimelineKey>,
+    ) -> Result<(), StoreError> {
         let id = w.after.id;
         b.leads
             .insert(&keys::id(id), codec::encode(LEAD_FORMAT, &w.after));
@@ -359,7 +368,11 @@ impl Store {
                 &keys::interaction(id, i.at, seq),
                 codec::encode(INTERACTION_FORMAT, i),
             );
-            appended.push(TimelineKey { lead: id, at: i.at, seq });
+            appended.push(TimelineKey {
+                lead: id,
+                at: i.at,
+                seq,
+            });
         }
         for k in &w.remove {
             b.timeline.remove(&keys::interaction(k.lead, k.at, k.seq));

@@ -128,6 +128,8 @@ impl Action {
             Action::ViewHot => "hot",
             Action::ViewToday => "today",
             Action::Snooze => "snooze",
+            Action::Won => "won",
+            Action::Lost => "lost",
             _ => self.describe(),
         }
     }

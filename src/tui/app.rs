@@ -41,7 +41,13 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
     let mut last_tick = Instant::now();
     while !state.quit && !guard.stopped() {
         let mut inbox: Vec<Msg> = Vec::new();
-        run_effects(&service, &workers, &state, std::mem::take(&mut pending), &mut inbox);
+        run_effects(
+            &service,
+            &workers,
+            &state,
+            std::mem::take(&mut pending),
+            &mut inbox,
+        );
         for msg in inbox.drain(..) {
             pending.extend(update::update(&mut state, msg));
         }
@@ -51,9 +57,25 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
         let size = guard.terminal.size()?;
         state.page = views::page_rows(size.height);
         state.too_small = size.width < views::MIN_WIDTH || size.height < views::MIN_HEIGHT;
-        guard.terminal.draw(|f| views::render(f, &state, &opts.theme))?;
+        guard
+            .terminal
+            .draw(|f| views::render(f, &state, &opts.theme))?;
         for msg in wait(&rx, Duration::from_millis(250)) {
             pending.extend(update::update(&mut state, msg));
+            // A key's writes land before the next key is read: a note typed ahead of the call
+            // it amends must find that call logged, not the one before it.
+            while !pending.is_empty() {
+                run_effects(
+                    &service,
+                    &workers,
+                    &state,
+                    std::mem::take(&mut pending),
+                    &mut inbox,
+                );
+                for msg in inbox.drain(..) {
+                    pending.extend(update::update(&mut state, msg));
+                }
+            }
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
@@ -140,14 +162,28 @@ fn failed(e: impl std::fmt::Display) -> Msg {
 
 /// Runs effects: loads and searches go to the workers, writes are done here (each is one
 /// flushed transaction of a few milliseconds) and their results come back as messages.
-pub fn run_effects(service: &Local, workers: &dyn Background, state: &State, effects: Vec<Effect>, inbox: &mut Vec<Msg>) {
+pub fn run_effects(
+    service: &Local,
+    workers: &dyn Background,
+    state: &State,
+    effects: Vec<Effect>,
+    inbox: &mut Vec<Msg>,
+) {
     for effect in effects {
         let msg = match effect {
-            Effect::LoadView { generation, query, first_page } => {
+            Effect::LoadView {
+                generation,
+                query,
+                first_page,
+            } => {
                 workers.load(generation, query, first_page);
                 continue;
             }
-            Effect::Search { generation, query, rows } => {
+            Effect::Search {
+                generation,
+                query,
+                rows,
+            } => {
                 workers.search(generation, query, rows, Arc::clone(&state.index));
                 continue;
             }
@@ -171,16 +207,26 @@ pub fn run_effects(service: &Local, workers: &dyn Background, state: &State, eff
                 Err(e) => failed(e),
             },
             Effect::SetNext { lead, at, join } => changed(service.set_next(lead, at), join),
-            Effect::SetStage { lead, stage, reason } => changed(service.set_stage(lead, stage, reason), false),
+            Effect::SetStage {
+                lead,
+                stage,
+                reason,
+            } => changed(service.set_stage(lead, stage, reason), false),
             Effect::Won(lead) => changed(service.won(lead, None), false),
             Effect::Snooze { lead, until } => changed(service.snooze(lead, until), false),
             Effect::Assign { lead, owner } => changed(service.assign(lead, owner), false),
             Effect::Add(draft) => match service.add(draft) {
-                Ok(out) => Msg::done(Done::Added { id: out.id, created: out.created, name: out.name }),
+                Ok(out) => Msg::done(Done::Added {
+                    id: out.id,
+                    created: out.created,
+                    name: out.name,
+                }),
                 Err(e) => failed(e),
             },
             Effect::Undo { label, tokens } => {
-                let mut result = Msg::done(Done::Undone { label: label.clone() });
+                let mut result = Msg::done(Done::Undone {
+                    label: label.clone(),
+                });
                 for token in tokens.iter().rev() {
                     if let Err(e) = service.undo(token) {
                         result = failed(format!("cannot undo {label}: {e}"));
@@ -201,11 +247,18 @@ pub fn run_effects(service: &Local, workers: &dyn Background, state: &State, eff
     }
 }
 
-fn changed(result: Result<crate::service::Change, crate::service::ServiceError>, join: bool) -> Msg {
+fn changed(
+    result: Result<crate::service::Change, crate::service::ServiceError>,
+    join: bool,
+) -> Msg {
     match result {
         Ok(change) => {
             let token = change.undo.clone();
-            Msg::done(Done::Changed { change, token, join })
+            Msg::done(Done::Changed {
+                change,
+                token,
+                join,
+            })
         }
         Err(e) => failed(e),
     }
@@ -236,7 +289,11 @@ pub fn step(service: &Local, state: &mut State, msg: Msg) {
 
 /// A state for `service`'s user with the default keymap, loaded as the app starts.
 pub fn start_state(service: &Local) -> State {
-    let mut state = State::new(service.settings().user.clone(), Keymap::defaults(), service.now());
+    let mut state = State::new(
+        service.settings().user.clone(),
+        Keymap::defaults(),
+        service.now(),
+    );
     let (tx, rx) = mpsc::channel();
     let inline = Inline { service, tx };
     inline.sources();

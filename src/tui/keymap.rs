@@ -21,7 +21,13 @@ pub enum Mode {
 }
 
 impl Mode {
-    const ALL: [Mode; 5] = [Mode::Global, Mode::Queue, Mode::Lead, Mode::Welcome, Mode::Help];
+    const ALL: [Mode; 5] = [
+        Mode::Global,
+        Mode::Queue,
+        Mode::Lead,
+        Mode::Welcome,
+        Mode::Help,
+    ];
 
     fn section(self) -> &'static str {
         match self {
@@ -49,8 +55,11 @@ pub struct KeymapError {
 
 impl Keymap {
     pub fn defaults() -> Keymap {
-        let mut k = Keymap { bindings: BTreeMap::new() };
-        k.merge(DEFAULT_KEYMAP, "built-in keymap").expect("built-in keymap is valid");
+        let mut k = Keymap {
+            bindings: BTreeMap::new(),
+        };
+        k.merge(DEFAULT_KEYMAP, "built-in keymap")
+            .expect("built-in keymap is valid");
         k
     }
 
@@ -62,7 +71,11 @@ impl Keymap {
     }
 
     fn merge(&mut self, text: &str, origin: &str) -> Result<(), KeymapError> {
-        let err = |line: usize, message: String| KeymapError { origin: origin.to_string(), line, message };
+        let err = |line: usize, message: String| KeymapError {
+            origin: origin.to_string(),
+            line,
+            message,
+        };
         let table: toml::Table = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_at(text, s.start));
             err(line, e.message().trim().to_string())
@@ -70,23 +83,38 @@ impl Keymap {
         for (section, entries) in table {
             let line = || key_line(text, &[&section]);
             let Some(mode) = Mode::ALL.into_iter().find(|m| m.section() == section) else {
-                return Err(err(line(), format!("unknown section [{section}]; use global, queue, lead, welcome or help")));
+                return Err(err(
+                    line(),
+                    format!(
+                        "unknown section [{section}]; use global, queue, lead, welcome or help"
+                    ),
+                ));
             };
             let Some(entries) = entries.as_table() else {
-                return Err(err(line(), format!("[{section}] must be a table of \"key\" = \"action\"")));
+                return Err(err(
+                    line(),
+                    format!("[{section}] must be a table of \"key\" = \"action\""),
+                ));
             };
             for (key, value) in entries {
                 let line = || key_line(text, &[&section, key]);
-                let canonical = canonical_key(key).ok_or_else(|| err(line(), format!("unknown key {key:?}")))?;
+                let canonical = canonical_key(key)
+                    .ok_or_else(|| err(line(), format!("unknown key {key:?}")))?;
                 let Some(name) = value.as_str() else {
-                    return Err(err(line(), format!("the action for {key:?} must be a string")));
+                    return Err(err(
+                        line(),
+                        format!("the action for {key:?} must be a string"),
+                    ));
                 };
                 if name == "none" {
                     self.bindings.remove(&(mode, canonical));
                     continue;
                 }
-                let action: Action = Action::deserialize(toml::Value::String(name.to_string()).into_deserializer())
-                    .map_err(|_| err(line(), format!("unknown action {name:?} for key {key:?}")))?;
+                let action: Action =
+                    Action::deserialize(toml::Value::String(name.to_string()).into_deserializer())
+                        .map_err(|_| {
+                            err(line(), format!("unknown action {name:?} for key {key:?}"))
+                        })?;
                 self.bindings.insert((mode, canonical), action);
             }
         }
@@ -98,7 +126,13 @@ impl Keymap {
         let name = key_name(key)?;
         self.bindings
             .get(&(mode, name.clone()))
-            .or_else(|| if mode == Mode::Help { None } else { self.bindings.get(&(Mode::Global, name)) })
+            .or_else(|| {
+                if mode == Mode::Help {
+                    None
+                } else {
+                    self.bindings.get(&(Mode::Global, name))
+                }
+            })
             .copied()
     }
 
@@ -107,11 +141,19 @@ impl Keymap {
         let mut keys: Vec<String> = self
             .bindings
             .iter()
-            .filter(|((m, _), a)| (*m == mode || (*m == Mode::Global && mode != Mode::Help)) && **a == action)
+            .filter(|((m, _), a)| {
+                (*m == mode || (*m == Mode::Global && mode != Mode::Help)) && **a == action
+            })
             .map(|((_, k), _)| k.clone())
             .collect();
         // Plain keys first, then short names: the footer shows `q`, not `ctrl-c`.
-        keys.sort_by_key(|k| (k.starts_with("ctrl-") || k.starts_with("alt-"), k.chars().count() > 1, k.len()));
+        keys.sort_by_key(|k| {
+            (
+                k.starts_with("ctrl-") || k.starts_with("alt-"),
+                k.chars().count() > 1,
+                k.len(),
+            )
+        });
         keys.dedup();
         keys
     }
@@ -137,11 +179,15 @@ fn line_at(text: &str, offset: usize) -> usize {
 /// a comment or another section naming the same key cannot mislead it, and bare and quoted
 /// keys are found alike.
 pub(super) fn key_line(text: &str, path: &[&str]) -> usize {
-    let Ok(doc) = toml::de::DeTable::parse(text) else { return 1 };
+    let Ok(doc) = toml::de::DeTable::parse(text) else {
+        return 1;
+    };
     let mut table = doc.get_ref();
     let mut start = 0;
     for (i, name) in path.iter().enumerate() {
-        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == name) else { return 1 };
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == name) else {
+            return 1;
+        };
         start = k.span().start;
         match v.get_ref() {
             toml::de::DeValue::Table(t) => table = t,
@@ -153,8 +199,21 @@ pub(super) fn key_line(text: &str, path: &[&str]) -> usize {
 }
 
 const NAMED: [&str; 15] = [
-    "enter", "esc", "tab", "backspace", "up", "down", "left", "right", "pgup", "pgdn", "home", "end", "space",
-    "delete", "backtab",
+    "enter",
+    "esc",
+    "tab",
+    "backspace",
+    "up",
+    "down",
+    "left",
+    "right",
+    "pgup",
+    "pgdn",
+    "home",
+    "end",
+    "space",
+    "delete",
+    "backtab",
 ];
 
 /// The one spelling of a key in a keymap file: `ctrl-x`, `alt-x`, `J`, `enter` ...

@@ -23,7 +23,11 @@ use theme::Theme;
 
 /// Picks the theme: an explicit name (flag or config) wins, then NO_COLOR selects `mono`, else
 /// `default`. Returns a warning when a file was bad.
-pub fn choose_theme(explicit: Option<&str>, no_color: bool, config_dir: Option<&Path>) -> (Theme, Option<String>) {
+pub fn choose_theme(
+    explicit: Option<&str>,
+    no_color: bool,
+    config_dir: Option<&Path>,
+) -> (Theme, Option<String>) {
     let name = match explicit {
         Some(n) => n,
         None if no_color => "mono",
@@ -35,15 +39,24 @@ pub fn choose_theme(explicit: Option<&str>, no_color: bool, config_dir: Option<&
 /// The default keymap with the user's `keymap.toml` merged over it; a bad file is reported and
 /// the defaults used.
 pub fn load_keymap(config_dir: Option<&Path>) -> (Keymap, Option<String>) {
-    let Some(path) = config_dir.map(|d| d.join("keymap.toml")).filter(|p| p.exists()) else {
+    let Some(path) = config_dir
+        .map(|d| d.join("keymap.toml"))
+        .filter(|p| p.exists())
+    else {
         return (Keymap::defaults(), None);
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => match Keymap::with_overrides(&text, &path.display().to_string()) {
             Ok(k) => (k, None),
-            Err(e) => (Keymap::defaults(), Some(format!("{e}; using the default keys"))),
+            Err(e) => (
+                Keymap::defaults(),
+                Some(format!("{e}; using the default keys")),
+            ),
         },
-        Err(e) => (Keymap::defaults(), Some(format!("{}: {e}; using the default keys", path.display()))),
+        Err(e) => (
+            Keymap::defaults(),
+            Some(format!("{}: {e}; using the default keys", path.display())),
+        ),
     }
 }
 
@@ -53,5 +66,13 @@ pub fn run(service: Local, theme_name: Option<&str>, mouse: bool) -> Result<()> 
     let (theme, theme_warning) = choose_theme(theme_name, no_color, config_dir.as_deref());
     let (keymap, keymap_warning) = load_keymap(config_dir.as_deref());
     let warnings = theme_warning.into_iter().chain(keymap_warning).collect();
-    app::run(Arc::new(service), app::Options { theme, keymap, warnings, mouse })
+    app::run(
+        Arc::new(service),
+        app::Options {
+            theme,
+            keymap,
+            warnings,
+            mouse,
+        },
+    )
 }

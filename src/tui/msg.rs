@@ -3,7 +3,9 @@
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
-use crate::service::{Change, LeadDetail, LeadView, LogEntry, Query, Stats, TimelineKey, UndoToken};
+use crate::service::{
+    Change, LeadDetail, LeadView, LogEntry, Query, Stats, TimelineKey, UndoToken,
+};
 
 use super::state::Hit;
 
@@ -19,11 +21,19 @@ pub enum Msg {
     /// Time passed: expire messages, and every minute reload for decay.
     Tick(Millis),
     /// Rows of a view query (`complete` false for the quick first page).
-    ViewLoaded { generation: u64, rows: Vec<LeadView>, complete: bool, index: std::sync::Arc<crate::domain::search::SearchIndex> },
+    ViewLoaded {
+        generation: u64,
+        rows: Vec<LeadView>,
+        complete: bool,
+        index: std::sync::Arc<crate::domain::search::SearchIndex>,
+    },
     StatsLoaded(Stats),
     SourcesLoaded(Vec<String>),
     DetailLoaded(Box<LeadDetail>),
-    SearchDone { generation: u64, hits: Vec<Hit> },
+    SearchDone {
+        generation: u64,
+        hits: Vec<Hit>,
+    },
     /// A write went through.
     Done(Box<Done>),
     /// A write or a load failed: the message says what.
@@ -35,29 +45,76 @@ pub enum Msg {
 /// The result of a write effect.
 #[derive(Debug, Clone)]
 pub enum Done {
-    Logged { change: Change, token: UndoToken, key: TimelineKey },
+    Logged {
+        change: Change,
+        token: UndoToken,
+        key: TimelineKey,
+    },
     /// `join`: part of the user action before it (a call's follow-up date), undone with it.
-    Changed { change: Change, token: UndoToken, join: bool },
+    Changed {
+        change: Change,
+        token: UndoToken,
+        join: bool,
+    },
     Annotated,
-    Added { id: LeadId, created: bool, name: String },
-    Undone { label: String },
-    DemoLoaded { leads: usize },
+    Added {
+        id: LeadId,
+        created: bool,
+        name: String,
+    },
+    Undone {
+        label: String,
+    },
+    DemoLoaded {
+        leads: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    LoadView { generation: u64, query: Query, first_page: usize },
+    LoadView {
+        generation: u64,
+        query: Query,
+        first_page: usize,
+    },
     LoadDetail(LeadId),
-    Search { generation: u64, query: String, rows: Option<Vec<usize>> },
-    Log { lead: LeadId, entry: LogEntry },
-    Annotate { key: TimelineKey, note: String },
-    SetNext { lead: LeadId, at: Option<Millis>, join: bool },
-    SetStage { lead: LeadId, stage: Stage, reason: Option<LostReason> },
+    Search {
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+    },
+    Log {
+        lead: LeadId,
+        entry: LogEntry,
+    },
+    Annotate {
+        key: TimelineKey,
+        note: String,
+    },
+    SetNext {
+        lead: LeadId,
+        at: Option<Millis>,
+        join: bool,
+    },
+    SetStage {
+        lead: LeadId,
+        stage: Stage,
+        reason: Option<LostReason>,
+    },
     Won(LeadId),
-    Snooze { lead: LeadId, until: Millis },
-    Assign { lead: LeadId, owner: Option<String> },
+    Snooze {
+        lead: LeadId,
+        until: Millis,
+    },
+    Assign {
+        lead: LeadId,
+        owner: Option<String>,
+    },
     Add(NewLead),
-    Undo { label: String, tokens: Vec<UndoToken> },
+    Undo {
+        label: String,
+        tokens: Vec<UndoToken>,
+    },
     LoadDemo,
 }
 

@@ -23,7 +23,13 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 5] = [View::Hot, View::Today, View::Mine, View::Unassigned, View::All];
+    pub const ALL: [View; 5] = [
+        View::Hot,
+        View::Today,
+        View::Mine,
+        View::Unassigned,
+        View::All,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -84,8 +90,16 @@ pub enum Ask {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prompt {
-    Pick { what: Pick, lead: Option<LeadId> },
-    Text { what: Ask, lead: Option<LeadId>, text: String, error: Option<String> },
+    Pick {
+        what: Pick,
+        lead: Option<LeadId>,
+    },
+    Text {
+        what: Ask,
+        lead: Option<LeadId>,
+        text: String,
+        error: Option<String>,
+    },
 }
 
 /// A message shown in the status line until `until`.
@@ -194,7 +208,11 @@ impl State {
 
     /// The query the current view and filters stand for.
     pub fn query(&self) -> Query {
-        let mut q = Query { stage: self.stage_filter, source: self.source_filter.clone(), ..Query::default() };
+        let mut q = Query {
+            stage: self.stage_filter,
+            source: self.source_filter.clone(),
+            ..Query::default()
+        };
         match self.view {
             View::Hot => q.temperature = Some(crate::domain::Temperature::Hot),
             View::Today => q.due_today = true,
@@ -222,7 +240,8 @@ impl State {
     }
 
     pub fn selected_lead(&self) -> Option<&LeadView> {
-        self.visible_row(self.selected).and_then(|i| self.rows.get(i))
+        self.visible_row(self.selected)
+            .and_then(|i| self.rows.get(i))
     }
 
     /// The lead an action applies to: the open lead in the lead view, else the selected row.
@@ -235,6 +254,10 @@ impl State {
 
     pub fn flash(&mut self, text: impl Into<String>, error: bool) {
         let ms = if error { 8_000 } else { 5_000 };
-        self.flash = Some(Flash { text: text.into(), error, until: self.now + ms });
+        self.flash = Some(Flash {
+            text: text.into(),
+            error,
+            until: self.now + ms,
+        });
     }
 }

@@ -19,7 +19,11 @@ pub struct TerminalGuard {
 impl TerminalGuard {
     pub fn new(mouse: bool) -> std::io::Result<TerminalGuard> {
         let stop = Arc::new(AtomicBool::new(false));
-        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
+        for sig in [
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGINT,
+        ] {
             signal_hook::flag::register(sig, Arc::clone(&stop))?;
         }
         let terminal = ratatui::try_init()?;
@@ -27,7 +31,11 @@ impl TerminalGuard {
             // Undone in Drop; a panic restores raw mode and the screen through ratatui's hook.
             execute!(std::io::stdout(), EnableMouseCapture)?;
         }
-        Ok(TerminalGuard { terminal, mouse, stop })
+        Ok(TerminalGuard {
+            terminal,
+            mouse,
+            stop,
+        })
     }
 
     pub fn stopped(&self) -> bool {

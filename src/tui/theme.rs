@@ -14,15 +14,40 @@ use crate::domain::{Stage, Temperature};
 pub const BUILT_IN: [(&str, &str); 4] = [
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
 /// Every role a theme can style; a role a theme leaves out falls back to `text`.
 pub const ROLES: [&str; 25] = [
-    "text", "muted", "accent", "border", "title", "selection", "match", "hot", "warm", "cold", "overdue",
-    "positive", "negative", "error", "key", "presence", "stage_new", "stage_contacted", "stage_qualified",
-    "stage_opportunity", "stage_customer", "stage_loyal", "stage_nurture", "stage_lost", "header",
+    "text",
+    "muted",
+    "accent",
+    "border",
+    "title",
+    "selection",
+    "match",
+    "hot",
+    "warm",
+    "cold",
+    "overdue",
+    "positive",
+    "negative",
+    "error",
+    "key",
+    "presence",
+    "stage_new",
+    "stage_contacted",
+    "stage_qualified",
+    "stage_opportunity",
+    "stage_customer",
+    "stage_loyal",
+    "stage_nurture",
+    "stage_lost",
+    "header",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +98,10 @@ fn modifier(name: &str) -> Option<Modifier> {
 impl Theme {
     pub fn built_in(name: &str) -> Option<Theme> {
         let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name)?;
-        Some(Theme::parse(text, &format!("built-in theme {name}"), &|_| None).expect("built-in themes are valid"))
+        Some(
+            Theme::parse(text, &format!("built-in theme {name}"), &|_| None)
+                .expect("built-in themes are valid"),
+        )
     }
 
     pub fn default_theme() -> Theme {
@@ -82,23 +110,44 @@ impl Theme {
 
     /// Parses a theme file. `lookup` finds a parent theme by name for `inherits` (built-ins
     /// are always found).
-    pub fn parse(text: &str, origin: &str, lookup: &dyn Fn(&str) -> Option<Theme>) -> Result<Theme, ThemeError> {
-        let err = |line: usize, message: String| ThemeError { origin: origin.to_string(), line, message };
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        lookup: &dyn Fn(&str) -> Option<Theme>,
+    ) -> Result<Theme, ThemeError> {
+        let err = |line: usize, message: String| ThemeError {
+            origin: origin.to_string(),
+            line,
+            message,
+        };
         let file: ThemeFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
             err(line, e.message().trim().to_string())
         })?;
         let mut theme = match &file.inherits {
             Some(parent) => lookup(parent)
                 .or_else(|| Theme::built_in(parent))
-                .ok_or_else(|| err(key_line(text, &["inherits"]), format!("inherits unknown theme {parent:?}")))?,
-            None => Theme { name: String::new(), roles: BTreeMap::new() },
+                .ok_or_else(|| {
+                    err(
+                        key_line(text, &["inherits"]),
+                        format!("inherits unknown theme {parent:?}"),
+                    )
+                })?,
+            None => Theme {
+                name: String::new(),
+                roles: BTreeMap::new(),
+            },
         };
         theme.name = file.name.unwrap_or_else(|| origin.to_string());
         for (role, spec) in file.roles {
             let line = || key_line(text, &["roles", &role]);
             if !ROLES.contains(&role.as_str()) {
-                return Err(err(line(), format!("unknown role {role:?}; roles are: {}", ROLES.join(", "))));
+                return Err(err(
+                    line(),
+                    format!("unknown role {role:?}; roles are: {}", ROLES.join(", ")),
+                ));
             }
             let mut style = Style::default();
             if let Some(fg) = spec.fg {
@@ -109,7 +158,12 @@ impl Theme {
             }
             for m in &spec.modifiers {
                 let Some(m) = modifier(m) else {
-                    return Err(err(line(), format!("unknown modifier {m:?}; use bold, dim, italic, underlined, reversed, crossed_out")));
+                    return Err(err(
+                        line(),
+                        format!(
+                            "unknown modifier {m:?}; use bold, dim, italic, underlined, reversed, crossed_out"
+                        ),
+                    ));
                 };
                 style = style.add_modifier(m);
             }
@@ -121,7 +175,9 @@ impl Theme {
     /// Loads a theme by name: a user theme in `dir` first, then a built-in one. On any problem
     /// it returns the default theme and a warning naming the file, line and fallback.
     pub fn load(name: &str, dir: Option<&Path>) -> (Theme, Option<String>) {
-        let user_file = dir.map(|d| d.join(format!("{name}.toml"))).filter(|p| p.exists());
+        let user_file = dir
+            .map(|d| d.join(format!("{name}.toml")))
+            .filter(|p| p.exists());
         if let Some(path) = user_file {
             let lookup = |parent: &str| {
                 let p = dir?.join(format!("{parent}.toml"));
@@ -131,9 +187,15 @@ impl Theme {
             return match std::fs::read_to_string(&path) {
                 Ok(text) => match Theme::parse(&text, &path.display().to_string(), &lookup) {
                     Ok(t) => (t, None),
-                    Err(e) => (Theme::default_theme(), Some(format!("{e}; using the default theme"))),
+                    Err(e) => (
+                        Theme::default_theme(),
+                        Some(format!("{e}; using the default theme")),
+                    ),
                 },
-                Err(e) => (Theme::default_theme(), Some(format!("{}: {e}; using the default theme", path.display()))),
+                Err(e) => (
+                    Theme::default_theme(),
+                    Some(format!("{}: {e}; using the default theme", path.display())),
+                ),
             };
         }
         match Theme::built_in(name) {
@@ -142,7 +204,10 @@ impl Theme {
                 let names: Vec<_> = BUILT_IN.iter().map(|(n, _)| *n).collect();
                 (
                     Theme::default_theme(),
-                    Some(format!("no theme named {name:?} (built in: {}); using the default theme", names.join(", "))),
+                    Some(format!(
+                        "no theme named {name:?} (built in: {}); using the default theme",
+                        names.join(", ")
+                    )),
                 )
             }
         }
@@ -150,7 +215,11 @@ impl Theme {
 
     /// The style of a role, falling back to `text`.
     pub fn style(&self, role: &str) -> Style {
-        self.roles.get(role).or_else(|| self.roles.get("text")).copied().unwrap_or_default()
+        self.roles
+            .get(role)
+            .or_else(|| self.roles.get("text"))
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn text(&self) -> Style {

@@ -29,7 +29,12 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Tick(now) => tick(s, now),
-        Msg::ViewLoaded { generation, rows, complete, index } => view_loaded(s, generation, rows, complete, index),
+        Msg::ViewLoaded {
+            generation,
+            rows,
+            complete,
+            index,
+        } => view_loaded(s, generation, rows, complete, index),
         Msg::StatsLoaded(stats) => {
             if stats.leads == 0 {
                 s.screen = Screen::Welcome;
@@ -44,7 +49,11 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::DetailLoaded(d) => {
-            if s.screen == Screen::Lead && s.detail.as_ref().is_none_or(|old| old.view.lead.id == d.view.lead.id) {
+            if s.screen == Screen::Lead
+                && s.detail
+                    .as_ref()
+                    .is_none_or(|old| old.view.lead.id == d.view.lead.id)
+            {
                 s.detail = Some(*d);
             }
             vec![]
@@ -89,7 +98,11 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
 pub fn reload(s: &mut State) -> Vec<Effect> {
     s.view_generation += 1;
     s.loading = true;
-    vec![Effect::LoadView { generation: s.view_generation, query: s.query(), first_page: FIRST_PAGE }]
+    vec![Effect::LoadView {
+        generation: s.view_generation,
+        query: s.query(),
+        first_page: FIRST_PAGE,
+    }]
 }
 
 fn view_loaded(
@@ -117,7 +130,11 @@ fn view_loaded(
         s.keep_position = false;
     }
     s.selected = s.selected.min(s.rows.len().saturating_sub(1));
-    if s.search.query.is_empty() { vec![] } else { start_search(s, false) }
+    if s.search.query.is_empty() {
+        vec![]
+    } else {
+        start_search(s, false)
+    }
 }
 
 fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
@@ -126,21 +143,41 @@ fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
         Done::Logged { change, token, key } => {
             s.flash(change_text(&change), false);
             patch_row(s, &change);
-            s.undo.push(UndoEntry { label: format!("{} on {}", token.label, change.name), tokens: vec![token] });
+            s.undo.push(UndoEntry {
+                label: format!("{} on {}", token.label, change.name),
+                tokens: vec![token],
+            });
             s.last_logged = Some(key);
         }
-        Done::Changed { change, token, join } => {
+        Done::Changed {
+            change,
+            token,
+            join,
+        } => {
             s.flash(change_text(&change), false);
             patch_row(s, &change);
             match s.undo.last_mut() {
                 Some(last) if join => last.tokens.push(token),
-                _ => s.undo.push(UndoEntry { label: format!("{} on {}", token.label, change.name), tokens: vec![token] }),
+                _ => s.undo.push(UndoEntry {
+                    label: format!("{} on {}", token.label, change.name),
+                    tokens: vec![token],
+                }),
             }
         }
         Done::Annotated => {}
         Done::Added { id, created, name } => {
-            let how = if created { "added" } else { "merged into the existing lead (same e-mail or phone)" };
-            s.flash(format!("#{id} {}: {how}", crate::domain::sanitize::for_display(&name)), false);
+            let how = if created {
+                "added"
+            } else {
+                "merged into the existing lead (same e-mail or phone)"
+            };
+            s.flash(
+                format!(
+                    "#{id} {}: {how}",
+                    crate::domain::sanitize::for_display(&name)
+                ),
+                false,
+            );
         }
         Done::Undone { label } => s.flash(format!("undone: {label}"), false),
         Done::DemoLoaded { leads } => {
@@ -168,14 +205,26 @@ pub fn change_text(c: &crate::service::Change) -> String {
         crate::domain::Temperature::Hot => "HOT".to_string(),
         other => other.name().to_string(),
     };
-    let mut parts = vec![format!("#{} {}", c.id, crate::domain::sanitize::for_display(&c.name))];
+    let mut parts = vec![format!(
+        "#{} {}",
+        c.id,
+        crate::domain::sanitize::for_display(&c.name)
+    )];
     if c.temperature_before == c.temperature_after {
         parts.push(temp(c.temperature_after));
     } else {
-        parts.push(format!("{} -> {}", temp(c.temperature_before), temp(c.temperature_after)));
+        parts.push(format!(
+            "{} -> {}",
+            temp(c.temperature_before),
+            temp(c.temperature_after)
+        ));
     }
     let delta = i32::from(c.score_after) - i32::from(c.score_before);
-    parts.push(if delta == 0 { format!("score {}", c.score_after) } else { format!("{delta:+} ({})", c.score_after) });
+    parts.push(if delta == 0 {
+        format!("score {}", c.score_after)
+    } else {
+        format!("{delta:+} ({})", c.score_after)
+    });
     if c.stage_before != c.stage_after {
         parts.push(format!("{} -> {}", c.stage_before, c.stage_after));
     }
@@ -213,7 +262,12 @@ fn needs_lead(s: &mut State) -> Option<crate::domain::LeadId> {
 }
 
 fn ask(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>) {
-    s.prompt = Some(Prompt::Text { what, lead, text: String::new(), error: None });
+    s.prompt = Some(Prompt::Text {
+        what,
+        lead,
+        text: String::new(),
+        error: None,
+    });
 }
 
 fn pick(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>) {
@@ -301,7 +355,12 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             ask(s, Ask::AddName, None);
         }
         Action::Undo => match s.undo.pop() {
-            Some(entry) => return vec![Effect::Undo { label: entry.label, tokens: entry.tokens }],
+            Some(entry) => {
+                return vec![Effect::Undo {
+                    label: entry.label,
+                    tokens: entry.tokens,
+                }];
+            }
             None => s.flash("nothing to undo", true),
         },
         Action::Refresh => return reload_all(s),
@@ -330,7 +389,10 @@ fn move_by(s: &mut State, delta: isize) {
     if s.help {
         s.help_scroll = clamp(s.help_scroll, 200);
     } else if s.screen == Screen::Lead {
-        let len = s.detail.as_ref().map_or(0, |d| d.timeline.len() + d.explanation.items.len() + 20);
+        let len = s
+            .detail
+            .as_ref()
+            .map_or(0, |d| d.timeline.len() + d.explanation.items.len() + 20);
         s.detail_scroll = clamp(s.detail_scroll, len);
     } else {
         s.selected = clamp(s.selected, s.visible_len());
@@ -340,7 +402,11 @@ fn move_by(s: &mut State, delta: isize) {
 fn switch_view(s: &mut State, v: View) -> Vec<Effect> {
     s.view = v;
     s.selected = 0;
-    s.screen = if s.screen == Screen::Welcome { Screen::Welcome } else { Screen::Queue };
+    s.screen = if s.screen == Screen::Welcome {
+        Screen::Welcome
+    } else {
+        Screen::Queue
+    };
     reload(s)
 }
 
@@ -399,47 +465,81 @@ fn start_search(s: &mut State, may_narrow: bool) -> Vec<Effect> {
         return vec![];
     }
     let rows = match (&s.search.base, &s.search.hits) {
-        (Some(base), Some(hits)) if may_narrow && s.search.query.starts_with(base.as_str()) && !s.search.pending => {
+        (Some(base), Some(hits))
+            if may_narrow && s.search.query.starts_with(base.as_str()) && !s.search.pending =>
+        {
             Some(hits.iter().map(|h| h.row).collect())
         }
         _ => None,
     };
     s.search.base = Some(s.search.query.clone());
     s.search.pending = true;
-    vec![Effect::Search { generation: s.search.generation, query: s.search.query.clone(), rows }]
+    vec![Effect::Search {
+        generation: s.search.generation,
+        query: s.search.query.clone(),
+        rows,
+    }]
 }
 
 /// The options of a picker, in digit order.
 pub fn pick_options(what: &Pick) -> Vec<String> {
     match what {
-        Pick::Outcome(kind) => kind.outcomes().iter().map(|o| o.name().replace('-', " ")).collect(),
+        Pick::Outcome(kind) => kind
+            .outcomes()
+            .iter()
+            .map(|o| o.name().replace('-', " "))
+            .collect(),
         Pick::Stage => Stage::ALL.iter().map(|s| s.name().to_string()).collect(),
-        Pick::LostReason => LostReason::ALL.iter().map(|r| r.name().replace('-', " ")).collect(),
-        Pick::FilterStage => std::iter::once("any".to_string()).chain(Stage::ALL.iter().map(|s| s.name().to_string())).collect(),
-        Pick::FilterSource(sources) => std::iter::once("any".to_string()).chain(sources.iter().cloned()).collect(),
+        Pick::LostReason => LostReason::ALL
+            .iter()
+            .map(|r| r.name().replace('-', " "))
+            .collect(),
+        Pick::FilterStage => std::iter::once("any".to_string())
+            .chain(Stage::ALL.iter().map(|s| s.name().to_string()))
+            .collect(),
+        Pick::FilterSource(sources) => std::iter::once("any".to_string())
+            .chain(sources.iter().cloned())
+            .collect(),
     }
 }
 
 fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
-    let Some(prompt) = s.prompt.clone() else { return vec![] };
-    if k.code == KeyCode::Esc || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)) {
+    let Some(prompt) = s.prompt.clone() else {
+        return vec![];
+    };
+    if k.code == KeyCode::Esc
+        || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
+    {
         s.prompt = None;
         s.draft = None;
         return vec![];
     }
     match prompt {
         Prompt::Pick { what, lead } => {
-            let KeyCode::Char(c) = k.code else { return vec![] };
+            let KeyCode::Char(c) = k.code else {
+                return vec![];
+            };
             let options = pick_options(&what);
-            let first = if matches!(what, Pick::FilterStage | Pick::FilterSource(_)) { 0 } else { 1 };
-            let Some(n) = c.to_digit(10).map(|d| d as usize) else { return vec![] };
+            let first = if matches!(what, Pick::FilterStage | Pick::FilterSource(_)) {
+                0
+            } else {
+                1
+            };
+            let Some(n) = c.to_digit(10).map(|d| d as usize) else {
+                return vec![];
+            };
             if n < first || n - first >= options.len() {
                 return vec![];
             }
             s.prompt = None;
             picked(s, what, lead, n - first)
         }
-        Prompt::Text { what, lead, mut text, .. } => {
+        Prompt::Text {
+            what,
+            lead,
+            mut text,
+            ..
+        } => {
             let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
             match k.code {
                 KeyCode::Enter => {
@@ -459,7 +559,12 @@ fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                 }
                 _ => return vec![],
             }
-            s.prompt = Some(Prompt::Text { what, lead, text, error: None });
+            s.prompt = Some(Prompt::Text {
+                what,
+                lead,
+                text,
+                error: None,
+            });
             vec![]
         }
     }
@@ -478,13 +583,27 @@ fn date_preset(what: &Ask, text: &str, c: char) -> Option<&'static str> {
     }
 }
 
-fn picked(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>, index: usize) -> Vec<Effect> {
+fn picked(
+    s: &mut State,
+    what: Pick,
+    lead: Option<crate::domain::LeadId>,
+    index: usize,
+) -> Vec<Effect> {
     match (what, lead) {
         (Pick::Outcome(kind), Some(id)) => {
             let outcome = kind.outcomes()[index];
             // The interaction is saved now; the note and follow-up that follow amend it.
+            // Until it is, a note has nothing to amend (never the previous call).
+            s.last_logged = None;
             ask(s, Ask::Note, Some(id));
-            let entry = LogEntry { kind, outcome: Some(outcome), note: None, at: None, next_action: None, duration_secs: None };
+            let entry = LogEntry {
+                kind,
+                outcome: Some(outcome),
+                note: None,
+                at: None,
+                next_action: None,
+                duration_secs: None,
+            };
             vec![Effect::Log { lead: id, entry }]
         }
         (Pick::Stage, Some(id)) => {
@@ -493,10 +612,18 @@ fn picked(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>, index:
                 pick(s, Pick::LostReason, Some(id));
                 return vec![];
             }
-            vec![Effect::SetStage { lead: id, stage, reason: None }]
+            vec![Effect::SetStage {
+                lead: id,
+                stage,
+                reason: None,
+            }]
         }
         (Pick::LostReason, Some(id)) => {
-            vec![Effect::SetStage { lead: id, stage: Stage::Lost, reason: Some(LostReason::ALL[index]) }]
+            vec![Effect::SetStage {
+                lead: id,
+                stage: Stage::Lost,
+                reason: Some(LostReason::ALL[index]),
+            }]
         }
         (Pick::FilterStage, _) => {
             s.stage_filter = index.checked_sub(1).map(|i| Stage::ALL[i]);
@@ -512,12 +639,28 @@ fn picked(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>, index:
     }
 }
 
-fn retry(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>, text: String, error: String) -> Vec<Effect> {
-    s.prompt = Some(Prompt::Text { what, lead, text, error: Some(error) });
+fn retry(
+    s: &mut State,
+    what: Ask,
+    lead: Option<crate::domain::LeadId>,
+    text: String,
+    error: String,
+) -> Vec<Effect> {
+    s.prompt = Some(Prompt::Text {
+        what,
+        lead,
+        text,
+        error: Some(error),
+    });
     vec![]
 }
 
-fn submitted(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>, text: String) -> Vec<Effect> {
+fn submitted(
+    s: &mut State,
+    what: Ask,
+    lead: Option<crate::domain::LeadId>,
+    text: String,
+) -> Vec<Effect> {
     match what {
         Ask::Note => {
             let mut fx = Vec::new();
@@ -529,7 +672,14 @@ fn submitted(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>, text
         }
         Ask::NoteOnly => match (text.is_empty(), lead) {
             (false, Some(id)) => {
-                let entry = LogEntry { kind: Kind::Note, outcome: None, note: Some(text), at: None, next_action: None, duration_secs: None };
+                let entry = LogEntry {
+                    kind: Kind::Note,
+                    outcome: None,
+                    note: Some(text),
+                    at: None,
+                    next_action: None,
+                    duration_secs: None,
+                };
                 vec![Effect::Log { lead: id, entry }]
             }
             _ => vec![],
@@ -540,8 +690,15 @@ fn submitted(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>, text
                 return vec![];
             }
             match parse_when(&text, s.now) {
-                Ok(at) if what == Ask::Snooze => vec![Effect::Snooze { lead: id, until: at }],
-                Ok(at) => vec![Effect::SetNext { lead: id, at: Some(at), join: true }],
+                Ok(at) if what == Ask::Snooze => vec![Effect::Snooze {
+                    lead: id,
+                    until: at,
+                }],
+                Ok(at) => vec![Effect::SetNext {
+                    lead: id,
+                    at: Some(at),
+                    join: true,
+                }],
                 Err(e) => retry(s, what, lead, text, e.to_string()),
             }
         }
@@ -554,13 +711,17 @@ fn submitted(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>, text
             };
             vec![Effect::Assign { lead: id, owner }]
         }
-        Ask::AddName | Ask::AddContact | Ask::AddCompany | Ask::AddSource => add_step(s, what, text),
+        Ask::AddName | Ask::AddContact | Ask::AddCompany | Ask::AddSource => {
+            add_step(s, what, text)
+        }
     }
 }
 
 /// The add-a-lead form, one field at a time: name, e-mail or phone, company, source.
 fn add_step(s: &mut State, what: Ask, text: String) -> Vec<Effect> {
-    let Some(mut draft) = s.draft.take() else { return vec![] };
+    let Some(mut draft) = s.draft.take() else {
+        return vec![];
+    };
     let next = match what {
         Ask::AddName => {
             if text.is_empty() {
@@ -573,7 +734,13 @@ fn add_step(s: &mut State, what: Ask, text: String) -> Vec<Effect> {
         Ask::AddContact => {
             if text.is_empty() {
                 s.draft = Some(draft);
-                return retry(s, what, None, text, "a lead needs an e-mail or a phone".into());
+                return retry(
+                    s,
+                    what,
+                    None,
+                    text,
+                    "a lead needs an e-mail or a phone".into(),
+                );
             }
             if text.contains('@') {
                 draft.email = Some(text);
@@ -603,5 +770,9 @@ fn add_step(s: &mut State, what: Ask, text: String) -> Vec<Effect> {
 
 /// A flash that stays until the next message (used by the app for start-up warnings).
 pub fn sticky(text: String, now: i64) -> Flash {
-    Flash { text, error: true, until: now + 15_000 }
+    Flash {
+        text,
+        error: true,
+        until: now + 15_000,
+    }
 }

@@ -11,7 +11,11 @@ use crate::domain::search::SearchIndex;
 use crate::service::{LeadService, Local, Query};
 
 enum Load {
-    View { generation: u64, query: Query, first_page: usize },
+    View {
+        generation: u64,
+        query: Query,
+        first_page: usize,
+    },
     Sources,
 }
 
@@ -26,7 +30,13 @@ struct SearchJob {
 pub trait Background {
     fn load(&self, generation: u64, query: Query, first_page: usize);
     fn sources(&self);
-    fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>);
+    fn search(
+        &self,
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+        index: Arc<SearchIndex>,
+    );
 }
 
 pub struct Workers {
@@ -50,15 +60,30 @@ impl Workers {
 
 impl Background for Workers {
     fn load(&self, generation: u64, query: Query, first_page: usize) {
-        let _ = self.load.send(Load::View { generation, query, first_page });
+        let _ = self.load.send(Load::View {
+            generation,
+            query,
+            first_page,
+        });
     }
 
     fn sources(&self) {
         let _ = self.load.send(Load::Sources);
     }
 
-    fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>) {
-        let _ = self.search.send(SearchJob { generation, query, rows, index });
+    fn search(
+        &self,
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+        index: Arc<SearchIndex>,
+    ) {
+        let _ = self.search.send(SearchJob {
+            generation,
+            query,
+            rows,
+            index,
+        });
     }
 }
 
@@ -80,8 +105,22 @@ impl Background for Inline<'_> {
         }
     }
 
-    fn search(&self, generation: u64, query: String, rows: Option<Vec<usize>>, index: Arc<SearchIndex>) {
-        run_search(&self.tx, SearchJob { generation, query, rows, index });
+    fn search(
+        &self,
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+        index: Arc<SearchIndex>,
+    ) {
+        run_search(
+            &self.tx,
+            SearchJob {
+                generation,
+                query,
+                rows,
+                index,
+            },
+        );
     }
 }
 
@@ -90,14 +129,22 @@ fn latest<T>(rx: &Receiver<T>, first: T, keep: impl Fn(&T) -> bool) -> Vec<T> {
     jobs.extend(rx.try_iter());
     // Of the view loads only the newest matters; other jobs all run.
     let newest_view = jobs.iter().rposition(&keep);
-    jobs.into_iter().enumerate().filter(|(i, j)| !keep(j) || Some(*i) == newest_view).map(|(_, j)| j).collect()
+    jobs.into_iter()
+        .enumerate()
+        .filter(|(i, j)| !keep(j) || Some(*i) == newest_view)
+        .map(|(_, j)| j)
+        .collect()
 }
 
 fn loader(service: Arc<Local>, rx: Receiver<Load>, tx: Sender<Msg>) {
     while let Ok(first) = rx.recv() {
         for job in latest(&rx, first, |j| matches!(j, Load::View { .. })) {
             match job {
-                Load::View { generation, query, first_page } => load_view(&service, &tx, generation, query, first_page),
+                Load::View {
+                    generation,
+                    query,
+                    first_page,
+                } => load_view(&service, &tx, generation, query, first_page),
                 Load::Sources => match service.sources() {
                     Ok(s) => send(&tx, Msg::SourcesLoaded(s)),
                     Err(e) => send(&tx, Msg::Failed(e.to_string())),
@@ -108,17 +155,36 @@ fn loader(service: Arc<Local>, rx: Receiver<Load>, tx: Sender<Msg>) {
 }
 
 fn load_view(service: &Local, tx: &Sender<Msg>, generation: u64, query: Query, first_page: usize) {
-    let quick = Query { limit: Some(first_page), ..query.clone() };
+    let quick = Query {
+        limit: Some(first_page),
+        ..query.clone()
+    };
     match service.list(&quick) {
         Ok(rows) => {
             let complete = rows.len() < first_page;
             let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
-            send(tx, Msg::ViewLoaded { generation, rows, complete, index });
+            send(
+                tx,
+                Msg::ViewLoaded {
+                    generation,
+                    rows,
+                    complete,
+                    index,
+                },
+            );
             if !complete {
                 match service.list(&query) {
                     Ok(rows) => {
                         let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
-                        send(tx, Msg::ViewLoaded { generation, rows, complete: true, index });
+                        send(
+                            tx,
+                            Msg::ViewLoaded {
+                                generation,
+                                rows,
+                                complete: true,
+                                index,
+                            },
+                        );
                     }
                     Err(e) => send(tx, Msg::Failed(e.to_string())),
                 }
@@ -146,5 +212,11 @@ fn run_search(tx: &Sender<Msg>, job: SearchJob) {
     let mut hits = job.index.search(&job.query, job.rows.as_deref());
     let shown = hits.len().min(HIGHLIGHTED);
     job.index.highlight(&job.query, &mut hits[..shown]);
-    send(tx, Msg::SearchDone { generation: job.generation, hits });
+    send(
+        tx,
+        Msg::SearchDone {
+            generation: job.generation,
+            hits,
+        },
+    );
 }

@@ -15,14 +15,21 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let mut spans = vec![Span::styled(" leadq ", theme.style("accent"))];
     for v in View::ALL {
         let label = format!(" {} ", v.label());
-        let style = if v == s.view { theme.style("selection") } else { theme.style("muted") };
+        let style = if v == s.view {
+            theme.style("selection")
+        } else {
+            theme.style("muted")
+        };
         spans.push(Span::styled(label, style));
     }
     if let Some(st) = s.stage_filter {
         spans.push(Span::styled(format!(" stage:{st}"), theme.style("accent")));
     }
     if let Some(src) = &s.source_filter {
-        spans.push(Span::styled(format!(" source:{}", for_display(src)), theme.style("accent")));
+        spans.push(Span::styled(
+            format!(" source:{}", for_display(src)),
+            theme.style("accent"),
+        ));
     }
     let st = &s.stats;
     let counts = vec![
@@ -35,9 +42,20 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
     ];
     let counts_width: usize = counts.iter().map(|s| s.width()).sum();
+    let views_width: usize = spans.iter().map(|s| s.width()).sum();
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    // The counts give way to the views and filters when both do not fit (80 columns with a
+    // filter): drawn over them they would hide the filter in force.
+    if views_width + 1 + counts_width > usize::from(area.width) {
+        return;
+    }
     let x = area.x + area.width.saturating_sub(counts_width as u16);
-    buf.set_line(x, area.y, &Line::from(counts), area.width.saturating_sub(x - area.x));
+    buf.set_line(
+        x,
+        area.y,
+        &Line::from(counts),
+        area.width.saturating_sub(x - area.x),
+    );
 }
 
 fn prompt_line(p: &Prompt, theme: &Theme) -> Line<'static> {
@@ -54,16 +72,23 @@ fn prompt_line(p: &Prompt, theme: &Theme) -> Line<'static> {
             let mut spans = vec![Span::styled(format!(" {title} "), theme.style("title"))];
             for (i, o) in pick_options(what).into_iter().enumerate() {
                 spans.push(Span::styled(format!("{}", i + first), theme.style("key")));
-                spans.push(Span::styled(format!(" {}  ", for_display(&o)), theme.text()));
+                spans.push(Span::styled(
+                    format!(" {}  ", for_display(&o)),
+                    theme.text(),
+                ));
             }
             spans.push(Span::styled("esc cancel", theme.style("muted")));
             Line::from(spans)
         }
-        Prompt::Text { what, text, error, .. } => {
+        Prompt::Text {
+            what, text, error, ..
+        } => {
             let label = match what {
                 Ask::Note => "Note (enter skips):",
                 Ask::NoteOnly => "Note:",
-                Ask::Next => "Next follow-up? t tomorrow, d 3 days, w next week, or a date (enter skips):",
+                Ask::Next => {
+                    "Next follow-up? t tomorrow, d 3 days, w next week, or a date (enter skips):"
+                }
                 Ask::Snooze => "Snooze until? t tomorrow, d 3 days, w next week, or a date:",
                 Ask::Assign => "Assign to (user, me, or none):",
                 Ask::AddName => "New lead. Name:",
@@ -77,7 +102,10 @@ fn prompt_line(p: &Prompt, theme: &Theme) -> Line<'static> {
                 Span::styled("▏", theme.style("accent")),
             ];
             if let Some(e) = error {
-                spans.push(Span::styled(format!("  {}", for_display(e)), theme.style("error")));
+                spans.push(Span::styled(
+                    format!("  {}", for_display(e)),
+                    theme.style("error"),
+                ));
             }
             Line::from(spans)
         }
@@ -101,7 +129,10 @@ pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         ])
     } else if let Some(f) = &s.flash {
         let role = if f.error { "error" } else { "positive" };
-        Line::from(Span::styled(format!(" {}", for_display(&f.text)), theme.style(role)))
+        Line::from(Span::styled(
+            format!(" {}", for_display(&f.text)),
+            theme.style(role),
+        ))
     } else if s.loading {
         Line::from(Span::styled(" loading…", theme.style("muted")))
     } else {
@@ -113,8 +144,10 @@ pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
 /// The actions worth a hint in each mode, in order of importance.
 fn hinted(mode: Mode) -> &'static [Action] {
     match mode {
+        // `?` comes early so that it shows even in 80 columns: a newcomer finds every key there.
         Mode::Queue => &[
             Action::Open,
+            Action::Help,
             Action::LogCall,
             Action::LogEmail,
             Action::LogMeeting,
@@ -124,11 +157,11 @@ fn hinted(mode: Mode) -> &'static [Action] {
             Action::ViewToday,
             Action::Snooze,
             Action::Undo,
-            Action::Help,
             Action::Quit,
         ],
         Mode::Lead => &[
             Action::Back,
+            Action::Help,
             Action::LogCall,
             Action::LogEmail,
             Action::LogMeeting,
@@ -136,10 +169,14 @@ fn hinted(mode: Mode) -> &'static [Action] {
             Action::Won,
             Action::Lost,
             Action::Undo,
+            Action::Quit,
+        ],
+        Mode::Welcome => &[
+            Action::LoadDemo,
+            Action::AddLead,
             Action::Help,
             Action::Quit,
         ],
-        Mode::Welcome => &[Action::LoadDemo, Action::AddLead, Action::Help, Action::Quit],
         Mode::Help | Mode::Global => &[Action::Back, Action::Quit],
     }
 }
@@ -154,14 +191,19 @@ pub fn footer(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for &a in hinted(mode) {
-        let Some(key) = s.keymap.keys_for(mode, a).into_iter().next() else { continue };
+        let Some(key) = s.keymap.keys_for(mode, a).into_iter().next() else {
+            continue;
+        };
         let piece = format!("{key} {}  ", a.hint());
         if used + piece.chars().count() > usize::from(area.width) {
             break;
         }
         used += piece.chars().count();
         spans.push(Span::styled(key, theme.style("key")));
-        spans.push(Span::styled(format!(" {}  ", a.hint()), theme.style("muted")));
+        spans.push(Span::styled(
+            format!(" {}  ", a.hint()),
+            theme.style("muted"),
+        ));
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }

@@ -27,7 +27,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         " In prompts: a digit picks, enter accepts or skips, esc cancels.",
         theme.style("muted"),
     ));
-    lines.push(Line::styled(" Keys live in ~/.config/leadq/keymap.toml.", theme.style("muted")));
+    lines.push(Line::styled(
+        " Keys live in ~/.config/leadq/keymap.toml.",
+        theme.style("muted"),
+    ));
     let title = match mode {
         Mode::Lead => " Keys: lead view (esc closes) ",
         Mode::Welcome => " Keys: welcome (esc closes) ",

@@ -14,7 +14,12 @@ use crate::service::LeadDetail;
 
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let Some(d) = &s.detail else {
-        buf.set_line(area.x, area.y, &Line::styled(" loading…", theme.style("muted")), area.width);
+        buf.set_line(
+            area.x,
+            area.y,
+            &Line::styled(" loading…", theme.style("muted")),
+            area.width,
+        );
         return;
     };
     let [top, bottom] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(area);
@@ -34,7 +39,10 @@ fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
 }
 
 fn field(label: &str, value: String, width: usize, theme: &Theme) -> Vec<Span<'static>> {
-    vec![Span::styled(format!("{label:<8}"), theme.style("muted")), Span::styled(fit(&value, width), theme.text())]
+    vec![
+        Span::styled(format!("{label:<8}"), theme.style("muted")),
+        Span::styled(fit(&value, width), theme.text()),
+    ]
 }
 
 fn card(buf: &mut Buffer, area: Rect, d: &LeadDetail, now: i64, theme: &Theme) {
@@ -55,28 +63,73 @@ fn card(buf: &mut Buffer, area: Rect, d: &LeadDetail, now: i64, theme: &Theme) {
     let title_line = Line::from(vec![
         Span::styled(format!("#{} ", l.id), theme.style("muted")),
         Span::styled(for_display(&l.name), theme.style("title")),
-        Span::styled(format!("  {temp} {}", d.view.score), theme.temperature(d.view.temperature)),
+        Span::styled(
+            format!("  {temp} {}", d.view.score),
+            theme.temperature(d.view.temperature),
+        ),
         Span::styled(format!("  {}", l.stage), theme.stage(l.stage)),
-        Span::styled(l.lost_reason.map(|r| format!(" ({r})")).unwrap_or_default(), theme.style("muted")),
+        Span::styled(
+            l.lost_reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+            theme.style("muted"),
+        ),
     ]);
     let next = match l.next_action {
         Some(t) if t <= now => format!("due {}", format_rfc3339(t)),
         Some(t) => format!("{} ({})", format_rfc3339(t), relative(t, now)),
         None => "-".into(),
     };
-    let attrs: Vec<String> = l.attributes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let attrs: Vec<String> = l
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     let lines = vec![
         title_line,
-        pair(field("company", opt(&l.company), w, theme), field("email", opt(&l.email), w, theme)),
-        pair(field("source", opt(&l.source), w, theme), field("phone", opt(&l.phone), w, theme)),
-        pair(field("owner", opt(&l.owner), w, theme), field("next", next, w, theme)),
         pair(
-            field("touched", l.last_touch.map_or("never".into(), |t| relative(t, now)), w, theme),
-            field("tags", if l.tags.is_empty() { "-".into() } else { l.tags.join(", ") }, w, theme),
+            field("company", opt(&l.company), w, theme),
+            field("email", opt(&l.email), w, theme),
         ),
-        Line::from(field("attrs", if attrs.is_empty() { "-".into() } else { attrs.join(" · ") }, half * 2 - 8, theme)),
+        pair(
+            field("source", opt(&l.source), w, theme),
+            field("phone", opt(&l.phone), w, theme),
+        ),
+        pair(
+            field("owner", opt(&l.owner), w, theme),
+            field("next", next, w, theme),
+        ),
+        pair(
+            field(
+                "touched",
+                l.last_touch.map_or("never".into(), |t| relative(t, now)),
+                w,
+                theme,
+            ),
+            field(
+                "tags",
+                if l.tags.is_empty() {
+                    "-".into()
+                } else {
+                    l.tags.join(", ")
+                },
+                w,
+                theme,
+            ),
+        ),
+        Line::from(field(
+            "attrs",
+            if attrs.is_empty() {
+                "-".into()
+            } else {
+                attrs.join(" · ")
+            },
+            half * 2 - 8,
+            theme,
+        )),
     ];
-    Paragraph::new(lines).block(block(" Lead ", theme)).style(theme.text()).render(area, buf);
+    Paragraph::new(lines)
+        .block(block(" Lead ", theme))
+        .style(theme.text())
+        .render(area, buf);
 }
 
 fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, theme: &Theme) {
@@ -87,14 +140,21 @@ fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, theme: &Theme) {
         theme.style("muted"),
     )])];
     for item in &e.items {
-        let role = if item.points >= 0.0 { "positive" } else { "negative" };
+        let role = if item.points >= 0.0 {
+            "positive"
+        } else {
+            "negative"
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("{:>+6.1} ", item.points), theme.style(role)),
             Span::styled(fit(&item.rule, width), theme.text()),
         ]));
     }
     let title = format!(" Score {} ", e.score);
-    Paragraph::new(lines).block(block(&title, theme)).style(theme.text()).render(area, buf);
+    Paragraph::new(lines)
+        .block(block(&title, theme))
+        .style(theme.text())
+        .render(area, buf);
 }
 
 fn timeline(buf: &mut Buffer, area: Rect, d: &LeadDetail, s: &State, theme: &Theme) {
@@ -105,14 +165,29 @@ fn timeline(buf: &mut Buffer, area: Rect, d: &LeadDetail, s: &State, theme: &The
             Some(o) => format!("{} {}", i.kind, o.name().replace('-', " ")),
             None => i.kind.to_string(),
         };
-        let head = format!("{:>4} {:<20} {:<8} ", relative(i.at, s.now), what, fit(&i.author, 8));
+        let head = format!(
+            "{:>4} {:<20} {:<8} ",
+            relative(i.at, s.now),
+            what,
+            fit(&i.author, 8)
+        );
         let note_width = width.saturating_sub(head.chars().count());
-        let style = if i.kind == crate::domain::Kind::System { theme.style("muted") } else { theme.text() };
+        let style = if i.kind == crate::domain::Kind::System {
+            theme.style("muted")
+        } else {
+            theme.text()
+        };
         lines.push(Line::from(vec![
             Span::styled(head, style),
-            Span::styled(fit(i.note.as_deref().unwrap_or(""), note_width), theme.style("muted")),
+            Span::styled(
+                fit(i.note.as_deref().unwrap_or(""), note_width),
+                theme.style("muted"),
+            ),
         ]));
     }
     let title = format!(" Timeline ({}) newest first ", d.timeline.len());
-    Paragraph::new(lines).block(block(&title, theme)).style(theme.text()).render(area, buf);
+    Paragraph::new(lines)
+        .block(block(&title, theme))
+        .style(theme.text())
+        .render(area, buf);
 }

@@ -32,12 +32,21 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
              Enlarge it or press q to quit.",
             area.width, area.height
         );
-        frame.render_widget(Paragraph::new(msg).style(theme.text()).wrap(Wrap { trim: true }), area);
+        frame.render_widget(
+            Paragraph::new(msg)
+                .style(theme.text())
+                .wrap(Wrap { trim: true }),
+            area,
+        );
         return;
     }
-    let [head, body, status, foot] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)])
-            .areas(area);
+    let [head, body, status, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     let buf = frame.buffer_mut();
     buf.set_style(area, theme.text());
     chrome::header(buf, head, s, theme);
@@ -49,12 +58,22 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
     chrome::status(buf, status, s, theme);
     chrome::footer(buf, foot, s, theme);
     if s.help {
-        help::render(buf, centered(area, 70, area.height.saturating_sub(4)), s, theme);
+        help::render(
+            buf,
+            centered(area, 70, area.height.saturating_sub(4)),
+            s,
+            theme,
+        );
     }
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }

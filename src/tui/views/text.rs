@@ -14,10 +14,20 @@ pub fn fit(s: &str, width: usize) -> String {
 
 /// Spans of sanitised `s` cut and padded to `width`, with the characters at `positions`
 /// (char indices) in `hit` style.
-pub fn highlight_spans(s: &str, positions: &[usize], width: usize, base: Style, hit: Style) -> Vec<Span<'static>> {
+pub fn highlight_spans(
+    s: &str,
+    positions: &[usize],
+    width: usize,
+    base: Style,
+    hit: Style,
+) -> Vec<Span<'static>> {
     let clean = for_display(s);
     let total: usize = clean.chars().map(|c| c.width().unwrap_or(0)).sum();
-    let room = if total > width { width.saturating_sub(1) } else { width };
+    let room = if total > width {
+        width.saturating_sub(1)
+    } else {
+        width
+    };
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut current = String::new();
     let mut current_hit = false;
@@ -29,7 +39,10 @@ pub fn highlight_spans(s: &str, positions: &[usize], width: usize, base: Style, 
         }
         let is_hit = positions.contains(&i);
         if is_hit != current_hit && !current.is_empty() {
-            spans.push(Span::styled(std::mem::take(&mut current), if current_hit { hit } else { base }));
+            spans.push(Span::styled(
+                std::mem::take(&mut current),
+                if current_hit { hit } else { base },
+            ));
         }
         current_hit = is_hit;
         current.push(c);

@@ -10,7 +10,13 @@ use super::super::keymap::{Keymap, Mode};
 use super::super::theme::Theme;
 
 pub fn render(buf: &mut Buffer, area: Rect, theme: &Theme, keymap: &Keymap) {
-    let key = |a: Action| keymap.keys_for(Mode::Welcome, a).into_iter().next().unwrap_or_else(|| "?".into());
+    let key = |a: Action| {
+        keymap
+            .keys_for(Mode::Welcome, a)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "?".into())
+    };
     let lines = vec![
         Line::styled("Welcome to leadq", theme.style("title")),
         Line::default(),
@@ -27,7 +33,10 @@ pub fn render(buf: &mut Buffer, area: Rect, theme: &Theme, keymap: &Keymap) {
         Line::default(),
         Line::styled("Or import your leads from a shell:", theme.text()),
         Line::styled("  leadq import leads.csv", theme.style("accent")),
-        Line::styled("  (name, e-mail, phone, company, source; other columns", theme.style("muted")),
+        Line::styled(
+            "  (name, e-mail, phone, company, source; other columns",
+            theme.style("muted"),
+        ),
         Line::styled("   become attributes)", theme.style("muted")),
         Line::default(),
         Line::from(vec![
@@ -39,10 +48,19 @@ pub fn render(buf: &mut Buffer, area: Rect, theme: &Theme, keymap: &Keymap) {
     ];
     let w = 74.min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let rect = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).border_style(theme.style("border")))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.style("border")),
+        )
         .style(theme.text())
         .render(rect, buf);
 }
