@@ -12,7 +12,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
 
 fn service_with_demo(count: usize) -> Local {
-    let settings = Settings { fixed_now: Some(NOW), user: "alice".into(), ..Settings::default() };
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "alice".into(),
+        ..Settings::default()
+    };
     let s = Local::new(Store::temporary().unwrap(), settings).unwrap();
     s.demo(count, 7).unwrap();
     s
@@ -34,7 +38,11 @@ fn keys(spec: &str) -> Vec<KeyEvent> {
         };
         match named {
             Some(code) => out.push(KeyEvent::new(code, KeyModifiers::NONE)),
-            None => out.extend(token.chars().map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))),
+            None => out.extend(
+                token
+                    .chars()
+                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            ),
         }
     }
     out
@@ -63,7 +71,11 @@ fn c_1_enter_enter_logs_a_connected_call_on_the_selected_lead() {
     assert_eq!(call.at, NOW);
     assert_eq!(call.author, "alice");
     let flash = state.flash.as_ref().unwrap();
-    assert!(flash.text.contains(&format!("#{id}")), "the change is shown: {}", flash.text);
+    assert!(
+        flash.text.contains(&format!("#{id}")),
+        "the change is shown: {}",
+        flash.text
+    );
 }
 
 #[test]
@@ -72,12 +84,24 @@ fn a_typed_note_and_follow_up_amend_the_logged_call_and_undo_takes_all_back() {
     let mut state = start_state(&service);
     let id = state.selected_lead().unwrap().lead.id;
     let lead_before = service.show(id).unwrap();
-    press(&service, &mut state, "c 3 left <space> a <space> message <enter> t");
+    press(
+        &service,
+        &mut state,
+        "c 3 left <space> a <space> message <enter> t",
+    );
     let d = service.show(id).unwrap();
-    let call = &d.timeline.iter().find(|i| i.kind == Kind::Call && i.at == NOW).unwrap();
+    let call = &d
+        .timeline
+        .iter()
+        .find(|i| i.kind == Kind::Call && i.at == NOW)
+        .unwrap();
     assert_eq!(call.outcome, Some(Outcome::Voicemail));
     assert_eq!(call.note.as_deref(), Some("left a message"));
-    assert_eq!(d.view.lead.next_action, Some(NOW + 23 * 3_600_000), "tomorrow 09:00 UTC");
+    assert_eq!(
+        d.view.lead.next_action,
+        Some(NOW + 23 * 3_600_000),
+        "tomorrow 09:00 UTC"
+    );
     press(&service, &mut state, "u");
     let after_undo = service.show(id).unwrap();
     assert_eq!(after_undo.timeline, lead_before.timeline);
@@ -94,8 +118,14 @@ fn lost_needs_a_reason_picked_by_digit() {
     press(&service, &mut state, "2");
     let d = service.show(id).unwrap();
     assert_eq!(d.view.lead.stage, Stage::Lost);
-    assert_eq!(d.view.lead.lost_reason, Some(leadq::domain::LostReason::Competitor));
-    assert!(state.rows.iter().all(|r| r.lead.id != id), "a lost lead leaves the queue");
+    assert_eq!(
+        d.view.lead.lost_reason,
+        Some(leadq::domain::LostReason::Competitor)
+    );
+    assert!(
+        state.rows.iter().all(|r| r.lead.id != id),
+        "a lost lead leaves the queue"
+    );
 }
 
 #[test]
@@ -107,7 +137,12 @@ fn views_switch_with_one_key_and_search_filters_as_you_type() {
     let all = state.rows.len();
     press(&service, &mut state, "H");
     assert!(state.rows.len() < all);
-    assert!(state.rows.iter().all(|r| r.temperature == leadq::domain::Temperature::Hot));
+    assert!(
+        state
+            .rows
+            .iter()
+            .all(|r| r.temperature == leadq::domain::Temperature::Hot)
+    );
     press(&service, &mut state, "A / an");
     let hits = state.search.hits.clone().unwrap();
     assert!(!hits.is_empty() && hits.len() < all);
