@@ -153,3 +153,65 @@ fn views_switch_with_one_key_and_search_filters_as_you_type() {
     assert!(state.search.hits.is_none());
     assert_eq!(state.visible_len(), all);
 }
+
+#[test]
+fn today_is_due_follow_ups_stale_hot_leads_and_untouched_new_leads() {
+    use leadq::domain::Temperature;
+    let service = service_with_demo(300);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "T");
+    assert_eq!(state.view, View::Today);
+    assert!(!state.rows.is_empty());
+    let end_of_today = leadq::domain::time::end_of_local_day(NOW);
+    let stale = NOW - 3 * leadq::domain::time::DAY_MS;
+    let mut kinds = [0; 3];
+    for r in &state.rows {
+        let l = &r.lead;
+        let due = l.next_action.is_some_and(|t| t < end_of_today);
+        let hot_stale = r.temperature == Temperature::Hot && l.last_touch.is_none_or(|t| t < stale);
+        let fresh = l.stage == Stage::New && l.last_touch.is_none();
+        assert!(
+            due || hot_stale || fresh,
+            "#{} does not belong in today's queue",
+            l.id
+        );
+        kinds[0] += usize::from(due);
+        kinds[1] += usize::from(hot_stale);
+        kinds[2] += usize::from(fresh);
+    }
+    assert!(
+        kinds.iter().all(|&k| k > 0),
+        "all three reasons occur in 300 demo leads: {kinds:?}"
+    );
+    // And nothing that qualifies is missing: compare with every open lead.
+    let all = service.export().unwrap();
+    let expected = all
+        .iter()
+        .filter(|v| v.lead.stage.is_open() && !v.lead.is_snoozed(NOW))
+        .filter(|v| {
+            !(v.lead.stage == Stage::Nurture && v.lead.next_action.is_some_and(|t| t > NOW))
+        })
+        .filter(|v| {
+            let l = &v.lead;
+            l.next_action.is_some_and(|t| t < end_of_today)
+                || (v.temperature == Temperature::Hot && l.last_touch.is_none_or(|t| t < stale))
+                || (l.stage == Stage::New && l.last_touch.is_none())
+        })
+        .count();
+    assert_eq!(state.rows.len(), expected);
+}
+
+#[test]
+fn a_nurture_lead_waits_for_its_revisit_date() {
+    let service = service_with_demo(300);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "A");
+    assert!(
+        state
+            .rows
+            .iter()
+            .all(|r| !(r.lead.stage == Stage::Nurture
+                && r.lead.next_action.is_some_and(|t| t > NOW))),
+        "nurture leads with a future revisit date are not in the queue"
+    );
+}

@@ -256,7 +256,7 @@ fn help_overlay() {
     let s = demo_service();
     let state = after(&s, "?");
     for (_, text) in snapshot("help", &state) {
-        assert!(text.contains("Keys: queue (esc closes)"), "{text}");
+        assert!(text.contains("Keys: queue (esc closes"), "{text}");
         assert!(text.contains(" q, ctrl-c         quit"), "{text}");
     }
 }
@@ -285,7 +285,7 @@ fn note_prompt_with_typed_text() {
     let state = after(&s, "c 1 asked <space> for <space> pricing");
     for (_, text) in snapshot("prompt_note", &state) {
         assert!(
-            footer_line(&text).contains("Note (enter skips): asked for pricing▏"),
+            footer_line(&text).contains(" > asked for pricing▏"),
             "{text}"
         );
     }
@@ -296,7 +296,7 @@ fn next_follow_up_prompt() {
     let s = demo_service();
     let state = after(&s, "c 1 <enter> fri");
     for (_, text) in snapshot("prompt_next", &state) {
-        assert!(footer_line(&text).contains("Next follow-up?"), "{text}");
+        assert!(footer_line(&text).contains(" > fri▏"), "{text}");
     }
 }
 
@@ -324,7 +324,7 @@ fn lost_reason_picker() {
     let s = demo_service();
     let state = after(&s, "l");
     for (_, text) in snapshot("pick_lost_reason", &state) {
-        assert!(footer_line(&text).contains("Lost because:"), "{text}");
+        assert!(text.contains("was lost because"), "{text}");
         assert!(footer_line(&text).contains("1 price"), "{text}");
     }
 }

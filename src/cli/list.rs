@@ -36,6 +36,10 @@ pub struct Args {
     /// Only leads whose follow-up is due by the end of today
     #[arg(long, value_enum)]
     pub due: Option<Due>,
+    /// Today's queue: follow-ups due today, hot leads not touched for 3 days, new leads never
+    /// touched
+    #[arg(long)]
+    pub today: bool,
     /// Also closed (customer, loyal, lost) and snoozed leads
     #[arg(long)]
     pub all: bool,
@@ -53,6 +57,7 @@ impl Args {
             owner: None,
             source: None,
             due: None,
+            today: false,
             all: false,
             limit: Some(20),
             format: Format::Text,
@@ -85,6 +90,7 @@ pub fn query(s: &Local, a: &Args) -> Result<Query> {
         owner,
         source: a.source.clone(),
         due_today: a.due.is_some(),
+        today: a.today,
         all: a.all,
         limit: a.limit,
     })

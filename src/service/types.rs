@@ -118,6 +118,9 @@ pub struct Query {
     pub source: Option<String>,
     /// Only leads whose next action is due by the end of today.
     pub due_today: bool,
+    /// Today's queue: follow-ups due today, hot leads not touched for `STALE_DAYS`, and new
+    /// leads never touched (speed to lead).
+    pub today: bool,
     /// Also closed (customer, loyal, lost) and snoozed leads.
     pub all: bool,
     pub limit: Option<usize>,

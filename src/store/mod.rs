@@ -68,12 +68,23 @@ impl Store {
             path: path.into(),
             source,
         })?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_bytes)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| open_error(path, e))?;
+        // A process that just finished with the store may hold its lock for a moment more (sled
+        // releases it when its flusher stops): wait a little before calling it in use.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+        let db = loop {
+            match sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_bytes)
+                .mode(sled::Mode::LowSpace)
+                .open()
+                .map_err(|e| open_error(path, e))
+            {
+                Err(StoreError::InUse(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         Self::from_db(path.to_path_buf(), db)
     }
 

@@ -126,14 +126,18 @@ impl Keymap {
         let name = key_name(key)?;
         self.bindings
             .get(&(mode, name.clone()))
-            .or_else(|| {
-                if mode == Mode::Help {
-                    None
-                } else {
-                    self.bindings.get(&(Mode::Global, name))
-                }
-            })
+            .or_else(|| self.bindings.get(&(Mode::Global, name)))
             .copied()
+            // Over the help screen only quitting reaches through; an undo behind it would act
+            // on a list the rep cannot see.
+            .filter(|a| {
+                mode != Mode::Help
+                    || self
+                        .bindings
+                        .get(&(Mode::Help, key_name(key).unwrap_or_default()))
+                        .is_some()
+                    || *a == Action::Quit
+            })
     }
 
     /// Every key bound to `action` in `mode` (including global ones), for help and hints.
@@ -142,7 +146,9 @@ impl Keymap {
             .bindings
             .iter()
             .filter(|((m, _), a)| {
-                (*m == mode || (*m == Mode::Global && mode != Mode::Help)) && **a == action
+                (*m == mode
+                    || (*m == Mode::Global && (mode != Mode::Help || action == Action::Quit)))
+                    && **a == action
             })
             .map(|((_, k), _)| k.clone())
             .collect();

@@ -142,6 +142,8 @@ pub struct State {
     pub detail: Option<LeadDetail>,
     pub detail_scroll: usize,
     pub prompt: Option<Prompt>,
+    /// Whom the open prompt is about ("#43 Sofia Costa").
+    pub prompt_subject: String,
     /// A lead being added, field by field.
     pub draft: Option<NewLead>,
     pub flash: Option<Flash>,
@@ -183,6 +185,7 @@ impl State {
             detail: None,
             detail_scroll: 0,
             prompt: None,
+            prompt_subject: String::new(),
             draft: None,
             flash: None,
             undo: Vec::new(),
@@ -215,7 +218,7 @@ impl State {
         };
         match self.view {
             View::Hot => q.temperature = Some(crate::domain::Temperature::Hot),
-            View::Today => q.due_today = true,
+            View::Today => q.today = true,
             View::Mine => q.owner = Some(Some(self.user.clone())),
             View::Unassigned => q.owner = Some(None),
             View::All => {}

@@ -261,7 +261,27 @@ fn needs_lead(s: &mut State) -> Option<crate::domain::LeadId> {
     t
 }
 
+/// "#43 Sofia Costa": whom a prompt is about, named while the lead is still at hand (after a
+/// call is logged the lead may move away from the cursor).
+fn remember_subject(s: &mut State, lead: Option<crate::domain::LeadId>) {
+    let Some(id) = lead else { return };
+    let name = match (&s.detail, s.screen) {
+        (Some(d), Screen::Lead) if d.view.lead.id == id => Some(d.view.lead.name.clone()),
+        _ => s
+            .rows
+            .iter()
+            .find(|v| v.lead.id == id)
+            .map(|v| v.lead.name.clone()),
+    };
+    s.prompt_subject = match name {
+        Some(n) => format!("#{id} {n}"),
+        None if s.prompt_subject.starts_with(&format!("#{id} ")) => return,
+        None => format!("#{id}"),
+    };
+}
+
 fn ask(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>) {
+    remember_subject(s, lead);
     s.prompt = Some(Prompt::Text {
         what,
         lead,
@@ -271,6 +291,7 @@ fn ask(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>) {
 }
 
 fn pick(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>) {
+    remember_subject(s, lead);
     s.prompt = Some(Prompt::Pick { what, lead });
 }
 
@@ -387,7 +408,10 @@ fn move_by(s: &mut State, delta: isize) {
         p.clamp(0, len.saturating_sub(1) as isize) as usize
     };
     if s.help {
-        s.help_scroll = clamp(s.help_scroll, 200);
+        // The help box shows about a page of lines; scrolling stops at its last one.
+        let lines = s.keymap.help_entries(screen_mode(s.screen)).len() + 3;
+        let last = lines.saturating_sub(s.page.saturating_sub(1)) + 1;
+        s.help_scroll = clamp(s.help_scroll, last);
     } else if s.screen == Screen::Lead {
         let len = s
             .detail
@@ -774,5 +798,15 @@ pub fn sticky(text: String, now: i64) -> Flash {
         text,
         error: true,
         until: now + 15_000,
+    }
+}
+
+/// The keymap mode of a screen (what the help screen describes).
+pub fn screen_mode(screen: Screen) -> crate::tui::keymap::Mode {
+    use crate::tui::keymap::Mode;
+    match screen {
+        Screen::Welcome => Mode::Welcome,
+        Screen::Queue => Mode::Queue,
+        Screen::Lead => Mode::Lead,
     }
 }

@@ -32,21 +32,32 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         ));
     }
     let st = &s.stats;
-    let counts = vec![
-        Span::styled(format!("hot {}", st.hot), theme.style("hot")),
-        Span::styled(" · ", theme.style("muted")),
-        Span::styled(format!("warm {}", st.warm), theme.style("warm")),
-        Span::styled(" · ", theme.style("muted")),
-        Span::styled(format!("cold {}", st.cold), theme.style("cold")),
-        Span::styled(" · ", theme.style("muted")),
-        Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
-    ];
+    // While a prompt holds the status line, the change just made shows up here instead of the
+    // counts, so `c 1` is answered with `warm -> HOT +15` at once.
+    let flash = s.flash.as_ref().filter(|_| s.prompt.is_some());
+    let counts = if let Some(f) = flash {
+        let role = if f.error { "error" } else { "positive" };
+        vec![Span::styled(
+            format!("{} ", for_display(&f.text)),
+            theme.style(role),
+        )]
+    } else {
+        vec![
+            Span::styled(format!("hot {}", st.hot), theme.style("hot")),
+            Span::styled(" · ", theme.style("muted")),
+            Span::styled(format!("warm {}", st.warm), theme.style("warm")),
+            Span::styled(" · ", theme.style("muted")),
+            Span::styled(format!("cold {}", st.cold), theme.style("cold")),
+            Span::styled(" · ", theme.style("muted")),
+            Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
+        ]
+    };
     let counts_width: usize = counts.iter().map(|s| s.width()).sum();
     let views_width: usize = spans.iter().map(|s| s.width()).sum();
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
     // The counts give way to the views and filters when both do not fit (80 columns with a
     // filter): drawn over them they would hide the filter in force.
-    if views_width + 1 + counts_width > usize::from(area.width) {
+    if views_width + 1 + counts_width > usize::from(area.width) && flash.is_none() {
         return;
     }
     let x = area.x + area.width.saturating_sub(counts_width as u16);
@@ -58,63 +69,82 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     );
 }
 
-fn prompt_line(p: &Prompt, theme: &Theme) -> Line<'static> {
+/// A prompt as two lines: what is asked (and of whom) with a hint, then the choices or the
+/// text typed so far.
+fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Line<'static>) {
+    let who = for_display(subject);
+    let title = |text: String, hint: &str| {
+        Line::from(vec![
+            Span::styled(format!(" {text} "), theme.style("title")),
+            Span::styled(format!(" {hint}"), theme.style("muted")),
+        ])
+    };
     match p {
         Prompt::Pick { what, .. } => {
-            let title = match what {
-                Pick::Outcome(kind) => format!("{kind} outcome:"),
-                Pick::Stage => "Stage:".into(),
-                Pick::LostReason => "Lost because:".into(),
-                Pick::FilterStage => "Show stage:".into(),
-                Pick::FilterSource(_) => "Show source:".into(),
+            let text = match what {
+                Pick::Outcome(kind) => format!("{} outcome for {who}", capitalised(kind.name())),
+                Pick::Stage => format!("Stage for {who}"),
+                Pick::LostReason => format!("{who} was lost because"),
+                Pick::FilterStage => "Show the stage".into(),
+                Pick::FilterSource(_) => "Show the source".into(),
             };
             let first = usize::from(!matches!(what, Pick::FilterStage | Pick::FilterSource(_)));
-            let mut spans = vec![Span::styled(format!(" {title} "), theme.style("title"))];
+            let mut spans = vec![Span::raw(" ")];
             for (i, o) in pick_options(what).into_iter().enumerate() {
                 spans.push(Span::styled(format!("{}", i + first), theme.style("key")));
-                spans.push(Span::styled(
-                    format!(" {}  ", for_display(&o)),
-                    theme.text(),
-                ));
+                spans.push(Span::styled(format!(" {} ", for_display(&o)), theme.text()));
             }
-            spans.push(Span::styled("esc cancel", theme.style("muted")));
-            Line::from(spans)
+            (title(text, "a digit picks, esc cancels"), Line::from(spans))
         }
         Prompt::Text {
             what, text, error, ..
         } => {
-            let label = match what {
-                Ask::Note => "Note (enter skips):",
-                Ask::NoteOnly => "Note:",
-                Ask::Next => {
-                    "Next follow-up? t tomorrow, d 3 days, w next week, or a date (enter skips):"
-                }
-                Ask::Snooze => "Snooze until? t tomorrow, d 3 days, w next week, or a date:",
-                Ask::Assign => "Assign to (user, me, or none):",
-                Ask::AddName => "New lead. Name:",
-                Ask::AddContact => "E-mail or phone:",
-                Ask::AddCompany => "Company (enter skips):",
-                Ask::AddSource => "Source, e.g. web-form, referral (enter skips):",
+            const DATES: &str =
+                "t tomorrow · d in 3 days · w next week · or a date: 2026-12-01, 5d";
+            let (label, hint) = match what {
+                Ask::Note => (format!("Add a note for {who}?"), "enter skips"),
+                Ask::NoteOnly => (format!("Note for {who}"), "enter saves, esc cancels"),
+                Ask::Next => (format!("Next follow-up for {who}?"), "enter skips"),
+                Ask::Snooze => (format!("Snooze {who} until"), "esc cancels"),
+                Ask::Assign => (format!("Assign {who} to"), "a user name, me, or none"),
+                Ask::AddName => ("New lead: name".into(), "esc cancels"),
+                Ask::AddContact => ("New lead: e-mail or phone".into(), "esc cancels"),
+                Ask::AddCompany => ("New lead: company".into(), "enter skips"),
+                Ask::AddSource => (
+                    "New lead: source".into(),
+                    "web-form, referral, trade-show ... enter skips",
+                ),
             };
-            let mut spans = vec![
-                Span::styled(format!(" {label} "), theme.style("title")),
+            let mut body = vec![
+                Span::styled(" > ", theme.style("key")),
                 Span::styled(for_display(text), theme.text()),
                 Span::styled("▏", theme.style("accent")),
             ];
             if let Some(e) = error {
-                spans.push(Span::styled(
+                body.push(Span::styled(
                     format!("  {}", for_display(e)),
                     theme.style("error"),
                 ));
+            } else if matches!(what, Ask::Next | Ask::Snooze) && text.is_empty() {
+                body.push(Span::styled(format!("  {DATES}"), theme.style("muted")));
             }
-            Line::from(spans)
+            (title(label, hint), Line::from(body))
         }
     }
 }
 
-/// The status line: the search, else the last change or error, else loading.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// The status line: the open prompt's question, else the search, else the last change or
+/// error, else loading.
 pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
-    let line = if s.search.editing || !s.search.query.is_empty() {
+    let line = if let Some(p) = &s.prompt {
+        prompt_lines(p, &s.prompt_subject, theme).0
+    } else if s.search.editing || !s.search.query.is_empty() {
         let count = match (&s.search.hits, s.search.pending) {
             (_, true) => " searching…".to_string(),
             (Some(h), false) => format!(" {} of {}", h.len(), s.rows.len()),
@@ -184,7 +214,12 @@ fn hinted(mode: Mode) -> &'static [Action] {
 /// The footer: the open prompt, else the keys that apply here.
 pub fn footer(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     if let Some(p) = &s.prompt {
-        buf.set_line(area.x, area.y, &prompt_line(p, theme), area.width);
+        buf.set_line(
+            area.x,
+            area.y,
+            &prompt_lines(p, &s.prompt_subject, theme).1,
+            area.width,
+        );
         return;
     }
     let mode = s.mode();

@@ -6,15 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::super::keymap::Mode;
-use super::super::state::{Screen, State};
+use super::super::state::State;
 use super::super::theme::Theme;
+use super::super::update::screen_mode;
 
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
-    let mode = match s.screen {
-        Screen::Welcome => Mode::Welcome,
-        Screen::Queue => Mode::Queue,
-        Screen::Lead => Mode::Lead,
-    };
+    let mode = screen_mode(s.screen);
     let mut lines = Vec::new();
     for (keys, action) in s.keymap.help_entries(mode) {
         lines.push(Line::from(vec![
@@ -31,11 +28,18 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         " Keys live in ~/.config/leadq/keymap.toml.",
         theme.style("muted"),
     ));
-    let title = match mode {
-        Mode::Lead => " Keys: lead view (esc closes) ",
-        Mode::Welcome => " Keys: welcome (esc closes) ",
-        _ => " Keys: queue (esc closes) ",
+    let place = match mode {
+        Mode::Lead => "lead view",
+        Mode::Welcome => "welcome",
+        _ => "queue",
     };
+    let inner = usize::from(area.height.saturating_sub(2));
+    let more = if s.help_scroll + inner < lines.len() {
+        ", j/k scroll for more"
+    } else {
+        ""
+    };
+    let title = format!(" Keys: {place} (esc closes{more}) ");
     Clear.render(area, buf);
     Paragraph::new(lines)
         .scroll((s.help_scroll as u16, 0))

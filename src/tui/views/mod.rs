@@ -58,9 +58,11 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
     chrome::status(buf, status, s, theme);
     chrome::footer(buf, foot, s, theme);
     if s.help {
+        // Narrow terminals get the whole body, so no queue text peeks out beside the box.
+        let width = if area.width < 100 { area.width } else { 76 };
         help::render(
             buf,
-            centered(area, 70, area.height.saturating_sub(4)),
+            centered(area, width, area.height.saturating_sub(2)),
             s,
             theme,
         );
