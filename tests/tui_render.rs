@@ -108,7 +108,7 @@ fn screen(buf: &Buffer) -> String {
 fn mask_due_count(text: &str, state: &State) -> String {
     let due = format!("due {}", state.stats.due_today);
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    if lines[0].contains("hot ") {
+    if lines[0].contains(" · due ") {
         assert!(
             lines[0].ends_with(&due),
             "the header shows the due count: {}",

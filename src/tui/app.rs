@@ -54,12 +54,22 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
         if !pending.is_empty() {
             continue;
         }
-        let size = guard.terminal.size()?;
+        let size = match guard.terminal.size() {
+            Ok(size) => size,
+            Err(_) if hung_up() => break,
+            Err(e) => return Err(e.into()),
+        };
         state.page = views::page_rows(size.height);
         state.too_small = size.width < views::MIN_WIDTH || size.height < views::MIN_HEIGHT;
-        guard
+        if let Err(e) = guard
             .terminal
-            .draw(|f| views::render(f, &state, &opts.theme))?;
+            .draw(|f| views::render(f, &state, &opts.theme))
+        {
+            if hung_up() {
+                break;
+            }
+            return Err(e.into());
+        }
         for msg in wait(&rx, Duration::from_millis(250)) {
             pending.extend(update::update(&mut state, msg));
             // A key's writes land before the next key is read: a note typed ahead of the call
@@ -85,6 +95,13 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
     drop(guard);
     service.store().flush()?;
     Ok(())
+}
+
+/// After a hang-up (a dropped SSH session) every use of the terminal fails, sometimes before
+/// the loop sees the SIGHUP flag, and stdout is no longer a terminal: the user has gone, which
+/// ends the loop as SIGHUP does rather than as an error.
+fn hung_up() -> bool {
+    !std::io::IsTerminal::is_terminal(&std::io::stdout())
 }
 
 /// Reads the terminal on its own thread. crossterm spins on a closed terminal (a dropped SSH

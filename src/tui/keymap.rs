@@ -134,8 +134,7 @@ impl Keymap {
                 mode != Mode::Help
                     || self
                         .bindings
-                        .get(&(Mode::Help, key_name(key).unwrap_or_default()))
-                        .is_some()
+                        .contains_key(&(Mode::Help, key_name(key).unwrap_or_default()))
                     || *a == Action::Quit
             })
     }

@@ -158,6 +158,9 @@ pub struct State {
     /// The terminal is below 80x24: nothing is drawn but the message, so no key but quit may
     /// act (a rep must not log a call they cannot see).
     pub too_small: bool,
+    /// Until the first view has loaded: an empty Hot view then gives way to the whole queue,
+    /// so a store with no hot lead does not open on an empty screen.
+    pub first_load: bool,
     /// Lines of the visible list (set by the view from the terminal size) for paging.
     pub page: usize,
     pub quit: bool,
@@ -193,6 +196,7 @@ impl State {
             sources: Vec::new(),
             keep_position: false,
             too_small: false,
+            first_load: true,
             page: 10,
             quit: false,
         }

@@ -2,6 +2,7 @@
 //! ends: a normal quit (Drop), a panic (ratatui's hook), SIGTERM, or SIGHUP from a dropped
 //! SSH session (the loop sees the signal flag and returns through Drop).
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,7 +11,10 @@ use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 
 pub struct TerminalGuard {
-    pub terminal: DefaultTerminal,
+    /// Never dropped: ratatui's `Drop` shows the cursor and, when the terminal hung up, reports
+    /// the failure with `eprintln!`, which panics on the dead stderr, and the panic hook's own
+    /// report then aborts the process. The guard shows the cursor itself, ignoring failure.
+    pub terminal: ManuallyDrop<DefaultTerminal>,
     mouse: bool,
     /// Set by SIGTERM, SIGHUP or SIGINT.
     pub stop: Arc<AtomicBool>,
@@ -26,7 +30,7 @@ impl TerminalGuard {
         ] {
             signal_hook::flag::register(sig, Arc::clone(&stop))?;
         }
-        let terminal = ratatui::try_init()?;
+        let terminal = ManuallyDrop::new(ratatui::try_init()?);
         if mouse {
             // Undone in Drop; a panic restores raw mode and the screen through ratatui's hook.
             execute!(std::io::stdout(), EnableMouseCapture)?;
@@ -50,5 +54,6 @@ impl Drop for TerminalGuard {
         }
         // After SIGHUP the terminal may be gone: restoring can fail, and that is fine.
         let _ = ratatui::try_restore();
+        let _ = self.terminal.show_cursor();
     }
 }

@@ -128,6 +128,13 @@ fn view_loaded(
     }
     if complete {
         s.keep_position = false;
+        if std::mem::take(&mut s.first_load) && s.rows.is_empty() && s.view == View::Hot {
+            s.flash(
+                "no hot leads right now: showing all open leads (H for hot)",
+                false,
+            );
+            return switch_view(s, View::All);
+        }
     }
     s.selected = s.selected.min(s.rows.len().saturating_sub(1));
     if s.search.query.is_empty() {

@@ -32,32 +32,39 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         ));
     }
     let st = &s.stats;
-    // While a prompt holds the status line, the change just made shows up here instead of the
-    // counts, so `c 1` is answered with `warm -> HOT +15` at once.
-    let flash = s.flash.as_ref().filter(|_| s.prompt.is_some());
-    let counts = if let Some(f) = flash {
-        let role = if f.error { "error" } else { "positive" };
-        vec![Span::styled(
-            format!("{} ", for_display(&f.text)),
-            theme.style(role),
-        )]
-    } else {
-        vec![
-            Span::styled(format!("hot {}", st.hot), theme.style("hot")),
-            Span::styled(" · ", theme.style("muted")),
-            Span::styled(format!("warm {}", st.warm), theme.style("warm")),
-            Span::styled(" · ", theme.style("muted")),
-            Span::styled(format!("cold {}", st.cold), theme.style("cold")),
-            Span::styled(" · ", theme.style("muted")),
-            Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
-        ]
-    };
+    // While a prompt or the search holds the status line, the change just made (or an error)
+    // shows up here instead of the counts, so `c 1` is answered with `warm -> HOT +15` at once.
+    let status_busy = s.prompt.is_some() || s.search.editing || !s.search.query.is_empty();
+    let flash = s.flash.as_ref().filter(|_| status_busy);
+    let counts = vec![
+        Span::styled(format!("hot {}", st.hot), theme.style("hot")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("warm {}", st.warm), theme.style("warm")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("cold {}", st.cold), theme.style("cold")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
+    ];
     let counts_width: usize = counts.iter().map(|s| s.width()).sum();
     let views_width: usize = spans.iter().map(|s| s.width()).sum();
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    let room = usize::from(area.width).saturating_sub(views_width + 1);
+    if let Some(f) = flash {
+        // The message takes what the views leave, cut to fit rather than drawn over them.
+        let role = if f.error { "error" } else { "positive" };
+        let text = super::fit(&f.text, room.saturating_sub(1));
+        let x = area.x + (views_width + 1) as u16;
+        buf.set_line(
+            x,
+            area.y,
+            &Line::styled(text, theme.style(role)),
+            room as u16,
+        );
+        return;
+    }
     // The counts give way to the views and filters when both do not fit (80 columns with a
     // filter): drawn over them they would hide the filter in force.
-    if views_width + 1 + counts_width > usize::from(area.width) && flash.is_none() {
+    if counts_width > room {
         return;
     }
     let x = area.x + area.width.saturating_sub(counts_width as u16);
