@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use super::Format;
 use super::output::{LeadJson, print_json, print_table, write_csv};
 use crate::domain::{Stage, Temperature};
-use crate::service::{LeadService, Local, Query};
+use crate::service::{LeadService, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TempArg {
@@ -65,7 +65,7 @@ impl Args {
     }
 }
 
-pub fn query(s: &Local, a: &Args) -> Result<Query> {
+pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
     let stage = match &a.stage {
         Some(name) => match Stage::parse(name) {
             Some(st) => Some(st),
@@ -77,7 +77,7 @@ pub fn query(s: &Local, a: &Args) -> Result<Query> {
     };
     let owner = a.owner.as_deref().map(|o| match o.trim() {
         "none" | "" => None,
-        "me" => Some(s.settings().user.clone()),
+        "me" => Some(s.identity().user),
         other => Some(other.to_string()),
     });
     Ok(Query {
@@ -96,14 +96,14 @@ pub fn query(s: &Local, a: &Args) -> Result<Query> {
     })
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let rows = s.list(&query(s, a)?)?;
     match a.format {
         Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
         Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
-        Format::Text if rows.is_empty() && s.store().lead_count() == 0 => println!(
+        Format::Text if rows.is_empty() && s.stats()?.leads == 0 => println!(
             "The store at {} is empty: add leads with `leadq add`, `leadq import FILE`, or try `leadq demo`.",
-            s.store().path().display()
+            s.location()
         ),
         Format::Text if rows.is_empty() => println!("No leads match."),
         Format::Text => print_table(&rows, s.now())?,

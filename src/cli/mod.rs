@@ -105,7 +105,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let file = crate::config::file_config()?;
             let theme = cli.theme.clone().or(file.theme);
             crate::tui::run(
-                service,
+                std::sync::Arc::new(service),
                 theme.as_deref(),
                 cli.mouse || file.mouse.unwrap_or(false),
             )?;

@@ -1,7 +1,8 @@
 //! The in-process service: the store, the rules, the clock and the user, with one writer at a
 //! time.
 
-use std::sync::{Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::planner::Planner;
 use super::types::*;
@@ -36,11 +37,29 @@ impl Default for Settings {
     }
 }
 
-pub struct Local {
+/// What every session of one store shares: the store, the settings, the writer lock and the
+/// subscribers to the change stream.
+pub struct Core {
     pub(super) store: Store,
     pub(super) settings: Settings,
     write: Mutex<()>,
     subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
+}
+
+/// The service for one identity over a shared core: the CLI and the TUI get one for the Unix
+/// user running them; a server makes one per connected client, from its peer credentials.
+#[derive(Clone)]
+pub struct Local {
+    core: Arc<Core>,
+    who: Identity,
+}
+
+impl Deref for Local {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 /// Sent on the change stream when many leads changed at once (an import).
@@ -50,20 +69,74 @@ pub const ANY_LEAD: LeadId = 0;
 pub const SYSTEM_AUTHOR: &str = "leadq";
 
 impl Local {
-    /// Wraps a store; if the scoring rules changed since the store's scores were cached, the
-    /// cache is rebuilt first.
+    /// Wraps a store for `settings.user`, with every right over it (a store of one's own); if
+    /// the scoring rules changed since the store's scores were cached, the cache is rebuilt.
     pub fn new(store: Store, settings: Settings) -> Result<Local, ServiceError> {
-        let local = Local {
+        let who = Identity {
+            user: settings.user.clone(),
+            role: Role::Manager,
+        };
+        let core = Core {
             store,
             settings,
             write: Mutex::new(()),
             subscribers: Mutex::new(Vec::new()),
         };
-        let fp = local.settings.rules.fingerprint();
-        if local.store.rules_fingerprint()? != Some(fp) {
-            local.rescore_all()?;
+        let fp = core.settings.rules.fingerprint();
+        if core.store.rules_fingerprint()? != Some(fp) {
+            core.rescore_all()?;
         }
-        Ok(local)
+        Ok(Local {
+            core: Arc::new(core),
+            who,
+        })
+    }
+
+    /// Another session over the same store, acting as `who`.
+    pub fn session(&self, who: Identity) -> Local {
+        Local {
+            core: Arc::clone(&self.core),
+            who,
+        }
+    }
+
+    pub fn who(&self) -> &Identity {
+        &self.who
+    }
+
+    /// Whether this session may see (and work) a lead: managers see everything, a rep their own
+    /// leads and the unassigned pool.
+    pub fn may_see(&self, lead: &Lead) -> bool {
+        self.who.role == Role::Manager
+            || lead
+                .owner
+                .as_deref()
+                .is_none_or(|o| o.eq_ignore_ascii_case(&self.who.user))
+    }
+
+    pub(super) fn check_access(&self, lead: &Lead) -> Result<(), ServiceError> {
+        if self.may_see(lead) {
+            return Ok(());
+        }
+        Err(ServiceError::Refused(format!(
+            "#{} belongs to {}: a rep works their own leads and the unassigned pool; ask a manager",
+            lead.id,
+            lead.owner.as_deref().unwrap_or("?")
+        )))
+    }
+
+    fn require_manager(&self, what: &str) -> Result<(), ServiceError> {
+        match self.who.role {
+            Role::Manager => Ok(()),
+            Role::Rep => Err(ServiceError::Refused(format!("only a manager can {what}"))),
+        }
+    }
+}
+
+impl Core {
+    /// "Now": the fixed time of `LEADQ_NOW`, else the system clock.
+    pub fn now(&self) -> Millis {
+        self.settings.fixed_now.unwrap_or_else(utc_now)
     }
 
     pub fn store(&self) -> &Store {
@@ -138,7 +211,9 @@ impl Local {
             temperature,
         }
     }
+}
 
+impl Local {
     /// Applies `change` to a lead and writes it with the interactions it produced, returning
     /// what changed. The closure returns the interactions to append.
     fn update(
@@ -150,6 +225,7 @@ impl Local {
         let _guard = self.lock();
         let now = self.now();
         let before = self.get(id)?;
+        self.check_access(&before)?;
         let (score_before, temperature_before) = scoring::current(self.rules(), &before, now);
         let mut lead = before.clone();
         lead.score = lead.score.advanced(self.rules(), now);
@@ -204,7 +280,7 @@ impl Local {
         Interaction {
             kind: Kind::System,
             outcome: Some(outcome),
-            author: self.settings.user.clone(),
+            author: self.who.user.clone(),
             at,
             note: Some(note),
             duration_secs: None,
@@ -226,7 +302,15 @@ impl Local {
 
 impl LeadService for Local {
     fn now(&self) -> Millis {
-        self.settings.fixed_now.unwrap_or_else(utc_now)
+        self.core.now()
+    }
+
+    fn identity(&self) -> Identity {
+        self.who.clone()
+    }
+
+    fn location(&self) -> String {
+        self.store.path().display().to_string()
     }
 
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
@@ -234,7 +318,7 @@ impl LeadService for Local {
         let keys = request.validate(&self.settings.country_code, false)?;
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
-        let outcome = planner.add(request, keys, &format!("added by {}", self.settings.user))?;
+        let outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
         self.store
             .commit(&planner.into_writes(), self.fingerprint())?;
         self.notify(outcome.id);
@@ -246,6 +330,7 @@ impl LeadService for Local {
         rows: Vec<NewLead>,
         options: &ImportOptions,
     ) -> Result<ImportReport, ServiceError> {
+        self.require_manager("import leads")?;
         let mut report = ImportReport {
             rows: rows.len(),
             ..ImportReport::default()
@@ -260,7 +345,7 @@ impl LeadService for Local {
         }
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
-        let note = format!("imported from {} by {}", options.origin, self.settings.user);
+        let note = format!("imported from {} by {}", options.origin, self.who.user);
         for (row, keys) in valid {
             if planner.add(row, keys, &note)?.created {
                 report.created += 1;
@@ -292,7 +377,7 @@ impl LeadService for Local {
                 "system events are recorded by leadq itself".into(),
             ));
         }
-        let user = self.settings.user.clone();
+        let user = self.who.user.clone();
         let label = match entry.outcome {
             Some(o) => format!("{} {}", entry.kind, o.name().replace('-', " ")),
             None => entry.kind.to_string(),
@@ -440,7 +525,7 @@ impl LeadService for Local {
                 "that interaction no longer exists".into(),
             ));
         };
-        if i.kind == Kind::System || i.author != self.settings.user {
+        if i.kind == Kind::System || i.author != self.who.user {
             return Err(ServiceError::Refused(
                 "only your own calls, e-mails, meetings and notes take a note".into(),
             ));
@@ -456,6 +541,7 @@ impl LeadService for Local {
         let now = self.now();
         let id = token.after.id;
         let current = self.get(id)?;
+        self.check_access(&current)?;
         if current != token.after {
             return Err(ServiceError::Refused(format!(
                 "#{id} changed since the {} (someone else touched it); nothing undone",
@@ -522,6 +608,7 @@ impl LeadService for Local {
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {
         let now = self.now();
         let lead = self.get(id)?;
+        self.check_access(&lead)?;
         let mut timeline: Vec<Interaction> = self
             .store
             .timeline(id)?
@@ -539,10 +626,18 @@ impl LeadService for Local {
 
     fn export(&self) -> Result<Vec<LeadView>, ServiceError> {
         let now = self.now();
-        self.store.leads().map(|l| Ok(self.view(l?, now))).collect()
+        let mut out = Vec::new();
+        for lead in self.store.leads() {
+            let lead = lead?;
+            if self.may_see(&lead) {
+                out.push(self.view(lead, now));
+            }
+        }
+        Ok(out)
     }
 
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {
+        self.require_manager("load demo leads")?;
         let _guard = self.lock();
         let report = demo::fill(self, count, seed)?;
         self.notify(ANY_LEAD);

@@ -7,7 +7,7 @@ mod planner;
 mod query;
 mod types;
 
-pub use local::{Local, Settings};
+pub use local::{ANY_LEAD, Core, Local, Settings};
 pub use types::*;
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
@@ -16,6 +16,10 @@ use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 pub trait LeadService {
     /// "Now" for this service: the injected clock.
     fn now(&self) -> Millis;
+    /// Who this client acts as, and with which rights.
+    fn identity(&self) -> Identity;
+    /// Where the store is, for messages ("the store at ~/.local/share/leadq/store").
+    fn location(&self) -> String;
     /// Adds a lead, or merges the request into the lead it duplicates.
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError>;
     /// Validates every row, then writes all of them in one transaction (or none).

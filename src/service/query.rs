@@ -77,6 +77,9 @@ fn today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceErro
     let stale = now - STALE_DAYS * DAY_MS;
     for lead in s.store.leads() {
         let lead = lead?;
+        if !s.may_see(&lead) {
+            continue;
+        }
         if seen.contains(&lead.id) || !matches_lead(q, &lead, now, now) {
             continue;
         }
@@ -100,6 +103,9 @@ fn due_today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, Service
         let Some(lead) = s.store.lead(id)? else {
             continue;
         };
+        if !s.may_see(&lead) {
+            continue;
+        }
         if matches_lead(q, &lead, now, end) {
             let v = s.view(lead, now);
             if q.temperature.is_none_or(|t| t == v.temperature) {
@@ -132,6 +138,9 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
         let Some(lead) = s.store.lead(id)? else {
             continue;
         };
+        if !s.may_see(&lead) {
+            continue;
+        }
         if !matches_lead(q, &lead, now, now) {
             continue;
         }
@@ -162,6 +171,9 @@ pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
     let open = Query::default();
     for lead in s.store.leads() {
         let lead = lead?;
+        if !s.may_see(&lead) {
+            continue;
+        }
         if !matches_lead(&open, &lead, now, now) {
             continue;
         }

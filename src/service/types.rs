@@ -141,3 +141,29 @@ pub struct Stats {
     pub cold: usize,
     pub due_today: usize,
 }
+
+/// Who a client acts as: the Unix user (from the socket's peer credentials in team mode) and
+/// their role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub user: String,
+    pub role: Role,
+}
+
+/// Reps work their own leads and the unassigned pool; managers see everything, assign, and
+/// import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Rep,
+    Manager,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+        }
+    }
+}

@@ -16,7 +16,7 @@ use super::theme::Theme;
 use super::update::{self, reload_all};
 use super::views;
 use super::workers::{Background, Inline, Workers};
-use crate::service::{LeadService, Local};
+use crate::service::LeadService;
 
 pub struct Options {
     pub theme: Theme,
@@ -26,13 +26,13 @@ pub struct Options {
     pub mouse: bool,
 }
 
-pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
+pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result<()> {
     let mut guard = super::terminal::TerminalGuard::new(opts.mouse)?;
     let (tx, rx) = mpsc::channel::<Msg>();
     let workers = Workers::start(Arc::clone(&service), tx.clone());
     spawn_input(tx.clone());
     spawn_changes(service.subscribe(), tx);
-    let mut state = State::new(service.settings().user.clone(), opts.keymap, service.now());
+    let mut state = State::new(service.identity().user, opts.keymap, service.now());
     if !opts.warnings.is_empty() {
         state.flash = Some(update::sticky(opts.warnings.join("; "), state.now));
     }
@@ -42,7 +42,7 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
     while !state.quit && !guard.stopped() {
         let mut inbox: Vec<Msg> = Vec::new();
         run_effects(
-            &service,
+            &*service,
             &workers,
             &state,
             std::mem::take(&mut pending),
@@ -76,7 +76,7 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
             // it amends must find that call logged, not the one before it.
             while !pending.is_empty() {
                 run_effects(
-                    &service,
+                    &*service,
                     &workers,
                     &state,
                     std::mem::take(&mut pending),
@@ -93,7 +93,6 @@ pub fn run(service: Arc<Local>, opts: Options) -> Result<()> {
         }
     }
     drop(guard);
-    service.store().flush()?;
     Ok(())
 }
 
@@ -180,7 +179,7 @@ fn failed(e: impl std::fmt::Display) -> Msg {
 /// Runs effects: loads and searches go to the workers, writes are done here (each is one
 /// flushed transaction of a few milliseconds) and their results come back as messages.
 pub fn run_effects(
-    service: &Local,
+    service: &dyn LeadService,
     workers: &dyn Background,
     state: &State,
     effects: Vec<Effect>,
@@ -289,7 +288,7 @@ pub fn send(tx: &Sender<Msg>, msg: Msg) {
 /// Feeds `msg` to `update` and runs every effect it leads to, inline, until the state is
 /// quiet: what the app does for one input, without a terminal or threads. Flow tests and
 /// render tests drive the TUI with it.
-pub fn step(service: &Local, state: &mut State, msg: Msg) {
+pub fn step(service: &dyn LeadService, state: &mut State, msg: Msg) {
     let (tx, rx) = mpsc::channel();
     let inline = Inline { service, tx };
     let mut queue = vec![msg];
@@ -305,12 +304,8 @@ pub fn step(service: &Local, state: &mut State, msg: Msg) {
 }
 
 /// A state for `service`'s user with the default keymap, loaded as the app starts.
-pub fn start_state(service: &Local) -> State {
-    let mut state = State::new(
-        service.settings().user.clone(),
-        Keymap::defaults(),
-        service.now(),
-    );
+pub fn start_state(service: &dyn LeadService) -> State {
+    let mut state = State::new(service.identity().user, Keymap::defaults(), service.now());
     let (tx, rx) = mpsc::channel();
     let inline = Inline { service, tx };
     inline.sources();

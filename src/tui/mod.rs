@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::service::Local;
+use crate::service::LeadService;
 use keymap::Keymap;
 use theme::Theme;
 
@@ -60,14 +60,18 @@ pub fn load_keymap(config_dir: Option<&Path>) -> (Keymap, Option<String>) {
     }
 }
 
-pub fn run(service: Local, theme_name: Option<&str>, mouse: bool) -> Result<()> {
+pub fn run(
+    service: Arc<dyn LeadService + Send + Sync>,
+    theme_name: Option<&str>,
+    mouse: bool,
+) -> Result<()> {
     let config_dir = crate::config::config_dir();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (theme, theme_warning) = choose_theme(theme_name, no_color, config_dir.as_deref());
     let (keymap, keymap_warning) = load_keymap(config_dir.as_deref());
     let warnings = theme_warning.into_iter().chain(keymap_warning).collect();
     app::run(
-        Arc::new(service),
+        service,
         app::Options {
             theme,
             keymap,

@@ -8,7 +8,7 @@ use std::thread;
 use super::app::send;
 use super::msg::Msg;
 use crate::domain::search::SearchIndex;
-use crate::service::{LeadService, Local, Query};
+use crate::service::{LeadService, Query};
 
 enum Load {
     View {
@@ -48,7 +48,7 @@ pub struct Workers {
 const HIGHLIGHTED: usize = 2_000;
 
 impl Workers {
-    pub fn start(service: Arc<Local>, tx: Sender<Msg>) -> Workers {
+    pub fn start(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) -> Workers {
         let (load, load_rx) = mpsc::channel();
         let (search, search_rx) = mpsc::channel();
         let loader_tx = tx.clone();
@@ -90,7 +90,7 @@ impl Background for Workers {
 /// Runs the background work inline, sending its messages to `tx`: for tests and tools that
 /// want every answer before the next step.
 pub struct Inline<'a> {
-    pub service: &'a Local,
+    pub service: &'a dyn LeadService,
     pub tx: Sender<Msg>,
 }
 
@@ -136,7 +136,7 @@ fn latest<T>(rx: &Receiver<T>, first: T, keep: impl Fn(&T) -> bool) -> Vec<T> {
         .collect()
 }
 
-fn loader(service: Arc<Local>, rx: Receiver<Load>, tx: Sender<Msg>) {
+fn loader(service: Arc<dyn LeadService + Send + Sync>, rx: Receiver<Load>, tx: Sender<Msg>) {
     while let Ok(first) = rx.recv() {
         for job in latest(&rx, first, |j| matches!(j, Load::View { .. })) {
             match job {
@@ -144,7 +144,7 @@ fn loader(service: Arc<Local>, rx: Receiver<Load>, tx: Sender<Msg>) {
                     generation,
                     query,
                     first_page,
-                } => load_view(&service, &tx, generation, query, first_page),
+                } => load_view(&*service, &tx, generation, query, first_page),
                 Load::Sources => match service.sources() {
                     Ok(s) => send(&tx, Msg::SourcesLoaded(s)),
                     Err(e) => send(&tx, Msg::Failed(e.to_string())),
@@ -154,7 +154,13 @@ fn loader(service: Arc<Local>, rx: Receiver<Load>, tx: Sender<Msg>) {
     }
 }
 
-fn load_view(service: &Local, tx: &Sender<Msg>, generation: u64, query: Query, first_page: usize) {
+fn load_view(
+    service: &dyn LeadService,
+    tx: &Sender<Msg>,
+    generation: u64,
+    query: Query,
+    first_page: usize,
+) {
     let quick = Query {
         limit: Some(first_page),
         ..query.clone()
