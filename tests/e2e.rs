@@ -51,6 +51,8 @@ impl Home {
             ("USER", "tester".into()),
             ("LOGNAME", "tester".into()),
             ("TERM", "xterm-256color".into()),
+            // The TUI starts a server for the store; let it go soon after the test.
+            ("LEADQ_SERVER_IDLE", "1".into()),
         ]
     }
 

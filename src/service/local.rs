@@ -65,6 +65,9 @@ impl Deref for Local {
 /// Sent on the change stream when many leads changed at once (an import).
 pub const ANY_LEAD: LeadId = 0;
 
+/// Sent on the change stream when only who-is-on-what changed: redraw, nothing to reload.
+pub const PRESENCE_CHANGED: LeadId = u64::MAX;
+
 /// The author of the system's own events.
 pub const SYSTEM_AUTHOR: &str = "leadq";
 
@@ -642,6 +645,12 @@ impl LeadService for Local {
         let report = demo::fill(self, count, seed)?;
         self.notify(ANY_LEAD);
         Ok(report)
+    }
+
+    fn backup(&self, path: &str) -> Result<u64, ServiceError> {
+        self.require_manager("back up the store")?;
+        let _guard = self.lock();
+        Ok(self.store.backup_to(std::path::Path::new(path))?)
     }
 
     fn stats(&self) -> Result<Stats, ServiceError> {

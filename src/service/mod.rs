@@ -7,7 +7,7 @@ mod planner;
 mod query;
 mod types;
 
-pub use local::{ANY_LEAD, Core, Local, Settings};
+pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
@@ -57,4 +57,17 @@ pub trait LeadService {
     /// Fills the store with generated leads.
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError>;
     fn stats(&self) -> Result<Stats, ServiceError>;
+    /// Writes a consistent copy of the whole store to `path` (managers only); returns the
+    /// number of entries copied.
+    fn backup(&self, path: &str) -> Result<u64, ServiceError>;
+    /// Tells the others what this client is doing (a lead open, a call being logged).
+    fn set_presence(&self, _presence: Option<(LeadId, Activity)>) {}
+    /// What the other clients are doing, as last heard (empty without a server).
+    fn presence(&self) -> Vec<Presence> {
+        Vec::new()
+    }
+    /// A word on the connection when it is not fine ("reconnecting to the server…").
+    fn connection_problem(&self) -> Option<String> {
+        None
+    }
 }

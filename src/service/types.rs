@@ -22,14 +22,14 @@ pub enum ServiceError {
 }
 
 /// A lead as of now: its stored state plus its current score and temperature.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadView {
     pub lead: Lead,
     pub score: u8,
     pub temperature: Temperature,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadDetail {
     pub view: LeadView,
     pub explanation: Explanation,
@@ -47,7 +47,7 @@ pub struct AddOutcome {
     pub filled: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImportOptions {
     /// Accept rows with no name and no contact data; they are named `Lead <id>`.
     pub anonymous: bool,
@@ -58,7 +58,7 @@ pub struct ImportOptions {
     pub origin: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub rows: usize,
     pub created: usize,
@@ -69,7 +69,7 @@ pub struct ImportReport {
     pub written: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
     pub kind: Kind,
     pub outcome: Option<Outcome>,
@@ -81,7 +81,7 @@ pub struct LogEntry {
 }
 
 /// What a command changed on a lead, for the one-line report ("warm -> HOT +15").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub id: LeadId,
     pub name: String,
@@ -109,7 +109,7 @@ pub struct UndoToken {
 }
 
 /// Which leads a list shows. The default is the working queue: open, not snoozed leads.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Query {
     pub temperature: Option<Temperature>,
     pub stage: Option<Stage>,
@@ -126,13 +126,13 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoReport {
     pub leads: usize,
     pub interactions: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub leads: usize,
     pub interactions: usize,
@@ -166,4 +166,18 @@ impl Role {
             Role::Manager => "manager",
         }
     }
+}
+
+/// What a rep is doing on a lead, for the others to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Activity {
+    Viewing,
+    Logging,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub user: String,
+    pub lead: LeadId,
+    pub activity: Activity,
 }

@@ -1,5 +1,6 @@
 //! sled + bincode behind typed methods. The only module that names sled or bincode.
 
+mod backup;
 mod codec;
 mod error;
 pub mod keys;
