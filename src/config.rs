@@ -33,9 +33,14 @@ pub fn config_dir() -> Option<PathBuf> {
 pub struct FileConfig {
     /// Country calling code prefixed to national phone numbers, e.g. "44" (default "1").
     pub country_code: Option<String>,
+    /// The TUI theme: a built-in name (default, light, high-contrast, mono) or a file in
+    /// ~/.config/leadq/themes/.
+    pub theme: Option<String>,
+    /// Mouse support in the TUI (off by default).
+    pub mouse: Option<bool>,
 }
 
-fn read_config(path: &Path) -> Result<FileConfig> {
+pub fn read_config(path: &Path) -> Result<FileConfig> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
@@ -71,6 +76,12 @@ pub fn current_user() -> String {
     ["USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::geteuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -85,11 +96,15 @@ pub fn fixed_now() -> Result<Option<i64>> {
     }
 }
 
+pub fn file_config() -> Result<FileConfig> {
+    match config_dir() {
+        Some(d) => read_config(&d.join("config.toml")),
+        None => Ok(FileConfig::default()),
+    }
+}
+
 pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
-    let file = match config_dir() {
-        Some(d) => read_config(&d.join("config.toml"))?,
-        None => FileConfig::default(),
-    };
+    let file = file_config()?;
     let country_code = file.country_code.unwrap_or_else(|| "1".into());
     if country_code.is_empty() || !country_code.chars().all(|c| c.is_ascii_digit()) {
         bail!("config.toml: country_code {country_code:?} must be digits, such as \"44\"");

@@ -5,9 +5,13 @@
 //! - `service`: the one API the CLI and the TUI use, over the store.
 //! - `config`: where things live (XDG folders) and the settings read from files and env.
 //! - `cli`: the scriptable command line, one file per subcommand.
+//! - `remote`: team mode: a server that owns the store, and a socket client of it.
+//! - `tui`: the triage TUI over the same service API.
 
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod remote;
 pub mod service;
 pub mod store;
+pub mod tui;

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("leadq: {e:#}");
+            // Not eprintln!: after a hang-up stderr is gone, and a failed eprintln! panics.
+            let _ = writeln!(std::io::stderr(), "leadq: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -201,6 +201,11 @@ fn the_hot_queue_breaks_ties_by_waiting_time_like_brute_force() -> TestResult {
             .list(&all)?
             .into_iter()
             .filter(|v| v.lead.stage.is_open() && !v.lead.is_snoozed(NOW))
+            // A nurture lead waits for its revisit date.
+            .filter(|v| {
+                !(v.lead.stage == leadq::domain::Stage::Nurture
+                    && v.lead.next_action.is_some_and(|at| at > NOW))
+            })
             .filter(|v| temperature.is_none_or(|t| t == v.temperature))
             .map(|v| (v.score, Reverse(v.lead.waiting_since()), Reverse(v.lead.id)))
             .collect();

@@ -909,6 +909,10 @@ fn brute_force(all: &[LeadView], now: Millis, t: Temperature, limit: usize) -> V
     let mut v: Vec<&LeadView> = all
         .iter()
         .filter(|v| v.lead.stage.is_open() && !v.lead.is_snoozed(now) && v.temperature == t)
+        // A nurture lead waits for its revisit date.
+        .filter(|v| {
+            !(v.lead.stage == Stage::Nurture && v.lead.next_action.is_some_and(|at| at > now))
+        })
         .collect();
     v.sort_by_key(|v| {
         (

@@ -9,7 +9,7 @@ use super::Format;
 use super::output::print_json;
 use crate::domain::NewLead;
 use crate::domain::sanitize::for_display;
-use crate::service::{LeadService, Local};
+use crate::service::LeadService;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,7 +51,7 @@ pub fn parse_attrs(attrs: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let request = NewLead {
         name: a.name.clone(),
         email: a.email.clone(),

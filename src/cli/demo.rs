@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::service::{LeadService, Local};
+use crate::service::LeadService;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,13 +14,13 @@ pub struct Args {
     pub seed: u64,
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let r = s.demo(a.count, a.seed)?;
     println!(
         "added {} demo leads with {} interactions to {}",
         r.leads,
         r.interactions,
-        s.store().path().display()
+        s.location()
     );
     Ok(ExitCode::SUCCESS)
 }

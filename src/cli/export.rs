@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::Format;
 use super::output::{LeadJson, write_csv};
-use crate::service::{LeadService, Local};
+use crate::service::LeadService;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +19,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let rows = s.export()?;
     let mut sink: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(std::io::BufWriter::new(

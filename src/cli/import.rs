@@ -12,7 +12,7 @@ use super::output::print_json;
 use super::{Exit, Format};
 use crate::domain::NewLead;
 use crate::domain::sanitize::for_display;
-use crate::service::{ImportOptions, ImportReport, LeadService, Local};
+use crate::service::{ImportOptions, ImportReport, LeadService};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -253,7 +253,7 @@ fn parse_json(a: &Args) -> Result<Parsed> {
     Ok(parsed)
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let json = match a.input_format.as_deref() {
         Some("json") => true,
         Some("csv") | None => {

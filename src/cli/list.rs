@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use super::Format;
 use super::output::{LeadJson, print_json, print_table, write_csv};
 use crate::domain::{Stage, Temperature};
-use crate::service::{LeadService, Local, Query};
+use crate::service::{LeadService, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TempArg {
@@ -36,6 +36,10 @@ pub struct Args {
     /// Only leads whose follow-up is due by the end of today
     #[arg(long, value_enum)]
     pub due: Option<Due>,
+    /// Today's queue: follow-ups due today, hot leads not touched for 3 days, new leads never
+    /// touched
+    #[arg(long)]
+    pub today: bool,
     /// Also closed (customer, loyal, lost) and snoozed leads
     #[arg(long)]
     pub all: bool,
@@ -53,6 +57,7 @@ impl Args {
             owner: None,
             source: None,
             due: None,
+            today: false,
             all: false,
             limit: Some(20),
             format: Format::Text,
@@ -60,7 +65,7 @@ impl Args {
     }
 }
 
-pub fn query(s: &Local, a: &Args) -> Result<Query> {
+pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
     let stage = match &a.stage {
         Some(name) => match Stage::parse(name) {
             Some(st) => Some(st),
@@ -72,7 +77,7 @@ pub fn query(s: &Local, a: &Args) -> Result<Query> {
     };
     let owner = a.owner.as_deref().map(|o| match o.trim() {
         "none" | "" => None,
-        "me" => Some(s.settings().user.clone()),
+        "me" => Some(s.identity().user),
         other => Some(other.to_string()),
     });
     Ok(Query {
@@ -85,22 +90,33 @@ pub fn query(s: &Local, a: &Args) -> Result<Query> {
         owner,
         source: a.source.clone(),
         due_today: a.due.is_some(),
+        today: a.today,
         all: a.all,
         limit: a.limit,
     })
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let rows = s.list(&query(s, a)?)?;
     match a.format {
         Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
         Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
-        Format::Text if rows.is_empty() && s.store().is_empty() => println!(
+        Format::Text if rows.is_empty() && store_is_empty(s)? => println!(
             "The store at {} is empty: add leads with `leadq add`, `leadq import FILE`, or try `leadq demo`.",
-            s.store().path().display()
+            s.location()
         ),
         Format::Text if rows.is_empty() => println!("No leads match."),
         Format::Text => print_table(&rows, s.now())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the store has no lead at all (one step of the queue index, not a count).
+fn store_is_empty(s: &dyn LeadService) -> Result<bool> {
+    let any = Query {
+        all: true,
+        limit: Some(1),
+        ..Query::default()
+    };
+    Ok(s.list(&any)?.is_empty())
 }

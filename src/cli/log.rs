@@ -8,7 +8,7 @@ use super::Format;
 use super::output::{change_json, change_line, print_json};
 use crate::domain::time::{DAY_MS, Millis, parse_when};
 use crate::domain::{Kind, LeadId, Outcome};
-use crate::service::{LeadService, Local, LogEntry};
+use crate::service::{LeadService, LogEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogKind {
@@ -60,7 +60,7 @@ fn parse_at(t: &str, now: Millis) -> Result<Millis> {
     parse_when(t, now).map_err(|e| anyhow!("--at: {e}"))
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let kind = match a.kind {
         LogKind::Call => Kind::Call,
         LogKind::Email => Kind::Email,

@@ -2,12 +2,14 @@
 //! Exit codes: 0 success, 1 error, 2 usage, 3 import done with invalid rows skipped.
 
 mod add;
+mod admin;
 mod demo;
 mod export;
 mod import;
 mod list;
 mod log;
 pub mod output;
+mod serve;
 mod show;
 mod stage;
 
@@ -17,8 +19,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::service::Local;
-use crate::store::{DEFAULT_CACHE_BYTES, Store};
+use std::sync::Arc;
+
+use crate::remote::client::Client;
+use crate::remote::server::socket_path;
+use crate::service::{LeadService, Local};
+use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(name = "leadq", version, about = "Keyboard-first sales-lead triage", long_about = None)]
@@ -29,6 +35,12 @@ pub struct Cli {
     /// Scoring rules file [default: ~/.config/leadq/scoring.toml, else built-in]
     #[arg(long, global = true, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// TUI theme: default, light, high-contrast, mono, or a file in ~/.config/leadq/themes/
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Let the TUI use the mouse
+    #[arg(long, global = true)]
+    pub mouse: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -67,6 +79,14 @@ pub enum Command {
     Export(export::Args),
     /// Fill the store with generated demo leads
     Demo(demo::Args),
+    /// Run the server that owns a store (started by itself when the TUI opens)
+    Serve(serve::Args),
+    /// Write a consistent copy of the store to a file (works while leadq runs)
+    Backup(admin::BackupArgs),
+    /// Replace the store with a backup (the current store is kept beside it)
+    Restore(admin::RestoreArgs),
+    /// Report on the store, the server, the socket and the permissions
+    Doctor,
 }
 
 /// An error that already told the user what happened, with the exit code to end with.
@@ -81,42 +101,106 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-pub fn open_service(cli: &Cli) -> Result<Local> {
+pub fn store_path(cli: &Cli) -> Result<PathBuf> {
+    match &cli.db {
+        Some(p) => Ok(p.clone()),
+        None => crate::config::default_store_path(),
+    }
+}
+
+/// The service for a command. A running server is always used (it owns the store); without
+/// one, a command opens the store in-process, and the TUI (`interactive`) starts a server so
+/// that other commands and screens can share the store meanwhile. `LEADQ_SERVER=off` keeps
+/// everything in-process.
+pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService + Send + Sync>> {
+    let path = store_path(cli)?;
     let settings = crate::config::settings(cli.rules.as_deref())?;
-    let path = match &cli.db {
-        Some(p) => p.clone(),
-        None => crate::config::default_store_path()?,
-    };
-    let store = Store::open(&path, DEFAULT_CACHE_BYTES)?;
-    Local::new(store, settings).context("cannot prepare the store")
+    let servers = std::env::var("LEADQ_SERVER").map_or(true, |v| v != "off");
+    if servers && socket_path(&path).exists() {
+        match Client::connect(&path, false, settings.fixed_now) {
+            Ok(c) => return Ok(Arc::new(c)),
+            // A server that answered and said no (another team, another version) is final.
+            Err(e) if e.to_string().contains(" refused: ") => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    if interactive && servers {
+        let client = Arc::new(Client::connect(&path, true, settings.fixed_now)?);
+        client.keep_connected();
+        return Ok(client);
+    }
+    match Store::open(&path, DEFAULT_CACHE_BYTES) {
+        Ok(store) => Ok(Arc::new(
+            Local::new(store, settings).context("cannot prepare the store")?,
+        )),
+        // The process holding the store may be a server just starting: give it a moment.
+        Err(StoreError::InUse(p)) if servers => {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while std::time::Instant::now() < deadline {
+                if let Ok(c) = Client::connect(&path, false, settings.fixed_now) {
+                    return Ok(Arc::new(c));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(StoreError::InUse(p).into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let service = open_service(&cli)?;
-    let result = dispatch(&service, cli.command);
+    match &cli.command {
+        Some(Command::Serve(a)) => return serve::run(&cli, a),
+        Some(Command::Backup(a)) => return admin::backup(&cli, a),
+        Some(Command::Restore(a)) => return admin::restore(&cli, a),
+        Some(Command::Doctor) => return admin::doctor(&cli),
+        _ => {}
+    }
+    let interactive = cli.command.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let arc = open_service(&cli, interactive)?;
+    let result = dispatch(&arc, &cli, interactive);
     // Closing sled walks and frees its whole page table, ~20 ms at 100k leads, longer than a
     // `list` takes. Every write was flushed before its command reported success, so the
     // process leaves the store as it is: the same state a kill -9 after the last write
     // leaves, which the store survives (tests/kill.rs).
-    std::mem::forget(service);
+    std::mem::forget(arc);
     result
 }
 
-fn dispatch(service: &Local, command: Option<Command>) -> Result<ExitCode> {
-    let code = match command {
+fn dispatch(
+    arc: &Arc<dyn LeadService + Send + Sync>,
+    cli: &Cli,
+    interactive: bool,
+) -> Result<ExitCode> {
+    let service: &dyn LeadService = &**arc;
+    let code = match &cli.command {
+        // On a terminal bare `leadq` is the TUI; piped, it prints the top of the hot queue.
+        None if interactive => {
+            let file = crate::config::file_config()?;
+            let theme = cli.theme.clone().or(file.theme);
+            crate::tui::run(
+                Arc::clone(arc),
+                theme.as_deref(),
+                cli.mouse || file.mouse.unwrap_or(false),
+            )?;
+            ExitCode::SUCCESS
+        }
         None => list::run(service, &list::Args::hot_top())?,
-        Some(Command::Add(a)) => add::run(service, &a)?,
-        Some(Command::Import(a)) => import::run(service, &a)?,
-        Some(Command::Log(a)) => log::run(service, &a)?,
-        Some(Command::List(a)) => list::run(service, &a)?,
-        Some(Command::Show(a)) => show::run(service, &a)?,
-        Some(Command::Stage(a)) => stage::run_stage(service, &a)?,
-        Some(Command::Won(a)) => stage::run_won(service, &a)?,
-        Some(Command::Lost(a)) => stage::run_lost(service, &a)?,
-        Some(Command::Snooze(a)) => stage::run_snooze(service, &a)?,
-        Some(Command::Assign(a)) => stage::run_assign(service, &a)?,
-        Some(Command::Export(a)) => export::run(service, &a)?,
-        Some(Command::Demo(a)) => demo::run(service, &a)?,
+        Some(Command::Add(a)) => add::run(service, a)?,
+        Some(Command::Import(a)) => import::run(service, a)?,
+        Some(Command::Log(a)) => log::run(service, a)?,
+        Some(Command::List(a)) => list::run(service, a)?,
+        Some(Command::Show(a)) => show::run(service, a)?,
+        Some(Command::Stage(a)) => stage::run_stage(service, a)?,
+        Some(Command::Won(a)) => stage::run_won(service, a)?,
+        Some(Command::Lost(a)) => stage::run_lost(service, a)?,
+        Some(Command::Snooze(a)) => stage::run_snooze(service, a)?,
+        Some(Command::Assign(a)) => stage::run_assign(service, a)?,
+        Some(Command::Export(a)) => export::run(service, a)?,
+        Some(Command::Demo(a)) => demo::run(service, a)?,
+        Some(Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Doctor) => {
+            unreachable!("handled above")
+        }
     };
     Ok(code)
 }

@@ -248,14 +248,6 @@ pub fn write_csv<W: Write>(rows: &[LeadView], out: W) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A change as scripts see it: `next_action` in RFC 3339 like every other time leadq prints,
-/// not the milliseconds `Change` keeps.
-pub fn change_json(c: &Change) -> serde_json::Value {
-    let mut v = serde_json::to_value(c).expect("a change serialises");
-    v["next_action"] = c.next_action.map(format_rfc3339).into();
-    v
-}
-
 /// One line saying what a command changed: `#17 Ann Lee: score 42 -> 57 (+15), warm -> HOT, stage new -> contacted`.
 pub fn change_line(c: &Change, now: Millis) -> String {
     let mut parts = Vec::new();
@@ -290,4 +282,21 @@ pub fn change_line(c: &Change, now: Millis) -> String {
         ));
     }
     format!("#{} {}: {}", c.id, for_display(&c.name), parts.join(", "))
+}
+
+/// What a command changed, as scripts see it (`--format json`): times in RFC 3339 like every
+/// other time leadq prints, and without the undo token the TUI uses.
+pub fn change_json(c: &Change) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id,
+        "name": c.name,
+        "score_before": c.score_before,
+        "score_after": c.score_after,
+        "temperature_before": c.temperature_before.name(),
+        "temperature_after": c.temperature_after.name(),
+        "stage_before": c.stage_before.name(),
+        "stage_after": c.stage_after.name(),
+        "next_action": c.next_action.map(format_rfc3339),
+        "owner": c.owner,
+    })
 }

@@ -9,7 +9,7 @@ use super::output::{detail_json, next_label, print_json, temperature_label};
 use crate::domain::LeadId;
 use crate::domain::sanitize::for_display;
 use crate::domain::time::{format_rfc3339, relative};
-use crate::service::{LeadDetail, LeadService, Local};
+use crate::service::{LeadDetail, LeadService};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,7 +18,7 @@ pub struct Args {
     pub format: Format,
 }
 
-pub fn run(s: &Local, a: &Args) -> Result<ExitCode> {
+pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let d = s.show(a.id)?;
     match a.format {
         Format::Json => print_json(&detail_json(&d))?,

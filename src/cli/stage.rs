@@ -8,7 +8,7 @@ use super::Format;
 use super::output::{change_json, change_line, print_json};
 use crate::domain::time::parse_when;
 use crate::domain::{LeadId, LostReason, Stage};
-use crate::service::{Change, LeadService, Local};
+use crate::service::{Change, LeadService};
 
 #[derive(Debug, clap::Args)]
 pub struct StageArgs {
@@ -66,7 +66,7 @@ fn parse_reason(r: &str) -> Result<LostReason> {
     })
 }
 
-fn report(s: &Local, c: &Change, format: Format) -> Result<ExitCode> {
+fn report(s: &dyn LeadService, c: &Change, format: Format) -> Result<ExitCode> {
     match format {
         Format::Json => print_json(&change_json(c))?,
         _ => println!("{}", change_line(c, s.now())),
@@ -74,7 +74,7 @@ fn report(s: &Local, c: &Change, format: Format) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_stage(s: &Local, a: &StageArgs) -> Result<ExitCode> {
+pub fn run_stage(s: &dyn LeadService, a: &StageArgs) -> Result<ExitCode> {
     let Some(stage) = Stage::parse(&a.stage) else {
         bail!(
             "{:?} is not a stage; use one of: new contacted qualified opportunity customer loyal nurture lost",
@@ -85,11 +85,11 @@ pub fn run_stage(s: &Local, a: &StageArgs) -> Result<ExitCode> {
     report(s, &s.set_stage(a.id, stage, reason)?, a.format)
 }
 
-pub fn run_won(s: &Local, a: &WonArgs) -> Result<ExitCode> {
+pub fn run_won(s: &dyn LeadService, a: &WonArgs) -> Result<ExitCode> {
     report(s, &s.won(a.id, a.note.clone())?, a.format)
 }
 
-pub fn run_lost(s: &Local, a: &LostArgs) -> Result<ExitCode> {
+pub fn run_lost(s: &dyn LeadService, a: &LostArgs) -> Result<ExitCode> {
     report(
         s,
         &s.set_stage(a.id, Stage::Lost, Some(parse_reason(&a.reason)?))?,
@@ -97,12 +97,12 @@ pub fn run_lost(s: &Local, a: &LostArgs) -> Result<ExitCode> {
     )
 }
 
-pub fn run_snooze(s: &Local, a: &SnoozeArgs) -> Result<ExitCode> {
+pub fn run_snooze(s: &dyn LeadService, a: &SnoozeArgs) -> Result<ExitCode> {
     let until = parse_when(&a.until, s.now()).map_err(|e| anyhow!("--until: {e}"))?;
     report(s, &s.snooze(a.id, until)?, a.format)
 }
 
-pub fn run_assign(s: &Local, a: &AssignArgs) -> Result<ExitCode> {
+pub fn run_assign(s: &dyn LeadService, a: &AssignArgs) -> Result<ExitCode> {
     let owner = match a.user.trim() {
         "none" | "" => None,
         u => Some(u.to_string()),

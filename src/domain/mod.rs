@@ -6,6 +6,7 @@ pub mod interaction;
 pub mod lead;
 pub mod sanitize;
 pub mod scoring;
+pub mod search;
 pub mod stage;
 pub mod temperature;
 pub mod time;

@@ -453,7 +453,7 @@ pub fn current(rules: &Rules, lead: &Lead, now: Millis) -> (u8, Temperature) {
     (score, rules.temperature.classify(score, lead.temperature))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     pub score: u8,
     pub fit: f64,
@@ -461,7 +461,7 @@ pub struct Explanation {
     pub items: Vec<ExplainItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExplainItem {
     pub rule: String,
     pub points: f64,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, Days, Local, NaiveDate, NaiveTime, TimeZone, Ut
 pub type Millis = i64;
 
 pub const DAY_MS: i64 = 86_400_000;
+pub const MINUTE_MS: i64 = 60_000;
 
 pub fn to_datetime(ms: Millis) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()

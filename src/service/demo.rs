@@ -169,7 +169,8 @@ fn weighted(rng: &mut ChaCha8Rng, items: &[(&'static str, u32)]) -> &'static str
 /// A random rep action, weighted towards calls and e-mails.
 fn random_touch(rng: &mut ChaCha8Rng, interest: f64) -> (Kind, Outcome) {
     use Outcome::*;
-    let good = rng.random_bool(interest.clamp(0.05, 0.95));
+    // Most touches of a rep's day go nowhere; interest makes a good outcome likelier.
+    let good = rng.random_bool((interest * 0.7).clamp(0.02, 0.9));
     match rng.random_range(0..10) {
         0..=4 => (
             Kind::Call,
@@ -318,8 +319,9 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
         created,
         Some("demo data".into()),
     )];
-    let interest: f64 = rng.random();
-    let touches = rng.random_range(0..=(18.0 * interest) as u32 + 2);
+    // Skewed low: most leads are lukewarm, a few are keen.
+    let interest: f64 = rng.random::<f64>().powi(2);
+    let touches = rng.random_range(0..=(14.0 * interest) as u32 + 10);
     let mut times: Vec<Millis> = (0..touches)
         .map(|_| rng.random_range(created..=now))
         .collect();

@@ -1,7 +1,8 @@
 //! The in-process service: the store, the rules, the clock and the user, with one writer at a
 //! time.
 
-use std::sync::{Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::planner::Planner;
 use super::types::*;
@@ -11,7 +12,7 @@ use crate::domain::scoring::{self, Rules};
 use crate::domain::stage::{self, LostReason, Stage};
 use crate::domain::time::{Millis, format_rfc3339, utc_now};
 use crate::domain::{Lead, LeadId, NewLead};
-use crate::store::{LeadWrite, Store};
+use crate::store::{LeadWrite, Store, TimelineKey};
 
 /// Who is acting, under which rules, at what time.
 #[derive(Debug, Clone)]
@@ -36,29 +37,109 @@ impl Default for Settings {
     }
 }
 
-pub struct Local {
+/// What every session of one store shares: the store, the settings, the writer lock and the
+/// subscribers to the change stream.
+pub struct Core {
     pub(super) store: Store,
     pub(super) settings: Settings,
     write: Mutex<()>,
+    subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
 }
+
+/// The service for one identity over a shared core: the CLI and the TUI get one for the Unix
+/// user running them; a server makes one per connected client, from its peer credentials.
+#[derive(Clone)]
+pub struct Local {
+    core: Arc<Core>,
+    who: Identity,
+}
+
+impl Deref for Local {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+/// Sent on the change stream when many leads changed at once (an import).
+pub const ANY_LEAD: LeadId = 0;
+
+/// Sent on the change stream when only who-is-on-what changed: redraw, nothing to reload.
+pub const PRESENCE_CHANGED: LeadId = u64::MAX;
 
 /// The author of the system's own events.
 pub const SYSTEM_AUTHOR: &str = "leadq";
 
 impl Local {
-    /// Wraps a store; if the scoring rules changed since the store's scores were cached, the
-    /// cache is rebuilt first.
+    /// Wraps a store for `settings.user`, with every right over it (a store of one's own); if
+    /// the scoring rules changed since the store's scores were cached, the cache is rebuilt.
     pub fn new(store: Store, settings: Settings) -> Result<Local, ServiceError> {
-        let local = Local {
+        let who = Identity {
+            user: settings.user.clone(),
+            role: Role::Manager,
+        };
+        let core = Core {
             store,
             settings,
             write: Mutex::new(()),
+            subscribers: Mutex::new(Vec::new()),
         };
-        let fp = local.settings.rules.fingerprint();
-        if local.store.rules_fingerprint()? != Some(fp) {
-            local.rescore_all()?;
+        let fp = core.settings.rules.fingerprint();
+        if core.store.rules_fingerprint()? != Some(fp) {
+            core.rescore_all()?;
         }
-        Ok(local)
+        Ok(Local {
+            core: Arc::new(core),
+            who,
+        })
+    }
+
+    /// Another session over the same store, acting as `who`.
+    pub fn session(&self, who: Identity) -> Local {
+        Local {
+            core: Arc::clone(&self.core),
+            who,
+        }
+    }
+
+    pub fn who(&self) -> &Identity {
+        &self.who
+    }
+
+    /// Whether this session may see (and work) a lead: managers see everything, a rep their own
+    /// leads and the unassigned pool.
+    pub fn may_see(&self, lead: &Lead) -> bool {
+        self.who.role == Role::Manager
+            || lead
+                .owner
+                .as_deref()
+                .is_none_or(|o| o.eq_ignore_ascii_case(&self.who.user))
+    }
+
+    pub(super) fn check_access(&self, lead: &Lead) -> Result<(), ServiceError> {
+        if self.may_see(lead) {
+            return Ok(());
+        }
+        Err(ServiceError::Refused(format!(
+            "#{} belongs to {}: a rep works their own leads and the unassigned pool; ask a manager",
+            lead.id,
+            lead.owner.as_deref().unwrap_or("?")
+        )))
+    }
+
+    fn require_manager(&self, what: &str) -> Result<(), ServiceError> {
+        match self.who.role {
+            Role::Manager => Ok(()),
+            Role::Rep => Err(ServiceError::Refused(format!("only a manager can {what}"))),
+        }
+    }
+}
+
+impl Core {
+    /// "Now": the fixed time of `LEADQ_NOW`, else the system clock.
+    pub fn now(&self) -> Millis {
+        self.settings.fixed_now.unwrap_or_else(utc_now)
     }
 
     pub fn store(&self) -> &Store {
@@ -133,17 +214,21 @@ impl Local {
             temperature,
         }
     }
+}
 
+impl Local {
     /// Applies `change` to a lead and writes it with the interactions it produced, returning
     /// what changed. The closure returns the interactions to append.
     fn update(
         &self,
         id: LeadId,
+        label: &str,
         change: impl FnOnce(&mut Lead, Millis) -> Result<Vec<Interaction>, ServiceError>,
     ) -> Result<Change, ServiceError> {
         let _guard = self.lock();
         let now = self.now();
         let before = self.get(id)?;
+        self.check_access(&before)?;
         let (score_before, temperature_before) = scoring::current(self.rules(), &before, now);
         let mut lead = before.clone();
         lead.score = lead.score.advanced(self.rules(), now);
@@ -159,7 +244,16 @@ impl Local {
             .rules()
             .temperature
             .classify(score_after, temperature_before);
-        let result = Change {
+        let write = LeadWrite {
+            before: Some(before.clone()),
+            after: lead.clone(),
+            keys: Default::default(),
+            append,
+            remove: vec![],
+        };
+        let appended = self.store.commit(&[write], self.fingerprint())?;
+        self.notify(id);
+        Ok(Change {
             id,
             name: lead.name.clone(),
             score_before,
@@ -170,23 +264,26 @@ impl Local {
             stage_after: lead.stage,
             next_action: lead.next_action,
             owner: lead.owner.clone(),
-        };
-        let write = LeadWrite {
-            before: Some(before),
-            after: lead,
-            keys: Default::default(),
-            append,
-            remove: vec![],
-        };
-        self.store.commit(&[write], self.fingerprint())?;
-        Ok(result)
+            undo: UndoToken {
+                label: label.to_string(),
+                before,
+                after: lead,
+                appended,
+            },
+        })
+    }
+
+    /// Tells every subscriber which lead changed.
+    pub(super) fn notify(&self, id: LeadId) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|tx| tx.send(id).is_ok());
     }
 
     pub(super) fn system_event(&self, outcome: Outcome, at: Millis, note: String) -> Interaction {
         Interaction {
             kind: Kind::System,
             outcome: Some(outcome),
-            author: self.settings.user.clone(),
+            author: self.who.user.clone(),
             at,
             note: Some(note),
             duration_secs: None,
@@ -208,7 +305,15 @@ impl Local {
 
 impl LeadService for Local {
     fn now(&self) -> Millis {
-        self.settings.fixed_now.unwrap_or_else(utc_now)
+        self.core.now()
+    }
+
+    fn identity(&self) -> Identity {
+        self.who.clone()
+    }
+
+    fn location(&self) -> String {
+        self.store.path().display().to_string()
     }
 
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
@@ -216,9 +321,10 @@ impl LeadService for Local {
         let keys = request.validate(&self.settings.country_code, false)?;
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
-        let outcome = planner.add(request, keys, &format!("added by {}", self.settings.user))?;
+        let outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
         self.store
             .commit(&planner.into_writes(), self.fingerprint())?;
+        self.notify(outcome.id);
         Ok(outcome)
     }
 
@@ -227,6 +333,7 @@ impl LeadService for Local {
         rows: Vec<NewLead>,
         options: &ImportOptions,
     ) -> Result<ImportReport, ServiceError> {
+        self.require_manager("import leads")?;
         let mut report = ImportReport {
             rows: rows.len(),
             ..ImportReport::default()
@@ -241,7 +348,7 @@ impl LeadService for Local {
         }
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
-        let note = format!("imported from {} by {}", options.origin, self.settings.user);
+        let note = format!("imported from {} by {}", options.origin, self.who.user);
         for (row, keys) in valid {
             if planner.add(row, keys, &note)?.created {
                 report.created += 1;
@@ -254,6 +361,7 @@ impl LeadService for Local {
             self.store
                 .commit(&planner.into_writes(), self.fingerprint())?;
             report.written = true;
+            self.notify(ANY_LEAD);
         }
         Ok(report)
     }
@@ -272,8 +380,12 @@ impl LeadService for Local {
                 "system events are recorded by leadq itself".into(),
             ));
         }
-        let user = self.settings.user.clone();
-        self.update(id, |lead, now| {
+        let user = self.who.user.clone();
+        let label = match entry.outcome {
+            Some(o) => format!("{} {}", entry.kind, o.name().replace('-', " ")),
+            None => entry.kind.to_string(),
+        };
+        self.update(id, &label, |lead, now| {
             let at = entry.at.unwrap_or(now);
             if at > now + 60_000 {
                 return Err(ServiceError::Refused(format!(
@@ -333,7 +445,8 @@ impl LeadService for Local {
             }
             _ => {}
         }
-        self.update(id, |lead, now| {
+        let label = format!("stage {stage}");
+        self.update(id, &label, |lead, now| {
             let mut out = Vec::new();
             if stage == Stage::Lost {
                 let r = reason.expect("checked above");
@@ -354,7 +467,7 @@ impl LeadService for Local {
     }
 
     fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError> {
-        self.update(id, |lead, now| {
+        self.update(id, "won", |lead, now| {
             let to = stage::stage_after_won(lead.stage);
             let mut out =
                 vec![self.system_event(Outcome::Won, now, note.unwrap_or_else(|| "won".into()))];
@@ -366,7 +479,7 @@ impl LeadService for Local {
     }
 
     fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError> {
-        self.update(id, |lead, now| {
+        self.update(id, "snooze", |lead, now| {
             if until <= now {
                 return Err(ServiceError::Refused(format!(
                     "snooze until {} is not in the future",
@@ -387,7 +500,7 @@ impl LeadService for Local {
         let owner = owner
             .map(|o| o.trim().to_string())
             .filter(|o| !o.is_empty());
-        self.update(id, |lead, now| {
+        self.update(id, "assignment", |lead, now| {
             if lead.owner == owner {
                 return Ok(vec![]);
             }
@@ -401,6 +514,96 @@ impl LeadService for Local {
         })
     }
 
+    fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {
+        self.update(id, "follow-up", |lead, _| {
+            lead.next_action = at;
+            Ok(vec![])
+        })
+    }
+
+    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
+        let _guard = self.lock();
+        let Some(mut i) = self.store.interaction(key)? else {
+            return Err(ServiceError::Refused(
+                "that interaction no longer exists".into(),
+            ));
+        };
+        if i.kind == Kind::System || i.author != self.who.user {
+            return Err(ServiceError::Refused(
+                "only your own calls, e-mails, meetings and notes take a note".into(),
+            ));
+        }
+        i.note = Some(note).filter(|n| !n.trim().is_empty());
+        self.store.rewrite_interaction(key, &i)?;
+        self.notify(key.lead);
+        Ok(())
+    }
+
+    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError> {
+        let _guard = self.lock();
+        let now = self.now();
+        let id = token.after.id;
+        let current = self.get(id)?;
+        self.check_access(&current)?;
+        if current != token.after {
+            return Err(ServiceError::Refused(format!(
+                "#{id} changed since the {} (someone else touched it); nothing undone",
+                token.label
+            )));
+        }
+        let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
+        let restored = token.before.clone();
+        let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
+        let write = LeadWrite {
+            before: Some(current.clone()),
+            after: restored.clone(),
+            keys: Default::default(),
+            append: vec![],
+            remove: token.appended.clone(),
+        };
+        self.store.commit(&[write], self.fingerprint())?;
+        self.notify(id);
+        Ok(Change {
+            id,
+            name: restored.name.clone(),
+            score_before,
+            score_after,
+            temperature_before,
+            temperature_after,
+            stage_before: current.stage,
+            stage_after: restored.stage,
+            next_action: restored.next_action,
+            owner: restored.owner.clone(),
+            undo: UndoToken {
+                label: format!("undo of {}", token.label),
+                before: current,
+                after: restored,
+                appended: vec![],
+            },
+        })
+    }
+
+    fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
+    }
+
+    fn sources(&self) -> Result<Vec<String>, ServiceError> {
+        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for lead in self.store.leads() {
+            if let Some(src) = lead?.source {
+                *counts.entry(src).or_default() += 1;
+            }
+        }
+        let mut sources: Vec<(String, usize)> = counts.into_iter().collect();
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(sources.into_iter().map(|(s, _)| s).collect())
+    }
+
     fn list(&self, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
         query::list(self, q)
     }
@@ -408,6 +611,7 @@ impl LeadService for Local {
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {
         let now = self.now();
         let lead = self.get(id)?;
+        self.check_access(&lead)?;
         let mut timeline: Vec<Interaction> = self
             .store
             .timeline(id)?
@@ -425,12 +629,28 @@ impl LeadService for Local {
 
     fn export(&self) -> Result<Vec<LeadView>, ServiceError> {
         let now = self.now();
-        self.store.leads().map(|l| Ok(self.view(l?, now))).collect()
+        let mut out = Vec::new();
+        for lead in self.store.leads() {
+            let lead = lead?;
+            if self.may_see(&lead) {
+                out.push(self.view(lead, now));
+            }
+        }
+        Ok(out)
     }
 
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {
+        self.require_manager("load demo leads")?;
         let _guard = self.lock();
-        demo::fill(self, count, seed)
+        let report = demo::fill(self, count, seed)?;
+        self.notify(ANY_LEAD);
+        Ok(report)
+    }
+
+    fn backup(&self, path: &str) -> Result<u64, ServiceError> {
+        self.require_manager("back up the store")?;
+        let _guard = self.lock();
+        Ok(self.store.backup_to(std::path::Path::new(path))?)
     }
 
     fn stats(&self) -> Result<Stats, ServiceError> {

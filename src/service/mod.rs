@@ -7,7 +7,7 @@ mod planner;
 mod query;
 mod types;
 
-pub use local::{Local, Settings};
+pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
@@ -16,6 +16,10 @@ use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 pub trait LeadService {
     /// "Now" for this service: the injected clock.
     fn now(&self) -> Millis;
+    /// Who this client acts as, and with which rights.
+    fn identity(&self) -> Identity;
+    /// Where the store is, for messages ("the store at ~/.local/share/leadq/store").
+    fn location(&self) -> String;
     /// Adds a lead, or merges the request into the lead it duplicates.
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError>;
     /// Validates every row, then writes all of them in one transaction (or none).
@@ -35,6 +39,16 @@ pub trait LeadService {
     fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError>;
     fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError>;
     fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError>;
+    /// Sets or clears the next follow-up.
+    fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError>;
+    /// Adds a note to an interaction the user just logged.
+    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError>;
+    /// Takes a change back, unless the lead changed since.
+    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError>;
+    /// A stream of the ids of leads that change, from now on.
+    fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId>;
+    /// The sources leads came from, most common first.
+    fn sources(&self) -> Result<Vec<String>, ServiceError>;
     /// The queue as of now, in score order.
     fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError>;
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError>;
@@ -43,4 +57,17 @@ pub trait LeadService {
     /// Fills the store with generated leads.
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError>;
     fn stats(&self) -> Result<Stats, ServiceError>;
+    /// Writes a consistent copy of the whole store to `path` (managers only); returns the
+    /// number of entries copied.
+    fn backup(&self, path: &str) -> Result<u64, ServiceError>;
+    /// Tells the others what this client is doing (a lead open, a call being logged).
+    fn set_presence(&self, _presence: Option<(LeadId, Activity)>) {}
+    /// What the other clients are doing, as last heard (empty without a server).
+    fn presence(&self) -> Vec<Presence> {
+        Vec::new()
+    }
+    /// A word on the connection when it is not fine ("reconnecting to the server…").
+    fn connection_problem(&self) -> Option<String> {
+        None
+    }
 }

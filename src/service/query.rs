@@ -10,7 +10,11 @@ use std::collections::BinaryHeap;
 use super::LeadService;
 use super::local::Local;
 use super::types::{LeadView, Query, ServiceError, Stats};
-use crate::domain::time::end_of_local_day;
+use crate::domain::Stage;
+use crate::domain::time::{DAY_MS, end_of_local_day};
+
+/// A hot lead not touched for this many days belongs in today's queue.
+pub const STALE_DAYS: i64 = 3;
 use crate::domain::{Lead, Millis, Temperature};
 
 /// Queue order: score descending, then the lead that has waited longest for a touch, then id.
@@ -23,9 +27,10 @@ fn rank(v: &LeadView) -> Rank {
 /// Whether a lead belongs in the list. A follow-up due today shows even if its snooze ends
 /// later today (`snooze_ends_by`).
 fn matches_lead(q: &Query, lead: &Lead, now: Millis, snooze_ends_by: Millis) -> bool {
-    let snoozed = lead
-        .snoozed_until
-        .is_some_and(|t| t > snooze_ends_by.max(now));
+    let waiting = snooze_ends_by.max(now);
+    // A nurture lead is waiting for its revisit date just as a snoozed one waits for its own.
+    let snoozed = lead.snoozed_until.is_some_and(|t| t > waiting)
+        || (lead.stage == Stage::Nurture && lead.next_action.is_some_and(|t| t > waiting));
     if !q.all && q.stage.is_none() && (!lead.stage.is_open() || snoozed) {
         return false;
     }
@@ -50,7 +55,9 @@ fn matches_lead(q: &Query, lead: &Lead, now: Millis, snooze_ends_by: Millis) -> 
 
 pub fn list(s: &Local, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
     let now = s.now();
-    let mut out = if q.due_today {
+    let mut out = if q.today {
+        today(s, q, now)?
+    } else if q.due_today {
         due_today(s, q, now)?
     } else {
         by_rank(s, q, now)?
@@ -58,6 +65,32 @@ pub fn list(s: &Local, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
     out.sort_by_key(|v| Reverse(rank(v)));
     if let Some(limit) = q.limit {
         out.truncate(limit);
+    }
+    Ok(out)
+}
+
+/// Today's queue: due follow-ups, hot leads gone stale, and new leads never touched. The
+/// last two need every open lead looked at once; the TUI asks for it off its UI thread.
+fn today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceError> {
+    let mut out = due_today(s, q, now)?;
+    let mut seen: std::collections::HashSet<u64> = out.iter().map(|v| v.lead.id).collect();
+    let stale = now - STALE_DAYS * DAY_MS;
+    for lead in s.store.leads() {
+        let lead = lead?;
+        if !s.may_see(&lead) {
+            continue;
+        }
+        if seen.contains(&lead.id) || !matches_lead(q, &lead, now, now) {
+            continue;
+        }
+        let never_touched = lead.stage == Stage::New && lead.last_touch.is_none();
+        let v = s.view(lead, now);
+        let hot_and_stale =
+            v.temperature == Temperature::Hot && v.lead.last_touch.is_none_or(|t| t < stale);
+        if (never_touched || hot_and_stale) && q.temperature.is_none_or(|t| t == v.temperature) {
+            seen.insert(v.lead.id);
+            out.push(v);
+        }
     }
     Ok(out)
 }
@@ -70,6 +103,9 @@ fn due_today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, Service
         let Some(lead) = s.store.lead(id)? else {
             continue;
         };
+        if !s.may_see(&lead) {
+            continue;
+        }
         if matches_lead(q, &lead, now, end) {
             let v = s.view(lead, now);
             if q.temperature.is_none_or(|t| t == v.temperature) {
@@ -106,6 +142,9 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
         let Some(lead) = s.store.lead(id)? else {
             continue;
         };
+        if !s.may_see(&lead) {
+            continue;
+        }
         if !matches_lead(q, &lead, now, now) {
             continue;
         }
@@ -136,6 +175,9 @@ pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
     let open = Query::default();
     for lead in s.store.leads() {
         let lead = lead?;
+        if !s.may_see(&lead) {
+            continue;
+        }
         if !matches_lead(&open, &lead, now, now) {
             continue;
         }

@@ -7,6 +7,7 @@ use crate::domain::{
     Interaction, Kind, Lead, LeadId, Millis, Outcome, Stage, Temperature, ValidationError,
 };
 use crate::store::StoreError;
+pub use crate::store::TimelineKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -21,14 +22,14 @@ pub enum ServiceError {
 }
 
 /// A lead as of now: its stored state plus its current score and temperature.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadView {
     pub lead: Lead,
     pub score: u8,
     pub temperature: Temperature,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadDetail {
     pub view: LeadView,
     pub explanation: Explanation,
@@ -46,7 +47,7 @@ pub struct AddOutcome {
     pub filled: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImportOptions {
     /// Accept rows with no name and no contact data; they are named `Lead <id>`.
     pub anonymous: bool,
@@ -57,7 +58,7 @@ pub struct ImportOptions {
     pub origin: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub rows: usize,
     pub created: usize,
@@ -68,7 +69,7 @@ pub struct ImportReport {
     pub written: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
     pub kind: Kind,
     pub outcome: Option<Outcome>,
@@ -80,7 +81,7 @@ pub struct LogEntry {
 }
 
 /// What a command changed on a lead, for the one-line report ("warm -> HOT +15").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub id: LeadId,
     pub name: String,
@@ -92,10 +93,23 @@ pub struct Change {
     pub stage_after: Stage,
     pub next_action: Option<Millis>,
     pub owner: Option<String>,
+    /// What it takes to take this change back (`LeadService::undo`).
+    pub undo: UndoToken,
+}
+
+/// Enough to take one change back: the lead as it was and as the change left it (an undo
+/// is refused if the lead changed since), and the timeline entries the change appended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UndoToken {
+    /// What the change was, for "undone: call on Ann Lee".
+    pub label: String,
+    pub before: Lead,
+    pub after: Lead,
+    pub appended: Vec<TimelineKey>,
 }
 
 /// Which leads a list shows. The default is the working queue: open, not snoozed leads.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Query {
     pub temperature: Option<Temperature>,
     pub stage: Option<Stage>,
@@ -104,18 +118,21 @@ pub struct Query {
     pub source: Option<String>,
     /// Only leads whose next action is due by the end of today.
     pub due_today: bool,
+    /// Today's queue: follow-ups due today, hot leads not touched for `STALE_DAYS`, and new
+    /// leads never touched (speed to lead).
+    pub today: bool,
     /// Also closed (customer, loyal, lost) and snoozed leads.
     pub all: bool,
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoReport {
     pub leads: usize,
     pub interactions: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub leads: usize,
     pub interactions: usize,
@@ -123,4 +140,44 @@ pub struct Stats {
     pub warm: usize,
     pub cold: usize,
     pub due_today: usize,
+}
+
+/// Who a client acts as: the Unix user (from the socket's peer credentials in team mode) and
+/// their role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub user: String,
+    pub role: Role,
+}
+
+/// Reps work their own leads and the unassigned pool; managers see everything, assign, and
+/// import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Rep,
+    Manager,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+        }
+    }
+}
+
+/// What a rep is doing on a lead, for the others to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Activity {
+    Viewing,
+    Logging,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub user: String,
+    pub lead: LeadId,
+    pub activity: Activity,
 }

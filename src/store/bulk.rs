@@ -61,7 +61,7 @@ impl Store {
         let written = writes
             .chunks(CHUNK_LEADS)
             .take(stop_after.unwrap_or(usize::MAX))
-            .try_for_each(|chunk| self.commit_unflushed(chunk, rules_fingerprint));
+            .try_for_each(|chunk| self.commit_unflushed(chunk, rules_fingerprint).map(|_| ()));
         if stop_after.is_some() {
             written?;
             return self.flush();

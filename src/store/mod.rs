@@ -1,5 +1,6 @@
 //! sled + bincode behind typed methods. The only module that names sled or bincode.
 
+mod backup;
 mod bulk;
 mod codec;
 mod error;
@@ -76,12 +77,23 @@ impl Store {
             path: path.into(),
             source,
         })?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_bytes)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| open_error(path, e))?;
+        // A process that just finished with the store may hold its lock for a moment more (sled
+        // releases it when its flusher stops): wait a little before calling it in use.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+        let db = loop {
+            match sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_bytes)
+                .mode(sled::Mode::LowSpace)
+                .open()
+                .map_err(|e| open_error(path, e))
+            {
+                Err(StoreError::InUse(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         Self::from_db(path.to_path_buf(), db)
     }
 
@@ -304,12 +316,15 @@ impl Store {
         &self,
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<TimelineKey>, StoreError> {
         if Self::is_bulk(writes) {
-            return self.commit_bulk(writes, rules_fingerprint, None);
+            // Bulk writes (imports) are never undone entry by entry: no keys to hand back.
+            self.commit_bulk(writes, rules_fingerprint, None)?;
+            return Ok(Vec::new());
         }
-        self.commit_unflushed(writes, rules_fingerprint)?;
-        self.flush()
+        let keys = self.commit_unflushed(writes, rules_fingerprint)?;
+        self.flush()?;
+        Ok(keys)
     }
 
     /// As `commit`, without the flush: for bulk loads that flush once at the end.
@@ -317,10 +332,11 @@ impl Store {
         &self,
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<TimelineKey>, StoreError> {
         let mut b = Batches::default();
+        let mut appended = Vec::new();
         for w in writes {
-            self.stage_write(&mut b, w)?;
+            self.stage_write(&mut b, w, &mut appended)?;
         }
         std::mem::take(&mut b.edits).stage(&mut b.timeline);
         b.meta.insert(
@@ -330,7 +346,8 @@ impl Store {
         if let Some(fp) = rules_fingerprint {
             b.meta.insert(META_RULES, &fp.to_be_bytes());
         }
-        self.apply(&b)
+        self.apply(&b)?;
+        Ok(appended)
     }
 
     /// Applies staged batches as one transaction across every tree.
@@ -366,7 +383,36 @@ impl Store {
             })
     }
 
-    fn stage_write(&self, b: &mut Batches, w: &LeadWrite) -> Result<(), StoreError> {
+    /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
+    pub fn rewrite_interaction(&self, key: TimelineKey, i: &Interaction) -> Result<(), StoreError> {
+        let mut edits = timeline::TimelineEdits::default();
+        if !edits.replace(self, &key, Self::encode_interaction(i))? {
+            return Err(StoreError::Corrupt {
+                what: "timeline entry",
+                reason: "it no longer exists".into(),
+            });
+        }
+        let mut batch = Batch::default();
+        edits.stage(&mut batch);
+        self.timeline.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// One timeline entry by its key.
+    pub fn interaction(&self, key: TimelineKey) -> Result<Option<Interaction>, StoreError> {
+        Ok(self
+            .timeline(key.lead)?
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, i)| i))
+    }
+
+    fn stage_write(
+        &self,
+        b: &mut Batches,
+        w: &LeadWrite,
+        appended: &mut Vec<TimelineKey>,
+    ) -> Result<(), StoreError> {
         let id = w.after.id;
         b.leads
             .insert(&keys::id(id), codec::encode(LEAD_FORMAT, &w.after));
@@ -387,8 +433,18 @@ impl Store {
             b.by_followup.insert(&keys::followup(at, id), &[]);
         }
         for i in &w.append {
-            let entry = (i.at, self.db.generate_id()?, Self::encode_interaction(i));
-            b.edits.append(self, id, w.before.is_none(), entry)?;
+            let seq = self.db.generate_id()?;
+            b.edits.append(
+                self,
+                id,
+                w.before.is_none(),
+                (i.at, seq, Self::encode_interaction(i)),
+            )?;
+            appended.push(TimelineKey {
+                lead: id,
+                at: i.at,
+                seq,
+            });
         }
         for k in &w.remove {
             b.edits.remove(self, k)?;

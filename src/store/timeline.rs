@@ -153,6 +153,27 @@ impl TimelineEdits {
         Ok(())
     }
 
+    /// Replaces the record of one entry; false if there is no such entry.
+    pub(super) fn replace(
+        &mut self,
+        store: &Store,
+        k: &TimelineKey,
+        record: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        self.load_all(store, k.lead)?;
+        for (_, (entries, dirty)) in self.lead_chunks(k.lead) {
+            if let Some(e) = entries
+                .iter_mut()
+                .find(|(at, seq, _)| (*at, *seq) == (k.at, k.seq))
+            {
+                e.2 = record;
+                *dirty = true;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Takes an entry out; an entry that is not there is no error (undo is idempotent).
     pub(super) fn remove(&mut self, store: &Store, k: &TimelineKey) -> Result<(), StoreError> {
         self.retain(store, k.lead, |(at, seq, _)| (*at, *seq) != (k.at, k.seq))

@@ -1,0 +1,141 @@
+//! `leadq serve`: run the server that owns a store, for one user or for a team.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::remote::client::Client;
+use crate::remote::log::log_path;
+use crate::remote::server::{ServeOptions, serve, socket_path};
+use crate::remote::team::Team;
+use crate::service::Local;
+use crate::store::{DEFAULT_CACHE_BYTES, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run in this process instead of in the background
+    #[arg(long)]
+    pub foreground: bool,
+    /// Serve the team store in DIR (with its team.toml) to the members of the team's group
+    #[arg(long, value_name = "DIR")]
+    pub team: Option<PathBuf>,
+    /// Exit this many seconds after the last client left (default: never for a team, 300 for
+    /// one user)
+    #[arg(long, value_name = "SECS")]
+    pub idle_exit: Option<u64>,
+    /// Stop the server of the store instead
+    #[arg(long)]
+    pub stop: bool,
+}
+
+pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
+    let store = match &a.team {
+        Some(dir) => dir.clone(),
+        None => super::store_path(cli)?,
+    };
+    let settings = crate::config::settings(cli.rules.as_deref())?;
+    if a.stop {
+        let client = Client::connect(&store, false, settings.fixed_now)
+            .map_err(|_| anyhow::anyhow!("no leadq server runs for {}", store.display()))?;
+        client.shutdown()?;
+        println!("asked the leadq server of {} to stop", store.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let team = a.team.as_ref().map(|dir| Team::load(dir)).transpose()?;
+    if !a.foreground {
+        return start_background(cli, a, &store);
+    }
+    if let Some(t) = &team {
+        secure_team_folder(&store, t)?;
+    }
+    let idle = match (a.idle_exit, &team) {
+        (Some(0), _) | (None, Some(_)) => None,
+        (Some(s), _) => Some(Duration::from_secs(s)),
+        (None, None) => Some(Duration::from_secs(300)),
+    };
+    let local = Local::new(Store::open(&store, DEFAULT_CACHE_BYTES)?, settings)
+        .context("cannot prepare the store")?;
+    serve(
+        local,
+        ServeOptions {
+            store,
+            team,
+            idle_exit: idle,
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts `serve --foreground` detached and waits until it answers.
+fn start_background(cli: &super::Cli, a: &Args, store: &std::path::Path) -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    let socket = socket_path(store);
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        bail!(
+            "a leadq server already runs for {} (socket {})",
+            store.display(),
+            socket.display()
+        );
+    }
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("serve").arg("--foreground");
+    match &a.team {
+        Some(dir) => cmd.arg("--team").arg(dir),
+        None => cmd.arg("--db").arg(store),
+    };
+    if let Some(rules) = &cli.rules {
+        cmd.arg("--rules").arg(rules);
+    }
+    if let Some(s) = a.idle_exit {
+        cmd.arg("--idle-exit").arg(s.to_string());
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            println!("leadq server started for {}", store.display());
+            println!("  socket {}", socket.display());
+            println!("  log    {}", log_path(store).display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(status) = child.try_wait()? {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            bail!("the leadq server did not start ({status}): {}", err.trim());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!(
+        "the leadq server did not answer within 10 s; see {}",
+        log_path(store).display()
+    )
+}
+
+/// A team store's folder: the members' group may pass through to the socket (x), nobody else
+/// may enter; the files inside stay the server's own.
+fn secure_team_folder(dir: &std::path::Path, team: &Team) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let group = nix::unistd::Group::from_name(&team.group)
+        .ok()
+        .flatten()
+        .with_context(|| {
+            format!(
+                "the team's group {:?} does not exist on this machine",
+                team.group
+            )
+        })?;
+    nix::unistd::chown(dir, None, Some(group.gid))
+        .with_context(|| format!("cannot give {} to group {}", dir.display(), team.group))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710))?;
+    Ok(())
+}

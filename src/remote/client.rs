@@ -1,0 +1,558 @@
+//! A client of a leadq server, behind the same `LeadService` trait as the in-process service.
+//! One reader thread takes the server's frames: replies go to the request waiting for them,
+//! change and presence events to the subscribers. When the server goes away the client says
+//! so (`connection_problem`) and reconnects by itself, starting a server if there is none.
+
+use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::protocol::*;
+use super::server::socket_path;
+use crate::domain::time::utc_now;
+use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
+use crate::service::{
+    ANY_LEAD, Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions, ImportReport,
+    LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query, ServiceError,
+    Stats, TimelineKey, UndoToken,
+};
+
+type Pending = Arc<Mutex<HashMap<u64, Sender<Result<Reply, Failure>>>>>;
+
+struct Connection {
+    writer: Mutex<UnixStream>,
+    pending: Pending,
+    alive: Arc<AtomicBool>,
+    subscribed: AtomicBool,
+}
+
+/// What the reader thread and the client share.
+struct Shared {
+    subscribers: Mutex<Vec<Sender<LeadId>>>,
+    presence: Mutex<Vec<Presence>>,
+    problem: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn tell(&self, id: LeadId) {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|tx| tx.send(id).is_ok());
+    }
+}
+
+pub struct Client {
+    store: PathBuf,
+    socket: PathBuf,
+    /// Start a server when none answers (single-user stores).
+    autostart: bool,
+    fixed_now: Option<Millis>,
+    conn: Mutex<Option<Arc<Connection>>>,
+    identity: Mutex<Identity>,
+    next_id: AtomicU64,
+    my_presence: Mutex<Option<(LeadId, Activity)>>,
+    shared: Arc<Shared>,
+    reconnecting: Arc<AtomicBool>,
+}
+
+/// How long a client waits for a server it started to answer.
+const START_WAIT: Duration = Duration::from_secs(10);
+
+fn gone() -> ServiceError {
+    ServiceError::Refused(
+        "the leadq server went away before answering: the last change may not be saved; check \
+         it once leadq has reconnected"
+            .into(),
+    )
+}
+
+fn from_failure(f: Failure) -> ServiceError {
+    match f {
+        Failure::NotFound(id) => ServiceError::NotFound(id),
+        Failure::Refused(m) => ServiceError::Refused(m),
+    }
+}
+
+/// Opens a connection and does the handshake.
+fn handshake(socket: &Path) -> Result<(UnixStream, Identity), ServiceError> {
+    let mut stream = UnixStream::connect(socket).map_err(|e| {
+        ServiceError::Refused(format!(
+            "cannot reach the leadq server at {}: {e}",
+            socket.display()
+        ))
+    })?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let hello = Hello {
+        protocol: PROTOCOL,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let io = |e: FrameError| {
+        ServiceError::Refused(format!(
+            "the leadq server at {} did not answer: {e}",
+            socket.display()
+        ))
+    };
+    write_frame(&mut stream, &hello).map_err(io)?;
+    match read_frame::<Welcome>(&mut stream).map_err(io)? {
+        Welcome::Accepted { identity, .. } => {
+            let _ = stream.set_read_timeout(None);
+            Ok((stream, identity))
+        }
+        Welcome::Refused { reason } => Err(ServiceError::Refused(format!(
+            "the leadq server at {} refused: {reason}",
+            socket.display()
+        ))),
+    }
+}
+
+/// Starts `leadq serve` for `store` in the background, detached from this terminal.
+pub fn start_server(store: &Path) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let idle = std::env::var("LEADQ_SERVER_IDLE")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(300);
+    std::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .arg("--foreground")
+        .arg("--db")
+        .arg(store)
+        .arg("--idle-exit")
+        .arg(idle.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map(|_| ())
+}
+
+impl Client {
+    /// Connects to the server of `store`; with `autostart`, starts one if none answers.
+    pub fn connect(
+        store: &Path,
+        autostart: bool,
+        fixed_now: Option<Millis>,
+    ) -> Result<Client, ServiceError> {
+        let socket = socket_path(store);
+        let shared = Arc::new(Shared {
+            subscribers: Mutex::new(Vec::new()),
+            presence: Mutex::new(Vec::new()),
+            problem: Mutex::new(None),
+        });
+        let client = Client {
+            store: store.to_path_buf(),
+            socket,
+            autostart,
+            fixed_now,
+            conn: Mutex::new(None),
+            identity: Mutex::new(Identity {
+                user: String::new(),
+                role: crate::service::Role::Rep,
+            }),
+            next_id: AtomicU64::new(1),
+            my_presence: Mutex::new(None),
+            shared,
+            reconnecting: Arc::new(AtomicBool::new(false)),
+        };
+        client.connection()?;
+        Ok(client)
+    }
+
+    fn open(&self) -> Result<Arc<Connection>, ServiceError> {
+        let first = handshake(&self.socket);
+        let (stream, identity) = match first {
+            Ok(ok) => ok,
+            Err(e) if !self.autostart => return Err(e),
+            Err(_) => {
+                start_server(&self.store).map_err(|e| {
+                    ServiceError::Refused(format!("cannot start a leadq server: {e}"))
+                })?;
+                let deadline = Instant::now() + START_WAIT;
+                loop {
+                    match handshake(&self.socket) {
+                        Ok(ok) => break ok,
+                        Err(e) if Instant::now() >= deadline => return Err(e),
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+            }
+        };
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
+        let reader = stream
+            .try_clone()
+            .map_err(|e| ServiceError::Refused(e.to_string()))?;
+        let conn = Arc::new(Connection {
+            writer: Mutex::new(stream),
+            pending: Arc::new(Mutex::new(HashMap::new())),
+            alive: Arc::new(AtomicBool::new(true)),
+            subscribed: AtomicBool::new(false),
+        });
+        let pending = Arc::clone(&conn.pending);
+        let alive = Arc::clone(&conn.alive);
+        let shared = Arc::clone(&self.shared);
+        std::thread::spawn(move || read_loop(reader, pending, alive, shared));
+        Ok(conn)
+    }
+
+    /// The live connection, opening one if there is none.
+    fn connection(&self) -> Result<Arc<Connection>, ServiceError> {
+        let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = slot.as_ref().filter(|c| c.alive.load(Ordering::SeqCst)) {
+            return Ok(Arc::clone(c));
+        }
+        let conn = self.open()?;
+        *slot = Some(Arc::clone(&conn));
+        drop(slot);
+        *self
+            .shared
+            .problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        if !self
+            .shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
+            self.resubscribe(&conn);
+        }
+        Ok(conn)
+    }
+
+    fn resubscribe(&self, conn: &Connection) {
+        if !conn.subscribed.swap(true, Ordering::SeqCst) {
+            let _ = self.send(conn, Request::Subscribe);
+            let mine = *self.my_presence.lock().unwrap_or_else(|p| p.into_inner());
+            if mine.is_some() {
+                let _ = self.send(conn, Request::SetPresence(mine));
+            }
+        }
+    }
+
+    fn send(&self, conn: &Connection, request: Request) -> Result<Reply, ServiceError> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = mpsc::channel();
+        conn.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
+        let written = write_frame(
+            &mut *conn.writer.lock().unwrap_or_else(|p| p.into_inner()),
+            &ClientFrame { id, request },
+        );
+        if written.is_err() {
+            conn.alive.store(false, Ordering::SeqCst);
+            conn.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            return Err(gone());
+        }
+        match rx.recv() {
+            Ok(result) => result.map_err(from_failure),
+            Err(_) => Err(gone()),
+        }
+    }
+
+    /// Sends a request. A read that finds the connection dead is retried once on a new one; a
+    /// write is not (the server may have saved it before it died), its caller hears so.
+    fn call(&self, request: Request, retry: bool) -> Result<Reply, ServiceError> {
+        let conn = self.connection()?;
+        match self.send(&conn, request.clone()) {
+            Err(e) if retry && !conn.alive.load(Ordering::SeqCst) => {
+                let _ = e;
+                let conn = self.connection()?;
+                self.send(&conn, request)
+            }
+            other => {
+                if !conn.alive.load(Ordering::SeqCst) {
+                    self.start_reconnecting();
+                }
+                other
+            }
+        }
+    }
+
+    /// While subscribers listen, keeps trying to get the connection back, then tells them to
+    /// reload.
+    fn start_reconnecting(&self) {
+        if self.reconnecting.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        *self
+            .shared
+            .problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some("reconnecting to the leadq server…".into());
+        self.shared.tell(PRESENCE_CHANGED);
+    }
+}
+
+fn read_loop(
+    mut reader: UnixStream,
+    pending: Pending,
+    alive: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        match read_frame::<ServerFrame>(&mut reader) {
+            Ok(ServerFrame::Reply { id, result }) => {
+                if let Some(tx) = pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id)
+                {
+                    let _ = tx.send(result);
+                }
+            }
+            Ok(ServerFrame::Changed(id)) => shared.tell(id),
+            Ok(ServerFrame::Presence(list)) => {
+                *shared.presence.lock().unwrap_or_else(|p| p.into_inner()) = list;
+                shared.tell(PRESENCE_CHANGED);
+            }
+            Ok(ServerFrame::Bye(reason)) => {
+                *shared.problem.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
+                    "the leadq server stopped ({reason}); reconnecting…"
+                ));
+            }
+            Err(_) => break,
+        }
+    }
+    alive.store(false, Ordering::SeqCst);
+    // Waiting requests hear that the server is gone when their sender is dropped here.
+    pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let mut problem = shared.problem.lock().unwrap_or_else(|p| p.into_inner());
+    if problem.is_none() {
+        *problem = Some("reconnecting to the leadq server…".into());
+    }
+    drop(problem);
+    shared
+        .presence
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+    shared.tell(PRESENCE_CHANGED);
+}
+
+impl Client {
+    fn changed(&self, request: Request) -> Result<Change, ServiceError> {
+        match self.call(request, false)? {
+            Reply::Changed(c) => Ok(*c),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn leads(&self, request: Request) -> Result<Vec<LeadView>, ServiceError> {
+        match self.call(request, true)? {
+            Reply::Leads(l) => Ok(l),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Keeps trying to reconnect in the background while anyone listens; on success the
+    /// listeners reload everything.
+    pub fn keep_connected(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                if Arc::strong_count(&me) == 1 {
+                    return;
+                }
+                let dead = me
+                    .conn
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .is_none_or(|c| !c.alive.load(Ordering::SeqCst));
+                if dead && me.connection().is_ok() {
+                    me.reconnecting.store(false, Ordering::SeqCst);
+                    me.shared.tell(ANY_LEAD);
+                }
+            }
+        });
+    }
+}
+
+fn unexpected(r: &Reply) -> ServiceError {
+    ServiceError::Refused(format!("the leadq server answered out of turn: {r:?}"))
+}
+
+impl LeadService for Client {
+    fn now(&self) -> Millis {
+        self.fixed_now.unwrap_or_else(utc_now)
+    }
+
+    fn identity(&self) -> Identity {
+        self.identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn location(&self) -> String {
+        format!("{} (through its server)", self.store.display())
+    }
+
+    fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
+        match self.call(Request::Add(request), false)? {
+            Reply::Added(a) => Ok(a),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn import(
+        &self,
+        rows: Vec<NewLead>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, ServiceError> {
+        match self.call(
+            Request::Import {
+                rows,
+                options: options.clone(),
+            },
+            false,
+        )? {
+            Reply::Imported(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn log(&self, id: LeadId, entry: LogEntry) -> Result<Change, ServiceError> {
+        self.changed(Request::Log { id, entry })
+    }
+
+    fn set_stage(
+        &self,
+        id: LeadId,
+        stage: Stage,
+        reason: Option<LostReason>,
+    ) -> Result<Change, ServiceError> {
+        self.changed(Request::SetStage { id, stage, reason })
+    }
+
+    fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError> {
+        self.changed(Request::Won { id, note })
+    }
+
+    fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError> {
+        self.changed(Request::Snooze { id, until })
+    }
+
+    fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError> {
+        self.changed(Request::Assign { id, owner })
+    }
+
+    fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {
+        self.changed(Request::SetNext { id, at })
+    }
+
+    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
+        self.call(Request::Annotate { key, note }, false)
+            .map(|_| ())
+    }
+
+    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError> {
+        self.changed(Request::Undo(Box::new(token.clone())))
+    }
+
+    fn subscribe(&self) -> Receiver<LeadId> {
+        let (tx, rx) = mpsc::channel();
+        self.shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        if let Ok(conn) = self.connection() {
+            self.resubscribe(&conn);
+        }
+        rx
+    }
+
+    fn sources(&self) -> Result<Vec<String>, ServiceError> {
+        match self.call(Request::Sources, true)? {
+            Reply::Sources(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError> {
+        self.leads(Request::List(query.clone()))
+    }
+
+    fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {
+        match self.call(Request::Show(id), true)? {
+            Reply::Detail(d) => Ok(*d),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn export(&self) -> Result<Vec<LeadView>, ServiceError> {
+        self.leads(Request::Export)
+    }
+
+    fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {
+        match self.call(Request::Demo { count, seed }, false)? {
+            Reply::Demo(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn stats(&self) -> Result<Stats, ServiceError> {
+        match self.call(Request::Stats, true)? {
+            Reply::Stats(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn backup(&self, path: &str) -> Result<u64, ServiceError> {
+        match self.call(
+            Request::Backup {
+                path: path.to_string(),
+            },
+            false,
+        )? {
+            Reply::Entries(n) => Ok(n),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn set_presence(&self, presence: Option<(LeadId, Activity)>) {
+        *self.my_presence.lock().unwrap_or_else(|p| p.into_inner()) = presence;
+        let _ = self.call(Request::SetPresence(presence), true);
+    }
+
+    fn presence(&self) -> Vec<Presence> {
+        let me = self.identity().user;
+        self.shared
+            .presence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|p| p.user != me)
+            .cloned()
+            .collect()
+    }
+
+    fn connection_problem(&self) -> Option<String> {
+        self.shared
+            .problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Client {
+    /// Asks the server to stop.
+    pub fn shutdown(&self) -> Result<(), ServiceError> {
+        self.call(Request::Shutdown, false).map(|_| ())
+    }
+}

@@ -1,0 +1,425 @@
+//! `leadq serve`: one process owns the store (sled allows one per database) and serves every
+//! TUI and CLI on a Unix socket, one thread per client. Each client acts as the Unix user the
+//! socket's peer credentials name; changes and presence are pushed to every client that may
+//! see them. A garbage, oversized or cut-short frame ends that client's connection only.
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::log::Log;
+use super::protocol::*;
+use super::team::Team;
+use crate::domain::LeadId;
+use crate::service::{
+    ANY_LEAD, Activity, Identity, LeadService, Local, Presence, Role, ServiceError,
+};
+
+pub struct ServeOptions {
+    /// The store folder; the socket is `leadq.sock` inside it.
+    pub store: PathBuf,
+    /// Team mode: the team file's group and members.
+    pub team: Option<Team>,
+    /// Exit this long after the last client left (None: run until stopped).
+    pub idle_exit: Option<Duration>,
+}
+
+pub fn socket_path(store: &Path) -> PathBuf {
+    store.join("leadq.sock")
+}
+
+struct Conn {
+    writer: Arc<Mutex<UnixStream>>,
+    who: Identity,
+    subscribed: bool,
+    presence: Option<(LeadId, Activity)>,
+}
+
+struct Shared {
+    base: Local,
+    stop: Arc<AtomicBool>,
+    team: Option<Team>,
+    conns: Mutex<HashMap<u64, Conn>>,
+    next_conn: AtomicU64,
+    /// When the last client left (None while some are connected).
+    idle_since: Mutex<Option<Instant>>,
+    log: Log,
+}
+
+impl Shared {
+    fn send(&self, writer: &Arc<Mutex<UnixStream>>, frame: &ServerFrame) -> bool {
+        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+        write_frame(&mut *w, frame).is_ok()
+    }
+
+    fn broadcast_presence(&self) {
+        let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let list: Vec<Presence> = conns
+            .values()
+            .filter_map(|c| {
+                c.presence.map(|(lead, activity)| Presence {
+                    user: c.who.user.clone(),
+                    lead,
+                    activity,
+                })
+            })
+            .collect();
+        let writers: Vec<_> = conns
+            .values()
+            .filter(|c| c.subscribed)
+            .map(|c| Arc::clone(&c.writer))
+            .collect();
+        drop(conns);
+        for w in writers {
+            self.send(&w, &ServerFrame::Presence(list.clone()));
+        }
+    }
+}
+
+/// Who a connecting peer is, or why they may not come in.
+fn admit(shared: &Shared, stream: &UnixStream) -> Result<Identity, String> {
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
+    let uid = nix::unistd::Uid::from_raw(cred.uid());
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name);
+    match &shared.team {
+        None if uid == nix::unistd::geteuid() => Ok(Identity {
+            user: shared.base.who().user.clone(),
+            role: Role::Manager,
+        }),
+        None => Err(format!(
+            "this store is private to {}",
+            shared.base.who().user
+        )),
+        Some(team) => match team.role_of(&user) {
+            Some(role) => Ok(Identity { user, role }),
+            None => Err(format!(
+                "{user} is not a member of this team (see {} in the team folder)",
+                Team::FILE
+            )),
+        },
+    }
+}
+
+pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
+    let path = socket_path(&opts.store);
+    let log = Log::open(&opts.store)?;
+    if path.exists() {
+        if UnixStream::connect(&path).is_ok() {
+            bail!(
+                "a leadq server already runs for {} (socket {})",
+                opts.store.display(),
+                path.display()
+            );
+        }
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+    }
+    let listener = UnixListener::bind(&path)
+        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    secure_socket(&path, opts.team.as_ref())?;
+    listener.set_nonblocking(true)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    // A server started from a terminal must outlive it.
+    signal_hook::flag::register(
+        signal_hook::consts::SIGHUP,
+        Arc::new(AtomicBool::new(false)),
+    )?;
+    let shared = Arc::new(Shared {
+        base,
+        stop: Arc::clone(&stop),
+        team: opts.team,
+        conns: Mutex::new(HashMap::new()),
+        next_conn: AtomicU64::new(1),
+        idle_since: Mutex::new(Some(Instant::now())),
+        log,
+    });
+    shared.log.line(&format!(
+        "serving {} on {} ({})",
+        opts.store.display(),
+        path.display(),
+        if shared.team.is_some() {
+            "team"
+        } else {
+            "single user"
+        }
+    ));
+    spawn_fanout(Arc::clone(&shared));
+    let reason = loop {
+        if stop.load(Ordering::Relaxed) {
+            break "stopped by a signal".to_string();
+        }
+        if let (Some(limit), Some(since)) = (
+            opts.idle_exit,
+            *shared.idle_since.lock().unwrap_or_else(|p| p.into_inner()),
+        ) && since.elapsed() >= limit
+        {
+            break format!("no client for {}s", limit.as_secs());
+        }
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || handle(shared, stream));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => shared.log.line(&format!("accept failed: {e}")),
+        }
+    };
+    shared.log.line(&format!("exiting: {reason}"));
+    let _ = std::fs::remove_file(&path);
+    let writers: Vec<_> = shared
+        .conns
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .map(|c| Arc::clone(&c.writer))
+        .collect();
+    for w in writers {
+        shared.send(&w, &ServerFrame::Bye(reason.clone()));
+    }
+    shared.base.store().flush()?;
+    Ok(())
+}
+
+/// The socket is the door: private to the owner in single-user mode, open to the team's group
+/// in team mode.
+fn secure_socket(path: &Path, team: Option<&Team>) -> Result<()> {
+    let mode = if team.is_some() { 0o660 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    if let Some(team) = team {
+        let group = nix::unistd::Group::from_name(&team.group)
+            .ok()
+            .flatten()
+            .with_context(|| {
+                format!(
+                    "the team's group {:?} does not exist on this machine",
+                    team.group
+                )
+            })?;
+        nix::unistd::chown(path, None, Some(group.gid))
+            .with_context(|| format!("cannot give {} to group {}", path.display(), team.group))?;
+    }
+    Ok(())
+}
+
+/// Forwards the store's change stream to every subscribed client that may see the lead.
+fn spawn_fanout(shared: Arc<Shared>) {
+    let changes = shared.base.subscribe();
+    std::thread::spawn(move || {
+        while let Ok(id) = changes.recv() {
+            let lead = if id == ANY_LEAD {
+                None
+            } else {
+                shared.base.store().lead(id).ok().flatten()
+            };
+            let targets: Vec<_> = shared
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .filter(|c| c.subscribed)
+                .filter(|c| match &lead {
+                    None => true,
+                    Some(l) => shared.base.session(c.who.clone()).may_see(l),
+                })
+                .map(|c| Arc::clone(&c.writer))
+                .collect();
+            for w in targets {
+                shared.send(&w, &ServerFrame::Changed(id));
+            }
+        }
+    });
+}
+
+fn handle(shared: Arc<Shared>, stream: UnixStream) {
+    let conn_id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let Ok(writer) = stream.try_clone() else {
+        return;
+    };
+    let writer = Arc::new(Mutex::new(writer));
+    let mut reader = stream;
+    let hello: Hello = match read_frame(&mut reader) {
+        Ok(h) => h,
+        Err(e) => {
+            shared
+                .log
+                .line(&format!("client {conn_id}: no handshake: {e}"));
+            return;
+        }
+    };
+    let refuse = |reason: String| {
+        shared
+            .log
+            .line(&format!("client {conn_id}: refused: {reason}"));
+        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = write_frame(&mut *w, &Welcome::Refused { reason });
+    };
+    if hello.protocol != PROTOCOL {
+        refuse(format!(
+            "this server speaks protocol {PROTOCOL} (leadq {}); the client speaks {} (leadq {}): run the same leadq version",
+            env!("CARGO_PKG_VERSION"),
+            hello.protocol,
+            hello.version
+        ));
+        return;
+    }
+    let who = match admit(&shared, &reader) {
+        Ok(who) => who,
+        Err(reason) => return refuse(reason),
+    };
+    let welcome = Welcome::Accepted {
+        protocol: PROTOCOL,
+        version: env!("CARGO_PKG_VERSION").into(),
+        identity: who.clone(),
+        team: shared.team.is_some(),
+    };
+    let sent = write_frame(
+        &mut *writer.lock().unwrap_or_else(|p| p.into_inner()),
+        &welcome,
+    );
+    if sent.is_err() {
+        return;
+    }
+    shared.log.line(&format!(
+        "client {conn_id}: {} ({}) connected, leadq {}",
+        who.user,
+        who.role.name(),
+        hello.version
+    ));
+    shared
+        .conns
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            conn_id,
+            Conn {
+                writer: Arc::clone(&writer),
+                who: who.clone(),
+                subscribed: false,
+                presence: None,
+            },
+        );
+    *shared.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    let _ = reader.set_read_timeout(None);
+    let session = shared.base.session(who.clone());
+    let end = loop {
+        let frame: ClientFrame = match read_frame(&mut reader) {
+            Ok(f) => f,
+            Err(FrameError::Closed) => break "left".to_string(),
+            Err(e) => break format!("disconnected: {e}"),
+        };
+        let result = answer(&shared, conn_id, &session, frame.request);
+        if !shared.send(
+            &writer,
+            &ServerFrame::Reply {
+                id: frame.id,
+                result,
+            },
+        ) {
+            break "could not be written to".into();
+        }
+    };
+    shared
+        .log
+        .line(&format!("client {conn_id}: {} {end}", who.user));
+    let mut conns = shared.conns.lock().unwrap_or_else(|p| p.into_inner());
+    let had_presence = conns.remove(&conn_id).is_some_and(|c| c.presence.is_some());
+    if conns.is_empty() {
+        *shared.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+    drop(conns);
+    if had_presence {
+        shared.broadcast_presence();
+    }
+}
+
+fn failure(e: ServiceError) -> Failure {
+    match e {
+        ServiceError::NotFound(id) => Failure::NotFound(id),
+        other => Failure::Refused(other.to_string()),
+    }
+}
+
+fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<Reply, Failure> {
+    let changed = |r: Result<crate::service::Change, ServiceError>| {
+        r.map(|c| Reply::Changed(Box::new(c))).map_err(failure)
+    };
+    match request {
+        Request::Add(req) => s.add(req).map(Reply::Added).map_err(failure),
+        Request::Import { rows, options } => s
+            .import(rows, &options)
+            .map(Reply::Imported)
+            .map_err(failure),
+        Request::Log { id, entry } => changed(s.log(id, entry)),
+        Request::SetStage { id, stage, reason } => changed(s.set_stage(id, stage, reason)),
+        Request::Won { id, note } => changed(s.won(id, note)),
+        Request::Snooze { id, until } => changed(s.snooze(id, until)),
+        Request::Assign { id, owner } => changed(s.assign(id, owner)),
+        Request::SetNext { id, at } => changed(s.set_next(id, at)),
+        Request::Annotate { key, note } => {
+            s.annotate(key, note).map(|()| Reply::Done).map_err(failure)
+        }
+        Request::Undo(token) => changed(s.undo(&token)),
+        Request::List(q) => s.list(&q).map(Reply::Leads).map_err(failure),
+        Request::Show(id) => s
+            .show(id)
+            .map(|d| Reply::Detail(Box::new(d)))
+            .map_err(failure),
+        Request::Export => s.export().map(Reply::Leads).map_err(failure),
+        Request::Demo { count, seed } => s.demo(count, seed).map(Reply::Demo).map_err(failure),
+        Request::Stats => s.stats().map(Reply::Stats).map_err(failure),
+        Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
+        Request::Backup { path } => s.backup(&path).map(Reply::Entries).map_err(failure),
+        Request::Shutdown if s.who().role == Role::Manager => {
+            shared
+                .log
+                .line(&format!("shutdown asked by {}", s.who().user));
+            shared.stop.store(true, Ordering::SeqCst);
+            Ok(Reply::Done)
+        }
+        Request::Shutdown => Err(Failure::Refused(
+            "only a manager can stop the team's server".into(),
+        )),
+        Request::Subscribe => {
+            if let Some(c) = shared
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&conn_id)
+            {
+                c.subscribed = true;
+            }
+            shared.broadcast_presence();
+            Ok(Reply::Done)
+        }
+        Request::SetPresence(p) => {
+            if let Some(c) = shared
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&conn_id)
+            {
+                c.presence = p;
+            }
+            shared.broadcast_presence();
+            Ok(Reply::Done)
+        }
+        Request::Ping => Ok(Reply::Pong { now: s.now() }),
+    }
+}

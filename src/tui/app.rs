@@ -1,0 +1,320 @@
+//! The one synchronous loop: draw, wait for a key or a message, `update`, run the effects.
+//! Slow work (loading a view of 100k leads, searching it) runs on worker threads that report
+//! back on a channel, so the loop never blocks on it.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use ratatui::crossterm::event::{self, Event};
+
+use super::keymap::Keymap;
+use super::msg::{Done, Effect, Msg};
+use super::state::State;
+use super::theme::Theme;
+use super::update::{self, reload_all};
+use super::views;
+use super::workers::{Background, Inline, Workers};
+use crate::service::LeadService;
+
+pub struct Options {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Problems with the user's theme or keymap files, shown at start-up.
+    pub warnings: Vec<String>,
+    pub mouse: bool,
+}
+
+pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result<()> {
+    let mut guard = super::terminal::TerminalGuard::new(opts.mouse)?;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let workers = Workers::start(Arc::clone(&service), tx.clone());
+    spawn_input(tx.clone());
+    spawn_changes(service.subscribe(), tx);
+    let mut state = State::new(service.identity().user, opts.keymap, service.now());
+    if !opts.warnings.is_empty() {
+        state.flash = Some(update::sticky(opts.warnings.join("; "), state.now));
+    }
+    let mut pending: Vec<Effect> = reload_all(&mut state);
+    workers.sources();
+    let mut last_tick = Instant::now();
+    while !state.quit && !guard.stopped() {
+        let mut inbox: Vec<Msg> = Vec::new();
+        run_effects(
+            &*service,
+            &workers,
+            &state,
+            std::mem::take(&mut pending),
+            &mut inbox,
+        );
+        for msg in inbox.drain(..) {
+            pending.extend(update::update(&mut state, msg));
+        }
+        if !pending.is_empty() {
+            continue;
+        }
+        let size = match guard.terminal.size() {
+            Ok(size) => size,
+            Err(_) if hung_up() => break,
+            Err(e) => return Err(e.into()),
+        };
+        state.page = views::page_rows(size.height);
+        state.too_small = size.width < views::MIN_WIDTH || size.height < views::MIN_HEIGHT;
+        if let Err(e) = guard
+            .terminal
+            .draw(|f| views::render(f, &state, &opts.theme))
+        {
+            if hung_up() {
+                break;
+            }
+            return Err(e.into());
+        }
+        for msg in wait(&rx, Duration::from_millis(250)) {
+            pending.extend(update::update(&mut state, msg));
+            // A key's writes land before the next key is read: a note typed ahead of the call
+            // it amends must find that call logged, not the one before it.
+            while !pending.is_empty() {
+                run_effects(
+                    &*service,
+                    &workers,
+                    &state,
+                    std::mem::take(&mut pending),
+                    &mut inbox,
+                );
+                for msg in inbox.drain(..) {
+                    pending.extend(update::update(&mut state, msg));
+                }
+            }
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            pending.extend(update::update(&mut state, Msg::Tick(service.now())));
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+/// After a hang-up (a dropped SSH session) every use of the terminal fails, sometimes before
+/// the loop sees the SIGHUP flag, and stdout is no longer a terminal: the user has gone, which
+/// ends the loop as SIGHUP does rather than as an error.
+fn hung_up() -> bool {
+    !std::io::IsTerminal::is_terminal(&std::io::stdout())
+}
+
+/// Reads the terminal on its own thread. crossterm spins on a closed terminal (a dropped SSH
+/// session reads end-of-file forever), so the loop must never sit inside it: the loop waits on
+/// the channel and sees the SIGHUP flag within a quarter second.
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let mut msgs = Vec::new();
+            match event::read() {
+                Ok(e) => push_event(e, &mut msgs),
+                Err(_) => return,
+            }
+            for m in msgs {
+                if tx.send(m).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Forwards the service's change stream into the loop's channel.
+fn spawn_changes(changes: Receiver<u64>, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        while changes.recv().is_ok() {
+            // Many changes in a burst (an import) are one reload.
+            while changes.try_recv().is_ok() {}
+            if tx.send(Msg::StoreChanged).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Waits up to `timeout` for a message, then takes every message already waiting, so typing
+/// stays ahead of drawing. Several store changes in one batch are one reload.
+fn wait(rx: &Receiver<Msg>, timeout: Duration) -> Vec<Msg> {
+    let mut msgs = Vec::new();
+    if let Ok(m) = rx.recv_timeout(timeout) {
+        msgs.push(m);
+        msgs.extend(rx.try_iter());
+    }
+    let mut seen_change = false;
+    msgs.retain(|m| {
+        let change = matches!(m, Msg::StoreChanged);
+        let keep = !(change && seen_change);
+        seen_change |= change;
+        keep
+    });
+    msgs
+}
+
+fn push_event(e: Event, msgs: &mut Vec<Msg>) {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    match e {
+        Event::Key(k) => msgs.push(Msg::Key(k)),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => msgs.push(Msg::Action(super::action::Action::Down)),
+            MouseEventKind::ScrollUp => msgs.push(Msg::Action(super::action::Action::Up)),
+            // The list starts under the header line and the column titles.
+            MouseEventKind::Down(MouseButton::Left) if m.row >= 2 => {
+                msgs.push(Msg::ClickRow(usize::from(m.row - 2)));
+            }
+            _ => {}
+        },
+        Event::Resize(..) => msgs.push(Msg::Resized),
+        _ => {}
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Msg {
+    Msg::Failed(e.to_string())
+}
+
+/// Runs effects: loads and searches go to the workers, writes are done here (each is one
+/// flushed transaction of a few milliseconds) and their results come back as messages.
+pub fn run_effects(
+    service: &dyn LeadService,
+    workers: &dyn Background,
+    state: &State,
+    effects: Vec<Effect>,
+    inbox: &mut Vec<Msg>,
+) {
+    for effect in effects {
+        let msg = match effect {
+            Effect::LoadView {
+                generation,
+                query,
+                first_page,
+            } => {
+                workers.load(generation, query, first_page);
+                continue;
+            }
+            Effect::Search {
+                generation,
+                query,
+                rows,
+            } => {
+                workers.search(generation, query, rows, Arc::clone(&state.index));
+                continue;
+            }
+            Effect::LoadDetail(id) => match service.show(id) {
+                Ok(d) => Msg::DetailLoaded(Box::new(d)),
+                Err(e) => failed(e),
+            },
+            Effect::Log { lead, entry } => match service.log(lead, entry) {
+                Ok(change) => {
+                    let key = change.undo.appended.first().copied();
+                    let token = change.undo.clone();
+                    match key {
+                        Some(key) => Msg::done(Done::Logged { change, token, key }),
+                        None => failed("the interaction was not recorded"),
+                    }
+                }
+                Err(e) => failed(e),
+            },
+            Effect::Annotate { key, note } => match service.annotate(key, note) {
+                Ok(()) => Msg::done(Done::Annotated),
+                Err(e) => failed(e),
+            },
+            Effect::SetNext { lead, at, join } => changed(service.set_next(lead, at), join),
+            Effect::SetStage {
+                lead,
+                stage,
+                reason,
+            } => changed(service.set_stage(lead, stage, reason), false),
+            Effect::Won(lead) => changed(service.won(lead, None), false),
+            Effect::Snooze { lead, until } => changed(service.snooze(lead, until), false),
+            Effect::Assign { lead, owner } => changed(service.assign(lead, owner), false),
+            Effect::Add(draft) => match service.add(draft) {
+                Ok(out) => Msg::done(Done::Added {
+                    id: out.id,
+                    created: out.created,
+                    name: out.name,
+                }),
+                Err(e) => failed(e),
+            },
+            Effect::Undo { label, tokens } => {
+                let mut result = Msg::done(Done::Undone {
+                    label: label.clone(),
+                });
+                for token in tokens.iter().rev() {
+                    if let Err(e) = service.undo(token) {
+                        result = failed(format!("cannot undo {label}: {e}"));
+                        break;
+                    }
+                }
+                result
+            }
+            Effect::LoadDemo => match service.demo(200, 1) {
+                Ok(r) => {
+                    workers.sources();
+                    Msg::done(Done::DemoLoaded { leads: r.leads })
+                }
+                Err(e) => failed(e),
+            },
+        };
+        inbox.push(msg);
+    }
+}
+
+fn changed(
+    result: Result<crate::service::Change, crate::service::ServiceError>,
+    join: bool,
+) -> Msg {
+    match result {
+        Ok(change) => {
+            let token = change.undo.clone();
+            Msg::done(Done::Changed {
+                change,
+                token,
+                join,
+            })
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// Sends a message to the loop from a worker.
+pub fn send(tx: &Sender<Msg>, msg: Msg) {
+    let _ = tx.send(msg);
+}
+
+/// Feeds `msg` to `update` and runs every effect it leads to, inline, until the state is
+/// quiet: what the app does for one input, without a terminal or threads. Flow tests and
+/// render tests drive the TUI with it.
+pub fn step(service: &dyn LeadService, state: &mut State, msg: Msg) {
+    let (tx, rx) = mpsc::channel();
+    let inline = Inline { service, tx };
+    let mut queue = vec![msg];
+    while !queue.is_empty() {
+        for m in std::mem::take(&mut queue) {
+            let effects = update::update(state, m);
+            let mut inbox = Vec::new();
+            run_effects(service, &inline, state, effects, &mut inbox);
+            queue.extend(inbox);
+            queue.extend(rx.try_iter());
+        }
+    }
+}
+
+/// A state for `service`'s user with the default keymap, loaded as the app starts.
+pub fn start_state(service: &dyn LeadService) -> State {
+    let mut state = State::new(service.identity().user, Keymap::defaults(), service.now());
+    let (tx, rx) = mpsc::channel();
+    let inline = Inline { service, tx };
+    inline.sources();
+    let effects = reload_all(&mut state);
+    let mut inbox = Vec::new();
+    run_effects(service, &inline, &state, effects, &mut inbox);
+    inbox.extend(rx.try_iter());
+    for m in inbox {
+        step(service, &mut state, m);
+    }
+    state
+}

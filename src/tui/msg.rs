@@ -1,0 +1,125 @@
+//! What comes into `update` (`Msg`) and the I/O it asks for (`Effect`).
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
+use crate::service::{
+    Change, LeadDetail, LeadView, LogEntry, Query, Stats, TimelineKey, UndoToken,
+};
+
+use super::state::Hit;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// A named intention from outside the keymap (the mouse wheel).
+    Action(super::action::Action),
+    /// The terminal changed size: draw again.
+    Resized,
+    /// A click on a row of the list (0 = first row on screen).
+    ClickRow(usize),
+    /// Time passed: expire messages, and every minute reload for decay.
+    Tick(Millis),
+    /// Rows of a view query (`complete` false for the quick first page).
+    ViewLoaded {
+        generation: u64,
+        rows: Vec<LeadView>,
+        complete: bool,
+        index: std::sync::Arc<crate::domain::search::SearchIndex>,
+    },
+    StatsLoaded(Stats),
+    SourcesLoaded(Vec<String>),
+    DetailLoaded(Box<LeadDetail>),
+    SearchDone {
+        generation: u64,
+        hits: Vec<Hit>,
+    },
+    /// A write went through.
+    Done(Box<Done>),
+    /// A write or a load failed: the message says what.
+    Failed(String),
+    /// The store changed (this client or another): reload what is shown.
+    StoreChanged,
+}
+
+/// The result of a write effect.
+#[derive(Debug, Clone)]
+pub enum Done {
+    Logged {
+        change: Change,
+        token: UndoToken,
+        key: TimelineKey,
+    },
+    /// `join`: part of the user action before it (a call's follow-up date), undone with it.
+    Changed {
+        change: Change,
+        token: UndoToken,
+        join: bool,
+    },
+    Annotated,
+    Added {
+        id: LeadId,
+        created: bool,
+        name: String,
+    },
+    Undone {
+        label: String,
+    },
+    DemoLoaded {
+        leads: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadView {
+        generation: u64,
+        query: Query,
+        first_page: usize,
+    },
+    LoadDetail(LeadId),
+    Search {
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+    },
+    Log {
+        lead: LeadId,
+        entry: LogEntry,
+    },
+    Annotate {
+        key: TimelineKey,
+        note: String,
+    },
+    SetNext {
+        lead: LeadId,
+        at: Option<Millis>,
+        join: bool,
+    },
+    SetStage {
+        lead: LeadId,
+        stage: Stage,
+        reason: Option<LostReason>,
+    },
+    Won(LeadId),
+    Snooze {
+        lead: LeadId,
+        until: Millis,
+    },
+    Assign {
+        lead: LeadId,
+        owner: Option<String>,
+    },
+    Add(NewLead),
+    Undo {
+        label: String,
+        tokens: Vec<UndoToken>,
+    },
+    LoadDemo,
+}
+
+impl Msg {
+    pub fn done(d: Done) -> Msg {
+        Msg::Done(Box::new(d))
+    }
+}

@@ -1,0 +1,270 @@
+//! Everything the TUI shows is in `State`: plain data, changed only by `update`.
+
+use crate::domain::{Kind, LeadId, Millis, NewLead, Stage};
+use crate::service::{LeadDetail, LeadView, Query, Stats, TimelineKey, UndoToken};
+
+use super::keymap::{Keymap, Mode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Welcome,
+    Queue,
+    Lead,
+}
+
+/// The saved views, one key each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Hot,
+    Today,
+    Mine,
+    Unassigned,
+    All,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Hot,
+        View::Today,
+        View::Mine,
+        View::Unassigned,
+        View::All,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Hot => "Hot",
+            View::Today => "Today",
+            View::Mine => "Mine",
+            View::Unassigned => "Unassigned",
+            View::All => "All",
+        }
+    }
+}
+
+/// One match of the search: the row and the matched character positions in its name and
+/// company, for highlighting.
+pub type Hit = crate::domain::search::Match;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Search {
+    pub query: String,
+    /// The query line has the keyboard.
+    pub editing: bool,
+    /// Bumped on every change of the query or the rows; results of an older generation are
+    /// stale and dropped.
+    pub generation: u64,
+    /// None while no query is active; Some(hits) in display order otherwise.
+    pub hits: Option<Vec<Hit>>,
+    pub pending: bool,
+    /// The query the current hits answer, for narrowing as the query grows.
+    pub base: Option<String>,
+}
+
+/// What a picker chooses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pick {
+    Outcome(Kind),
+    Stage,
+    LostReason,
+    FilterStage,
+    FilterSource(Vec<String>),
+}
+
+/// What a line of text is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ask {
+    /// A note for the interaction just logged (Enter skips).
+    Note,
+    /// A note on its own (`n`).
+    NoteOnly,
+    /// The next follow-up (presets by digit, a date, or Enter to skip).
+    Next,
+    Snooze,
+    Assign,
+    AddName,
+    AddContact,
+    AddCompany,
+    AddSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    Pick {
+        what: Pick,
+        lead: Option<LeadId>,
+    },
+    Text {
+        what: Ask,
+        lead: Option<LeadId>,
+        text: String,
+        error: Option<String>,
+    },
+}
+
+/// A message shown in the status line until `until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+    pub until: Millis,
+}
+
+/// Undo takes back one user action, which may be several writes (a call, its note and its
+/// follow-up date); they are undone newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoEntry {
+    pub label: String,
+    pub tokens: Vec<UndoToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub now: Millis,
+    pub user: String,
+    pub keymap: Keymap,
+    pub screen: Screen,
+    pub help: bool,
+    pub help_scroll: usize,
+    pub view: View,
+    pub stage_filter: Option<Stage>,
+    pub source_filter: Option<String>,
+    /// The rows of the current view and filters, in queue order.
+    pub rows: Vec<LeadView>,
+    /// The search index of `rows`, built by the loader.
+    pub index: std::sync::Arc<crate::domain::search::SearchIndex>,
+    /// Which generation of view query `rows` answer.
+    pub view_generation: u64,
+    pub loading: bool,
+    pub stats: Stats,
+    pub selected: usize,
+    pub search: Search,
+    pub detail: Option<LeadDetail>,
+    pub detail_scroll: usize,
+    pub prompt: Option<Prompt>,
+    /// Whom the open prompt is about ("#43 Sofia Costa").
+    pub prompt_subject: String,
+    /// A lead being added, field by field.
+    pub draft: Option<NewLead>,
+    pub flash: Option<Flash>,
+    pub undo: Vec<UndoEntry>,
+    /// The interaction just logged, which a note typed next amends.
+    pub last_logged: Option<TimelineKey>,
+    /// Known sources, for the source filter picker.
+    pub sources: Vec<String>,
+    /// After the user's own write the cursor keeps its place in the list (the next lead moves
+    /// up under it, as a rep working down the queue expects); otherwise it follows its lead.
+    pub keep_position: bool,
+    /// The terminal is below 80x24: nothing is drawn but the message, so no key but quit may
+    /// act (a rep must not log a call they cannot see).
+    pub too_small: bool,
+    /// Until the first view has loaded: an empty Hot view then gives way to the whole queue,
+    /// so a store with no hot lead does not open on an empty screen.
+    pub first_load: bool,
+    /// Lines of the visible list (set by the view from the terminal size) for paging.
+    pub page: usize,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(user: String, keymap: Keymap, now: Millis) -> State {
+        State {
+            now,
+            user,
+            keymap,
+            screen: Screen::Queue,
+            help: false,
+            help_scroll: 0,
+            view: View::Hot,
+            stage_filter: None,
+            source_filter: None,
+            rows: Vec::new(),
+            index: Default::default(),
+            view_generation: 0,
+            loading: true,
+            stats: Stats::default(),
+            selected: 0,
+            search: Search::default(),
+            detail: None,
+            detail_scroll: 0,
+            prompt: None,
+            prompt_subject: String::new(),
+            draft: None,
+            flash: None,
+            undo: Vec::new(),
+            last_logged: None,
+            sources: Vec::new(),
+            keep_position: false,
+            too_small: false,
+            first_load: true,
+            page: 10,
+            quit: false,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.help {
+            return Mode::Help;
+        }
+        match self.screen {
+            Screen::Welcome => Mode::Welcome,
+            Screen::Queue => Mode::Queue,
+            Screen::Lead => Mode::Lead,
+        }
+    }
+
+    /// The query the current view and filters stand for.
+    pub fn query(&self) -> Query {
+        let mut q = Query {
+            stage: self.stage_filter,
+            source: self.source_filter.clone(),
+            ..Query::default()
+        };
+        match self.view {
+            View::Hot => q.temperature = Some(crate::domain::Temperature::Hot),
+            View::Today => q.today = true,
+            View::Mine => q.owner = Some(Some(self.user.clone())),
+            View::Unassigned => q.owner = Some(None),
+            View::All => {}
+        }
+        q
+    }
+
+    /// The rows on display, in order: all rows, or the search hits.
+    pub fn visible_len(&self) -> usize {
+        match &self.search.hits {
+            Some(h) => h.len(),
+            None => self.rows.len(),
+        }
+    }
+
+    /// The row index of the n-th visible row.
+    pub fn visible_row(&self, n: usize) -> Option<usize> {
+        match &self.search.hits {
+            Some(h) => h.get(n).map(|h| h.row),
+            None => (n < self.rows.len()).then_some(n),
+        }
+    }
+
+    pub fn selected_lead(&self) -> Option<&LeadView> {
+        self.visible_row(self.selected)
+            .and_then(|i| self.rows.get(i))
+    }
+
+    /// The lead an action applies to: the open lead in the lead view, else the selected row.
+    pub fn target(&self) -> Option<LeadId> {
+        match self.screen {
+            Screen::Lead => self.detail.as_ref().map(|d| d.view.lead.id),
+            _ => self.selected_lead().map(|v| v.lead.id),
+        }
+    }
+
+    pub fn flash(&mut self, text: impl Into<String>, error: bool) {
+        let ms = if error { 8_000 } else { 5_000 };
+        self.flash = Some(Flash {
+            text: text.into(),
+            error,
+            until: self.now + ms,
+        });
+    }
+}

@@ -1,0 +1,819 @@
+//! `update(&mut State, Msg) -> Vec<Effect>`: every transition of the TUI, with no terminal and
+//! no store, so flows are testable by feeding keys.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::Action;
+use super::msg::{Done, Effect, Msg};
+use super::state::{Ask, Flash, Pick, Prompt, Screen, State, UndoEntry, View};
+use crate::domain::time::{MINUTE_MS, parse_when};
+use crate::domain::{Kind, LostReason, NewLead, Stage};
+use crate::service::LogEntry;
+
+/// How many rows the first, quick answer of a view load holds.
+pub const FIRST_PAGE: usize = 200;
+
+pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(k) => key(s, k),
+        Msg::Action(a) if s.prompt.is_none() => action(s, a),
+        Msg::Action(_) | Msg::Resized => vec![],
+        Msg::ClickRow(line) => {
+            if s.screen == Screen::Queue && s.prompt.is_none() && !s.help {
+                let page = s.page.max(1);
+                let n = s.selected - s.selected % page + line;
+                if n < s.visible_len() {
+                    s.selected = n;
+                }
+            }
+            vec![]
+        }
+        Msg::Tick(now) => tick(s, now),
+        Msg::ViewLoaded {
+            generation,
+            rows,
+            complete,
+            index,
+        } => view_loaded(s, generation, rows, complete, index),
+        Msg::StatsLoaded(stats) => {
+            if stats.leads == 0 {
+                s.screen = Screen::Welcome;
+            } else if s.screen == Screen::Welcome {
+                s.screen = Screen::Queue;
+            }
+            s.stats = stats;
+            vec![]
+        }
+        Msg::SourcesLoaded(sources) => {
+            s.sources = sources;
+            vec![]
+        }
+        Msg::DetailLoaded(d) => {
+            if s.screen == Screen::Lead
+                && s.detail
+                    .as_ref()
+                    .is_none_or(|old| old.view.lead.id == d.view.lead.id)
+            {
+                s.detail = Some(*d);
+            }
+            vec![]
+        }
+        Msg::SearchDone { generation, hits } => {
+            if generation == s.search.generation {
+                s.search.hits = Some(hits);
+                s.search.pending = false;
+                s.selected = s.selected.min(s.visible_len().saturating_sub(1));
+            }
+            vec![]
+        }
+        Msg::Done(done) => done_msg(s, *done),
+        Msg::Failed(text) => {
+            s.flash(text, true);
+            s.loading = false;
+            vec![]
+        }
+        Msg::StoreChanged => reload_all(s),
+    }
+}
+
+fn tick(s: &mut State, now: i64) -> Vec<Effect> {
+    let minute_passed = now / MINUTE_MS != s.now / MINUTE_MS;
+    s.now = now;
+    if s.flash.as_ref().is_some_and(|f| f.until <= now) {
+        s.flash = None;
+    }
+    // Scores decay as time passes: recompute order and temperatures every minute.
+    if minute_passed { reload_all(s) } else { vec![] }
+}
+
+/// Reloads the view, and the open lead.
+pub fn reload_all(s: &mut State) -> Vec<Effect> {
+    let mut fx = reload(s);
+    if let (Screen::Lead, Some(d)) = (s.screen, &s.detail) {
+        fx.push(Effect::LoadDetail(d.view.lead.id));
+    }
+    fx
+}
+
+pub fn reload(s: &mut State) -> Vec<Effect> {
+    s.view_generation += 1;
+    s.loading = true;
+    vec![Effect::LoadView {
+        generation: s.view_generation,
+        query: s.query(),
+        first_page: FIRST_PAGE,
+    }]
+}
+
+fn view_loaded(
+    s: &mut State,
+    generation: u64,
+    rows: Vec<crate::service::LeadView>,
+    complete: bool,
+    index: std::sync::Arc<crate::domain::search::SearchIndex>,
+) -> Vec<Effect> {
+    if generation != s.view_generation {
+        return vec![];
+    }
+    let keep = s.selected_lead().map(|v| v.lead.id);
+    s.rows = rows;
+    s.index = index;
+    s.loading = !complete;
+    if let Some(id) = keep
+        && let Some(i) = s.rows.iter().position(|v| v.lead.id == id)
+        && s.search.hits.is_none()
+        && !s.keep_position
+    {
+        s.selected = i;
+    }
+    if complete {
+        s.keep_position = false;
+        if std::mem::take(&mut s.first_load) && s.rows.is_empty() && s.view == View::Hot {
+            s.flash(
+                "no hot leads right now: showing all open leads (H for hot)",
+                false,
+            );
+            return switch_view(s, View::All);
+        }
+    }
+    s.selected = s.selected.min(s.rows.len().saturating_sub(1));
+    if s.search.query.is_empty() {
+        vec![]
+    } else {
+        start_search(s, false)
+    }
+}
+
+fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
+    s.keep_position = true;
+    match done {
+        Done::Logged { change, token, key } => {
+            s.flash(change_text(&change), false);
+            patch_row(s, &change);
+            s.undo.push(UndoEntry {
+                label: format!("{} on {}", token.label, change.name),
+                tokens: vec![token],
+            });
+            s.last_logged = Some(key);
+        }
+        Done::Changed {
+            change,
+            token,
+            join,
+        } => {
+            s.flash(change_text(&change), false);
+            patch_row(s, &change);
+            match s.undo.last_mut() {
+                Some(last) if join => last.tokens.push(token),
+                _ => s.undo.push(UndoEntry {
+                    label: format!("{} on {}", token.label, change.name),
+                    tokens: vec![token],
+                }),
+            }
+        }
+        Done::Annotated => {}
+        Done::Added { id, created, name } => {
+            let how = if created {
+                "added"
+            } else {
+                "merged into the existing lead (same e-mail or phone)"
+            };
+            s.flash(
+                format!(
+                    "#{id} {}: {how}",
+                    crate::domain::sanitize::for_display(&name)
+                ),
+                false,
+            );
+        }
+        Done::Undone { label } => s.flash(format!("undone: {label}"), false),
+        Done::DemoLoaded { leads } => {
+            s.flash(format!("loaded {leads} demo leads"), false);
+            s.screen = Screen::Queue;
+        }
+    }
+    reload_all(s)
+}
+
+/// Shows a write's effect on the row at once, before the reload arrives.
+fn patch_row(s: &mut State, c: &crate::service::Change) {
+    if let Some(row) = s.rows.iter_mut().find(|v| v.lead.id == c.id) {
+        row.score = c.score_after;
+        row.temperature = c.temperature_after;
+        row.lead.stage = c.stage_after;
+        row.lead.next_action = c.next_action;
+        row.lead.owner.clone_from(&c.owner);
+    }
+}
+
+/// `#17 Ann Lee  warm -> HOT  +15  new -> contacted`
+pub fn change_text(c: &crate::service::Change) -> String {
+    let temp = |t: crate::domain::Temperature| match t {
+        crate::domain::Temperature::Hot => "HOT".to_string(),
+        other => other.name().to_string(),
+    };
+    let mut parts = vec![format!(
+        "#{} {}",
+        c.id,
+        crate::domain::sanitize::for_display(&c.name)
+    )];
+    if c.temperature_before == c.temperature_after {
+        parts.push(temp(c.temperature_after));
+    } else {
+        parts.push(format!(
+            "{} -> {}",
+            temp(c.temperature_before),
+            temp(c.temperature_after)
+        ));
+    }
+    let delta = i32::from(c.score_after) - i32::from(c.score_before);
+    parts.push(if delta == 0 {
+        format!("score {}", c.score_after)
+    } else {
+        format!("{delta:+} ({})", c.score_after)
+    });
+    if c.stage_before != c.stage_after {
+        parts.push(format!("{} -> {}", c.stage_before, c.stage_after));
+    }
+    parts.join("  ")
+}
+
+fn key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
+    if k.kind == KeyEventKind::Release {
+        return vec![];
+    }
+    if s.too_small {
+        if s.keymap.resolve(s.mode(), &k) == Some(Action::Quit) {
+            s.quit = true;
+        }
+        return vec![];
+    }
+    if s.prompt.is_some() {
+        return prompt_key(s, k);
+    }
+    if s.search.editing {
+        return search_key(s, k);
+    }
+    match s.keymap.resolve(s.mode(), &k) {
+        Some(a) => action(s, a),
+        None => vec![],
+    }
+}
+
+fn needs_lead(s: &mut State) -> Option<crate::domain::LeadId> {
+    let t = s.target();
+    if t.is_none() {
+        s.flash("no lead selected", true);
+    }
+    t
+}
+
+/// "#43 Sofia Costa": whom a prompt is about, named while the lead is still at hand (after a
+/// call is logged the lead may move away from the cursor).
+fn remember_subject(s: &mut State, lead: Option<crate::domain::LeadId>) {
+    let Some(id) = lead else { return };
+    let name = match (&s.detail, s.screen) {
+        (Some(d), Screen::Lead) if d.view.lead.id == id => Some(d.view.lead.name.clone()),
+        _ => s
+            .rows
+            .iter()
+            .find(|v| v.lead.id == id)
+            .map(|v| v.lead.name.clone()),
+    };
+    s.prompt_subject = match name {
+        Some(n) => format!("#{id} {n}"),
+        None if s.prompt_subject.starts_with(&format!("#{id} ")) => return,
+        None => format!("#{id}"),
+    };
+}
+
+fn ask(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>) {
+    remember_subject(s, lead);
+    s.prompt = Some(Prompt::Text {
+        what,
+        lead,
+        text: String::new(),
+        error: None,
+    });
+}
+
+fn pick(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>) {
+    remember_subject(s, lead);
+    s.prompt = Some(Prompt::Pick { what, lead });
+}
+
+/// Performs one named user intention.
+pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
+    match a {
+        Action::Quit => s.quit = true,
+        Action::Help => {
+            s.help = !s.help;
+            s.help_scroll = 0;
+        }
+        Action::Back => return back(s),
+        Action::Down => move_by(s, 1),
+        Action::Up => move_by(s, -1),
+        Action::PageDown => move_by(s, s.page.max(1) as isize),
+        Action::PageUp => move_by(s, -(s.page.max(1) as isize)),
+        Action::Top => move_by(s, isize::MIN / 2),
+        Action::Bottom => move_by(s, isize::MAX / 2),
+        Action::Open => {
+            if let Some(id) = s.selected_lead().map(|v| v.lead.id) {
+                s.screen = Screen::Lead;
+                s.detail = None;
+                s.detail_scroll = 0;
+                return vec![Effect::LoadDetail(id)];
+            }
+        }
+        Action::ViewHot => return switch_view(s, View::Hot),
+        Action::ViewToday => return switch_view(s, View::Today),
+        Action::ViewMine => return switch_view(s, View::Mine),
+        Action::ViewUnassigned => return switch_view(s, View::Unassigned),
+        Action::ViewAll => return switch_view(s, View::All),
+        Action::FilterStage => pick(s, Pick::FilterStage, None),
+        Action::FilterSource => {
+            let sources = s.sources.iter().take(9).cloned().collect();
+            pick(s, Pick::FilterSource(sources), None);
+        }
+        Action::Search => {
+            s.search.editing = true;
+        }
+        Action::LogCall | Action::LogEmail | Action::LogMeeting => {
+            let kind = match a {
+                Action::LogCall => Kind::Call,
+                Action::LogEmail => Kind::Email,
+                _ => Kind::Meeting,
+            };
+            if let Some(id) = needs_lead(s) {
+                pick(s, Pick::Outcome(kind), Some(id));
+            }
+        }
+        Action::LogNote => {
+            if let Some(id) = needs_lead(s) {
+                ask(s, Ask::NoteOnly, Some(id));
+            }
+        }
+        Action::SetStage => {
+            if let Some(id) = needs_lead(s) {
+                pick(s, Pick::Stage, Some(id));
+            }
+        }
+        Action::Won => {
+            if let Some(id) = needs_lead(s) {
+                return vec![Effect::Won(id)];
+            }
+        }
+        Action::Lost => {
+            if let Some(id) = needs_lead(s) {
+                pick(s, Pick::LostReason, Some(id));
+            }
+        }
+        Action::Snooze => {
+            if let Some(id) = needs_lead(s) {
+                ask(s, Ask::Snooze, Some(id));
+            }
+        }
+        Action::Assign => {
+            if let Some(id) = needs_lead(s) {
+                ask(s, Ask::Assign, Some(id));
+            }
+        }
+        Action::AddLead => {
+            s.draft = Some(NewLead::default());
+            ask(s, Ask::AddName, None);
+        }
+        Action::Undo => match s.undo.pop() {
+            Some(entry) => {
+                return vec![Effect::Undo {
+                    label: entry.label,
+                    tokens: entry.tokens,
+                }];
+            }
+            None => s.flash("nothing to undo", true),
+        },
+        Action::Refresh => return reload_all(s),
+        Action::LoadDemo => return vec![Effect::LoadDemo],
+    }
+    vec![]
+}
+
+fn back(s: &mut State) -> Vec<Effect> {
+    if s.help {
+        s.help = false;
+    } else if s.screen == Screen::Lead {
+        s.screen = Screen::Queue;
+        s.detail = None;
+    } else if !s.search.query.is_empty() {
+        clear_search(s);
+    }
+    vec![]
+}
+
+fn move_by(s: &mut State, delta: isize) {
+    let clamp = |pos: usize, len: usize| -> usize {
+        let p = pos as isize + delta;
+        p.clamp(0, len.saturating_sub(1) as isize) as usize
+    };
+    if s.help {
+        // The help box shows about a page of lines; scrolling stops at its last one.
+        let lines = s.keymap.help_entries(screen_mode(s.screen)).len() + 3;
+        let last = lines.saturating_sub(s.page.saturating_sub(1)) + 1;
+        s.help_scroll = clamp(s.help_scroll, last);
+    } else if s.screen == Screen::Lead {
+        let len = s
+            .detail
+            .as_ref()
+            .map_or(0, |d| d.timeline.len() + d.explanation.items.len() + 20);
+        s.detail_scroll = clamp(s.detail_scroll, len);
+    } else {
+        s.selected = clamp(s.selected, s.visible_len());
+    }
+}
+
+fn switch_view(s: &mut State, v: View) -> Vec<Effect> {
+    s.view = v;
+    s.selected = 0;
+    s.screen = if s.screen == Screen::Welcome {
+        Screen::Welcome
+    } else {
+        Screen::Queue
+    };
+    reload(s)
+}
+
+fn clear_search(s: &mut State) {
+    s.search.query.clear();
+    s.search.hits = None;
+    s.search.editing = false;
+    s.search.pending = false;
+    s.search.generation += 1;
+    s.search.base = None;
+    s.selected = 0;
+}
+
+fn search_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    match k.code {
+        KeyCode::Esc => {
+            clear_search(s);
+            return vec![];
+        }
+        KeyCode::Enter => {
+            s.search.editing = false;
+            return vec![];
+        }
+        KeyCode::Down => {
+            move_by(s, 1);
+            return vec![];
+        }
+        KeyCode::Up => {
+            move_by(s, -1);
+            return vec![];
+        }
+        KeyCode::Char('c') if ctrl => {
+            clear_search(s);
+            return vec![];
+        }
+        KeyCode::Char('u') if ctrl => s.search.query.clear(),
+        KeyCode::Backspace => {
+            s.search.query.pop();
+        }
+        KeyCode::Char(c) if !ctrl => s.search.query.push(c),
+        _ => return vec![],
+    }
+    s.selected = 0;
+    start_search(s, true)
+}
+
+/// Starts a search for the current query. When the query only grew since the last answer,
+/// the new search looks at the last hits only (every term can only match fewer rows).
+fn start_search(s: &mut State, may_narrow: bool) -> Vec<Effect> {
+    s.search.generation += 1;
+    if s.search.query.trim().is_empty() {
+        s.search.hits = None;
+        s.search.pending = false;
+        s.search.base = None;
+        return vec![];
+    }
+    let rows = match (&s.search.base, &s.search.hits) {
+        (Some(base), Some(hits))
+            if may_narrow && s.search.query.starts_with(base.as_str()) && !s.search.pending =>
+        {
+            Some(hits.iter().map(|h| h.row).collect())
+        }
+        _ => None,
+    };
+    s.search.base = Some(s.search.query.clone());
+    s.search.pending = true;
+    vec![Effect::Search {
+        generation: s.search.generation,
+        query: s.search.query.clone(),
+        rows,
+    }]
+}
+
+/// The options of a picker, in digit order.
+pub fn pick_options(what: &Pick) -> Vec<String> {
+    match what {
+        Pick::Outcome(kind) => kind
+            .outcomes()
+            .iter()
+            .map(|o| o.name().replace('-', " "))
+            .collect(),
+        Pick::Stage => Stage::ALL.iter().map(|s| s.name().to_string()).collect(),
+        Pick::LostReason => LostReason::ALL
+            .iter()
+            .map(|r| r.name().replace('-', " "))
+            .collect(),
+        Pick::FilterStage => std::iter::once("any".to_string())
+            .chain(Stage::ALL.iter().map(|s| s.name().to_string()))
+            .collect(),
+        Pick::FilterSource(sources) => std::iter::once("any".to_string())
+            .chain(sources.iter().cloned())
+            .collect(),
+    }
+}
+
+fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
+    let Some(prompt) = s.prompt.clone() else {
+        return vec![];
+    };
+    if k.code == KeyCode::Esc
+        || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
+    {
+        s.prompt = None;
+        s.draft = None;
+        return vec![];
+    }
+    match prompt {
+        Prompt::Pick { what, lead } => {
+            let KeyCode::Char(c) = k.code else {
+                return vec![];
+            };
+            let options = pick_options(&what);
+            let first = if matches!(what, Pick::FilterStage | Pick::FilterSource(_)) {
+                0
+            } else {
+                1
+            };
+            let Some(n) = c.to_digit(10).map(|d| d as usize) else {
+                return vec![];
+            };
+            if n < first || n - first >= options.len() {
+                return vec![];
+            }
+            s.prompt = None;
+            picked(s, what, lead, n - first)
+        }
+        Prompt::Text {
+            what,
+            lead,
+            mut text,
+            ..
+        } => {
+            let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+            match k.code {
+                KeyCode::Enter => {
+                    s.prompt = None;
+                    return submitted(s, what, lead, text.trim().to_string());
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Char('u') if ctrl => text.clear(),
+                KeyCode::Char(c) if !ctrl => {
+                    if let Some(preset) = date_preset(&what, &text, c) {
+                        s.prompt = None;
+                        return submitted(s, what, lead, preset.to_string());
+                    }
+                    text.push(c);
+                }
+                _ => return vec![],
+            }
+            s.prompt = Some(Prompt::Text {
+                what,
+                lead,
+                text,
+                error: None,
+            });
+            vec![]
+        }
+    }
+}
+
+/// In a date prompt with nothing typed yet, one letter picks a preset.
+fn date_preset(what: &Ask, text: &str, c: char) -> Option<&'static str> {
+    if !matches!(what, Ask::Next | Ask::Snooze) || !text.is_empty() {
+        return None;
+    }
+    match c {
+        't' => Some("tomorrow"),
+        'd' => Some("3d"),
+        'w' => Some("next-week"),
+        _ => None,
+    }
+}
+
+fn picked(
+    s: &mut State,
+    what: Pick,
+    lead: Option<crate::domain::LeadId>,
+    index: usize,
+) -> Vec<Effect> {
+    match (what, lead) {
+        (Pick::Outcome(kind), Some(id)) => {
+            let outcome = kind.outcomes()[index];
+            // The interaction is saved now; the note and follow-up that follow amend it.
+            // Until it is, a note has nothing to amend (never the previous call).
+            s.last_logged = None;
+            ask(s, Ask::Note, Some(id));
+            let entry = LogEntry {
+                kind,
+                outcome: Some(outcome),
+                note: None,
+                at: None,
+                next_action: None,
+                duration_secs: None,
+            };
+            vec![Effect::Log { lead: id, entry }]
+        }
+        (Pick::Stage, Some(id)) => {
+            let stage = Stage::ALL[index];
+            if stage == Stage::Lost {
+                pick(s, Pick::LostReason, Some(id));
+                return vec![];
+            }
+            vec![Effect::SetStage {
+                lead: id,
+                stage,
+                reason: None,
+            }]
+        }
+        (Pick::LostReason, Some(id)) => {
+            vec![Effect::SetStage {
+                lead: id,
+                stage: Stage::Lost,
+                reason: Some(LostReason::ALL[index]),
+            }]
+        }
+        (Pick::FilterStage, _) => {
+            s.stage_filter = index.checked_sub(1).map(|i| Stage::ALL[i]);
+            s.selected = 0;
+            reload(s)
+        }
+        (Pick::FilterSource(sources), _) => {
+            s.source_filter = index.checked_sub(1).and_then(|i| sources.get(i).cloned());
+            s.selected = 0;
+            reload(s)
+        }
+        _ => vec![],
+    }
+}
+
+fn retry(
+    s: &mut State,
+    what: Ask,
+    lead: Option<crate::domain::LeadId>,
+    text: String,
+    error: String,
+) -> Vec<Effect> {
+    s.prompt = Some(Prompt::Text {
+        what,
+        lead,
+        text,
+        error: Some(error),
+    });
+    vec![]
+}
+
+fn submitted(
+    s: &mut State,
+    what: Ask,
+    lead: Option<crate::domain::LeadId>,
+    text: String,
+) -> Vec<Effect> {
+    match what {
+        Ask::Note => {
+            let mut fx = Vec::new();
+            if let (false, Some(key)) = (text.is_empty(), s.last_logged) {
+                fx.push(Effect::Annotate { key, note: text });
+            }
+            ask(s, Ask::Next, lead);
+            fx
+        }
+        Ask::NoteOnly => match (text.is_empty(), lead) {
+            (false, Some(id)) => {
+                let entry = LogEntry {
+                    kind: Kind::Note,
+                    outcome: None,
+                    note: Some(text),
+                    at: None,
+                    next_action: None,
+                    duration_secs: None,
+                };
+                vec![Effect::Log { lead: id, entry }]
+            }
+            _ => vec![],
+        },
+        Ask::Next | Ask::Snooze => {
+            let Some(id) = lead else { return vec![] };
+            if text.is_empty() {
+                return vec![];
+            }
+            match parse_when(&text, s.now) {
+                Ok(at) if what == Ask::Snooze => vec![Effect::Snooze {
+                    lead: id,
+                    until: at,
+                }],
+                Ok(at) => vec![Effect::SetNext {
+                    lead: id,
+                    at: Some(at),
+                    join: true,
+                }],
+                Err(e) => retry(s, what, lead, text, e.to_string()),
+            }
+        }
+        Ask::Assign => {
+            let Some(id) = lead else { return vec![] };
+            let owner = match text.as_str() {
+                "" | "none" | "-" => None,
+                "me" => Some(s.user.clone()),
+                other => Some(other.to_string()),
+            };
+            vec![Effect::Assign { lead: id, owner }]
+        }
+        Ask::AddName | Ask::AddContact | Ask::AddCompany | Ask::AddSource => {
+            add_step(s, what, text)
+        }
+    }
+}
+
+/// The add-a-lead form, one field at a time: name, e-mail or phone, company, source.
+fn add_step(s: &mut State, what: Ask, text: String) -> Vec<Effect> {
+    let Some(mut draft) = s.draft.take() else {
+        return vec![];
+    };
+    let next = match what {
+        Ask::AddName => {
+            if text.is_empty() {
+                s.draft = Some(draft);
+                return retry(s, what, None, text, "a lead needs a name".into());
+            }
+            draft.name = text;
+            Some(Ask::AddContact)
+        }
+        Ask::AddContact => {
+            if text.is_empty() {
+                s.draft = Some(draft);
+                return retry(
+                    s,
+                    what,
+                    None,
+                    text,
+                    "a lead needs an e-mail or a phone".into(),
+                );
+            }
+            if text.contains('@') {
+                draft.email = Some(text);
+            } else {
+                draft.phone = Some(text);
+            }
+            Some(Ask::AddCompany)
+        }
+        Ask::AddCompany => {
+            draft.company = Some(text).filter(|t| !t.is_empty());
+            Some(Ask::AddSource)
+        }
+        _ => {
+            draft.source = Some(text).filter(|t| !t.is_empty());
+            None
+        }
+    };
+    match next {
+        Some(step) => {
+            s.draft = Some(draft);
+            ask(s, step, None);
+            vec![]
+        }
+        None => vec![Effect::Add(draft)],
+    }
+}
+
+/// A flash that stays until the next message (used by the app for start-up warnings).
+pub fn sticky(text: String, now: i64) -> Flash {
+    Flash {
+        text,
+        error: true,
+        until: now + 15_000,
+    }
+}
+
+/// The keymap mode of a screen (what the help screen describes).
+pub fn screen_mode(screen: Screen) -> crate::tui::keymap::Mode {
+    use crate::tui::keymap::Mode;
+    match screen {
+        Screen::Welcome => Mode::Welcome,
+        Screen::Queue => Mode::Queue,
+        Screen::Lead => Mode::Lead,
+    }
+}

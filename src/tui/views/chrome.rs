@@ -1,0 +1,251 @@
+//! Header (views, counts, search), status line (messages and prompts) and footer (key hints).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::super::action::Action;
+use super::super::keymap::Mode;
+use super::super::state::{Ask, Pick, Prompt, State, View};
+use super::super::theme::Theme;
+use super::super::update::pick_options;
+use crate::domain::sanitize::for_display;
+
+pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let mut spans = vec![Span::styled(" leadq ", theme.style("accent"))];
+    for v in View::ALL {
+        let label = format!(" {} ", v.label());
+        let style = if v == s.view {
+            theme.style("selection")
+        } else {
+            theme.style("muted")
+        };
+        spans.push(Span::styled(label, style));
+    }
+    if let Some(st) = s.stage_filter {
+        spans.push(Span::styled(format!(" stage:{st}"), theme.style("accent")));
+    }
+    if let Some(src) = &s.source_filter {
+        spans.push(Span::styled(
+            format!(" source:{}", for_display(src)),
+            theme.style("accent"),
+        ));
+    }
+    let st = &s.stats;
+    // While a prompt or the search holds the status line, the change just made (or an error)
+    // shows up here instead of the counts, so `c 1` is answered with `warm -> HOT +15` at once.
+    let status_busy = s.prompt.is_some() || s.search.editing || !s.search.query.is_empty();
+    let flash = s.flash.as_ref().filter(|_| status_busy);
+    let counts = vec![
+        Span::styled(format!("hot {}", st.hot), theme.style("hot")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("warm {}", st.warm), theme.style("warm")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("cold {}", st.cold), theme.style("cold")),
+        Span::styled(" · ", theme.style("muted")),
+        Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
+    ];
+    let counts_width: usize = counts.iter().map(|s| s.width()).sum();
+    let views_width: usize = spans.iter().map(|s| s.width()).sum();
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    let room = usize::from(area.width).saturating_sub(views_width + 1);
+    if let Some(f) = flash {
+        // The message takes what the views leave, cut to fit rather than drawn over them.
+        let role = if f.error { "error" } else { "positive" };
+        let text = super::fit(&f.text, room.saturating_sub(1));
+        let x = area.x + (views_width + 1) as u16;
+        buf.set_line(
+            x,
+            area.y,
+            &Line::styled(text, theme.style(role)),
+            room as u16,
+        );
+        return;
+    }
+    // The counts give way to the views and filters when both do not fit (80 columns with a
+    // filter): drawn over them they would hide the filter in force.
+    if counts_width > room {
+        return;
+    }
+    let x = area.x + area.width.saturating_sub(counts_width as u16);
+    buf.set_line(
+        x,
+        area.y,
+        &Line::from(counts),
+        area.width.saturating_sub(x - area.x),
+    );
+}
+
+/// A prompt as two lines: what is asked (and of whom) with a hint, then the choices or the
+/// text typed so far.
+fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Line<'static>) {
+    let who = for_display(subject);
+    let title = |text: String, hint: &str| {
+        Line::from(vec![
+            Span::styled(format!(" {text} "), theme.style("title")),
+            Span::styled(format!(" {hint}"), theme.style("muted")),
+        ])
+    };
+    match p {
+        Prompt::Pick { what, .. } => {
+            let text = match what {
+                Pick::Outcome(kind) => format!("{} outcome for {who}", capitalised(kind.name())),
+                Pick::Stage => format!("Stage for {who}"),
+                Pick::LostReason => format!("{who} was lost because"),
+                Pick::FilterStage => "Show the stage".into(),
+                Pick::FilterSource(_) => "Show the source".into(),
+            };
+            let first = usize::from(!matches!(what, Pick::FilterStage | Pick::FilterSource(_)));
+            let mut spans = vec![Span::raw(" ")];
+            for (i, o) in pick_options(what).into_iter().enumerate() {
+                spans.push(Span::styled(format!("{}", i + first), theme.style("key")));
+                spans.push(Span::styled(format!(" {} ", for_display(&o)), theme.text()));
+            }
+            (title(text, "a digit picks, esc cancels"), Line::from(spans))
+        }
+        Prompt::Text {
+            what, text, error, ..
+        } => {
+            const DATES: &str =
+                "t tomorrow · d in 3 days · w next week · or a date: 2026-12-01, 5d";
+            let (label, hint) = match what {
+                Ask::Note => (format!("Add a note for {who}?"), "enter skips"),
+                Ask::NoteOnly => (format!("Note for {who}"), "enter saves, esc cancels"),
+                Ask::Next => (format!("Next follow-up for {who}?"), "enter skips"),
+                Ask::Snooze => (format!("Snooze {who} until"), "esc cancels"),
+                Ask::Assign => (format!("Assign {who} to"), "a user name, me, or none"),
+                Ask::AddName => ("New lead: name".into(), "esc cancels"),
+                Ask::AddContact => ("New lead: e-mail or phone".into(), "esc cancels"),
+                Ask::AddCompany => ("New lead: company".into(), "enter skips"),
+                Ask::AddSource => (
+                    "New lead: source".into(),
+                    "web-form, referral, trade-show ... enter skips",
+                ),
+            };
+            let mut body = vec![
+                Span::styled(" > ", theme.style("key")),
+                Span::styled(for_display(text), theme.text()),
+                Span::styled("▏", theme.style("accent")),
+            ];
+            if let Some(e) = error {
+                body.push(Span::styled(
+                    format!("  {}", for_display(e)),
+                    theme.style("error"),
+                ));
+            } else if matches!(what, Ask::Next | Ask::Snooze) && text.is_empty() {
+                body.push(Span::styled(format!("  {DATES}"), theme.style("muted")));
+            }
+            (title(label, hint), Line::from(body))
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// The status line: the open prompt's question, else the search, else the last change or
+/// error, else loading.
+pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let line = if let Some(p) = &s.prompt {
+        prompt_lines(p, &s.prompt_subject, theme).0
+    } else if s.search.editing || !s.search.query.is_empty() {
+        let count = match (&s.search.hits, s.search.pending) {
+            (_, true) => " searching…".to_string(),
+            (Some(h), false) => format!(" {} of {}", h.len(), s.rows.len()),
+            (None, false) => String::new(),
+        };
+        let cursor = if s.search.editing { "▏" } else { "" };
+        Line::from(vec![
+            Span::styled(" / ", theme.style("key")),
+            Span::styled(for_display(&s.search.query), theme.text()),
+            Span::styled(cursor, theme.style("accent")),
+            Span::styled(count, theme.style("muted")),
+        ])
+    } else if let Some(f) = &s.flash {
+        let role = if f.error { "error" } else { "positive" };
+        Line::from(Span::styled(
+            format!(" {}", for_display(&f.text)),
+            theme.style(role),
+        ))
+    } else if s.loading {
+        Line::from(Span::styled(" loading…", theme.style("muted")))
+    } else {
+        Line::default()
+    };
+    buf.set_line(area.x, area.y, &line, area.width);
+}
+
+/// The actions worth a hint in each mode, in order of importance.
+fn hinted(mode: Mode) -> &'static [Action] {
+    match mode {
+        // `?` comes early so that it shows even in 80 columns: a newcomer finds every key there.
+        Mode::Queue => &[
+            Action::Open,
+            Action::Help,
+            Action::LogCall,
+            Action::LogEmail,
+            Action::LogMeeting,
+            Action::LogNote,
+            Action::Search,
+            Action::ViewHot,
+            Action::ViewToday,
+            Action::Snooze,
+            Action::Undo,
+            Action::Quit,
+        ],
+        Mode::Lead => &[
+            Action::Back,
+            Action::Help,
+            Action::LogCall,
+            Action::LogEmail,
+            Action::LogMeeting,
+            Action::LogNote,
+            Action::Won,
+            Action::Lost,
+            Action::Undo,
+            Action::Quit,
+        ],
+        Mode::Welcome => &[
+            Action::LoadDemo,
+            Action::AddLead,
+            Action::Help,
+            Action::Quit,
+        ],
+        Mode::Help | Mode::Global => &[Action::Back, Action::Quit],
+    }
+}
+
+/// The footer: the open prompt, else the keys that apply here.
+pub fn footer(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    if let Some(p) = &s.prompt {
+        buf.set_line(
+            area.x,
+            area.y,
+            &prompt_lines(p, &s.prompt_subject, theme).1,
+            area.width,
+        );
+        return;
+    }
+    let mode = s.mode();
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for &a in hinted(mode) {
+        let Some(key) = s.keymap.keys_for(mode, a).into_iter().next() else {
+            continue;
+        };
+        let piece = format!("{key} {}  ", a.hint());
+        if used + piece.chars().count() > usize::from(area.width) {
+            break;
+        }
+        used += piece.chars().count();
+        spans.push(Span::styled(key, theme.style("key")));
+        spans.push(Span::styled(
+            format!(" {}  ", a.hint()),
+            theme.style("muted"),
+        ));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}

@@ -1,0 +1,189 @@
+//! The queue: leads in score order, only the visible slice drawn.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::super::state::State;
+use super::super::theme::Theme;
+use super::text::highlight_spans;
+use crate::domain::Temperature;
+use crate::domain::time::relative;
+use crate::service::LeadView;
+
+/// Column widths for a given total width: name and company share what the fixed columns leave.
+struct Columns {
+    name: usize,
+    company: usize,
+    owner: usize,
+}
+
+const FIXED: usize = 1 + 3 + 1 + 4 + 1 + 1 + 1 + 11 + 1 + 4 + 1 + 8 + 1;
+
+impl Columns {
+    fn for_width(width: usize) -> Columns {
+        let owner = 8;
+        let flexible = width.saturating_sub(FIXED + owner);
+        let name = flexible * 55 / 100;
+        Columns {
+            name,
+            company: flexible - name,
+            owner,
+        }
+    }
+}
+
+fn temp_badge(t: Temperature) -> &'static str {
+    match t {
+        Temperature::Hot => "HOT ",
+        Temperature::Warm => "warm",
+        Temperature::Cold => "cold",
+    }
+}
+
+fn next_cell(next: Option<i64>, now: i64) -> (String, bool) {
+    match next {
+        None => ("-".into(), false),
+        Some(t) if t <= now => (
+            format!("!{}", relative(t, now)).replace("!now", "!due"),
+            true,
+        ),
+        Some(t) => (relative(t, now).replace("in ", "+"), false),
+    }
+}
+
+pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let cols = Columns::for_width(usize::from(area.width));
+    let header = format!(
+        " {:>3} {:<4} {:<nw$} {:<cw$} {:<11} {:>4} {:<8} {}",
+        "SC",
+        "TEMP",
+        "NAME",
+        "COMPANY",
+        "STAGE",
+        "LAST",
+        "NEXT",
+        "OWNER",
+        nw = cols.name,
+        cw = cols.company
+    );
+    buf.set_line(
+        area.x,
+        area.y,
+        &Line::styled(header, theme.style("title")),
+        area.width,
+    );
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let rows = usize::from(body.height);
+    if s.visible_len() == 0 {
+        let msg = if s.loading {
+            " loading…".to_string()
+        } else if !s.search.query.is_empty() {
+            format!(
+                " nothing matches \"{}\" (esc clears the search)",
+                crate::domain::sanitize::for_display(&s.search.query)
+            )
+        } else {
+            " no leads in this view: H hot, T today, M mine, U unassigned, A all".to_string()
+        };
+        buf.set_line(
+            body.x,
+            body.y,
+            &Line::styled(msg, theme.style("muted")),
+            body.width,
+        );
+        return;
+    }
+    let offset = s.selected - s.selected % rows.max(1);
+    for line in 0..rows {
+        let n = offset + line;
+        let Some(row_index) = s.visible_row(n) else {
+            break;
+        };
+        let Some(v) = s.rows.get(row_index) else {
+            break;
+        };
+        let hit = s.search.hits.as_ref().and_then(|h| h.get(n));
+        let y = body.y + line as u16;
+        let selected = n == s.selected;
+        let spans = row_spans(v, hit, &cols, s.now, theme);
+        let row_area = Rect {
+            x: body.x,
+            y,
+            width: body.width,
+            height: 1,
+        };
+        buf.set_line(body.x, y, &Line::from(spans), body.width);
+        if selected {
+            buf.set_style(row_area, theme.style("selection"));
+        }
+    }
+}
+
+fn row_spans(
+    v: &LeadView,
+    hit: Option<&super::super::state::Hit>,
+    cols: &Columns,
+    now: i64,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let l = &v.lead;
+    let text = theme.text();
+    let matched = theme.style("match");
+    let (next, overdue) = next_cell(l.next_action, now);
+    let mut spans = vec![
+        Span::styled(" ", text),
+        Span::styled(format!("{:>3} ", v.score), text),
+        Span::styled(temp_badge(v.temperature), theme.temperature(v.temperature)),
+        Span::styled(" ", text),
+    ];
+    let no = Vec::new();
+    spans.extend(highlight_spans(
+        &l.name,
+        hit.map_or(&no, |h| &h.name),
+        cols.name,
+        text,
+        matched,
+    ));
+    spans.push(Span::styled(" ", text));
+    spans.extend(highlight_spans(
+        l.company.as_deref().unwrap_or(""),
+        hit.map_or(&no, |h| &h.company),
+        cols.company,
+        theme.style("muted"),
+        matched,
+    ));
+    spans.push(Span::styled(" ", text));
+    spans.push(Span::styled(
+        format!("{:<11}", l.stage.name()),
+        theme.stage(l.stage),
+    ));
+    spans.push(Span::styled(
+        format!(
+            " {:>4} ",
+            l.last_touch.map_or("-".into(), |t| relative(t, now))
+        ),
+        theme.style("muted"),
+    ));
+    let next_style = if overdue {
+        theme.style("overdue")
+    } else {
+        text
+    };
+    spans.push(Span::styled(format!("{next:<8}"), next_style));
+    spans.push(Span::styled(" ", text));
+    let owner = l.owner.as_deref().unwrap_or("-");
+    spans.extend(highlight_spans(
+        owner,
+        &[],
+        cols.owner,
+        theme.style("muted"),
+        Style::default().add_modifier(Modifier::BOLD),
+    ));
+    spans
+}

@@ -1,0 +1,228 @@
+//! Worker threads: one loads views (a quick first page, then the whole view, then the
+//! counts), one searches. Each drops jobs that a newer one made stale.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+
+use super::app::send;
+use super::msg::Msg;
+use crate::domain::search::SearchIndex;
+use crate::service::{LeadService, Query};
+
+enum Load {
+    View {
+        generation: u64,
+        query: Query,
+        first_page: usize,
+    },
+    Sources,
+}
+
+struct SearchJob {
+    generation: u64,
+    query: String,
+    rows: Option<Vec<usize>>,
+    index: Arc<SearchIndex>,
+}
+
+/// Where slow work runs: worker threads in the app, inline in tests.
+pub trait Background {
+    fn load(&self, generation: u64, query: Query, first_page: usize);
+    fn sources(&self);
+    fn search(
+        &self,
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+        index: Arc<SearchIndex>,
+    );
+}
+
+pub struct Workers {
+    load: Sender<Load>,
+    search: Sender<SearchJob>,
+}
+
+/// How many hits get their matched characters computed for highlighting.
+const HIGHLIGHTED: usize = 2_000;
+
+impl Workers {
+    pub fn start(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) -> Workers {
+        let (load, load_rx) = mpsc::channel();
+        let (search, search_rx) = mpsc::channel();
+        let loader_tx = tx.clone();
+        thread::spawn(move || loader(service, load_rx, loader_tx));
+        thread::spawn(move || searcher(search_rx, tx));
+        Workers { load, search }
+    }
+}
+
+impl Background for Workers {
+    fn load(&self, generation: u64, query: Query, first_page: usize) {
+        let _ = self.load.send(Load::View {
+            generation,
+            query,
+            first_page,
+        });
+    }
+
+    fn sources(&self) {
+        let _ = self.load.send(Load::Sources);
+    }
+
+    fn search(
+        &self,
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+        index: Arc<SearchIndex>,
+    ) {
+        let _ = self.search.send(SearchJob {
+            generation,
+            query,
+            rows,
+            index,
+        });
+    }
+}
+
+/// Runs the background work inline, sending its messages to `tx`: for tests and tools that
+/// want every answer before the next step.
+pub struct Inline<'a> {
+    pub service: &'a dyn LeadService,
+    pub tx: Sender<Msg>,
+}
+
+impl Background for Inline<'_> {
+    fn load(&self, generation: u64, query: Query, first_page: usize) {
+        load_view(self.service, &self.tx, generation, query, first_page);
+    }
+
+    fn sources(&self) {
+        if let Ok(s) = self.service.sources() {
+            send(&self.tx, Msg::SourcesLoaded(s));
+        }
+    }
+
+    fn search(
+        &self,
+        generation: u64,
+        query: String,
+        rows: Option<Vec<usize>>,
+        index: Arc<SearchIndex>,
+    ) {
+        run_search(
+            &self.tx,
+            SearchJob {
+                generation,
+                query,
+                rows,
+                index,
+            },
+        );
+    }
+}
+
+fn latest<T>(rx: &Receiver<T>, first: T, keep: impl Fn(&T) -> bool) -> Vec<T> {
+    let mut jobs = vec![first];
+    jobs.extend(rx.try_iter());
+    // Of the view loads only the newest matters; other jobs all run.
+    let newest_view = jobs.iter().rposition(&keep);
+    jobs.into_iter()
+        .enumerate()
+        .filter(|(i, j)| !keep(j) || Some(*i) == newest_view)
+        .map(|(_, j)| j)
+        .collect()
+}
+
+fn loader(service: Arc<dyn LeadService + Send + Sync>, rx: Receiver<Load>, tx: Sender<Msg>) {
+    while let Ok(first) = rx.recv() {
+        for job in latest(&rx, first, |j| matches!(j, Load::View { .. })) {
+            match job {
+                Load::View {
+                    generation,
+                    query,
+                    first_page,
+                } => load_view(&*service, &tx, generation, query, first_page),
+                Load::Sources => match service.sources() {
+                    Ok(s) => send(&tx, Msg::SourcesLoaded(s)),
+                    Err(e) => send(&tx, Msg::Failed(e.to_string())),
+                },
+            }
+        }
+    }
+}
+
+fn load_view(
+    service: &dyn LeadService,
+    tx: &Sender<Msg>,
+    generation: u64,
+    query: Query,
+    first_page: usize,
+) {
+    let quick = Query {
+        limit: Some(first_page),
+        ..query.clone()
+    };
+    match service.list(&quick) {
+        Ok(rows) => {
+            let complete = rows.len() < first_page;
+            let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
+            send(
+                tx,
+                Msg::ViewLoaded {
+                    generation,
+                    rows,
+                    complete,
+                    index,
+                },
+            );
+            if !complete {
+                match service.list(&query) {
+                    Ok(rows) => {
+                        let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
+                        send(
+                            tx,
+                            Msg::ViewLoaded {
+                                generation,
+                                rows,
+                                complete: true,
+                                index,
+                            },
+                        );
+                    }
+                    Err(e) => send(tx, Msg::Failed(e.to_string())),
+                }
+            }
+        }
+        Err(e) => send(tx, Msg::Failed(e.to_string())),
+    }
+    match service.stats() {
+        Ok(st) => send(tx, Msg::StatsLoaded(st)),
+        Err(e) => send(tx, Msg::Failed(e.to_string())),
+    }
+}
+
+fn searcher(rx: Receiver<SearchJob>, tx: Sender<Msg>) {
+    while let Ok(mut job) = rx.recv() {
+        // Only the newest query matters: drop the ones typed over.
+        while let Ok(newer) = rx.try_recv() {
+            job = newer;
+        }
+        run_search(&tx, job);
+    }
+}
+
+fn run_search(tx: &Sender<Msg>, job: SearchJob) {
+    let mut hits = job.index.search(&job.query, job.rows.as_deref());
+    let shown = hits.len().min(HIGHLIGHTED);
+    job.index.highlight(&job.query, &mut hits[..shown]);
+    send(
+        tx,
+        Msg::SearchDone {
+            generation: job.generation,
+            hits,
+        },
+    );
+}

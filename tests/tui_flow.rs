@@ -1,0 +1,217 @@
+//! Flow tests: key strings drive `update` (through `app::step`, which runs the effects inline
+//! against a temporary store) and the state and store are checked. No terminal.
+
+use leadq::domain::{Kind, Outcome, Stage};
+use leadq::service::{LeadService, Local, Settings};
+use leadq::store::Store;
+use leadq::tui::app::{start_state, step};
+use leadq::tui::msg::Msg;
+use leadq::tui::state::{Prompt, Screen, State, View};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
+
+fn service_with_demo(count: usize) -> Local {
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "alice".into(),
+        ..Settings::default()
+    };
+    let s = Local::new(Store::temporary().unwrap(), settings).unwrap();
+    s.demo(count, 7).unwrap();
+    s
+}
+
+/// Parses "j j c 1 <enter> hello <esc>": space-separated tokens; `<name>` is a named key,
+/// `<space>` a space, anything else is typed character by character.
+fn keys(spec: &str) -> Vec<KeyEvent> {
+    let mut out = Vec::new();
+    for token in spec.split(' ').filter(|t| !t.is_empty()) {
+        let named = match token {
+            "<enter>" => Some(KeyCode::Enter),
+            "<esc>" => Some(KeyCode::Esc),
+            "<down>" => Some(KeyCode::Down),
+            "<up>" => Some(KeyCode::Up),
+            "<bs>" => Some(KeyCode::Backspace),
+            "<space>" => Some(KeyCode::Char(' ')),
+            _ => None,
+        };
+        match named {
+            Some(code) => out.push(KeyEvent::new(code, KeyModifiers::NONE)),
+            None => out.extend(
+                token
+                    .chars()
+                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            ),
+        }
+    }
+    out
+}
+
+fn press(service: &Local, state: &mut State, spec: &str) {
+    for k in keys(spec) {
+        step(service, state, Msg::Key(k));
+    }
+}
+
+#[test]
+fn c_1_enter_enter_logs_a_connected_call_on_the_selected_lead() {
+    let service = service_with_demo(60);
+    let mut state = start_state(&service);
+    assert_eq!(state.screen, Screen::Queue);
+    press(&service, &mut state, "j");
+    let id = state.selected_lead().unwrap().lead.id;
+    let before = service.show(id).unwrap().timeline.len();
+    press(&service, &mut state, "c 1 <enter> <enter>");
+    assert!(state.prompt.is_none(), "both prompts were skipped");
+    let d = service.show(id).unwrap();
+    assert!(d.timeline.len() > before);
+    let call = d.timeline.iter().find(|i| i.kind == Kind::Call).unwrap();
+    assert_eq!(call.outcome, Some(Outcome::Connected));
+    assert_eq!(call.at, NOW);
+    assert_eq!(call.author, "alice");
+    let flash = state.flash.as_ref().unwrap();
+    assert!(
+        flash.text.contains(&format!("#{id}")),
+        "the change is shown: {}",
+        flash.text
+    );
+}
+
+#[test]
+fn a_typed_note_and_follow_up_amend_the_logged_call_and_undo_takes_all_back() {
+    let service = service_with_demo(30);
+    let mut state = start_state(&service);
+    let id = state.selected_lead().unwrap().lead.id;
+    let lead_before = service.show(id).unwrap();
+    press(
+        &service,
+        &mut state,
+        "c 3 left <space> a <space> message <enter> t",
+    );
+    let d = service.show(id).unwrap();
+    let call = &d
+        .timeline
+        .iter()
+        .find(|i| i.kind == Kind::Call && i.at == NOW)
+        .unwrap();
+    assert_eq!(call.outcome, Some(Outcome::Voicemail));
+    assert_eq!(call.note.as_deref(), Some("left a message"));
+    assert_eq!(
+        d.view.lead.next_action,
+        Some(NOW + 23 * 3_600_000),
+        "tomorrow 09:00 UTC"
+    );
+    press(&service, &mut state, "u");
+    let after_undo = service.show(id).unwrap();
+    assert_eq!(after_undo.timeline, lead_before.timeline);
+    assert_eq!(after_undo.view.lead, lead_before.view.lead);
+}
+
+#[test]
+fn lost_needs_a_reason_picked_by_digit() {
+    let service = service_with_demo(30);
+    let mut state = start_state(&service);
+    let id = state.selected_lead().unwrap().lead.id;
+    press(&service, &mut state, "l");
+    assert!(matches!(state.prompt, Some(Prompt::Pick { .. })));
+    press(&service, &mut state, "2");
+    let d = service.show(id).unwrap();
+    assert_eq!(d.view.lead.stage, Stage::Lost);
+    assert_eq!(
+        d.view.lead.lost_reason,
+        Some(leadq::domain::LostReason::Competitor)
+    );
+    assert!(
+        state.rows.iter().all(|r| r.lead.id != id),
+        "a lost lead leaves the queue"
+    );
+}
+
+#[test]
+fn views_switch_with_one_key_and_search_filters_as_you_type() {
+    let service = service_with_demo(200);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "A");
+    assert_eq!(state.view, View::All);
+    let all = state.rows.len();
+    press(&service, &mut state, "H");
+    assert!(state.rows.len() < all);
+    assert!(
+        state
+            .rows
+            .iter()
+            .all(|r| r.temperature == leadq::domain::Temperature::Hot)
+    );
+    press(&service, &mut state, "A / an");
+    let hits = state.search.hits.clone().unwrap();
+    assert!(!hits.is_empty() && hits.len() < all);
+    press(&service, &mut state, "n <space> a");
+    let narrowed = state.search.hits.clone().unwrap();
+    assert!(narrowed.len() <= hits.len());
+    press(&service, &mut state, "<esc>");
+    assert!(state.search.hits.is_none());
+    assert_eq!(state.visible_len(), all);
+}
+
+#[test]
+fn today_is_due_follow_ups_stale_hot_leads_and_untouched_new_leads() {
+    use leadq::domain::Temperature;
+    let service = service_with_demo(300);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "T");
+    assert_eq!(state.view, View::Today);
+    assert!(!state.rows.is_empty());
+    let end_of_today = leadq::domain::time::end_of_local_day(NOW);
+    let stale = NOW - 3 * leadq::domain::time::DAY_MS;
+    let mut kinds = [0; 3];
+    for r in &state.rows {
+        let l = &r.lead;
+        let due = l.next_action.is_some_and(|t| t < end_of_today);
+        let hot_stale = r.temperature == Temperature::Hot && l.last_touch.is_none_or(|t| t < stale);
+        let fresh = l.stage == Stage::New && l.last_touch.is_none();
+        assert!(
+            due || hot_stale || fresh,
+            "#{} does not belong in today's queue",
+            l.id
+        );
+        kinds[0] += usize::from(due);
+        kinds[1] += usize::from(hot_stale);
+        kinds[2] += usize::from(fresh);
+    }
+    assert!(
+        kinds.iter().all(|&k| k > 0),
+        "all three reasons occur in 300 demo leads: {kinds:?}"
+    );
+    // And nothing that qualifies is missing: compare with every open lead.
+    let all = service.export().unwrap();
+    let expected = all
+        .iter()
+        .filter(|v| v.lead.stage.is_open() && !v.lead.is_snoozed(NOW))
+        .filter(|v| {
+            !(v.lead.stage == Stage::Nurture && v.lead.next_action.is_some_and(|t| t > NOW))
+        })
+        .filter(|v| {
+            let l = &v.lead;
+            l.next_action.is_some_and(|t| t < end_of_today)
+                || (v.temperature == Temperature::Hot && l.last_touch.is_none_or(|t| t < stale))
+                || (l.stage == Stage::New && l.last_touch.is_none())
+        })
+        .count();
+    assert_eq!(state.rows.len(), expected);
+}
+
+#[test]
+fn a_nurture_lead_waits_for_its_revisit_date() {
+    let service = service_with_demo(300);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "A");
+    assert!(
+        state
+            .rows
+            .iter()
+            .all(|r| !(r.lead.stage == Stage::Nurture
+                && r.lead.next_action.is_some_and(|t| t > NOW))),
+        "nurture leads with a future revisit date are not in the queue"
+    );
+}

@@ -1,0 +1,452 @@
+//! Render snapshots: every screen drawn into a `TestBackend` at 80x24 (the smallest supported
+//! terminal) and 140x40, from states driven by keys through `app::step` over a demo store with
+//! a fixed clock. The snapshots are the screen as text; colours that carry meaning (search
+//! hits) are checked by style.
+
+use leadq::domain::{Kind, NewLead};
+use leadq::service::{LeadService, Local, LogEntry, Settings};
+use leadq::store::Store;
+use leadq::tui::app::{start_state, step};
+use leadq::tui::msg::Msg;
+use leadq::tui::state::{Prompt, Screen, State};
+use leadq::tui::theme::Theme;
+use leadq::tui::views;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+
+const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (140, 40)];
+
+fn service() -> Local {
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "alice".into(),
+        ..Settings::default()
+    };
+    Local::new(Store::temporary().unwrap(), settings).unwrap()
+}
+
+/// The store the app's own "load demo" gives: 200 leads, seed 1.
+fn demo_service() -> Local {
+    let s = service();
+    s.demo(200, 1).unwrap();
+    s
+}
+
+/// "j <down> c 1 <enter>": `<name>` is a named key, `<space>` a space, anything else is typed.
+fn keys(spec: &str) -> Vec<KeyEvent> {
+    let mut out = Vec::new();
+    for token in spec.split(' ').filter(|t| !t.is_empty()) {
+        let named = match token {
+            "<enter>" => Some(KeyCode::Enter),
+            "<esc>" => Some(KeyCode::Esc),
+            "<down>" => Some(KeyCode::Down),
+            "<up>" => Some(KeyCode::Up),
+            "<bs>" => Some(KeyCode::Backspace),
+            "<space>" => Some(KeyCode::Char(' ')),
+            _ => None,
+        };
+        match named {
+            Some(code) => out.push(KeyEvent::new(code, KeyModifiers::NONE)),
+            None => out.extend(
+                token
+                    .chars()
+                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            ),
+        }
+    }
+    out
+}
+
+fn press(service: &Local, state: &mut State, spec: &str) {
+    for k in keys(spec) {
+        step(service, state, Msg::Key(k));
+    }
+}
+
+/// A fresh app over `service` after typing `spec`.
+fn after(service: &Local, spec: &str) -> State {
+    let mut state = start_state(service);
+    press(service, &mut state, spec);
+    state
+}
+
+fn draw(state: &State, width: u16, height: u16) -> Buffer {
+    let theme = Theme::default_theme();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| views::render(f, state, &theme)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as lines of symbols (the cell after a wide character is skipped), with trailing
+/// blanks cut so the snapshot files survive editors.
+fn screen(buf: &Buffer) -> String {
+    let mut lines = Vec::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            let symbol = buf[(x, y)].symbol();
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            skip = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
+            line.push_str(symbol);
+        }
+        lines.push(line.trim_end().to_string());
+    }
+    lines.join("\n")
+}
+
+/// How many follow-ups are due today depends on where the local day ends, so the header's
+/// count is checked against the state here and masked (same width) in the snapshot.
+fn mask_due_count(text: &str, state: &State) -> String {
+    let due = format!("due {}", state.stats.due_today);
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    if lines[0].contains(" · due ") {
+        assert!(
+            lines[0].ends_with(&due),
+            "the header shows the due count: {}",
+            lines[0]
+        );
+        let masked = format!("due {}", "#".repeat(due.len() - 4));
+        lines[0] = format!("{}{masked}", &lines[0][..lines[0].len() - due.len()]);
+    }
+    lines.join("\n")
+}
+
+/// Snapshots the state at both sizes and returns the two screens for further checks.
+fn snapshot(name: &str, state: &State) -> Vec<(Buffer, String)> {
+    SIZES
+        .iter()
+        .map(|&(w, h)| {
+            let buf = draw(state, w, h);
+            let text = screen(&buf);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), mask_due_count(&text, state));
+            (buf, text)
+        })
+        .collect()
+}
+
+fn status_line(text: &str) -> &str {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len() - 2]
+}
+
+fn footer_line(text: &str) -> &str {
+    text.lines().last().unwrap()
+}
+
+#[test]
+fn welcome_on_an_empty_store() {
+    let s = service();
+    let state = start_state(&s);
+    assert_eq!(state.screen, Screen::Welcome);
+    for (_, text) in snapshot("welcome", &state) {
+        assert!(text.contains("Welcome to leadq"));
+        assert!(text.contains("d  load 200 demo leads"), "{text}");
+    }
+}
+
+#[test]
+fn queue_hot_view() {
+    let s = demo_service();
+    let state = start_state(&s);
+    assert!(state.rows.len() > 5, "the demo has hot leads");
+    for (buf, text) in snapshot("queue_hot", &state) {
+        let top = state.rows[0].lead.name.clone();
+        assert!(
+            text.lines().nth(2).unwrap().contains(&top),
+            "the hottest lead is first:\n{text}"
+        );
+        // The first row is selected, across the whole width.
+        assert!((0..buf.area.width).all(|x| buf[(x, 2)].modifier.contains(Modifier::REVERSED)));
+    }
+}
+
+#[test]
+fn queue_all_view_filtered_by_stage() {
+    let s = demo_service();
+    let state = after(&s, "A S 2");
+    assert!(state.stage_filter.is_some());
+    assert!(!state.rows.is_empty());
+    assert!(
+        state
+            .rows
+            .iter()
+            .all(|r| Some(r.lead.stage) == state.stage_filter)
+    );
+    for (_, text) in snapshot("queue_all_stage_contacted", &state) {
+        assert!(
+            text.lines().next().unwrap().contains("stage:contacted"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn queue_with_a_search_highlights_the_matched_characters() {
+    let s = demo_service();
+    let state = after(&s, "A / an");
+    assert!(state.search.editing);
+    let hits = state.search.hits.as_ref().unwrap();
+    assert!(!hits.is_empty());
+    for (buf, text) in snapshot("queue_search", &state) {
+        assert!(status_line(&text).starts_with(" / an▏"), "{text}");
+        let highlighted: Vec<&str> = buf
+            .content()
+            .iter()
+            .filter(|c| c.fg == Color::Yellow && c.modifier.contains(Modifier::UNDERLINED))
+            .map(|c| c.symbol())
+            .collect();
+        assert!(highlighted.len() >= 2, "matched characters are highlighted");
+        for symbol in highlighted {
+            assert!(
+                ["a", "n"].contains(&symbol.to_lowercase().as_str()),
+                "{symbol:?} highlighted"
+            );
+        }
+    }
+}
+
+#[test]
+fn lead_view() {
+    let s = demo_service();
+    let state = after(&s, "<enter>");
+    let d = state.detail.as_ref().unwrap();
+    for (_, text) in snapshot("lead", &state) {
+        assert!(
+            text.contains(&format!("#{} {}", d.view.lead.id, d.view.lead.name)),
+            "{text}"
+        );
+        assert!(text.contains(&format!("Timeline ({})", d.timeline.len())));
+    }
+}
+
+#[test]
+fn lead_view_after_logging_a_call_shows_the_change() {
+    let s = demo_service();
+    let state = after(&s, "<enter> c 1 <enter> <enter>");
+    assert_eq!(state.screen, Screen::Lead);
+    assert!(state.prompt.is_none());
+    let d = state.detail.as_ref().unwrap();
+    let flash = state.flash.as_ref().unwrap();
+    assert!(!flash.error, "{}", flash.text);
+    for (_, text) in snapshot("lead_after_call", &state) {
+        assert_eq!(status_line(&text), format!(" {}", flash.text));
+        assert!(
+            flash
+                .text
+                .starts_with(&format!("#{} {}", d.view.lead.id, d.view.lead.name))
+        );
+        assert!(
+            text.contains("call connected"),
+            "the call is on the timeline:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn help_overlay() {
+    let s = demo_service();
+    let state = after(&s, "?");
+    for (_, text) in snapshot("help", &state) {
+        assert!(text.contains("Keys: queue (esc closes"), "{text}");
+        assert!(text.contains(" q, ctrl-c         quit"), "{text}");
+    }
+}
+
+#[test]
+fn call_outcome_picker() {
+    let s = demo_service();
+    let state = after(&s, "c");
+    for (_, text) in snapshot("pick_call_outcome", &state) {
+        assert!(footer_line(&text).contains("1 connected"), "{text}");
+    }
+}
+
+#[test]
+fn email_outcome_picker() {
+    let s = demo_service();
+    let state = after(&s, "e");
+    for (_, text) in snapshot("pick_email_outcome", &state) {
+        assert!(footer_line(&text).contains("1 sent"), "{text}");
+    }
+}
+
+#[test]
+fn note_prompt_with_typed_text() {
+    let s = demo_service();
+    let state = after(&s, "c 1 asked <space> for <space> pricing");
+    for (_, text) in snapshot("prompt_note", &state) {
+        assert!(
+            footer_line(&text).contains(" > asked for pricing▏"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn next_follow_up_prompt() {
+    let s = demo_service();
+    let state = after(&s, "c 1 <enter> fri");
+    for (_, text) in snapshot("prompt_next", &state) {
+        assert!(footer_line(&text).contains(" > fri▏"), "{text}");
+    }
+}
+
+#[test]
+fn next_follow_up_prompt_with_a_bad_date() {
+    let s = demo_service();
+    let state = after(&s, "c 1 <enter> someday <enter>");
+    let Some(Prompt::Text {
+        error: Some(error), ..
+    }) = &state.prompt
+    else {
+        panic!("the prompt stays open with an error: {:?}", state.prompt)
+    };
+    assert!(error.contains("\"someday\""), "{error}");
+    let screens = snapshot("prompt_next_error", &state);
+    let (_, wide) = &screens[1];
+    assert!(
+        footer_line(wide).contains("someday▏  cannot read \"someday\""),
+        "{wide}"
+    );
+}
+
+#[test]
+fn lost_reason_picker() {
+    let s = demo_service();
+    let state = after(&s, "l");
+    for (_, text) in snapshot("pick_lost_reason", &state) {
+        assert!(text.contains("was lost because"), "{text}");
+        assert!(footer_line(&text).contains("1 price"), "{text}");
+    }
+}
+
+#[test]
+fn a_terminal_below_80x24_says_it_is_too_small() {
+    let s = demo_service();
+    let mut state = start_state(&s);
+    // As the app does before each draw.
+    state.too_small = true;
+    for (w, h) in [(79, 24), (80, 23), (40, 10)] {
+        let text = screen(&draw(&state, w, h));
+        insta::assert_snapshot!(format!("too_small_{w}x{h}"), text);
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(&format!(
+                "too small for leadq: it needs 80x24, this one is {w}x{h}"
+            )),
+            "{text}"
+        );
+    }
+}
+
+const EVIL_NAME: &str = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202E}Name";
+
+fn evil_service() -> (Local, u64) {
+    let s = service();
+    let lead = NewLead {
+        name: EVIL_NAME.into(),
+        email: Some("evil@example.com".into()),
+        company: Some("\u{202E}Corp\u{1b}[31m Inc\u{2066}".into()),
+        source: Some("web\u{1b}[5mform".into()),
+        tags: vec!["vip\u{200F}".into(), "x\u{9b}31m".into()],
+        attributes: [(
+            "city\u{1b}[1m".to_string(),
+            "Ber\u{202D}lin\r\nX".to_string(),
+        )]
+        .into(),
+        ..NewLead::default()
+    };
+    let id = s.add(lead).unwrap().id;
+    let note = LogEntry {
+        kind: Kind::Note,
+        outcome: None,
+        note: Some("call back\u{1b}[8m hidden\u{1b}[0m\u{7}\ttab\u{202E}txt".into()),
+        at: Some(NOW - 3_600_000),
+        next_action: None,
+        duration_secs: None,
+    };
+    s.log(id, note).unwrap();
+    (s, id)
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn assert_neutralised(buf: &Buffer) {
+    for (i, cell) in buf.content().iter().enumerate() {
+        assert!(
+            !cell.symbol().chars().any(is_unsafe),
+            "cell {i} holds {:?}, which could drive the terminal",
+            cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn a_hostile_name_is_neutralised_in_the_queue_lead_view_and_messages() {
+    let (s, id) = evil_service();
+    let queue = after(&s, "A");
+    assert_eq!(queue.rows.len(), 1);
+    let screens = snapshot("evil_queue", &queue);
+    for (buf, text) in &screens {
+        assert_neutralised(buf);
+        assert!(text.contains("Evil\u{FFFD}]0;pwned\u{FFFD}"), "{text}");
+    }
+    let (_, wide) = &screens[1];
+    assert!(
+        wide.contains("Evil\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[2J\u{FFFD}Name"),
+        "{wide}"
+    );
+    let lead = after(&s, "A <enter> c 1 <enter> <enter>");
+    assert_eq!(lead.detail.as_ref().unwrap().view.lead.id, id);
+    let screens = snapshot("evil_lead_after_call", &lead);
+    for (buf, text) in &screens {
+        assert_neutralised(buf);
+        assert!(
+            status_line(text).contains(&format!("#{id} Evil\u{FFFD}]0;pwned")),
+            "{text}"
+        );
+        assert!(text.contains("call back\u{FFFD}["), "{text}");
+    }
+    let (_, wide) = &screens[1];
+    assert!(
+        wide.contains("call back\u{FFFD}[8m hidden\u{FFFD}[0m\u{FFFD} tab\u{FFFD}txt"),
+        "{wide}"
+    );
+    let search = after(&s, "A / evil");
+    for (buf, _) in snapshot("evil_search", &search) {
+        assert_neutralised(&buf);
+    }
+}
+
+/// The smallest supported terminal still tells a newcomer where every key is.
+#[test]
+fn the_footer_shows_help_in_80_columns_on_every_screen() {
+    let empty = service();
+    let demo = demo_service();
+    let cases = [
+        (&empty, "", "welcome"),
+        (&demo, "", "queue"),
+        (&demo, "<enter>", "lead"),
+    ];
+    for (s, spec, name) in cases {
+        let state = after(s, spec);
+        let text = screen(&draw(&state, 80, 24));
+        assert!(
+            footer_line(&text).contains("? help"),
+            "{name}: {}",
+            footer_line(&text)
+        );
+    }
+}
