@@ -5,6 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::Action;
 use super::msg::{Done, Effect, Msg};
+use super::presence;
 use super::state::{Ask, Flash, Pick, Prompt, Screen, State, UndoEntry, View};
 use crate::domain::time::{MINUTE_MS, parse_when};
 use crate::domain::{Kind, LostReason, NewLead, Stage};
@@ -14,6 +15,13 @@ use crate::service::LogEntry;
 pub const FIRST_PAGE: usize = 200;
 
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = transition(s, msg);
+    // Whatever the message, the others hear when what this user is doing changed.
+    fx.extend(presence::sync(s));
+    fx
+}
+
+fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => key(s, k),
         Msg::Action(a) if s.prompt.is_none() => action(s, a),
@@ -73,7 +81,23 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::StoreChanged => reload_all(s),
+        Msg::Presence(others) => {
+            s.presence = others;
+            vec![]
+        }
+        Msg::Connection(problem) => connection(s, problem),
     }
+}
+
+/// The connection's state, polled: when it comes back the view may be stale (changes made
+/// meanwhile were never pushed), so everything is reloaded.
+fn connection(s: &mut State, problem: Option<String>) -> Vec<Effect> {
+    let was = std::mem::replace(&mut s.connection, problem);
+    if was.is_some() && s.connection.is_none() {
+        s.flash("reconnected to the leadq server", false);
+        return reload_all(s);
+    }
+    vec![]
 }
 
 fn tick(s: &mut State, now: i64) -> Vec<Effect> {
@@ -320,6 +344,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Open => {
             if let Some(id) = s.selected_lead().map(|v| v.lead.id) {
                 s.screen = Screen::Lead;
+                s.open_lead = Some(id);
                 s.detail = None;
                 s.detail_scroll = 0;
                 return vec![Effect::LoadDetail(id)];
@@ -345,7 +370,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
                 _ => Kind::Meeting,
             };
             if let Some(id) = needs_lead(s) {
-                pick(s, Pick::Outcome(kind), Some(id));
+                log_touch(s, kind, id);
             }
         }
         Action::LogNote => {
@@ -397,11 +422,28 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
     vec![]
 }
 
+/// Starts logging a touch: the outcome picker, or first a question when someone else is on
+/// the lead right now (two reps must not call one lead at once unawares).
+fn log_touch(s: &mut State, kind: Kind, id: crate::domain::LeadId) {
+    let others = presence::others_on(s, id);
+    if others.is_empty() {
+        pick(s, Pick::Outcome(kind), Some(id));
+        return;
+    }
+    remember_subject(s, Some(id));
+    s.prompt = Some(Prompt::Confirm {
+        kind,
+        lead: id,
+        who: presence::names(&others),
+    });
+}
+
 fn back(s: &mut State) -> Vec<Effect> {
     if s.help {
         s.help = false;
     } else if s.screen == Screen::Lead {
         s.screen = Screen::Queue;
+        s.open_lead = None;
         s.detail = None;
     } else if !s.search.query.is_empty() {
         clear_search(s);
@@ -546,6 +588,13 @@ fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         return vec![];
     }
     match prompt {
+        Prompt::Confirm { kind, lead, .. } => {
+            s.prompt = None;
+            if matches!(k.code, KeyCode::Char('y' | 'Y')) {
+                pick(s, Pick::Outcome(kind), Some(lead));
+            }
+            vec![]
+        }
         Prompt::Pick { what, lead } => {
             let KeyCode::Char(c) = k.code else {
                 return vec![];
