@@ -215,3 +215,199 @@ fn a_nurture_lead_waits_for_its_revisit_date() {
         "nurture leads with a future revisit date are not in the queue"
     );
 }
+
+mod presence {
+    //! Presence and the connection, at the flow level: what `update` tells the server, how the
+    //! others' presence lands in the state, and the question before logging on a lead someone
+    //! else is on. (Two TUIs of one Unix user never see each other's presence, so this cannot
+    //! be shown end to end; tests/e2e_team.rs covers the live changes.)
+
+    use super::*;
+    use leadq::domain::LeadId;
+    use leadq::service::{Activity, Presence};
+    use leadq::tui::app::run_effects;
+    use leadq::tui::msg::Effect;
+    use leadq::tui::update::update;
+    use leadq::tui::workers::Inline;
+
+    type Told = Option<(LeadId, Activity)>;
+
+    /// Presses keys as `press` does, and returns what each key's `update` told the server.
+    fn told(service: &Local, state: &mut State, spec: &str) -> Vec<Told> {
+        let mut out = Vec::new();
+        for k in keys(spec) {
+            let effects = update(state, Msg::Key(k));
+            out.extend(effects.iter().filter_map(|e| match e {
+                Effect::Presence(p) => Some(*p),
+                _ => None,
+            }));
+            let (tx, rx) = std::sync::mpsc::channel();
+            let inline = Inline { service, tx };
+            let mut inbox = Vec::new();
+            run_effects(service, &inline, state, effects, &mut inbox);
+            inbox.extend(rx.try_iter());
+            for m in inbox {
+                step(service, state, m);
+            }
+        }
+        out
+    }
+
+    fn on(user: &str, lead: LeadId, activity: Activity) -> Presence {
+        Presence {
+            user: user.into(),
+            lead,
+            activity,
+        }
+    }
+
+    #[test]
+    fn the_server_hears_what_the_rep_is_doing_and_nothing_more() {
+        use Activity::{Logging, Viewing};
+        let service = service_with_demo(60);
+        let mut state = start_state(&service);
+        assert_eq!(state.my_presence, None, "the queue tells nothing");
+        let id = state.selected_lead().unwrap().lead.id;
+        assert_eq!(told(&service, &mut state, "<enter>"), [Some((id, Viewing))]);
+        assert_eq!(told(&service, &mut state, "c"), [Some((id, Logging))]);
+        // The outcome, the note and the follow-up are all one touch being logged.
+        assert_eq!(told(&service, &mut state, "1 <enter>"), []);
+        assert!(matches!(state.prompt, Some(Prompt::Text { .. })));
+        assert_eq!(told(&service, &mut state, "<enter>"), [Some((id, Viewing))]);
+        assert_eq!(
+            told(&service, &mut state, "j k"),
+            [],
+            "scrolling tells nothing"
+        );
+        assert_eq!(told(&service, &mut state, "<esc>"), [None]);
+        // In the queue: logging on the selected lead, then nothing once cancelled.
+        let id = state.selected_lead().unwrap().lead.id;
+        assert_eq!(told(&service, &mut state, "e"), [Some((id, Logging))]);
+        assert_eq!(told(&service, &mut state, "<esc>"), [None]);
+        assert_eq!(told(&service, &mut state, "n"), [Some((id, Logging))]);
+        assert_eq!(
+            told(&service, &mut state, "<esc> s"),
+            [None],
+            "a stage is no touch"
+        );
+        assert_eq!(state.my_presence, None);
+    }
+
+    #[test]
+    fn others_presence_is_kept_without_a_reload() {
+        let service = service_with_demo(30);
+        let mut state = start_state(&service);
+        let id = state.selected_lead().unwrap().lead.id;
+        let generation = state.view_generation;
+        let effects = update(
+            &mut state,
+            Msg::Presence(vec![
+                on("bob", id, Activity::Viewing),
+                on("bob", id, Activity::Logging),
+                on("alice", id, Activity::Viewing),
+            ]),
+        );
+        assert!(effects.is_empty(), "nothing to load: {effects:?}");
+        assert_eq!(state.view_generation, generation);
+        assert_eq!(
+            leadq::tui::presence::others_on(&state, id),
+            [("bob".to_string(), Activity::Logging)],
+            "one entry per colleague, logging first, never oneself"
+        );
+        step(&service, &mut state, Msg::Presence(Vec::new()));
+        assert!(leadq::tui::presence::others_on(&state, id).is_empty());
+    }
+
+    #[test]
+    fn logging_on_a_lead_someone_else_is_on_asks_first() {
+        let service = service_with_demo(30);
+        let mut state = start_state(&service);
+        let id = state.selected_lead().unwrap().lead.id;
+        let before = service.show(id).unwrap().timeline.len();
+        step(
+            &service,
+            &mut state,
+            Msg::Presence(vec![on("bob", id, Activity::Viewing)]),
+        );
+        for (key, kind) in [("c", Kind::Call), ("e", Kind::Email), ("m", Kind::Meeting)] {
+            press(&service, &mut state, key);
+            assert_eq!(
+                state.prompt,
+                Some(Prompt::Confirm {
+                    kind,
+                    lead: id,
+                    who: "bob".into()
+                }),
+                "{key} asks first"
+            );
+            assert_eq!(state.my_presence, None, "not logging until the rep says so");
+            // Anything but y leaves the lead to bob.
+            press(&service, &mut state, "n");
+            assert!(state.prompt.is_none());
+        }
+        press(&service, &mut state, "c <esc> c j");
+        assert!(state.prompt.is_none(), "esc and other keys cancel too");
+        assert_eq!(service.show(id).unwrap().timeline.len(), before);
+        assert_eq!(
+            state.selected_lead().unwrap().lead.id,
+            id,
+            "j was the answer"
+        );
+
+        press(&service, &mut state, "c y");
+        assert!(
+            matches!(state.prompt, Some(Prompt::Pick { lead: Some(l), .. }) if l == id),
+            "y goes on to the outcome"
+        );
+        press(&service, &mut state, "1 <enter> <enter>");
+        let d = service.show(id).unwrap();
+        assert!(
+            d.timeline.iter().any(|i| i.kind == Kind::Call
+                && i.at == NOW
+                && i.outcome == Some(leadq::domain::Outcome::Connected)),
+            "the call is logged"
+        );
+
+        // A lead nobody else is on goes straight to the outcome, as does one only this user
+        // (another session of alice's) is on.
+        let other = state
+            .rows
+            .iter()
+            .map(|r| r.lead.id)
+            .find(|&l| l != id)
+            .unwrap();
+        step(
+            &service,
+            &mut state,
+            Msg::Presence(vec![
+                on("bob", id, Activity::Viewing),
+                on("alice", other, Activity::Logging),
+            ]),
+        );
+        while state.selected_lead().unwrap().lead.id != other {
+            press(&service, &mut state, "j");
+        }
+        press(&service, &mut state, "c");
+        assert!(matches!(state.prompt, Some(Prompt::Pick { .. })));
+    }
+
+    #[test]
+    fn the_connection_coming_back_reloads_the_view() {
+        let service = service_with_demo(30);
+        let mut state = start_state(&service);
+        let lost = Some("reconnecting to the leadq server…".to_string());
+        assert!(update(&mut state, Msg::Connection(lost.clone())).is_empty());
+        assert!(update(&mut state, Msg::Connection(lost.clone())).is_empty());
+        assert_eq!(state.connection, lost);
+        let effects = update(&mut state, Msg::Connection(None));
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::LoadView { .. })),
+            "changes made meanwhile were never pushed: reload ({effects:?})"
+        );
+        assert_eq!(state.connection, None);
+        let flash = state.flash.as_ref().unwrap();
+        assert_eq!(flash.text, "reconnected to the leadq server");
+        // Without a server (in-process) there is never a problem, and no reload either.
+        assert!(update(&mut state, Msg::Connection(None)).is_empty());
+    }
+}

@@ -450,3 +450,146 @@ fn the_footer_shows_help_in_80_columns_on_every_screen() {
         );
     }
 }
+
+mod presence {
+    //! Who else is on a lead (the queue's marker, the lead view's line, the question before
+    //! logging) and the connection's trouble, drawn.
+
+    use super::*;
+    use leadq::service::{Activity, Presence};
+
+    fn on(user: &str, lead: u64, activity: Activity) -> Presence {
+        Presence {
+            user: user.into(),
+            lead,
+            activity,
+        }
+    }
+
+    /// The cell of the first `symbol` on line `y`.
+    fn cell_of<'a>(buf: &'a Buffer, y: u16, symbol: &str) -> &'a ratatui::buffer::Cell {
+        (0..buf.area.width)
+            .map(|x| &buf[(x, y)])
+            .find(|c| c.symbol() == symbol)
+            .unwrap_or_else(|| panic!("no {symbol:?} on line {y}"))
+    }
+
+    #[test]
+    fn queue_rows_others_are_on_show_who_in_the_owner_column() {
+        let s = demo_service();
+        let mut state = start_state(&s);
+        let ids: Vec<u64> = state.rows.iter().take(4).map(|r| r.lead.id).collect();
+        let owner_of_third = state.rows[2].lead.owner.clone();
+        step(
+            &s,
+            &mut state,
+            Msg::Presence(vec![
+                on("bob", ids[1], Activity::Viewing),
+                on("carol", ids[3], Activity::Logging),
+                on("dan", ids[3], Activity::Viewing),
+                on("eve\u{1b}[2J", ids[0], Activity::Viewing),
+            ]),
+        );
+        let presence = Theme::default_theme().style("presence");
+        for (buf, text) in snapshot("queue_presence", &state) {
+            assert_neutralised(&buf);
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[3].ends_with(" ● bob"), "{text}");
+            assert!(
+                lines[5].ends_with(" ● car…+1"),
+                "the count survives: {text}"
+            );
+            assert!(
+                lines[4].ends_with(owner_of_third.as_deref().unwrap_or("-")),
+                "a row nobody is on keeps its owner: {text}"
+            );
+            let marker = cell_of(&buf, 3, "●");
+            assert_eq!(marker.fg, presence.fg.unwrap(), "the presence role");
+            assert!(marker.modifier.contains(Modifier::BOLD));
+        }
+    }
+
+    #[test]
+    fn the_lead_view_says_who_else_is_on_the_lead() {
+        let s = demo_service();
+        let mut state = after(&s, "<enter>");
+        let id = state.open_lead.unwrap();
+        step(
+            &s,
+            &mut state,
+            Msg::Presence(vec![
+                on("carol", id, Activity::Viewing),
+                on("bob", id, Activity::Logging),
+                on("dan", id + 1, Activity::Logging),
+            ]),
+        );
+        for (_, text) in snapshot("lead_presence", &state) {
+            let lines: Vec<&str> = text.lines().collect();
+            // Under the name and score: bob first (by name), then carol; dan is elsewhere.
+            assert!(lines[4].contains("● bob is logging on this lead"), "{text}");
+            assert!(lines[5].contains("● carol is viewing this lead"), "{text}");
+            assert!(!text.contains("dan"), "{text}");
+        }
+    }
+
+    #[test]
+    fn logging_on_a_lead_someone_is_on_asks_first() {
+        let s = demo_service();
+        let mut state = start_state(&s);
+        let lead = state.rows[0].lead.clone();
+        step(
+            &s,
+            &mut state,
+            Msg::Presence(vec![on("bob", lead.id, Activity::Viewing)]),
+        );
+        press(&s, &mut state, "c");
+        for (_, text) in snapshot("confirm_presence", &state) {
+            assert_eq!(
+                status_line(&text),
+                format!(
+                    " bob is on #{} {} right now. Log anyway?  y/n",
+                    lead.id, lead.name
+                )
+            );
+            assert!(
+                footer_line(&text).starts_with(" y log the call anyway  n or any other key"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_shows_until_it_is_back_and_errors_go_first() {
+        let s = demo_service();
+        let mut state = start_state(&s);
+        let problem = "reconnecting to the leadq server…";
+        step(&s, &mut state, Msg::Connection(Some(problem.into())));
+        for (buf, text) in snapshot("reconnecting", &state) {
+            assert_eq!(status_line(&text), format!(" {problem}"));
+            let y = buf.area.height - 2;
+            assert_eq!(cell_of(&buf, y, "r").fg, Color::Red, "in the error role");
+        }
+        // While a prompt holds the status line the header keeps the problem in sight.
+        let mut prompting = state.clone();
+        press(&s, &mut prompting, "c");
+        let text = screen(&draw(&prompting, 80, 24));
+        assert!(
+            text.lines().next().unwrap().contains("reconnecting"),
+            "{text}"
+        );
+
+        // A write that fails meanwhile says why, in place of the standing problem.
+        let failed = "the leadq server went away before answering: the last change may not be \
+                      saved; check it once leadq has reconnected";
+        step(&s, &mut state, Msg::Failed(failed.into()));
+        let text = screen(&draw(&state, 140, 40));
+        assert!(
+            status_line(&text).starts_with(" the leadq server went away before answering"),
+            "{text}"
+        );
+
+        step(&s, &mut state, Msg::Connection(None));
+        let text = screen(&draw(&state, 80, 24));
+        assert_eq!(status_line(&text), " reconnected to the leadq server");
+    }
+}

@@ -71,7 +71,14 @@ pub fn restore(cli: &super::Cli, a: &RestoreArgs) -> Result<ExitCode> {
             );
         }
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let old = store.with_extension(format!("before-restore-{stamp}"));
+        // A second restore within the same second must not collide with the first one's.
+        let old = (1..)
+            .map(|n| match n {
+                1 => store.with_extension(format!("before-restore-{stamp}")),
+                n => store.with_extension(format!("before-restore-{stamp}-{n}")),
+            })
+            .find(|p| !p.exists())
+            .expect("a free name");
         std::fs::rename(&store, &old)?;
         kept = Some(old);
     }

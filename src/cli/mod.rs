@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use crate::remote::client::Client;
 use crate::remote::server::socket_path;
+use crate::remote::team::Team;
 use crate::service::{LeadService, Local};
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreError};
 
@@ -118,6 +119,14 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
     let servers = std::env::var("LEADQ_SERVER").map_or(true, |v| v != "off");
     if servers && socket_path(&path).exists() {
         match Client::connect(&path, false, settings.fixed_now) {
+            // A TUI rides out the server's death as the TUI that started it does, but never
+            // starts a single-user server over a team's store (that is the admin's to run).
+            Ok(c) if interactive && path.join(Team::FILE).exists() => {
+                let client = Arc::new(c);
+                client.keep_connected();
+                return Ok(client);
+            }
+            Ok(_) if interactive => return reconnecting_client(&path, settings.fixed_now),
             Ok(c) => return Ok(Arc::new(c)),
             // A server that answered and said no (another team, another version) is final.
             Err(e) if e.to_string().contains(" refused: ") => return Err(e.into()),
@@ -125,9 +134,7 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         }
     }
     if interactive && servers {
-        let client = Arc::new(Client::connect(&path, true, settings.fixed_now)?);
-        client.keep_connected();
-        return Ok(client);
+        return reconnecting_client(&path, settings.fixed_now);
     }
     match Store::open(&path, DEFAULT_CACHE_BYTES) {
         Ok(store) => Ok(Arc::new(
@@ -146,6 +153,16 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A client that starts a server when none answers and reconnects by itself.
+fn reconnecting_client(
+    path: &std::path::Path,
+    fixed_now: Option<crate::domain::Millis>,
+) -> Result<Arc<dyn LeadService + Send + Sync>> {
+    let client = Arc::new(Client::connect(path, true, fixed_now)?);
+    client.keep_connected();
+    Ok(client)
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {

@@ -137,5 +137,16 @@ fn secure_team_folder(dir: &std::path::Path, team: &Team) -> Result<()> {
     nix::unistd::chown(dir, None, Some(group.gid))
         .with_context(|| format!("cannot give {} to group {}", dir.display(), team.group))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710))?;
+    // The store's files are the server's alone: members reach the data only through the
+    // socket, where their role is checked (the folder lets them pass through to it).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let mode = entry.metadata()?.permissions().mode();
+        if entry.file_name() != Team::FILE && mode & 0o077 != 0 {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode & !0o077))
+                .with_context(|| format!("cannot make {} private", entry.path().display()))?;
+        }
+    }
     Ok(())
 }

@@ -550,6 +550,18 @@ impl LeadService for Client {
     }
 }
 
+impl Drop for Client {
+    /// Hangs up, so that the server sees this client leave: the reader thread holds the socket
+    /// too, and would keep the connection (and an idle server) alive.
+    fn drop(&mut self) {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(c) = conn {
+            let w = c.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = w.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
 impl Client {
     /// Asks the server to stop.
     pub fn shutdown(&self) -> Result<(), ServiceError> {

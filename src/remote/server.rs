@@ -82,15 +82,19 @@ impl Shared {
     }
 }
 
+fn user_name(uid: nix::unistd::Uid) -> String {
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
+}
+
 /// Who a connecting peer is, or why they may not come in.
 fn admit(shared: &Shared, stream: &UnixStream) -> Result<Identity, String> {
     let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
         .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
     let uid = nix::unistd::Uid::from_raw(cred.uid());
-    let user = nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map_or_else(|| uid.to_string(), |u| u.name);
+    let user = user_name(uid);
     match &shared.team {
         None if uid == nix::unistd::geteuid() => Ok(Identity {
             user: shared.base.who().user.clone(),
@@ -100,6 +104,11 @@ fn admit(shared: &Shared, stream: &UnixStream) -> Result<Identity, String> {
             "this store is private to {}",
             shared.base.who().user
         )),
+        // The admin who runs a team's server owns its store: they stop, back up and check it.
+        Some(_) if uid == nix::unistd::geteuid() => Ok(Identity {
+            user,
+            role: Role::Manager,
+        }),
         Some(team) => match team.role_of(&user) {
             Some(role) => Ok(Identity { user, role }),
             None => Err(format!(
@@ -245,6 +254,30 @@ fn spawn_fanout(shared: Arc<Shared>) {
     });
 }
 
+/// A change that takes a lead out of someone's sight (given away from a rep) is news to them
+/// too, or their queue keeps showing it: the fan-out reaches only those who may see it now.
+fn tell_who_lost_sight(shared: &Shared, change: &crate::service::Change) {
+    let (before, after) = (&change.undo.before, &change.undo.after);
+    if before.owner == after.owner {
+        return;
+    }
+    let targets: Vec<_> = shared
+        .conns
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .filter(|c| c.subscribed)
+        .filter(|c| {
+            let s = shared.base.session(c.who.clone());
+            s.may_see(before) && !s.may_see(after)
+        })
+        .map(|c| Arc::clone(&c.writer))
+        .collect();
+    for w in targets {
+        shared.send(&w, &ServerFrame::Changed(change.id));
+    }
+}
+
 fn handle(shared: Arc<Shared>, stream: UnixStream) {
     let conn_id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -358,6 +391,9 @@ fn failure(e: ServiceError) -> Failure {
 
 fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<Reply, Failure> {
     let changed = |r: Result<crate::service::Change, ServiceError>| {
+        if let Ok(c) = &r {
+            tell_who_lost_sight(shared, c);
+        }
         r.map(|c| Reply::Changed(Box::new(c))).map_err(failure)
     };
     match request {
@@ -385,6 +421,17 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
         Request::Demo { count, seed } => s.demo(count, seed).map(Reply::Demo).map_err(failure),
         Request::Stats => s.stats().map(Reply::Stats).map_err(failure),
         Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
+        // The server may run as root: it writes a team's backup only for its own user, never
+        // wherever a manager names.
+        Request::Backup { .. }
+            if shared.team.is_some() && s.who().user != user_name(nix::unistd::geteuid()) =>
+        {
+            Err(Failure::Refused(format!(
+                "a team store is backed up by the user who runs its server ({}): ask them to run `leadq --db {} backup FILE`",
+                user_name(nix::unistd::geteuid()),
+                s.location()
+            )))
+        }
         Request::Backup { path } => s.backup(&path).map(Reply::Entries).map_err(failure),
         Request::Shutdown if s.who().role == Role::Manager => {
             shared

@@ -500,6 +500,13 @@ impl LeadService for Local {
         let owner = owner
             .map(|o| o.trim().to_string())
             .filter(|o| !o.is_empty());
+        // A rep takes a lead or hands it back to the pool; giving it to someone is a manager's.
+        if owner
+            .as_deref()
+            .is_some_and(|o| !o.eq_ignore_ascii_case(&self.who.user))
+        {
+            self.require_manager("give a lead to someone else")?;
+        }
         self.update(id, "assignment", |lead, now| {
             if lead.owner == owner {
                 return Ok(vec![]);

@@ -16,7 +16,7 @@ use super::theme::Theme;
 use super::update::{self, reload_all};
 use super::views;
 use super::workers::{Background, Inline, Workers};
-use crate::service::LeadService;
+use crate::service::{LeadService, PRESENCE_CHANGED};
 
 pub struct Options {
     pub theme: Theme,
@@ -31,7 +31,7 @@ pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result
     let (tx, rx) = mpsc::channel::<Msg>();
     let workers = Workers::start(Arc::clone(&service), tx.clone());
     spawn_input(tx.clone());
-    spawn_changes(service.subscribe(), tx);
+    spawn_changes(Arc::clone(&service), tx);
     let mut state = State::new(service.identity().user, opts.keymap, service.now());
     if !opts.warnings.is_empty() {
         state.flash = Some(update::sticky(opts.warnings.join("; "), state.now));
@@ -90,6 +90,8 @@ pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
             pending.extend(update::update(&mut state, Msg::Tick(service.now())));
+            let problem = service.connection_problem();
+            pending.extend(update::update(&mut state, Msg::Connection(problem)));
         }
     }
     drop(guard);
@@ -123,13 +125,31 @@ fn spawn_input(tx: Sender<Msg>) {
     });
 }
 
-/// Forwards the service's change stream into the loop's channel.
-fn spawn_changes(changes: Receiver<u64>, tx: Sender<Msg>) {
+/// Forwards the service's change stream into the loop's channel. A change of the store is a
+/// reload; a change of who is on what only brings the new presence (reloading the view for
+/// every lead a colleague opens would be wasted work); either may be news of the connection.
+fn spawn_changes(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) {
+    let changes = service.subscribe();
     std::thread::spawn(move || {
-        while changes.recv().is_ok() {
+        while let Ok(first) = changes.recv() {
             // Many changes in a burst (an import) are one reload.
-            while changes.try_recv().is_ok() {}
-            if tx.send(Msg::StoreChanged).is_err() {
+            let (mut store, mut presence) = (false, false);
+            for id in std::iter::once(first).chain(changes.try_iter()) {
+                if id == PRESENCE_CHANGED {
+                    presence = true;
+                } else {
+                    store = true;
+                }
+            }
+            let mut msgs = Vec::new();
+            if presence {
+                msgs.push(Msg::Presence(service.presence()));
+            }
+            msgs.push(Msg::Connection(service.connection_problem()));
+            if store {
+                msgs.push(Msg::StoreChanged);
+            }
+            if msgs.into_iter().any(|m| tx.send(m).is_err()) {
                 return;
             }
         }
@@ -201,6 +221,10 @@ pub fn run_effects(
                 rows,
             } => {
                 workers.search(generation, query, rows, Arc::clone(&state.index));
+                continue;
+            }
+            Effect::Presence(doing) => {
+                workers.presence(doing);
                 continue;
             }
             Effect::LoadDetail(id) => match service.show(id) {

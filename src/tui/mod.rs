@@ -5,6 +5,7 @@ pub mod action;
 pub mod app;
 pub mod keymap;
 pub mod msg;
+pub mod presence;
 pub mod state;
 pub mod terminal;
 pub mod theme;

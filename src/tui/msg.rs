@@ -4,7 +4,8 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    Change, LeadDetail, LeadView, LogEntry, Query, Stats, TimelineKey, UndoToken,
+    Activity, Change, LeadDetail, LeadView, LogEntry, Presence, Query, Stats, TimelineKey,
+    UndoToken,
 };
 
 use super::state::Hit;
@@ -40,6 +41,10 @@ pub enum Msg {
     Failed(String),
     /// The store changed (this client or another): reload what is shown.
     StoreChanged,
+    /// Who else is on which lead changed: redraw, nothing to reload.
+    Presence(Vec<Presence>),
+    /// The connection's trouble, polled every second (None: fine or no server).
+    Connection(Option<String>),
 }
 
 /// The result of a write effect.
@@ -116,6 +121,8 @@ pub enum Effect {
         tokens: Vec<UndoToken>,
     },
     LoadDemo,
+    /// Tells the others what this user is doing (None: nothing, back in the queue).
+    Presence(Option<(LeadId, Activity)>),
 }
 
 impl Msg {

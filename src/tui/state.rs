@@ -1,7 +1,9 @@
 //! Everything the TUI shows is in `State`: plain data, changed only by `update`.
 
 use crate::domain::{Kind, LeadId, Millis, NewLead, Stage};
-use crate::service::{LeadDetail, LeadView, Query, Stats, TimelineKey, UndoToken};
+use crate::service::{
+    Activity, LeadDetail, LeadView, Presence, Query, Stats, TimelineKey, UndoToken,
+};
 
 use super::keymap::{Keymap, Mode};
 
@@ -100,6 +102,13 @@ pub enum Prompt {
         text: String,
         error: Option<String>,
     },
+    /// Someone else is on the lead: log a touch of `kind` anyway (y) or not (any other key)?
+    Confirm {
+        kind: Kind,
+        lead: LeadId,
+        /// Who is on it ("bob", "bob and carol").
+        who: String,
+    },
 }
 
 /// A message shown in the status line until `until`.
@@ -163,6 +172,14 @@ pub struct State {
     pub first_load: bool,
     /// Lines of the visible list (set by the view from the terminal size) for paging.
     pub page: usize,
+    /// The lead the lead view shows (known before its detail has loaded).
+    pub open_lead: Option<LeadId>,
+    /// What the others are doing, as the server last said (never this user).
+    pub presence: Vec<Presence>,
+    /// What this client last told the server it is doing.
+    pub my_presence: Option<(LeadId, Activity)>,
+    /// What is wrong with the connection to the server ("reconnecting…"), if anything.
+    pub connection: Option<String>,
     pub quit: bool,
 }
 
@@ -198,6 +215,10 @@ impl State {
             too_small: false,
             first_load: true,
             page: 10,
+            open_lead: None,
+            presence: Vec::new(),
+            my_presence: None,
+            connection: None,
             quit: false,
         }
     }

@@ -1,5 +1,6 @@
 //! Worker threads: one loads views (a quick first page, then the whole view, then the
-//! counts), one searches. Each drops jobs that a newer one made stale.
+//! counts), one searches, one tells the server what this user is doing. Each drops jobs that
+//! a newer one made stale.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -7,8 +8,12 @@ use std::thread;
 
 use super::app::send;
 use super::msg::Msg;
+use crate::domain::LeadId;
 use crate::domain::search::SearchIndex;
-use crate::service::{LeadService, Query};
+use crate::service::{Activity, LeadService, Query};
+
+/// What this user is doing on which lead, for the others.
+type Doing = Option<(LeadId, Activity)>;
 
 enum Load {
     View {
@@ -37,11 +42,13 @@ pub trait Background {
         rows: Option<Vec<usize>>,
         index: Arc<SearchIndex>,
     );
+    fn presence(&self, doing: Doing);
 }
 
 pub struct Workers {
     load: Sender<Load>,
     search: Sender<SearchJob>,
+    presence: Sender<Doing>,
 }
 
 /// How many hits get their matched characters computed for highlighting.
@@ -51,10 +58,28 @@ impl Workers {
     pub fn start(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) -> Workers {
         let (load, load_rx) = mpsc::channel();
         let (search, search_rx) = mpsc::channel();
+        let (presence, presence_rx) = mpsc::channel();
         let loader_tx = tx.clone();
+        let teller = Arc::clone(&service);
         thread::spawn(move || loader(service, load_rx, loader_tx));
         thread::spawn(move || searcher(search_rx, tx));
-        Workers { load, search }
+        thread::spawn(move || tell_presence(&*teller, presence_rx));
+        Workers {
+            load,
+            search,
+            presence,
+        }
+    }
+}
+
+/// A server round trip per change of presence, off the loop: while the server is away it
+/// waits for the reconnection, and a key must never wait for it. Only the newest matters.
+fn tell_presence(service: &(dyn LeadService + Send + Sync), rx: Receiver<Doing>) {
+    while let Ok(mut doing) = rx.recv() {
+        while let Ok(newer) = rx.try_recv() {
+            doing = newer;
+        }
+        service.set_presence(doing);
     }
 }
 
@@ -84,6 +109,10 @@ impl Background for Workers {
             rows,
             index,
         });
+    }
+
+    fn presence(&self, doing: Doing) {
+        let _ = self.presence.send(doing);
     }
 }
 
@@ -121,6 +150,10 @@ impl Background for Inline<'_> {
                 index,
             },
         );
+    }
+
+    fn presence(&self, doing: Doing) {
+        self.service.set_presence(doing);
     }
 }
 

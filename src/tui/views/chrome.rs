@@ -35,7 +35,13 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     // While a prompt or the search holds the status line, the change just made (or an error)
     // shows up here instead of the counts, so `c 1` is answered with `warm -> HOT +15` at once.
     let status_busy = s.prompt.is_some() || s.search.editing || !s.search.query.is_empty();
-    let flash = s.flash.as_ref().filter(|_| status_busy);
+    // A broken connection stays in sight there too, when no newer message takes the place.
+    let message = match (&s.flash, &s.connection) {
+        _ if !status_busy => None,
+        (Some(f), _) => Some((f.text.as_str(), if f.error { "error" } else { "positive" })),
+        (None, Some(problem)) => Some((problem.as_str(), "error")),
+        (None, None) => None,
+    };
     let counts = vec![
         Span::styled(format!("hot {}", st.hot), theme.style("hot")),
         Span::styled(" · ", theme.style("muted")),
@@ -49,10 +55,9 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let views_width: usize = spans.iter().map(|s| s.width()).sum();
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
     let room = usize::from(area.width).saturating_sub(views_width + 1);
-    if let Some(f) = flash {
+    if let Some((text, role)) = message {
         // The message takes what the views leave, cut to fit rather than drawn over them.
-        let role = if f.error { "error" } else { "positive" };
-        let text = super::fit(&f.text, room.saturating_sub(1));
+        let text = super::fit(text, room.saturating_sub(1));
         let x = area.x + (views_width + 1) as u16;
         buf.set_line(
             x,
@@ -102,6 +107,18 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                 spans.push(Span::styled(format!(" {} ", for_display(&o)), theme.text()));
             }
             (title(text, "a digit picks, esc cancels"), Line::from(spans))
+        }
+        Prompt::Confirm {
+            kind, who: users, ..
+        } => {
+            let text = format!("{} is on {who} right now. Log anyway?", for_display(users));
+            let body = Line::from(vec![
+                Span::styled(" y", theme.style("key")),
+                Span::styled(format!(" log the {kind} anyway  "), theme.text()),
+                Span::styled("n", theme.style("key")),
+                Span::styled(" or any other key leaves it", theme.text()),
+            ]);
+            (title(text, "y/n"), body)
         }
         Prompt::Text {
             what, text, error, ..
@@ -164,11 +181,21 @@ pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             Span::styled(cursor, theme.style("accent")),
             Span::styled(count, theme.style("muted")),
         ])
-    } else if let Some(f) = &s.flash {
+    } else if let Some(f) = s
+        .flash
+        .as_ref()
+        .filter(|f| f.error || s.connection.is_none())
+    {
         let role = if f.error { "error" } else { "positive" };
         Line::from(Span::styled(
             format!(" {}", for_display(&f.text)),
             theme.style(role),
+        ))
+    } else if let Some(problem) = &s.connection {
+        // Until the server is back a rep must know that what they log may have to wait.
+        Line::from(Span::styled(
+            format!(" {}", for_display(problem)),
+            theme.style("error"),
         ))
     } else if s.loading {
         Line::from(Span::styled(" loading…", theme.style("muted")))

@@ -7,6 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
+use super::super::presence;
 use super::super::state::State;
 use super::super::theme::Theme;
 use super::text::fit;
@@ -26,7 +27,14 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let left_width = (area.width * 45 / 100).clamp(40, 60);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(30)]).areas(area);
-    let card_lines = card_lines(d, s.now, usize::from(left_width.saturating_sub(2)), theme);
+    let others = presence::others_on(s, d.view.lead.id);
+    let width = usize::from(left_width.saturating_sub(2));
+    let mut card_lines = card_lines(d, s.now, width, theme);
+    // Who else is on the lead goes right under its name and score, where a rep looks first.
+    for (at, (user, activity)) in others.iter().enumerate() {
+        let text = fit(&format!("● {}", presence::sentence(user, *activity)), width);
+        card_lines.insert(2 + at, Line::styled(text, theme.style("presence")));
+    }
     let card_height = (card_lines.len() as u16 + 2).min(left.height.saturating_sub(5));
     let [top, bottom] =
         Layout::vertical([Constraint::Length(card_height), Constraint::Min(3)]).areas(left);

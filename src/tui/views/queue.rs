@@ -5,12 +5,13 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use super::super::presence;
 use super::super::state::State;
 use super::super::theme::Theme;
-use super::text::highlight_spans;
+use super::text::{fit, highlight_spans};
 use crate::domain::Temperature;
 use crate::domain::time::relative;
-use crate::service::LeadView;
+use crate::service::{Activity, LeadView};
 
 /// Column widths for a given total width: name and company share what the fixed columns leave.
 struct Columns {
@@ -111,7 +112,13 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         let hit = s.search.hits.as_ref().and_then(|h| h.get(n));
         let y = body.y + line as u16;
         let selected = n == s.selected;
-        let spans = row_spans(v, hit, &cols, s.now, theme);
+        let mut spans = row_spans(v, hit, &cols, s.now, theme);
+        spans.extend(owner_cell(
+            v,
+            &presence::others_on(s, v.lead.id),
+            &cols,
+            theme,
+        ));
         let row_area = Rect {
             x: body.x,
             y,
@@ -177,13 +184,33 @@ fn row_spans(
     };
     spans.push(Span::styled(format!("{next:<8}"), next_style));
     spans.push(Span::styled(" ", text));
-    let owner = l.owner.as_deref().unwrap_or("-");
-    spans.extend(highlight_spans(
-        owner,
+    spans
+}
+
+/// The owner, or who is on the lead right now ("● bob") in its place: at that moment who is
+/// on it matters more than whose it is (the lead view still names the owner).
+fn owner_cell(
+    v: &LeadView,
+    others: &[(String, Activity)],
+    cols: &Columns,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    if let Some((first, _)) = others.first() {
+        // "● bob", "● bob+1": the count stays when a long name is cut.
+        let more = match others.len() {
+            1 => String::new(),
+            n => format!("+{}", n - 1),
+        };
+        let name = fit(first, cols.owner.saturating_sub(2 + more.len()));
+        let marker = format!("● {}{more}", name.trim_end());
+        let style = theme.style("presence");
+        return highlight_spans(&marker, &[], cols.owner, style, style);
+    }
+    highlight_spans(
+        v.lead.owner.as_deref().unwrap_or("-"),
         &[],
         cols.owner,
         theme.style("muted"),
         Style::default().add_modifier(Modifier::BOLD),
-    ));
-    spans
+    )
 }

@@ -1,10 +1,18 @@
 //! `update(&mut State, Msg) -> Vec<Effect>`: every transition of the TUI, with no terminal and
 //! no store, so flows are testable by feeding keys.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+
+mod prompt;
+mod search;
+
+pub use prompt::pick_options;
+use prompt::{ask, pick, prompt_key, remember_subject};
+use search::{clear_search, search_key, start_search};
 
 use super::action::Action;
 use super::msg::{Done, Effect, Msg};
+use super::presence;
 use super::state::{Ask, Flash, Pick, Prompt, Screen, State, UndoEntry, View};
 use crate::domain::time::{MINUTE_MS, parse_when};
 use crate::domain::{Kind, LostReason, NewLead, Stage};
@@ -14,6 +22,13 @@ use crate::service::LogEntry;
 pub const FIRST_PAGE: usize = 200;
 
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = transition(s, msg);
+    // Whatever the message, the others hear when what this user is doing changed.
+    fx.extend(presence::sync(s));
+    fx
+}
+
+fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(k) => key(s, k),
         Msg::Action(a) if s.prompt.is_none() => action(s, a),
@@ -73,7 +88,23 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::StoreChanged => reload_all(s),
+        Msg::Presence(others) => {
+            s.presence = others;
+            vec![]
+        }
+        Msg::Connection(problem) => connection(s, problem),
     }
+}
+
+/// The connection's state, polled: when it comes back the view may be stale (changes made
+/// meanwhile were never pushed), so everything is reloaded.
+fn connection(s: &mut State, problem: Option<String>) -> Vec<Effect> {
+    let was = std::mem::replace(&mut s.connection, problem);
+    if was.is_some() && s.connection.is_none() {
+        s.flash("reconnected to the leadq server", false);
+        return reload_all(s);
+    }
+    vec![]
 }
 
 fn tick(s: &mut State, now: i64) -> Vec<Effect> {
@@ -268,40 +299,6 @@ fn needs_lead(s: &mut State) -> Option<crate::domain::LeadId> {
     t
 }
 
-/// "#43 Sofia Costa": whom a prompt is about, named while the lead is still at hand (after a
-/// call is logged the lead may move away from the cursor).
-fn remember_subject(s: &mut State, lead: Option<crate::domain::LeadId>) {
-    let Some(id) = lead else { return };
-    let name = match (&s.detail, s.screen) {
-        (Some(d), Screen::Lead) if d.view.lead.id == id => Some(d.view.lead.name.clone()),
-        _ => s
-            .rows
-            .iter()
-            .find(|v| v.lead.id == id)
-            .map(|v| v.lead.name.clone()),
-    };
-    s.prompt_subject = match name {
-        Some(n) => format!("#{id} {n}"),
-        None if s.prompt_subject.starts_with(&format!("#{id} ")) => return,
-        None => format!("#{id}"),
-    };
-}
-
-fn ask(s: &mut State, what: Ask, lead: Option<crate::domain::LeadId>) {
-    remember_subject(s, lead);
-    s.prompt = Some(Prompt::Text {
-        what,
-        lead,
-        text: String::new(),
-        error: None,
-    });
-}
-
-fn pick(s: &mut State, what: Pick, lead: Option<crate::domain::LeadId>) {
-    remember_subject(s, lead);
-    s.prompt = Some(Prompt::Pick { what, lead });
-}
-
 /// Performs one named user intention.
 pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
     match a {
@@ -320,6 +317,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Open => {
             if let Some(id) = s.selected_lead().map(|v| v.lead.id) {
                 s.screen = Screen::Lead;
+                s.open_lead = Some(id);
                 s.detail = None;
                 s.detail_scroll = 0;
                 return vec![Effect::LoadDetail(id)];
@@ -345,7 +343,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
                 _ => Kind::Meeting,
             };
             if let Some(id) = needs_lead(s) {
-                pick(s, Pick::Outcome(kind), Some(id));
+                log_touch(s, kind, id);
             }
         }
         Action::LogNote => {
@@ -397,11 +395,28 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
     vec![]
 }
 
+/// Starts logging a touch: the outcome picker, or first a question when someone else is on
+/// the lead right now (two reps must not call one lead at once unawares).
+fn log_touch(s: &mut State, kind: Kind, id: crate::domain::LeadId) {
+    let others = presence::others_on(s, id);
+    if others.is_empty() {
+        pick(s, Pick::Outcome(kind), Some(id));
+        return;
+    }
+    remember_subject(s, Some(id));
+    s.prompt = Some(Prompt::Confirm {
+        kind,
+        lead: id,
+        who: presence::names(&others),
+    });
+}
+
 fn back(s: &mut State) -> Vec<Effect> {
     if s.help {
         s.help = false;
     } else if s.screen == Screen::Lead {
         s.screen = Screen::Queue;
+        s.open_lead = None;
         s.detail = None;
     } else if !s.search.query.is_empty() {
         clear_search(s);
@@ -439,364 +454,6 @@ fn switch_view(s: &mut State, v: View) -> Vec<Effect> {
         Screen::Queue
     };
     reload(s)
-}
-
-fn clear_search(s: &mut State) {
-    s.search.query.clear();
-    s.search.hits = None;
-    s.search.editing = false;
-    s.search.pending = false;
-    s.search.generation += 1;
-    s.search.base = None;
-    s.selected = 0;
-}
-
-fn search_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match k.code {
-        KeyCode::Esc => {
-            clear_search(s);
-            return vec![];
-        }
-        KeyCode::Enter => {
-            s.search.editing = false;
-            return vec![];
-        }
-        KeyCode::Down => {
-            move_by(s, 1);
-            return vec![];
-        }
-        KeyCode::Up => {
-            move_by(s, -1);
-            return vec![];
-        }
-        KeyCode::Char('c') if ctrl => {
-            clear_search(s);
-            return vec![];
-        }
-        KeyCode::Char('u') if ctrl => s.search.query.clear(),
-        KeyCode::Backspace => {
-            s.search.query.pop();
-        }
-        KeyCode::Char(c) if !ctrl => s.search.query.push(c),
-        _ => return vec![],
-    }
-    s.selected = 0;
-    start_search(s, true)
-}
-
-/// Starts a search for the current query. When the query only grew since the last answer,
-/// the new search looks at the last hits only (every term can only match fewer rows).
-fn start_search(s: &mut State, may_narrow: bool) -> Vec<Effect> {
-    s.search.generation += 1;
-    if s.search.query.trim().is_empty() {
-        s.search.hits = None;
-        s.search.pending = false;
-        s.search.base = None;
-        return vec![];
-    }
-    let rows = match (&s.search.base, &s.search.hits) {
-        (Some(base), Some(hits))
-            if may_narrow && s.search.query.starts_with(base.as_str()) && !s.search.pending =>
-        {
-            Some(hits.iter().map(|h| h.row).collect())
-        }
-        _ => None,
-    };
-    s.search.base = Some(s.search.query.clone());
-    s.search.pending = true;
-    vec![Effect::Search {
-        generation: s.search.generation,
-        query: s.search.query.clone(),
-        rows,
-    }]
-}
-
-/// The options of a picker, in digit order.
-pub fn pick_options(what: &Pick) -> Vec<String> {
-    match what {
-        Pick::Outcome(kind) => kind
-            .outcomes()
-            .iter()
-            .map(|o| o.name().replace('-', " "))
-            .collect(),
-        Pick::Stage => Stage::ALL.iter().map(|s| s.name().to_string()).collect(),
-        Pick::LostReason => LostReason::ALL
-            .iter()
-            .map(|r| r.name().replace('-', " "))
-            .collect(),
-        Pick::FilterStage => std::iter::once("any".to_string())
-            .chain(Stage::ALL.iter().map(|s| s.name().to_string()))
-            .collect(),
-        Pick::FilterSource(sources) => std::iter::once("any".to_string())
-            .chain(sources.iter().cloned())
-            .collect(),
-    }
-}
-
-fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
-    let Some(prompt) = s.prompt.clone() else {
-        return vec![];
-    };
-    if k.code == KeyCode::Esc
-        || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
-    {
-        s.prompt = None;
-        s.draft = None;
-        return vec![];
-    }
-    match prompt {
-        Prompt::Pick { what, lead } => {
-            let KeyCode::Char(c) = k.code else {
-                return vec![];
-            };
-            let options = pick_options(&what);
-            let first = if matches!(what, Pick::FilterStage | Pick::FilterSource(_)) {
-                0
-            } else {
-                1
-            };
-            let Some(n) = c.to_digit(10).map(|d| d as usize) else {
-                return vec![];
-            };
-            if n < first || n - first >= options.len() {
-                return vec![];
-            }
-            s.prompt = None;
-            picked(s, what, lead, n - first)
-        }
-        Prompt::Text {
-            what,
-            lead,
-            mut text,
-            ..
-        } => {
-            let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-            match k.code {
-                KeyCode::Enter => {
-                    s.prompt = None;
-                    return submitted(s, what, lead, text.trim().to_string());
-                }
-                KeyCode::Backspace => {
-                    text.pop();
-                }
-                KeyCode::Char('u') if ctrl => text.clear(),
-                KeyCode::Char(c) if !ctrl => {
-                    if let Some(preset) = date_preset(&what, &text, c) {
-                        s.prompt = None;
-                        return submitted(s, what, lead, preset.to_string());
-                    }
-                    text.push(c);
-                }
-                _ => return vec![],
-            }
-            s.prompt = Some(Prompt::Text {
-                what,
-                lead,
-                text,
-                error: None,
-            });
-            vec![]
-        }
-    }
-}
-
-/// In a date prompt with nothing typed yet, one letter picks a preset.
-fn date_preset(what: &Ask, text: &str, c: char) -> Option<&'static str> {
-    if !matches!(what, Ask::Next | Ask::Snooze) || !text.is_empty() {
-        return None;
-    }
-    match c {
-        't' => Some("tomorrow"),
-        'd' => Some("3d"),
-        'w' => Some("next-week"),
-        _ => None,
-    }
-}
-
-fn picked(
-    s: &mut State,
-    what: Pick,
-    lead: Option<crate::domain::LeadId>,
-    index: usize,
-) -> Vec<Effect> {
-    match (what, lead) {
-        (Pick::Outcome(kind), Some(id)) => {
-            let outcome = kind.outcomes()[index];
-            // The interaction is saved now; the note and follow-up that follow amend it.
-            // Until it is, a note has nothing to amend (never the previous call).
-            s.last_logged = None;
-            ask(s, Ask::Note, Some(id));
-            let entry = LogEntry {
-                kind,
-                outcome: Some(outcome),
-                note: None,
-                at: None,
-                next_action: None,
-                duration_secs: None,
-            };
-            vec![Effect::Log { lead: id, entry }]
-        }
-        (Pick::Stage, Some(id)) => {
-            let stage = Stage::ALL[index];
-            if stage == Stage::Lost {
-                pick(s, Pick::LostReason, Some(id));
-                return vec![];
-            }
-            vec![Effect::SetStage {
-                lead: id,
-                stage,
-                reason: None,
-            }]
-        }
-        (Pick::LostReason, Some(id)) => {
-            vec![Effect::SetStage {
-                lead: id,
-                stage: Stage::Lost,
-                reason: Some(LostReason::ALL[index]),
-            }]
-        }
-        (Pick::FilterStage, _) => {
-            s.stage_filter = index.checked_sub(1).map(|i| Stage::ALL[i]);
-            s.selected = 0;
-            reload(s)
-        }
-        (Pick::FilterSource(sources), _) => {
-            s.source_filter = index.checked_sub(1).and_then(|i| sources.get(i).cloned());
-            s.selected = 0;
-            reload(s)
-        }
-        _ => vec![],
-    }
-}
-
-fn retry(
-    s: &mut State,
-    what: Ask,
-    lead: Option<crate::domain::LeadId>,
-    text: String,
-    error: String,
-) -> Vec<Effect> {
-    s.prompt = Some(Prompt::Text {
-        what,
-        lead,
-        text,
-        error: Some(error),
-    });
-    vec![]
-}
-
-fn submitted(
-    s: &mut State,
-    what: Ask,
-    lead: Option<crate::domain::LeadId>,
-    text: String,
-) -> Vec<Effect> {
-    match what {
-        Ask::Note => {
-            let mut fx = Vec::new();
-            if let (false, Some(key)) = (text.is_empty(), s.last_logged) {
-                fx.push(Effect::Annotate { key, note: text });
-            }
-            ask(s, Ask::Next, lead);
-            fx
-        }
-        Ask::NoteOnly => match (text.is_empty(), lead) {
-            (false, Some(id)) => {
-                let entry = LogEntry {
-                    kind: Kind::Note,
-                    outcome: None,
-                    note: Some(text),
-                    at: None,
-                    next_action: None,
-                    duration_secs: None,
-                };
-                vec![Effect::Log { lead: id, entry }]
-            }
-            _ => vec![],
-        },
-        Ask::Next | Ask::Snooze => {
-            let Some(id) = lead else { return vec![] };
-            if text.is_empty() {
-                return vec![];
-            }
-            match parse_when(&text, s.now) {
-                Ok(at) if what == Ask::Snooze => vec![Effect::Snooze {
-                    lead: id,
-                    until: at,
-                }],
-                Ok(at) => vec![Effect::SetNext {
-                    lead: id,
-                    at: Some(at),
-                    join: true,
-                }],
-                Err(e) => retry(s, what, lead, text, e.to_string()),
-            }
-        }
-        Ask::Assign => {
-            let Some(id) = lead else { return vec![] };
-            let owner = match text.as_str() {
-                "" | "none" | "-" => None,
-                "me" => Some(s.user.clone()),
-                other => Some(other.to_string()),
-            };
-            vec![Effect::Assign { lead: id, owner }]
-        }
-        Ask::AddName | Ask::AddContact | Ask::AddCompany | Ask::AddSource => {
-            add_step(s, what, text)
-        }
-    }
-}
-
-/// The add-a-lead form, one field at a time: name, e-mail or phone, company, source.
-fn add_step(s: &mut State, what: Ask, text: String) -> Vec<Effect> {
-    let Some(mut draft) = s.draft.take() else {
-        return vec![];
-    };
-    let next = match what {
-        Ask::AddName => {
-            if text.is_empty() {
-                s.draft = Some(draft);
-                return retry(s, what, None, text, "a lead needs a name".into());
-            }
-            draft.name = text;
-            Some(Ask::AddContact)
-        }
-        Ask::AddContact => {
-            if text.is_empty() {
-                s.draft = Some(draft);
-                return retry(
-                    s,
-                    what,
-                    None,
-                    text,
-                    "a lead needs an e-mail or a phone".into(),
-                );
-            }
-            if text.contains('@') {
-                draft.email = Some(text);
-            } else {
-                draft.phone = Some(text);
-            }
-            Some(Ask::AddCompany)
-        }
-        Ask::AddCompany => {
-            draft.company = Some(text).filter(|t| !t.is_empty());
-            Some(Ask::AddSource)
-        }
-        _ => {
-            draft.source = Some(text).filter(|t| !t.is_empty());
-            None
-        }
-    };
-    match next {
-        Some(step) => {
-            s.draft = Some(draft);
-            ask(s, step, None);
-            vec![]
-        }
-        None => vec![Effect::Add(draft)],
-    }
 }
 
 /// A flash that stays until the next message (used by the app for start-up warnings).

@@ -1,0 +1,483 @@
+//! The admin's commands through the real binary: `backup`, `restore`, `doctor` and `serve`
+//! (background, `--stop`), with and without a server running.
+//!
+//! Every run is deterministic: a fixed clock (`LEADQ_NOW`), UTC, private HOME and XDG folders
+//! in a temporary folder. The store is compared through `export --format json` before and after.
+//! Every server a test starts is stopped by the test; should a test fail half-way, its `Home`
+//! kills any server still running for its folder, and servers carry an idle exit besides.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+const NOW: &str = "2026-11-22T10:00:00Z";
+const BIN: &str = env!("CARGO_BIN_EXE_leadq");
+const LIMIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(10);
+/// A server left behind by a failed test exits this many seconds after its last client.
+const SAFETY_IDLE: &str = "60";
+
+/// Polls `ok` until it holds; fails naming `what` after `LIMIT`.
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < LIMIT, "waited {LIMIT:?} for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// A temporary home with a store, and the environment every `leadq` in it runs with.
+struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.store().join("leadq.sock")
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.path().join(name).display().to_string()
+    }
+
+    fn command(&self) -> Command {
+        let p = |rel: &str| self.path().join(rel);
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("LEADQ_DB", self.store())
+            .env("LEADQ_NOW", NOW)
+            .env("TZ", "UTC")
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", p("config"))
+            .env("XDG_DATA_HOME", p("data"))
+            .env("XDG_STATE_HOME", p("state"))
+            .env("USER", "tester")
+            .env("LOGNAME", "tester")
+            .current_dir(self.path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command();
+        cmd.args(args);
+        assert_cmd::Command::from_std(cmd)
+            .timeout(LIMIT)
+            .output()
+            .expect("leadq runs")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "leadq {args:?} failed with {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs a command that must fail with exit 1; returns its standard error.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "leadq {args:?} should fail: {err}"
+        );
+        err
+    }
+
+    fn export(&self) -> String {
+        self.ok(&["export", "--format", "json"])
+    }
+
+    /// A few leads with a history: calls, an owner, a stage, a snooze, a loss.
+    fn seed(&self) {
+        self.ok(&[
+            "add",
+            "--name",
+            "Ann Lee",
+            "--email",
+            "ann@x.example",
+            "--company",
+            "Acme",
+        ]);
+        self.ok(&["add", "--name", "Bob Roe", "--phone", "+1 415 555 0100"]);
+        self.ok(&[
+            "add",
+            "--name",
+            "Cy Poe",
+            "--email",
+            "cy@x.example",
+            "--tag",
+            "vip",
+        ]);
+        self.ok(&[
+            "log",
+            "1",
+            "call",
+            "--outcome",
+            "connected",
+            "--note",
+            "keen",
+        ]);
+        self.ok(&["assign", "1", "rep1"]);
+        self.ok(&["stage", "1", "qualified"]);
+        self.ok(&["snooze", "2", "--until", "2026-11-29"]);
+        self.ok(&["lost", "3", "--reason", "price"]);
+    }
+
+    /// `leadq serve --foreground` on this home's store, once it takes connections.
+    fn server(&self) -> Server {
+        let store = self.store().display().to_string();
+        let mut cmd = self.command();
+        cmd.args([
+            "serve",
+            "--foreground",
+            "--db",
+            &store,
+            "--idle-exit",
+            SAFETY_IDLE,
+        ]);
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start leadq serve");
+        let mut server = Server { child };
+        wait_until("the server to listen", || {
+            assert!(server.running(), "leadq serve exited");
+            UnixStream::connect(self.socket()).is_ok()
+        });
+        server
+    }
+
+    /// The folders a restore kept the previous store in.
+    fn kept(&self) -> Vec<PathBuf> {
+        let mut kept: Vec<PathBuf> = std::fs::read_dir(self.path())
+            .expect("read the home")
+            .map(|e| e.expect("an entry").path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name.starts_with("store.before-restore-")
+            })
+            .collect();
+        kept.sort();
+        kept
+    }
+
+    /// `leadq serve` processes whose command line names this home.
+    fn servers(&self) -> Vec<u32> {
+        let dir = self.path().display().to_string();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        procs
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                    return false;
+                };
+                let args: Vec<String> = cmdline
+                    .split(|b| *b == 0)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                args.iter().any(|a| a == "serve") && args.iter().any(|a| a.starts_with(&dir))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        for pid in self.servers() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// A `leadq serve --foreground` child; SIGTERM when dropped.
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits (bounded) for the server to exit, and checks it exited cleanly.
+    fn wait_exit(&mut self) {
+        wait_until("the server to exit", || !self.running());
+        let status = self.child.wait().expect("reap the server");
+        assert!(status.success(), "leadq serve ended with {status:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let start = Instant::now();
+            while self.running() && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(POLL);
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn a_backup_taken_while_the_server_runs_restores_the_same_leads() {
+    let home = Home::new();
+    home.seed();
+    let mut server = home.server();
+    // Through the server: it owns the store and copies it between two writes.
+    let out = home.ok(&["backup", "snap.lqb"]);
+    assert!(
+        out.contains("backed up") && out.contains("snap.lqb"),
+        "{out}"
+    );
+    let backed_up = home.export();
+    home.ok(&["log", "2", "note", "--note", "after the backup"]);
+    home.ok(&["serve", "--stop"]);
+    server.wait_exit();
+    let changed = home.export();
+    assert_ne!(changed, backed_up);
+
+    let out = home.ok(&["restore", "snap.lqb"]);
+    assert!(out.contains("restored"), "{out}");
+    assert_eq!(
+        home.export(),
+        backed_up,
+        "the store restored from the backup"
+    );
+    // The store as it was before the restore is kept, whole.
+    let kept = home.kept();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let before = kept[0].display().to_string();
+    assert!(
+        out.contains(&before),
+        "the restore should say where it kept the store: {out}"
+    );
+    assert_eq!(
+        home.ok(&["--db", &before, "export", "--format", "json"]),
+        changed
+    );
+}
+
+#[test]
+fn a_backup_taken_without_a_server_restores_into_a_fresh_store() {
+    let home = Home::new();
+    home.seed();
+    assert!(!home.socket().exists());
+    home.ok(&["backup", &home.file("snap.lqb")]);
+    let original = home.export();
+    let fresh = home.file("fresh");
+    let out = home.ok(&["--db", &fresh, "restore", &home.file("snap.lqb")]);
+    assert!(out.contains("restored"), "{out}");
+    assert_eq!(
+        home.ok(&["--db", &fresh, "export", "--format", "json"]),
+        original
+    );
+    // The restored store takes writes as any other.
+    home.ok(&[
+        "--db",
+        &fresh,
+        "log",
+        "1",
+        "note",
+        "--note",
+        "restored and working",
+    ]);
+    assert!(home.kept().is_empty(), "nothing to keep for a fresh store");
+}
+
+#[test]
+fn restore_refuses_while_a_server_runs_and_says_how_to_stop_it() {
+    let home = Home::new();
+    home.seed();
+    home.ok(&["backup", "snap.lqb"]);
+    home.ok(&["log", "1", "note", "--note", "newer than the backup"]);
+    let mut server = home.server();
+    let before = home.export();
+    let err = home.fails(&["restore", "snap.lqb"]);
+    assert!(err.contains("leadq serve --stop"), "{err}");
+    assert_eq!(home.export(), before, "a refused restore changed the store");
+    assert!(home.kept().is_empty(), "a refused restore moved the store");
+    home.ok(&["serve", "--stop"]);
+    server.wait_exit();
+    assert_eq!(home.export(), before);
+}
+
+#[test]
+fn a_damaged_backup_is_refused_and_the_store_is_left_as_it_was() {
+    let home = Home::new();
+    home.seed();
+    home.ok(&["backup", "snap.lqb"]);
+    home.ok(&["log", "1", "note", "--note", "newer than the backup"]);
+    let before = home.export();
+    let good = std::fs::read(home.path().join("snap.lqb")).expect("read the backup");
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x20;
+    let damaged: [(&str, Vec<u8>); 4] = [
+        ("cut.lqb", good[..good.len() - 100].to_vec()),
+        ("flipped.lqb", flipped),
+        ("tiny.lqb", good[..12].to_vec()),
+        ("leads.csv", b"name,email\nAnn,ann@x.example\n".to_vec()),
+    ];
+    for (name, bytes) in &damaged {
+        std::fs::write(home.path().join(name), bytes).expect("write");
+        let err = home.fails(&["restore", name]);
+        assert!(
+            err.contains("cannot restore") && err.contains(name),
+            "{name}: {err}"
+        );
+        assert!(err.contains("backup"), "{name}: {err}");
+        assert_eq!(home.export(), before, "{name} changed the store");
+        assert!(home.kept().is_empty(), "{name} moved the store aside");
+        assert!(
+            !home.path().join("store.restoring").exists(),
+            "{name} left a half-built store"
+        );
+    }
+    let err = home.fails(&["restore", "missing.lqb"]);
+    assert!(err.contains("missing.lqb"), "{err}");
+    assert_eq!(home.export(), before);
+}
+
+#[test]
+fn restoring_twice_in_a_row_keeps_each_previous_store() {
+    let home = Home::new();
+    home.seed();
+    home.ok(&["backup", "snap.lqb"]);
+    let backed_up = home.export();
+    home.ok(&["log", "1", "note", "--note", "first change"]);
+    let first = home.export();
+    home.ok(&["restore", "snap.lqb"]);
+    home.ok(&["log", "2", "note", "--note", "second change"]);
+    let second = home.export();
+    home.ok(&["restore", "snap.lqb"]);
+    assert_eq!(home.export(), backed_up);
+    let mut kept: Vec<String> = home
+        .kept()
+        .iter()
+        .map(|k| {
+            home.ok(&[
+                "--db",
+                &k.display().to_string(),
+                "export",
+                "--format",
+                "json",
+            ])
+        })
+        .collect();
+    let mut want = vec![first, second];
+    kept.sort();
+    want.sort();
+    assert_eq!(kept, want, "both stores replaced by a restore are kept");
+}
+
+#[test]
+fn doctor_names_the_store_the_server_and_the_log_and_what_to_fix() {
+    let home = Home::new();
+    home.seed();
+    let store = home.store().display().to_string();
+    let log = home
+        .path()
+        .join("state/leadq/server.log")
+        .display()
+        .to_string();
+    let healthy = home.ok(&["doctor"]);
+    for part in [
+        &store,
+        "no leadq server runs",
+        &log,
+        "3 leads",
+        "all is well",
+    ] {
+        assert!(healthy.contains(part), "{part:?} not in:\n{healthy}");
+    }
+    assert!(!healthy.contains("FIX"), "{healthy}");
+
+    let mut server = home.server();
+    let socket = home.socket().display().to_string();
+    let running = home.ok(&["doctor"]);
+    for part in [&store, "a leadq server runs", &socket, &log, "all is well"] {
+        assert!(running.contains(part), "{part:?} not in:\n{running}");
+    }
+    home.ok(&["serve", "--stop"]);
+    server.wait_exit();
+
+    std::fs::set_permissions(home.store(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = home.run(&["doctor"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let fix = report
+        .lines()
+        .find(|l| l.starts_with("FIX"))
+        .unwrap_or_default();
+    assert!(
+        fix.contains(&store) && fix.contains("chmod 700"),
+        "{report}"
+    );
+    std::fs::set_permissions(home.store(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    home.ok(&["doctor"]);
+}
+
+#[test]
+fn serve_starts_a_server_in_the_background_and_serve_stop_stops_it() {
+    let home = Home::new();
+    home.seed();
+    let out = home.ok(&["serve", "--idle-exit", SAFETY_IDLE]);
+    assert!(out.contains("leadq server started"), "{out}");
+    assert!(out.contains(&home.socket().display().to_string()), "{out}");
+    assert_eq!(home.servers().len(), 1, "one server for the store");
+    assert!(
+        UnixStream::connect(home.socket()).is_ok(),
+        "the server takes connections"
+    );
+    let err = home.fails(&["serve"]);
+    assert!(err.contains("already runs"), "{err}");
+    // Commands go through it meanwhile.
+    home.ok(&["log", "1", "note", "--note", "through the server"]);
+    let doctor = home.ok(&["doctor"]);
+    assert!(doctor.contains("a leadq server runs"), "{doctor}");
+
+    let out = home.ok(&["serve", "--stop"]);
+    assert!(out.contains("stop"), "{out}");
+    wait_until("the server's socket to go", || !home.socket().exists());
+    wait_until("the server to exit", || home.servers().is_empty());
+    let err = home.fails(&["serve", "--stop"]);
+    assert!(err.contains("no leadq server runs"), "{err}");
+    // The store is whole and usable without a server.
+    let show = home.ok(&["show", "1"]);
+    assert!(show.contains("through the server"), "{show}");
+}
