@@ -133,6 +133,16 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
             Err(_) => {}
         }
     }
+    // A team's store belongs to its server, which its admin runs: never open it in-process
+    // or start a single-user server over it.
+    if servers && path.join(Team::FILE).exists() {
+        anyhow::bail!(
+            "{} is a team store and its server is not answering: ask the admin to start it \
+             (leadq serve --team {}); `leadq doctor` says more",
+            path.display(),
+            path.display()
+        );
+    }
     if interactive && servers {
         return reconnecting_client(&path, settings.fixed_now);
     }
@@ -150,6 +160,15 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             Err(StoreError::InUse(p).into())
+        }
+        Err(StoreError::Open { path, error })
+            if error.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            anyhow::bail!(
+                "cannot open the store at {}: {error}. If it is a team's store, you need to be in \
+                 the team's Unix group (ask its admin)",
+                path.display()
+            )
         }
         Err(e) => Err(e.into()),
     }

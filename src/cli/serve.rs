@@ -38,8 +38,13 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
     };
     let settings = crate::config::settings(cli.rules.as_deref())?;
     if a.stop {
-        let client = Client::connect(&store, false, settings.fixed_now)
-            .map_err(|_| anyhow::anyhow!("no leadq server runs for {}", store.display()))?;
+        let client = Client::connect(&store, false, settings.fixed_now).map_err(|e| {
+            if e.to_string().contains(" refused: ") {
+                anyhow::anyhow!("{e}")
+            } else {
+                anyhow::anyhow!("no leadq server runs for {}", store.display())
+            }
+        })?;
         client.shutdown()?;
         println!("asked the leadq server of {} to stop", store.display());
         return Ok(ExitCode::SUCCESS);

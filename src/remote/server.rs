@@ -70,14 +70,30 @@ impl Shared {
                 })
             })
             .collect();
-        let writers: Vec<_> = conns
+        let readers: Vec<_> = conns
             .values()
             .filter(|c| c.subscribed)
-            .map(|c| Arc::clone(&c.writer))
+            .map(|c| (Arc::clone(&c.writer), c.who.clone()))
             .collect();
         drop(conns);
-        for w in writers {
-            self.send(&w, &ServerFrame::Presence(list.clone()));
+        // Who is on a lead is news only to those who may see that lead.
+        let leads: HashMap<LeadId, Option<crate::domain::Lead>> = list
+            .iter()
+            .map(|p| (p.lead, self.base.store().lead(p.lead).ok().flatten()))
+            .collect();
+        for (w, who) in readers {
+            let session = self.base.session(who);
+            let visible: Vec<Presence> = list
+                .iter()
+                .filter(|p| {
+                    leads
+                        .get(&p.lead)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|l| session.may_see(l))
+                })
+                .cloned()
+                .collect();
+            self.send(&w, &ServerFrame::Presence(visible));
         }
     }
 }

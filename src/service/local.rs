@@ -319,12 +319,31 @@ impl LeadService for Local {
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
         let request = request.cleaned();
         let keys = request.validate(&self.settings.country_code, false)?;
+        // A rep adds leads for themselves or the pool; handing one to a colleague is a manager's.
+        if request
+            .owner
+            .as_deref()
+            .is_some_and(|o| !o.eq_ignore_ascii_case(&self.who.user))
+        {
+            self.require_manager("add a lead for someone else")?;
+        }
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
-        let outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
+        let mut outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
         self.store
             .commit(&planner.into_writes(), self.fingerprint())?;
         self.notify(outcome.id);
+        // A repeat request still merges into the colleague's lead it matches (never a second
+        // card), but a rep is not shown whose lead that is beyond its owner.
+        if let Some(lead) = self.store.lead(outcome.id)?
+            && !self.may_see(&lead)
+        {
+            outcome.name = format!(
+                "a lead of {}",
+                lead.owner.as_deref().unwrap_or("a colleague")
+            );
+            outcome.filled.clear();
+        }
         Ok(outcome)
     }
 

@@ -35,17 +35,14 @@ impl<W: Write> Hashing<W> {
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Open {
+    StoreError::File {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     }
 }
 
 fn bad(reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        what: "backup file",
-        reason: reason.into(),
-    }
+    StoreError::BadBackup(reason.into())
 }
 
 impl Store {

@@ -23,10 +23,18 @@ pub enum StoreError {
     },
     #[error("a stored {what} cannot be read ({reason}): restore from a backup")]
     Corrupt { what: &'static str, reason: String },
-    #[error("cannot open the store at {path}: {source}")]
+    // `error`, not `source`: the message carries it once (as a source it was printed twice).
+    #[error("cannot open the store at {path}: {error}")]
     Open {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    #[error("not a usable leadq backup: {0}")]
+    BadBackup(String),
+    #[error("cannot use the file {path}: {error}")]
+    File {
+        path: PathBuf,
+        error: std::io::Error,
     },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),

@@ -73,9 +73,9 @@ pub struct TimelineKey {
 impl Store {
     /// Opens (creating if needed) the store in the folder `path`, private to its owner.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        create_private_dir(path).map_err(|source| StoreError::Open {
+        create_private_dir(path).map_err(|error| StoreError::Open {
             path: path.into(),
-            source,
+            error,
         })?;
         // A process that just finished with the store may hold its lock for a moment more (sled
         // releases it when its flusher stops): wait a little before calling it in use.
@@ -520,9 +520,9 @@ fn open_error(path: &Path, e: sled::Error) -> StoreError {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
             StoreError::InUse(path.to_path_buf())
         }
-        sled::Error::Io(source) => StoreError::Open {
+        sled::Error::Io(error) => StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            error,
         },
         other => StoreError::Sled(other),
     }
