@@ -117,3 +117,35 @@ fn a_team_store_without_its_server_is_not_opened_in_process() {
         "no store was created beside the team file"
     );
 }
+
+#[test]
+fn the_counts_follow_every_change_though_they_are_shared() {
+    use leadq::domain::{Kind, Outcome};
+    use leadq::service::LogEntry;
+    let base = manager();
+    let id = base.add(lead("Ann", "ann@example.com", None)).unwrap().id;
+    let alice = rep(&base, "alice");
+    let before = alice.stats().unwrap();
+    assert_eq!((before.hot, before.warm + before.cold), (0, 1));
+    assert_eq!(
+        alice.stats().unwrap(),
+        before,
+        "asked again: the same counts"
+    );
+    let held = LogEntry {
+        kind: Kind::Meeting,
+        outcome: Some(Outcome::Held),
+        note: None,
+        at: None,
+        next_action: None,
+        duration_secs: None,
+    };
+    for _ in 0..3 {
+        base.log(id, held.clone()).unwrap();
+    }
+    let after = alice.stats().unwrap();
+    assert_eq!(
+        after.hot, 1,
+        "a change by someone else shows in the next counts: {after:?}"
+    );
+}

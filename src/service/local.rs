@@ -44,7 +44,15 @@ pub struct Core {
     pub(super) settings: Settings,
     write: Mutex<()>,
     subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
+    /// Bumped by every change: cached answers of an older count are stale.
+    changes: std::sync::atomic::AtomicU64,
+    /// The header counts per identity, as of a change count and a minute: after a change every
+    /// connected screen asks for them, and one scan of the store serves them all.
+    stats_cache: Mutex<StatsCache>,
 }
+
+/// (user, role) -> (change count, minute, counts).
+type StatsCache = std::collections::HashMap<(String, Role), (u64, i64, Stats)>;
 
 /// The service for one identity over a shared core: the CLI and the TUI get one for the Unix
 /// user running them; a server makes one per connected client, from its peer credentials.
@@ -84,6 +92,8 @@ impl Local {
             settings,
             write: Mutex::new(()),
             subscribers: Mutex::new(Vec::new()),
+            changes: std::sync::atomic::AtomicU64::new(0),
+            stats_cache: Mutex::new(std::collections::HashMap::new()),
         };
         let fp = core.settings.rules.fingerprint();
         if core.store.rules_fingerprint()? != Some(fp) {
@@ -275,6 +285,8 @@ impl Local {
 
     /// Tells every subscriber which lead changed.
     pub(super) fn notify(&self, id: LeadId) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|tx| tx.send(id).is_ok());
     }
@@ -680,6 +692,22 @@ impl LeadService for Local {
     }
 
     fn stats(&self) -> Result<Stats, ServiceError> {
-        query::stats(self)
+        let key = (self.who.user.clone(), self.who.role);
+        let changes = self.changes.load(std::sync::atomic::Ordering::SeqCst);
+        let minute = self.now().div_euclid(crate::domain::time::MINUTE_MS);
+        let cache = |c: &mut StatsCache| {
+            c.get(&key)
+                .filter(|(n, m, _)| *n == changes && *m == minute)
+                .map(|(_, _, st)| st.clone())
+        };
+        if let Some(st) = cache(&mut self.stats_cache.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(st);
+        }
+        let st = query::stats(self)?;
+        self.stats_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (changes, minute, st.clone()));
+        Ok(st)
     }
 }

@@ -152,7 +152,7 @@ pub struct Identity {
 
 /// Reps work their own leads and the unassigned pool; managers see everything, assign, and
 /// import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Rep,
