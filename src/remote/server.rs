@@ -198,8 +198,14 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
                 let shared = Arc::clone(&shared);
                 std::thread::spawn(move || handle(shared, stream));
             }
+            // Wait for the next client, or 50 ms to look at the stop flag and the idle clock.
+            // A plain sleep here made every connection wait up to 50 ms for its handshake
+            // (25 ms on average, twice for a TUI: benches/README.md); poll wakes at once.
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50))
+                use nix::poll::{PollFd, PollFlags, poll};
+                use std::os::fd::AsFd;
+                let mut ready = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut ready, 50u8);
             }
             Err(e) => shared.log.line(&format!("accept failed: {e}")),
         }
