@@ -47,7 +47,10 @@ fn demo_store(stores: &Path, into: &Path) -> PathBuf {
     let store = stores.join(format!("demo-{LEADS}"));
     if !store.join(".complete").exists() {
         let _ = std::fs::remove_dir_all(&store);
-        eprintln!("making a demo store of {LEADS} leads in {}", store.display());
+        eprintln!(
+            "making a demo store of {LEADS} leads in {}",
+            store.display()
+        );
         let status = leadq(stores, &store)
             .env("LEADQ_SERVER", "off")
             .env("LEADQ_NOW", "2026-11-22T09:00:00Z")
@@ -162,7 +165,10 @@ fn round_trips(store: &Path, n: u64) {
             t.elapsed()
         })
         .collect();
-    println!("read round trip (hot top 1), 1 client: {}", percentiles(times));
+    println!(
+        "read round trip (hot top 1), 1 client: {}",
+        percentiles(times)
+    );
 }
 
 /// `writers` clients logging `each` calls at once, on leads of their own.
@@ -239,7 +245,10 @@ fn propagation(store: &Path, n: u64) {
         }
     }
     println!("change seen by another client: {}", percentiles(seen));
-    println!("  (the writer's own round trip meanwhile: {})", percentiles(acked));
+    println!(
+        "  (the writer's own round trip meanwhile: {})",
+        percentiles(acked)
+    );
     drop(b);
     let _ = listener.join();
 }
@@ -275,9 +284,8 @@ fn ten_tuis(store: &Path, pid: u32) -> Vec<Client> {
 }
 
 fn main() {
-    let stores = PathBuf::from(
-        std::env::var("STORES").unwrap_or_else(|_| "/tmp/bench-leadq-stores".into()),
-    );
+    let stores =
+        PathBuf::from(std::env::var("STORES").unwrap_or_else(|_| "/tmp/bench-leadq-stores".into()));
     std::fs::create_dir_all(&stores).expect("the stores folder");
     let work = tempfile::Builder::new()
         .prefix("bench-team.")
@@ -288,7 +296,9 @@ fn main() {
     println!(
         "# leadq team mode, a server on {LEADS} demo leads, {} cores, load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     let mut server = start_server(&home, &store);
     let pid = server.id();

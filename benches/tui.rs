@@ -155,13 +155,16 @@ fn search(c: &mut Criterion, service: &Local) {
         b.iter(|| keystroke(&index, black_box("an"), None))
     });
     let an = index.search("an", None);
-    group.bench_function(format!("highlight the first {HIGHLIGHTED} hits of \"an\""), |b| {
-        b.iter_batched_ref(
-            || an[..HIGHLIGHTED].to_vec(),
-            |hits| index.highlight(black_box("an"), hits),
-            criterion::BatchSize::SmallInput,
-        )
-    });
+    group.bench_function(
+        format!("highlight the first {HIGHLIGHTED} hits of \"an\""),
+        |b| {
+            b.iter_batched_ref(
+                || an[..HIGHLIGHTED].to_vec(),
+                |hits| index.highlight(black_box("an"), hits),
+                criterion::BatchSize::SmallInput,
+            )
+        },
+    );
     let ann: Vec<usize> = index.search("ann", None).iter().map(|h| h.row).collect();
     group.bench_function("\"anna\" narrowed from the hits of \"ann\"", |b| {
         b.iter(|| keystroke(&index, black_box("anna"), Some(&ann)))
