@@ -4,15 +4,14 @@
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::planner::Planner;
+use super::LeadService;
 use super::types::*;
-use super::{LeadService, demo, query};
 use crate::domain::interaction::{Interaction, Kind, Outcome};
 use crate::domain::scoring::{self, Rules};
-use crate::domain::stage::{self, LostReason, Stage};
-use crate::domain::time::{Millis, format_rfc3339, utc_now};
-use crate::domain::{Lead, LeadId, NewLead};
-use crate::store::{LeadWrite, Store, TimelineKey};
+use crate::domain::stage::Stage;
+use crate::domain::time::{Millis, utc_now};
+use crate::domain::{Lead, LeadId};
+use crate::store::{LeadWrite, Store};
 
 /// Who is acting, under which rules, at what time.
 #[derive(Debug, Clone)]
@@ -43,23 +42,23 @@ pub struct Core {
     pub(super) store: Store,
     pub(super) settings: Settings,
     write: Mutex<()>,
-    subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
+    pub(super) subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
     /// Bumped by every change: cached answers of an older count are stale.
-    changes: std::sync::atomic::AtomicU64,
+    pub(super) changes: std::sync::atomic::AtomicU64,
     /// The header counts per identity, as of a change count and a minute: after a change every
     /// connected screen asks for them, and one scan of the store serves them all.
-    stats_cache: Mutex<StatsCache>,
+    pub(super) stats_cache: Mutex<StatsCache>,
 }
 
 /// (user, role) -> (change count, minute, counts).
-type StatsCache = std::collections::HashMap<(String, Role), (u64, i64, Stats)>;
+pub(super) type StatsCache = std::collections::HashMap<(String, Role), (u64, i64, Stats)>;
 
 /// The service for one identity over a shared core: the CLI and the TUI get one for the Unix
 /// user running them; a server makes one per connected client, from its peer credentials.
 #[derive(Clone)]
 pub struct Local {
     core: Arc<Core>,
-    who: Identity,
+    pub(super) who: Identity,
 }
 
 impl Deref for Local {
@@ -138,7 +137,7 @@ impl Local {
         )))
     }
 
-    fn require_manager(&self, what: &str) -> Result<(), ServiceError> {
+    pub(super) fn require_manager(&self, what: &str) -> Result<(), ServiceError> {
         match self.who.role {
             Role::Manager => Ok(()),
             Role::Rep => Err(ServiceError::Refused(format!("only a manager can {what}"))),
@@ -173,7 +172,7 @@ impl Core {
     }
 
     /// Recomputes every cached score from its timeline, e.g. after the rules file changed.
-    fn rescore_all(&self) -> Result<(), ServiceError> {
+    pub(super) fn rescore_all(&self) -> Result<(), ServiceError> {
         let _guard = self.lock();
         let now = self.now();
         let mut batch = Vec::new();
@@ -229,7 +228,7 @@ impl Core {
 impl Local {
     /// Applies `change` to a lead and writes it with the interactions it produced, returning
     /// what changed. The closure returns the interactions to append.
-    fn update(
+    pub(super) fn update(
         &self,
         id: LeadId,
         label: &str,
@@ -302,7 +301,13 @@ impl Local {
         }
     }
 
-    fn move_stage(&self, lead: &mut Lead, to: Stage, at: Millis, why: &str) -> Option<Interaction> {
+    pub(super) fn move_stage(
+        &self,
+        lead: &mut Lead,
+        to: Stage,
+        at: Millis,
+        why: &str,
+    ) -> Option<Interaction> {
         if lead.stage == to {
             return None;
         }
@@ -312,402 +317,5 @@ impl Local {
             lead.lost_reason = None;
         }
         Some(self.system_event(Outcome::StageChanged, at, note))
-    }
-}
-
-impl LeadService for Local {
-    fn now(&self) -> Millis {
-        self.core.now()
-    }
-
-    fn identity(&self) -> Identity {
-        self.who.clone()
-    }
-
-    fn location(&self) -> String {
-        self.store.path().display().to_string()
-    }
-
-    fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
-        let request = request.cleaned();
-        let keys = request.validate(&self.settings.country_code, false)?;
-        // A rep adds leads for themselves or the pool; handing one to a colleague is a manager's.
-        if request
-            .owner
-            .as_deref()
-            .is_some_and(|o| !o.eq_ignore_ascii_case(&self.who.user))
-        {
-            self.require_manager("add a lead for someone else")?;
-        }
-        let _guard = self.lock();
-        let mut planner = Planner::new(self, self.now());
-        let mut outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
-        self.store
-            .commit(&planner.into_writes(), self.fingerprint())?;
-        self.notify(outcome.id);
-        // A repeat request still merges into the colleague's lead it matches (never a second
-        // card), but a rep is not shown whose lead that is beyond its owner.
-        if let Some(lead) = self.store.lead(outcome.id)?
-            && !self.may_see(&lead)
-        {
-            outcome.name = format!(
-                "a lead of {}",
-                lead.owner.as_deref().unwrap_or("a colleague")
-            );
-            outcome.filled.clear();
-        }
-        Ok(outcome)
-    }
-
-    fn import(
-        &self,
-        rows: Vec<NewLead>,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, ServiceError> {
-        self.require_manager("import leads")?;
-        let mut report = ImportReport {
-            rows: rows.len(),
-            ..ImportReport::default()
-        };
-        let mut valid = Vec::with_capacity(rows.len());
-        for (index, row) in rows.into_iter().enumerate() {
-            let row = row.cleaned();
-            match row.validate(&self.settings.country_code, options.anonymous) {
-                Ok(keys) => valid.push((row, keys)),
-                Err(e) => report.invalid.push((index, e.to_string())),
-            }
-        }
-        let _guard = self.lock();
-        let mut planner = Planner::new(self, self.now());
-        let note = format!("imported from {} by {}", options.origin, self.who.user);
-        for (row, keys) in valid {
-            if planner.add(row, keys, &note)?.created {
-                report.created += 1;
-            } else {
-                report.merged += 1;
-            }
-        }
-        let blocked = !report.invalid.is_empty() && !options.skip_invalid;
-        if !options.dry_run && !blocked {
-            self.store
-                .commit(&planner.into_writes(), self.fingerprint())?;
-            report.written = true;
-            self.notify(ANY_LEAD);
-        }
-        Ok(report)
-    }
-
-    fn log(&self, id: LeadId, entry: LogEntry) -> Result<Change, ServiceError> {
-        if let Some(o) = entry.outcome
-            && !entry.kind.outcomes().contains(&o)
-        {
-            return Err(ServiceError::Refused(format!(
-                "{o} is not a {} outcome",
-                entry.kind
-            )));
-        }
-        if entry.kind == Kind::System {
-            return Err(ServiceError::Refused(
-                "system events are recorded by leadq itself".into(),
-            ));
-        }
-        let user = self.who.user.clone();
-        let label = match entry.outcome {
-            Some(o) => format!("{} {}", entry.kind, o.name().replace('-', " ")),
-            None => entry.kind.to_string(),
-        };
-        self.update(id, &label, |lead, now| {
-            let at = entry.at.unwrap_or(now);
-            if at > now + 60_000 {
-                return Err(ServiceError::Refused(format!(
-                    "the interaction time {} is in the future",
-                    format_rfc3339(at)
-                )));
-            }
-            let interaction = Interaction {
-                kind: entry.kind,
-                outcome: entry.outcome,
-                author: user,
-                at,
-                note: entry.note.clone().filter(|n| !n.trim().is_empty()),
-                duration_secs: entry.duration_secs,
-            };
-            let mut out = vec![interaction];
-            if entry.kind.is_touch() {
-                lead.last_touch = Some(lead.last_touch.map_or(at, |t| t.max(at)));
-                lead.snoozed_until = None;
-                if lead.next_action.is_some_and(|t| t <= now) {
-                    lead.next_action = None;
-                }
-            }
-            if let Some(to) = stage::auto_transition(lead.stage, entry.kind, entry.outcome) {
-                let why = format!(
-                    " (automatic: {} {})",
-                    entry.kind,
-                    entry.outcome.map_or("", |o| o.name())
-                );
-                out.extend(self.move_stage(lead, to, at, &why));
-            }
-            if let Some(next) = entry.next_action {
-                lead.next_action = Some(next);
-            }
-            Ok(out)
-        })
-    }
-
-    fn set_stage(
-        &self,
-        id: LeadId,
-        stage: Stage,
-        reason: Option<LostReason>,
-    ) -> Result<Change, ServiceError> {
-        match (stage, reason) {
-            (Stage::Lost, None) => {
-                let reasons: Vec<_> = LostReason::ALL.iter().map(|r| r.name()).collect();
-                return Err(ServiceError::Refused(format!(
-                    "a lost lead needs a reason: one of {}",
-                    reasons.join(", ")
-                )));
-            }
-            (s, Some(_)) if s != Stage::Lost => {
-                return Err(ServiceError::Refused(
-                    "a reason is only given for lost".into(),
-                ));
-            }
-            _ => {}
-        }
-        let label = format!("stage {stage}");
-        self.update(id, &label, |lead, now| {
-            let mut out = Vec::new();
-            if stage == Stage::Lost {
-                let r = reason.expect("checked above");
-                lead.lost_reason = Some(r);
-                lead.next_action = None;
-                if lead.stage != Stage::Lost {
-                    lead.stage = Stage::Lost;
-                }
-                out.push(self.system_event(Outcome::Lost, now, format!("lost: {r}")));
-            } else {
-                out.extend(self.move_stage(lead, stage, now, ""));
-                if !stage.is_open() {
-                    lead.next_action = None;
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError> {
-        self.update(id, "won", |lead, now| {
-            let to = stage::stage_after_won(lead.stage);
-            let mut out =
-                vec![self.system_event(Outcome::Won, now, note.unwrap_or_else(|| "won".into()))];
-            out.extend(self.move_stage(lead, to, now, ""));
-            lead.next_action = None;
-            lead.snoozed_until = None;
-            Ok(out)
-        })
-    }
-
-    fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError> {
-        self.update(id, "snooze", |lead, now| {
-            if until <= now {
-                return Err(ServiceError::Refused(format!(
-                    "snooze until {} is not in the future",
-                    format_rfc3339(until)
-                )));
-            }
-            lead.snoozed_until = Some(until);
-            lead.next_action = Some(until);
-            Ok(vec![self.system_event(
-                Outcome::Snoozed,
-                now,
-                format!("snoozed until {}", format_rfc3339(until)),
-            )])
-        })
-    }
-
-    fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError> {
-        let owner = owner
-            .map(|o| o.trim().to_string())
-            .filter(|o| !o.is_empty());
-        // A rep takes a lead or hands it back to the pool; giving it to someone is a manager's.
-        if owner
-            .as_deref()
-            .is_some_and(|o| !o.eq_ignore_ascii_case(&self.who.user))
-        {
-            self.require_manager("give a lead to someone else")?;
-        }
-        self.update(id, "assignment", |lead, now| {
-            if lead.owner == owner {
-                return Ok(vec![]);
-            }
-            let note = format!(
-                "owner {} -> {}",
-                lead.owner.as_deref().unwrap_or("(unassigned)"),
-                owner.as_deref().unwrap_or("(unassigned)")
-            );
-            lead.owner.clone_from(&owner);
-            Ok(vec![self.system_event(Outcome::OwnerChanged, now, note)])
-        })
-    }
-
-    fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {
-        self.update(id, "follow-up", |lead, _| {
-            lead.next_action = at;
-            Ok(vec![])
-        })
-    }
-
-    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
-        let _guard = self.lock();
-        let Some(mut i) = self.store.interaction(key)? else {
-            return Err(ServiceError::Refused(
-                "that interaction no longer exists".into(),
-            ));
-        };
-        if i.kind == Kind::System || i.author != self.who.user {
-            return Err(ServiceError::Refused(
-                "only your own calls, e-mails, meetings and notes take a note".into(),
-            ));
-        }
-        i.note = Some(note).filter(|n| !n.trim().is_empty());
-        self.store.rewrite_interaction(key, &i)?;
-        self.notify(key.lead);
-        Ok(())
-    }
-
-    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError> {
-        let _guard = self.lock();
-        let now = self.now();
-        let id = token.after.id;
-        let current = self.get(id)?;
-        self.check_access(&current)?;
-        if current != token.after {
-            return Err(ServiceError::Refused(format!(
-                "#{id} changed since the {} (someone else touched it); nothing undone",
-                token.label
-            )));
-        }
-        let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
-        let restored = token.before.clone();
-        let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
-        let write = LeadWrite {
-            before: Some(current.clone()),
-            after: restored.clone(),
-            keys: Default::default(),
-            append: vec![],
-            remove: token.appended.clone(),
-        };
-        self.store.commit(&[write], self.fingerprint())?;
-        self.notify(id);
-        Ok(Change {
-            id,
-            name: restored.name.clone(),
-            score_before,
-            score_after,
-            temperature_before,
-            temperature_after,
-            stage_before: current.stage,
-            stage_after: restored.stage,
-            next_action: restored.next_action,
-            owner: restored.owner.clone(),
-            undo: UndoToken {
-                label: format!("undo of {}", token.label),
-                before: current,
-                after: restored,
-                appended: vec![],
-            },
-        })
-    }
-
-    fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.subscribers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(tx);
-        rx
-    }
-
-    fn sources(&self) -> Result<Vec<String>, ServiceError> {
-        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for lead in self.store.leads() {
-            if let Some(src) = lead?.source {
-                *counts.entry(src).or_default() += 1;
-            }
-        }
-        let mut sources: Vec<(String, usize)> = counts.into_iter().collect();
-        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(sources.into_iter().map(|(s, _)| s).collect())
-    }
-
-    fn list(&self, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
-        query::list(self, q)
-    }
-
-    fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {
-        let now = self.now();
-        let lead = self.get(id)?;
-        self.check_access(&lead)?;
-        let mut timeline: Vec<Interaction> = self
-            .store
-            .timeline(id)?
-            .into_iter()
-            .map(|(_, i)| i)
-            .collect();
-        let explanation = self.rules().explain(&lead, &timeline, now);
-        timeline.reverse();
-        Ok(LeadDetail {
-            view: self.view(lead, now),
-            explanation,
-            timeline,
-        })
-    }
-
-    fn export(&self) -> Result<Vec<LeadView>, ServiceError> {
-        let now = self.now();
-        let mut out = Vec::new();
-        for lead in self.store.leads() {
-            let lead = lead?;
-            if self.may_see(&lead) {
-                out.push(self.view(lead, now));
-            }
-        }
-        Ok(out)
-    }
-
-    fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {
-        self.require_manager("load demo leads")?;
-        let _guard = self.lock();
-        let report = demo::fill(self, count, seed)?;
-        self.notify(ANY_LEAD);
-        Ok(report)
-    }
-
-    fn backup(&self, path: &str) -> Result<u64, ServiceError> {
-        self.require_manager("back up the store")?;
-        let _guard = self.lock();
-        Ok(self.store.backup_to(std::path::Path::new(path))?)
-    }
-
-    fn stats(&self) -> Result<Stats, ServiceError> {
-        let key = (self.who.user.clone(), self.who.role);
-        let changes = self.changes.load(std::sync::atomic::Ordering::SeqCst);
-        let minute = self.now().div_euclid(crate::domain::time::MINUTE_MS);
-        let cache = |c: &mut StatsCache| {
-            c.get(&key)
-                .filter(|(n, m, _)| *n == changes && *m == minute)
-                .map(|(_, _, st)| st.clone())
-        };
-        if let Some(st) = cache(&mut self.stats_cache.lock().unwrap_or_else(|p| p.into_inner())) {
-            return Ok(st);
-        }
-        let st = query::stats(self)?;
-        self.stats_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, (changes, minute, st.clone()));
-        Ok(st)
     }
 }

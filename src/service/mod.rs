@@ -3,6 +3,7 @@
 
 mod demo;
 mod local;
+mod operations;
 mod planner;
 mod query;
 mod types;
