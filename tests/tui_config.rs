@@ -2,15 +2,17 @@
 //! naming the file, line and problem and the app falls back without touching the file, NO_COLOR
 //! gives a colourless screen, and the help screen lists every binding.
 
+mod common;
+
+use common::{keys, press};
 use std::path::{Path, PathBuf};
 
 use leadq::domain::{Stage, Temperature};
 use leadq::service::{LeadService, Local, Settings};
 use leadq::store::Store;
 use leadq::tui::action::Action;
-use leadq::tui::app::{start_state, step};
+use leadq::tui::app::start_state;
 use leadq::tui::keymap::{DEFAULT_KEYMAP, Keymap, Mode};
-use leadq::tui::msg::Msg;
 use leadq::tui::state::State;
 use leadq::tui::theme::{self, Theme, ThemeError};
 use leadq::tui::{choose_theme, load_keymap, views};
@@ -43,31 +45,6 @@ fn service(demo: usize) -> Local {
     s
 }
 
-/// "j <down> c 1 <enter>": `<name>` is a named key, anything else is typed.
-fn keys(spec: &str) -> Vec<KeyEvent> {
-    let mut out = Vec::new();
-    for token in spec.split(' ').filter(|t| !t.is_empty()) {
-        let named = match token {
-            "<enter>" => Some(KeyCode::Enter),
-            "<esc>" => Some(KeyCode::Esc),
-            "<down>" => Some(KeyCode::Down),
-            "<up>" => Some(KeyCode::Up),
-            "<bs>" => Some(KeyCode::Backspace),
-            "<space>" => Some(KeyCode::Char(' ')),
-            _ => None,
-        };
-        match named {
-            Some(code) => out.push(KeyEvent::new(code, KeyModifiers::NONE)),
-            None => out.extend(
-                token
-                    .chars()
-                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-            ),
-        }
-    }
-    out
-}
-
 fn key(spec: &str) -> KeyEvent {
     let mut k = keys(spec);
     assert_eq!(k.len(), 1, "{spec} is one key");
@@ -76,12 +53,6 @@ fn key(spec: &str) -> KeyEvent {
 
 fn ctrl(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
-}
-
-fn press(service: &Local, state: &mut State, spec: &str) {
-    for k in keys(spec) {
-        step(service, state, Msg::Key(k));
-    }
 }
 
 fn draw(state: &State, theme: &Theme, width: u16, height: u16) -> Buffer {

@@ -1,13 +1,15 @@
 //! Flow tests: key strings drive `update` (through `app::step`, which runs the effects inline
 //! against a temporary store) and the state and store are checked. No terminal.
 
+mod common;
+
+use common::{keys, press};
 use leadq::domain::{Kind, Outcome, Stage};
 use leadq::service::{LeadService, Local, Settings};
 use leadq::store::Store;
 use leadq::tui::app::{start_state, step};
 use leadq::tui::msg::Msg;
 use leadq::tui::state::{Prompt, Screen, State, View};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
 
@@ -20,38 +22,6 @@ fn service_with_demo(count: usize) -> Local {
     let s = Local::new(Store::temporary().unwrap(), settings).unwrap();
     s.demo(count, 7).unwrap();
     s
-}
-
-/// Parses "j j c 1 <enter> hello <esc>": space-separated tokens; `<name>` is a named key,
-/// `<space>` a space, anything else is typed character by character.
-fn keys(spec: &str) -> Vec<KeyEvent> {
-    let mut out = Vec::new();
-    for token in spec.split(' ').filter(|t| !t.is_empty()) {
-        let named = match token {
-            "<enter>" => Some(KeyCode::Enter),
-            "<esc>" => Some(KeyCode::Esc),
-            "<down>" => Some(KeyCode::Down),
-            "<up>" => Some(KeyCode::Up),
-            "<bs>" => Some(KeyCode::Backspace),
-            "<space>" => Some(KeyCode::Char(' ')),
-            _ => None,
-        };
-        match named {
-            Some(code) => out.push(KeyEvent::new(code, KeyModifiers::NONE)),
-            None => out.extend(
-                token
-                    .chars()
-                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-            ),
-        }
-    }
-    out
-}
-
-fn press(service: &Local, state: &mut State, spec: &str) {
-    for k in keys(spec) {
-        step(service, state, Msg::Key(k));
-    }
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! a fixed clock. The snapshots are the screen as text; colours that carry meaning (search
 //! hits) are checked by style.
 
+mod common;
+
+use common::press;
 use leadq::domain::{Kind, NewLead};
 use leadq::service::{LeadService, Local, LogEntry, Settings};
 use leadq::store::Store;
@@ -14,7 +17,6 @@ use leadq::tui::views;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 
 const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
@@ -35,37 +37,6 @@ fn demo_service() -> Local {
     let s = service();
     s.demo(200, 1).unwrap();
     s
-}
-
-/// "j <down> c 1 <enter>": `<name>` is a named key, `<space>` a space, anything else is typed.
-fn keys(spec: &str) -> Vec<KeyEvent> {
-    let mut out = Vec::new();
-    for token in spec.split(' ').filter(|t| !t.is_empty()) {
-        let named = match token {
-            "<enter>" => Some(KeyCode::Enter),
-            "<esc>" => Some(KeyCode::Esc),
-            "<down>" => Some(KeyCode::Down),
-            "<up>" => Some(KeyCode::Up),
-            "<bs>" => Some(KeyCode::Backspace),
-            "<space>" => Some(KeyCode::Char(' ')),
-            _ => None,
-        };
-        match named {
-            Some(code) => out.push(KeyEvent::new(code, KeyModifiers::NONE)),
-            None => out.extend(
-                token
-                    .chars()
-                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-            ),
-        }
-    }
-    out
-}
-
-fn press(service: &Local, state: &mut State, spec: &str) {
-    for k in keys(spec) {
-        step(service, state, Msg::Key(k));
-    }
 }
 
 /// A fresh app over `service` after typing `spec`.
