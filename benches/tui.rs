@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use leadq::domain::search::{Match, SearchIndex};
+use leadq::domain::search::{Match, SearchIndex, highlight};
 use leadq::service::{LeadService, Local, Settings};
 use leadq::store::Store;
 use leadq::tui::action::Action;
@@ -26,9 +26,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// 2026-11-22T09:00:00Z.
 const NOW: i64 = 1_795_338_000_000;
-/// As the search worker does (`tui::workers`): only the hits a screen can show need their
-/// matched characters, and it computes them for the first 2 000.
-const HIGHLIGHTED: usize = 2_000;
+/// The rows a 40-line terminal shows, whose matched characters each frame marks.
+const ON_SCREEN: usize = 34;
 
 /// Words a rep types into the search, each typed one character at a time: names, companies,
 /// a Cyrillic name, an e-mail fragment, digits of a phone, a tag, two terms, a typo.
@@ -115,12 +114,9 @@ fn frames(c: &mut Criterion, stores: &[(&str, &Local)]) {
 }
 
 /// What the search worker does for one keystroke: the search over all rows or over the last
-/// hits, then the highlights of the first hits.
+/// hits (the matched characters are marked when a frame draws the rows on screen).
 fn keystroke(index: &SearchIndex, query: &str, subset: Option<&[usize]>) -> Vec<Match> {
-    let mut hits = index.search(query, subset);
-    let shown = hits.len().min(HIGHLIGHTED);
-    index.highlight(query, &mut hits[..shown]);
-    hits
+    index.search(query, subset)
 }
 
 /// Every keystroke of every word in `TYPED`: a 2-character query searches all rows (the worst
@@ -151,18 +147,23 @@ fn search(c: &mut Criterion, service: &Local) {
     let mut group = c.benchmark_group("search");
     // ~100 ms an iteration: ten samples are plenty.
     group.sample_size(10);
-    group.bench_function(format!("\"an\" over all {rows} rows, + highlight"), |b| {
+    group.bench_function(format!("\"an\" over all {rows} rows"), |b| {
         b.iter(|| keystroke(&index, black_box("an"), None))
     });
     let an = index.search("an", None);
     group.bench_function(
-        format!("highlight the first {HIGHLIGHTED} hits of \"an\""),
+        format!("mark the matches of \"an\" in the {ON_SCREEN} rows on screen"),
         |b| {
-            b.iter_batched_ref(
-                || an[..HIGHLIGHTED].to_vec(),
-                |hits| index.highlight(black_box("an"), hits),
-                criterion::BatchSize::SmallInput,
-            )
+            b.iter(|| {
+                for hit in &an[..ON_SCREEN] {
+                    let l = &leads[hit.row].lead;
+                    black_box(highlight(
+                        black_box("an"),
+                        &l.name,
+                        l.company.as_deref().unwrap_or(""),
+                    ));
+                }
+            })
         },
     );
     let ann: Vec<usize> = index.search("ann", None).iter().map(|h| h.row).collect();

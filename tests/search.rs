@@ -1,7 +1,9 @@
-//! The search splits a big list among threads (`SearchIndex::search`); the hits and their order
-//! must be what one thread finds. Small searches (a subset under the split size) stay on one
-//! thread, so the answer of the whole list is checked against six searches of its parts.
+//! Search: what matches is what SkimMatcherV2 matches (each term within one field), the best
+//! matches come first and the queue order decides among equals, and a search split among
+//! threads finds what one thread finds, in the same order.
 
+use fuzzy_matcher::FuzzyMatcher;
+use fuzzy_matcher::skim::SkimMatcherV2;
 use leadq::domain::search::{Match, SearchIndex};
 use leadq::domain::{Lead, NewLead};
 
@@ -29,8 +31,119 @@ fn leads(n: usize) -> Vec<Lead> {
         .collect()
 }
 
-fn key(m: &Match) -> (i64, usize) {
-    (m.score, m.row)
+fn key(m: &Match) -> (u32, usize) {
+    (m.rank, m.row)
+}
+
+fn lead(i: u64, name: &str, company: &str, email: &str) -> Lead {
+    let request = NewLead {
+        name: name.into(),
+        company: Some(company.into()),
+        email: Some(email.into()),
+        ..NewLead::default()
+    };
+    Lead::from_request(i, &request, 0)
+}
+
+fn rows(index: &SearchIndex, query: &str) -> Vec<usize> {
+    index.search(query, None).iter().map(|m| m.row).collect()
+}
+
+fn lower(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
+
+/// The rows where SkimMatcherV2 finds every term of `query` in one of the fields.
+fn skim_rows(leads: &[Lead], query: &str) -> Vec<usize> {
+    let skim = SkimMatcherV2::default().respect_case();
+    let mut rows: Vec<usize> = leads
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let mut fields = vec![
+                l.name.clone(),
+                l.company.clone().unwrap_or_default(),
+                l.email.clone().unwrap_or_default(),
+                l.phone.clone().unwrap_or_default(),
+            ];
+            fields.extend(l.tags.iter().cloned());
+            query.split_whitespace().all(|t| {
+                fields
+                    .iter()
+                    .any(|f| skim.fuzzy_match(&lower(f), &lower(t)).is_some())
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn a_row_matches_exactly_when_skim_matches_every_term_in_one_field() {
+    let mut leads = leads(3_000);
+    leads.push(lead(9_001, "Ada", "Nokia", "x@y.io"));
+    leads.push(lead(9_002, "ИВАН Петров", "Массив", "ivan@example.ru"));
+    let index = SearchIndex::build(leads.iter());
+    for query in [
+        "an", "anna si", "ив", "иван", "555 01", "vip", "glob", "zzz", "AN", "a@", "xy",
+        "lead1 ex", "an nokia", "Ада",
+    ] {
+        let mut found = rows(&index, query);
+        found.sort();
+        assert_eq!(found, skim_rows(&leads, query), "query {query:?}");
+    }
+    // "a" in the name and "n" in the company is not a match for "an".
+    assert!(!rows(&index, "an").contains(&3_000));
+    assert!(
+        rows(&index, "иван").contains(&3_001),
+        "case is folded beyond ASCII"
+    );
+}
+
+#[test]
+fn the_name_starting_with_the_term_comes_first_then_the_queue_order_decides() {
+    let leads = [
+        lead(1, "Bob Jonas", "Annabel Ltd", "bob@jonas.io"),
+        lead(2, "Joanna Smith", "Acme", "js@acme.io"),
+        lead(3, "Maria Annala", "Acme", "maria@acme.io"),
+        lead(4, "Anna Silva", "Globex", "anna@globex.io"),
+        lead(5, "Ada Nun Nara", "Hooli", "ada@hooli.io"),
+        lead(6, "Anna Berg", "Hooli", "berg@hooli.io"),
+        lead(7, "Sam Ott", "Hooli", "sam@hooli.io"),
+    ];
+    let index = SearchIndex::build(leads.iter());
+    // Name starts with it (in queue order), a word of the name, a word of the company, inside
+    // the name, letters scattered; Sam Ott does not match.
+    assert_eq!(rows(&index, "anna"), [3, 5, 2, 0, 1, 4]);
+    // Two terms: both count.
+    assert_eq!(rows(&index, "anna hooli"), [5, 4]);
+    // Narrowing searches only the rows given, and orders them the same way.
+    assert_eq!(
+        index
+            .search("anna", Some(&[4, 1, 5]))
+            .iter()
+            .map(|m| m.row)
+            .collect::<Vec<_>>(),
+        [5, 1, 4]
+    );
+}
+
+#[test]
+fn highlight_marks_the_matched_chars_of_name_or_company() {
+    use leadq::domain::search::highlight;
+    assert_eq!(highlight("an", "Anna Silva", "Hooli"), (vec![0, 1], vec![]));
+    assert_eq!(
+        highlight("иван", "ИВАН Петров", ""),
+        (vec![0, 1, 2, 3], vec![])
+    );
+    assert_eq!(
+        highlight("hoo", "Anna Silva", "Hooli"),
+        (vec![], vec![0, 1, 2])
+    );
+    assert_eq!(highlight("zz", "Anna", "Hooli"), (vec![], vec![]));
 }
 
 #[test]
@@ -45,7 +158,7 @@ fn a_split_search_finds_what_one_thread_finds_in_the_same_order() {
                 index.search(query, Some(&rows))
             })
             .collect();
-        parts.sort_by(|a, b| b.score.cmp(&a.score).then(a.row.cmp(&b.row)));
+        parts.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.row.cmp(&b.row)));
         assert_eq!(
             whole.iter().map(key).collect::<Vec<_>>(),
             parts.iter().map(key).collect::<Vec<_>>(),

@@ -10,6 +10,7 @@ use leadq::store::Store;
 use leadq::tui::app::{start_state, step};
 use leadq::tui::msg::Msg;
 use leadq::tui::state::{Prompt, Screen, State, View};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
 
@@ -116,6 +117,21 @@ fn views_switch_with_one_key_and_search_filters_as_you_type() {
     press(&service, &mut state, "A / an");
     let hits = state.search.hits.clone().unwrap();
     assert!(!hits.is_empty() && hits.len() < all);
+    // Names starting with the query come first, hottest first.
+    let first = &state.rows[state.visible_row(0).unwrap()];
+    assert!(
+        first.lead.name.to_lowercase().starts_with("an"),
+        "{first:?}"
+    );
+    let starts: Vec<u8> = (0..hits.len())
+        .map(|n| &state.rows[state.visible_row(n).unwrap()])
+        .map(|r| r.lead.name.to_lowercase().starts_with("an") as u8)
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "{starts:?}");
+    // Esc typed just before a key arrives as Alt+key: it is not typed into the query.
+    let alt_slash = KeyEvent::new(KeyCode::Char('/'), KeyModifiers::ALT);
+    step(&service, &mut state, Msg::Key(alt_slash));
+    assert_eq!(state.search.query, "an");
     press(&service, &mut state, "n <space> a");
     let narrowed = state.search.hits.clone().unwrap();
     assert!(narrowed.len() <= hits.len());

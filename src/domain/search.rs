@@ -1,88 +1,217 @@
-//! Fuzzy search over name, company, e-mail, phone and tags (SkimMatcherV2). Every
-//! space-separated term must match; hits are ordered by match quality, then queue order.
+//! Fuzzy search over name, company, e-mail, phone and tags.
+//!
+//! What matches is what SkimMatcherV2 matches: a term matches a field when its characters occur
+//! in the field in order, case ignored (`fuzzy_match` of the lower-cased term in the lower-cased
+//! field is `Some` exactly then; a test holds the two together). Case is folded before skim sees
+//! it because skim folds ASCII only, and "иван" should find "Иван". Every space-separated term must match, each within one field, so "an" does not
+//! match an "a" in the name and an "n" in the company.
+//!
+//! Hits are ordered by how well they match, then in the view's own order (the queue's score
+//! order): for each term, the name starting with it beats a word of the name starting with it,
+//! which beats a word of another field starting with it, which beats the term anywhere in one
+//! piece, which beats its letters scattered. SkimMatcherV2 also marks the matched characters
+//! (`highlight`), for the rows on screen only.
+//!
+//! Why not order by SkimMatcherV2's score: it costs ~1.5 µs a row, and a 2-letter query matches
+//! three rows in four, so scoring 100k rows takes 50+ ms, against a budget of 16 ms a keystroke
+//! (benches/README.md). The classes above take one substring search per row, and they put the
+//! hottest "Anna" first, where a fuzzy score ranks by letter spacing.
 
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
+use memchr::memmem::Finder;
 
 use super::Lead;
 
-/// What a search looks at for one row, prepared once per list.
-#[derive(Debug, Clone)]
-struct Entry {
-    /// name, company, e-mail, phone and tags, lower-cased, tab-separated.
-    hay: String,
-    name: String,
-    company: String,
+/// Fields in a row's haystack are separated by this; the terms never hold it.
+const SEP: char = '\u{1}';
+
+/// How a term matches a row, best first. A row's rank is the sum over its terms.
+const NAME_START: u32 = 5;
+const NAME_WORD: u32 = 4;
+const FIELD_WORD: u32 = 3;
+const IN_ONE_PIECE: u32 = 2;
+const SCATTERED: u32 = 1;
+
+/// What a search looks at for one row.
+struct Entry<'a> {
+    /// Name, company, e-mail, phone and tags (each its own field), lower-cased, joined by `SEP`.
+    hay: &'a str,
+    /// Where the name ends in `hay`.
+    name_end: usize,
 }
 
+/// The rows of a list as a search sees them, prepared once per list. The rows' text lies in
+/// one string, so that a search reads memory in order.
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
-    entries: Vec<Entry>,
+    text: String,
+    /// Row `i` is `text[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    /// Where the name ends in row `i`, from its start.
+    name_ends: Vec<u32>,
 }
 
-/// One hit: the row, its score, and the matched char positions in its name and company.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One hit: the row and how well it matches (higher is better; see the module comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Match {
     pub row: usize,
-    pub score: i64,
-    pub name: Vec<usize>,
-    pub company: Vec<usize>,
+    pub rank: u32,
 }
 
-/// Every char of `needle` occurs in `hay` in order: a cheap test that rules out most rows
-/// before the matcher scores the rest.
-fn is_subsequence(needle: &str, hay: &str) -> bool {
-    if needle.is_ascii() {
-        // An ASCII byte never occurs inside a multi-byte UTF-8 character: bytes will do.
-        let mut it = hay.bytes();
-        return needle.bytes().all(|c| it.any(|h| h == c));
+/// A query's terms, lower-cased, each with its substring finder.
+struct Term {
+    text: String,
+    /// The UTF-8 bytes of each char of `text`.
+    chars: Vec<Vec<u8>>,
+    finder: Finder<'static>,
+}
+
+fn terms(query: &str) -> Vec<Term> {
+    query
+        .split_whitespace()
+        .map(|t| {
+            let text: String = fold(t).filter(|&c| c != SEP).collect();
+            let finder = Finder::new(text.as_bytes()).into_owned();
+            let chars = text
+                .chars()
+                .map(|c| c.encode_utf8(&mut [0; 4]).as_bytes().to_vec())
+                .collect();
+            Term {
+                text,
+                chars,
+                finder,
+            }
+        })
+        .filter(|t| !t.text.is_empty())
+        .collect()
+}
+
+/// `s` lower-cased char by char, so that char positions stay where they were.
+fn fold(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().map(|c| c.to_lowercase().next().unwrap_or(c))
+}
+
+/// Every char of `term` occurs in order inside one `SEP`-separated field of `hay`. Compares
+/// bytes: a char's UTF-8 bytes found in one piece are that char (UTF-8 is self-synchronising).
+fn in_one_field(term: &Term, hay: &str) -> bool {
+    let hay = hay.as_bytes();
+    if term.text.is_ascii() {
+        let n = term.text.as_bytes();
+        let mut next = 0;
+        for &h in hay {
+            if h == SEP as u8 {
+                next = 0;
+            } else if h == n[next] {
+                next += 1;
+                if next == n.len() {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
-    let mut it = hay.chars();
-    needle.chars().all(|c| it.any(|h| h == c))
+    let chars = &term.chars;
+    let (mut i, mut next) = (0, 0);
+    while i < hay.len() {
+        let h = hay[i];
+        if h == SEP as u8 {
+            next = 0;
+        } else {
+            let c = &chars[next];
+            if h == c[0] && hay[i..].starts_with(c) {
+                next += 1;
+                if next == chars.len() {
+                    return true;
+                }
+                i += c.len();
+                continue;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A word starts at byte `at` of `hay`: at a field's start or after a char that is not a
+/// letter or digit ("anna.silva@", "Lindqvist-Okafor").
+fn word_start(hay: &str, at: usize) -> bool {
+    hay[..at]
+        .chars()
+        .next_back()
+        .is_none_or(|c| c == SEP || !c.is_alphanumeric())
+}
+
+/// How `term` matches `e` (0: not at all).
+fn class(term: &Term, e: &Entry) -> u32 {
+    if !in_one_field(term, e.hay) {
+        return 0;
+    }
+    let mut best = SCATTERED;
+    for at in term.finder.find_iter(e.hay.as_bytes()) {
+        let class = match (at < e.name_end, word_start(e.hay, at)) {
+            _ if at == 0 => return NAME_START,
+            (true, true) => NAME_WORD,
+            (false, true) => FIELD_WORD,
+            _ => IN_ONE_PIECE,
+        };
+        best = best.max(class);
+    }
+    best
 }
 
 /// Rows per thread below which a search stays on one thread (a thread costs ~20 µs to start).
-const PARALLEL_FROM: usize = 2_000;
+const PARALLEL_FROM: usize = 4_000;
 
 impl SearchIndex {
     pub fn build<'a>(leads: impl Iterator<Item = &'a Lead>) -> SearchIndex {
-        let entries = leads
-            .map(|l| {
-                let company = l.company.clone().unwrap_or_default();
-                let hay = format!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    l.name,
-                    company,
-                    l.email.as_deref().unwrap_or(""),
-                    l.phone.as_deref().unwrap_or(""),
-                    l.tags.join(" ")
-                )
-                .to_lowercase();
-                Entry {
-                    hay,
-                    name: l.name.clone(),
-                    company,
-                }
-            })
-            .collect();
-        SearchIndex { entries }
+        let mut index = SearchIndex {
+            starts: vec![0],
+            ..SearchIndex::default()
+        };
+        for l in leads {
+            let start = index.text.len();
+            index.text.extend(fold(&l.name).filter(|&c| c != SEP));
+            index.name_ends.push((index.text.len() - start) as u32);
+            for field in [
+                l.company.as_deref().unwrap_or(""),
+                l.email.as_deref().unwrap_or(""),
+                l.phone.as_deref().unwrap_or(""),
+            ]
+            .into_iter()
+            .chain(l.tags.iter().map(String::as_str))
+            {
+                index.text.push(SEP);
+                index.text.extend(fold(field).filter(|&c| c != SEP));
+            }
+            index.starts.push(index.text.len() as u32);
+        }
+        index
+    }
+
+    fn entry(&self, row: usize) -> Option<Entry<'_>> {
+        let (start, end) = (*self.starts.get(row)?, *self.starts.get(row + 1)?);
+        Some(Entry {
+            hay: &self.text[start as usize..end as usize],
+            name_end: self.name_ends[row] as usize,
+        })
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.name_ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.name_ends.is_empty()
     }
 
     /// Searches all rows, or only `subset` (the hits of a shorter query, when narrowing).
+    /// Best matches first, then row order.
     ///
-    /// The rows are split among the machine's cores: SkimMatcherV2 costs ~1.5 µs a row over
-    /// this haystack and a short query matches most rows, so one core takes 100+ ms at 100k
-    /// rows (benches/README.md). The hits and their order are the same either way.
+    /// Big lists are split among the machine's cores; the hits and their order are the same
+    /// either way.
     pub fn search(&self, query: &str, subset: Option<&[usize]>) -> Vec<Match> {
-        let terms: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        let terms = terms(query);
         if terms.is_empty() {
             return Vec::new();
         }
@@ -90,7 +219,7 @@ impl SearchIndex {
         let rows = match subset {
             Some(rows) => rows,
             None => {
-                all = (0..self.entries.len()).collect();
+                all = (0..self.len()).collect();
                 &all
             }
         };
@@ -111,55 +240,43 @@ impl SearchIndex {
                 hits
             })
         };
-        hits.sort_unstable_by(|a, b| b.score.cmp(&a.score).then(a.row.cmp(&b.row)));
+        hits.sort_unstable_by(|a, b| b.rank.cmp(&a.rank).then(a.row.cmp(&b.row)));
         hits
     }
 
     /// The hits among `rows`, unordered.
-    fn search_rows(&self, terms: &[String], rows: &[usize]) -> Vec<Match> {
-        // The haystack and the terms are both lower-cased already: matching case-sensitively
-        // gives the same hits and scores, and skips a case fold per character compared.
-        let matcher = SkimMatcherV2::default().respect_case();
+    fn search_rows(&self, terms: &[Term], rows: &[usize]) -> Vec<Match> {
         let mut hits = Vec::new();
         'rows: for &row in rows {
-            let Some(e) = self.entries.get(row) else {
+            let Some(e) = self.entry(row) else {
                 continue;
             };
-            if !terms.iter().all(|t| is_subsequence(t, &e.hay)) {
-                continue;
-            }
-            let mut score = 0;
+            let mut rank = 0;
             for t in terms {
-                match matcher.fuzzy_match(&e.hay, t) {
-                    Some(s) => score += s,
-                    None => continue 'rows,
+                match class(t, &e) {
+                    0 => continue 'rows,
+                    c => rank += c,
                 }
             }
-            hits.push(Match {
-                row,
-                score,
-                name: Vec::new(),
-                company: Vec::new(),
-            });
+            hits.push(Match { row, rank });
         }
         hits
     }
+}
 
-    /// Fills in the matched positions of the name and company of `hits` (only those shown
-    /// need them; the caller passes a slice).
-    pub fn highlight(&self, query: &str, hits: &mut [Match]) {
-        let matcher = SkimMatcherV2::default().ignore_case();
-        for h in hits {
-            let Some(e) = self.entries.get(h.row) else {
-                continue;
-            };
-            for t in query.split_whitespace() {
-                if let Some((_, pos)) = matcher.fuzzy_indices(&e.name, t) {
-                    h.name.extend(pos);
-                } else if let Some((_, pos)) = matcher.fuzzy_indices(&e.company, t) {
-                    h.company.extend(pos);
-                }
-            }
+/// The chars of `name` and of `company` (indexes into `chars()`) that the terms of `query`
+/// match, as SkimMatcherV2 aligns them: for the rows on screen.
+pub fn highlight(query: &str, name: &str, company: &str) -> (Vec<usize>, Vec<usize>) {
+    let matcher = SkimMatcherV2::default().respect_case();
+    let name: String = fold(name).collect();
+    let company: String = fold(company).collect();
+    let (mut in_name, mut in_company) = (Vec::new(), Vec::new());
+    for t in terms(query) {
+        if let Some((_, pos)) = matcher.fuzzy_indices(&name, &t.text) {
+            in_name.extend(pos);
+        } else if let Some((_, pos)) = matcher.fuzzy_indices(&company, &t.text) {
+            in_company.extend(pos);
         }
     }
+    (in_name, in_company)
 }

@@ -51,9 +51,6 @@ pub struct Workers {
     presence: Sender<Doing>,
 }
 
-/// How many hits get their matched characters computed for highlighting.
-const HIGHLIGHTED: usize = 2_000;
-
 impl Workers {
     pub fn start(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) -> Workers {
         let (load, load_rx) = mpsc::channel();
@@ -248,9 +245,7 @@ fn searcher(rx: Receiver<SearchJob>, tx: Sender<Msg>) {
 }
 
 fn run_search(tx: &Sender<Msg>, job: SearchJob) {
-    let mut hits = job.index.search(&job.query, job.rows.as_deref());
-    let shown = hits.len().min(HIGHLIGHTED);
-    job.index.highlight(&job.query, &mut hits[..shown]);
+    let hits = job.index.search(&job.query, job.rows.as_deref());
     send(
         tx,
         Msg::SearchDone {

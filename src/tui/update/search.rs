@@ -16,6 +16,8 @@ pub(super) fn clear_search(s: &mut State) {
 
 pub(super) fn search_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    // Esc typed just before a key can reach us as Alt+key: not text for the query.
+    let alt = k.modifiers.contains(KeyModifiers::ALT);
     match k.code {
         KeyCode::Esc => {
             clear_search(s);
@@ -41,7 +43,7 @@ pub(super) fn search_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Backspace => {
             s.search.query.pop();
         }
-        KeyCode::Char(c) if !ctrl => s.search.query.push(c),
+        KeyCode::Char(c) if !ctrl && !alt => s.search.query.push(c),
         _ => return vec![],
     }
     s.selected = 0;

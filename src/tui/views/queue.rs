@@ -10,6 +10,7 @@ use super::super::state::State;
 use super::super::theme::Theme;
 use super::text::{fit, highlight_spans};
 use crate::domain::Temperature;
+use crate::domain::search;
 use crate::domain::time::relative;
 use crate::service::{Activity, LeadView};
 
@@ -109,10 +110,17 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         let Some(v) = s.rows.get(row_index) else {
             break;
         };
-        let hit = s.search.hits.as_ref().and_then(|h| h.get(n));
+        // The matched characters, for the rows on screen only.
+        let marks = s.search.hits.as_ref().map(|_| {
+            search::highlight(
+                &s.search.query,
+                &v.lead.name,
+                v.lead.company.as_deref().unwrap_or(""),
+            )
+        });
         let y = body.y + line as u16;
         let selected = n == s.selected;
-        let mut spans = row_spans(v, hit, &cols, s.now, theme);
+        let mut spans = row_spans(v, marks.as_ref(), &cols, s.now, theme);
         spans.extend(owner_cell(
             v,
             &presence::others_on(s, v.lead.id),
@@ -134,7 +142,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
 
 fn row_spans(
     v: &LeadView,
-    hit: Option<&super::super::state::Hit>,
+    marks: Option<&(Vec<usize>, Vec<usize>)>,
     cols: &Columns,
     now: i64,
     theme: &Theme,
@@ -152,7 +160,7 @@ fn row_spans(
     let no = Vec::new();
     spans.extend(highlight_spans(
         &l.name,
-        hit.map_or(&no, |h| &h.name),
+        marks.map_or(&no, |m| &m.0),
         cols.name,
         text,
         matched,
@@ -160,7 +168,7 @@ fn row_spans(
     spans.push(Span::styled(" ", text));
     spans.extend(highlight_spans(
         l.company.as_deref().unwrap_or(""),
-        hit.map_or(&no, |h| &h.company),
+        marks.map_or(&no, |m| &m.1),
         cols.company,
         theme.style("muted"),
         matched,
