@@ -121,20 +121,29 @@ fn bulk_setup(store: &Store) -> Result<Vec<LeadWrite>, Box<dyn std::error::Error
 fn a_bulk_write_cut_short_is_taken_back_on_the_next_open() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("store");
-    let (before, first_new) = {
+    let (before, first_new, torn_email) = {
         let store = Store::open(&path, DEFAULT_CACHE_BYTES)?;
         let writes = bulk_setup(&store)?;
         let before = snapshot(&store)?;
-        // Two chunks land (with the merge into the first lead), the rest never does.
+        // Two chunks land (with the merge into the first lead), the third only partly (its
+        // index keys without its leads), the rest never does.
         store.commit_interrupted(&writes, None, 2)?;
+        let torn = &writes[2 * CHUNK_LEADS + 1].after;
+        assert_eq!(
+            store.find_email(torn.email.as_deref().unwrap())?,
+            Some(torn.id)
+        );
+        assert!(store.lead(torn.id)?.is_none(), "its record did not land");
         assert!(store.lead_count() > CHUNK_LEADS, "the chunks landed");
-        (before, writes[1].after.clone())
+        (before, writes[1].after.clone(), torn.email.clone().unwrap())
     };
     let store = Store::open(&path, DEFAULT_CACHE_BYTES)?;
     assert_eq!(snapshot(&store)?, before);
     assert_eq!(store.find_email("a.filled@example.com")?, None);
     assert_eq!(store.find_email(first_new.email.as_deref().unwrap())?, None);
     assert_eq!(store.find_email("lead1@example.com")?, Some(1));
+    // No index entry of the torn chunk is left pointing at a lead that does not exist.
+    assert_eq!(store.find_email(&torn_email)?, None);
     drop(store);
     // The journal is gone: a second open changes nothing, and the store takes writes again.
     let store = Store::open(&path, DEFAULT_CACHE_BYTES)?;

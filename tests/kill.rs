@@ -264,3 +264,92 @@ fn acknowledged_notes_survive_kill_9() {
     let all: Value = serde_json::from_str(&run_ok(dir, &["export", "--format", "json"])).unwrap();
     assert_eq!(all.as_array().map(Vec::len), Some(1), "{all:#}");
 }
+
+/// The lead count `leadq list --all` sees.
+fn lead_count(dir: &Path) -> usize {
+    let text = run_ok(dir, &["list", "--all", "--format", "json"]);
+    let leads: Value = serde_json::from_str(&text).expect("list prints JSON");
+    leads.as_array().expect("an array").len()
+}
+
+/// A CSV of `rows` new leads: more than one chunk of a bulk write.
+fn write_csv(dir: &Path, rows: usize) -> std::path::PathBuf {
+    let mut text = String::from("name,email,phone,company,title\n");
+    for i in 0..rows {
+        text.push_str(&format!(
+            "Lead {i},lead{i}@example.com,+1 202 555 {:04},Acme {},CEO\n",
+            i % 10_000,
+            i % 50
+        ));
+    }
+    let path = dir.join("leads.csv");
+    std::fs::write(&path, text).expect("write the CSV");
+    path
+}
+
+fn db_len(dir: &Path) -> u64 {
+    store_stamp(dir).map_or(0, |(_, len)| len)
+}
+
+/// An import is all or nothing across a `kill -9` too: killed while its chunks are landing
+/// (at a quarter, half and three quarters of the growth a whole import gives the store file),
+/// the next command finds the store as it was, and the same import then lands whole.
+#[test]
+fn an_import_killed_part_way_is_taken_back() {
+    const ROWS: usize = 6_000;
+    // How much a whole import grows the store file, in a store of its own.
+    let calibrate = tempfile::tempdir().expect("temp dir");
+    let cal = calibrate.path();
+    run_ok(
+        cal,
+        &["add", "--name", "Keep", "--email", "keep@example.com"],
+    );
+    let start = db_len(cal);
+    let csv = write_csv(cal, ROWS);
+    run_ok(cal, &["import", csv.to_str().expect("utf-8 path")]);
+    let growth = db_len(cal) - start;
+    assert_eq!(lead_count(cal), ROWS + 1);
+
+    for quarter in 1..=3u64 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = dir.path();
+        run_ok(
+            dir,
+            &["add", "--name", "Keep", "--email", "keep@example.com"],
+        );
+        let csv = write_csv(dir, ROWS);
+        let kill_from = db_len(dir) + growth * quarter / 4;
+        let mut child = leadq_std(dir)
+            .args(["import", csv.to_str().expect("utf-8 path")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn leadq import");
+        let deadline = Instant::now() + LIMIT;
+        let finished = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break Some(status);
+            }
+            if db_len(dir) >= kill_from {
+                break None;
+            }
+            assert!(Instant::now() < deadline, "leadq import hung");
+            std::thread::yield_now();
+        };
+        child.kill().expect("kill");
+        let status = child.wait().expect("wait");
+        let after = format!("import killed at {quarter}/4 of its writes ({status:?})");
+        if finished.is_some() {
+            // It won the race: then all of it is there.
+            assert_eq!(lead_count(dir), ROWS + 1, "{after}");
+            continue;
+        }
+        assert_eq!(lead_count(dir), 1, "{after}: a part of the import survived");
+        // No dedupe key of the taken-back rows is left behind: the same import lands whole,
+        // every row new.
+        let out = run_ok(dir, &["import", csv.to_str().expect("utf-8 path")]);
+        assert!(out.contains(&format!("{ROWS} new")), "{after}: {out}");
+        assert_eq!(lead_count(dir), ROWS + 1, "{after}");
+    }
+}

@@ -190,11 +190,13 @@ impl Rules {
             return true;
         }
         let Some(v) = value else { return false };
-        let lower = v.to_lowercase();
-        if !rule.any.is_empty() && !rule.any.iter().any(|a| contains_words(&v, a)) {
-            return false;
+        if !rule.any.is_empty() {
+            let words = words(&v);
+            if !rule.any.iter().any(|a| contains_words(&words, a)) {
+                return false;
+            }
         }
-        if !rule.equals.is_empty() && !rule.equals.iter().any(|e| lower == e.to_lowercase()) {
+        if !rule.equals.is_empty() && !rule.equals.iter().any(|e| same_text(&v, e)) {
             return false;
         }
         if rule.min.is_some() || rule.max.is_some() {
@@ -219,7 +221,13 @@ impl Rules {
     }
 
     pub fn fit(&self, lead: &Lead) -> f64 {
-        let raw: f64 = self.fit_items(lead).iter().map(|(_, p)| p).sum();
+        let raw: f64 = self
+            .fit
+            .rule
+            .iter()
+            .filter(|r| Self::fit_rule_fires(r, lead))
+            .map(|r| r.points)
+            .sum();
         raw.clamp(self.fit.min, self.fit.max)
     }
 
@@ -358,16 +366,33 @@ fn line_in_rule(text: &str, table: &str, index: usize, key: &str) -> Option<usiz
 
 /// Whether `phrase` occurs in `value` as whole words, case-insensitively: "cto" matches
 /// "CTO" and "CTO/Founder" but not "Doctor" or "Contractor", "head of" matches "Head of Sales".
-fn contains_words(value: &str, phrase: &str) -> bool {
-    fn words(s: &str) -> Vec<String> {
-        s.split(|c: char| !c.is_alphanumeric())
+/// The words of `s`: runs of letters and digits.
+fn words(s: &str) -> Vec<&str> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `a` and `b` are the same text, case ignored (compared without allocating: this runs for
+/// every rule and lead of an import).
+fn same_text(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// The words of `phrase` occur in `value_words` one after another, case ignored.
+fn contains_words(value_words: &[&str], phrase: &str) -> bool {
+    let phrase_words = || {
+        phrase
+            .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    }
-    let value = words(value);
-    let phrase = words(phrase);
-    !phrase.is_empty() && value.windows(phrase.len()).any(|w| w == phrase.as_slice())
+    };
+    let n = phrase_words().count();
+    n > 0
+        && value_words
+            .windows(n)
+            .any(|w| w.iter().zip(phrase_words()).all(|(a, b)| same_text(a, b)))
 }
 
 /// toml's message names line and column already; this keeps it on one line.

@@ -77,7 +77,7 @@ impl LeadService for Local {
             }
         }
         let _guard = self.lock();
-        let mut planner = Planner::new(self, self.now());
+        let mut planner = Planner::with_capacity(self, self.now(), valid.len());
         let note = format!("imported from {} by {}", options.origin, self.who.user);
         for (row, keys) in valid {
             if planner.add(row, keys, &note)?.created {

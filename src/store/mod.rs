@@ -5,6 +5,7 @@ mod bulk;
 mod codec;
 mod error;
 pub mod keys;
+mod ops;
 mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Batch, Transactional, Tree};
+
+use ops::Ops;
 
 pub use bulk::CHUNK_LEADS;
 pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
@@ -333,6 +336,17 @@ impl Store {
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
     ) -> Result<Vec<TimelineKey>, StoreError> {
+        let (b, appended) = self.stage(writes, rules_fingerprint)?;
+        self.apply(&b)?;
+        Ok(appended)
+    }
+
+    /// The batches that make `writes`, and the timeline entries they append.
+    fn stage(
+        &self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+    ) -> Result<(Batches, Vec<TimelineKey>), StoreError> {
         let mut b = Batches::default();
         let mut appended = Vec::new();
         for w in writes {
@@ -346,8 +360,39 @@ impl Store {
         if let Some(fp) = rules_fingerprint {
             b.meta.insert(META_RULES, &fp.to_be_bytes());
         }
-        self.apply(&b)?;
-        Ok(appended)
+        Ok((b, appended))
+    }
+
+    /// Applies staged changes key by key, two trees at a time: not atomic at all. Only for
+    /// bulk writes, whose journal takes back any part that landed.
+    fn apply_untransacted(&self, b: Batches) -> Result<(), StoreError> {
+        let Batches {
+            meta,
+            leads,
+            timeline,
+            by_email,
+            by_phone,
+            by_rank,
+            by_followup,
+            edits: _,
+        } = b;
+        std::thread::scope(|scope| {
+            let (phone_a, phone_b) = by_phone.split();
+            let records = scope.spawn(move || -> sled::Result<()> {
+                leads.apply_each(&self.leads)?;
+                timeline.apply_each(&self.timeline)?;
+                phone_a.apply_each(&self.by_phone)
+            });
+            let indexes = by_rank
+                .apply_each(&self.by_rank)
+                .and_then(|()| by_email.apply_each(&self.by_email))
+                .and_then(|()| phone_b.apply_each(&self.by_phone))
+                .and_then(|()| by_followup.apply_each(&self.by_followup))
+                .and_then(|()| meta.apply_each(&self.meta));
+            let records = records.join().expect("a store writer thread panicked");
+            records.and(indexes)
+        })?;
+        Ok(())
     }
 
     /// Applies staged batches as one transaction across every tree.
@@ -362,17 +407,17 @@ impl Store {
             &self.by_followup,
         ];
         let batches = [
-            &b.meta,
-            &b.leads,
-            &b.timeline,
-            &b.by_email,
-            &b.by_phone,
-            &b.by_rank,
-            &b.by_followup,
+            b.meta.to_batch(),
+            b.leads.to_batch(),
+            b.timeline.to_batch(),
+            b.by_email.to_batch(),
+            b.by_phone.to_batch(),
+            b.by_rank.to_batch(),
+            b.by_followup.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {
-                for (t, batch) in tx.iter().zip(batches) {
+                for (t, batch) in tx.iter().zip(&batches) {
                     t.apply_batch(batch)?;
                 }
                 Ok::<(), ConflictableTransactionError<StoreError>>(())
@@ -392,9 +437,9 @@ impl Store {
                 reason: "it no longer exists".into(),
             });
         }
-        let mut batch = Batch::default();
-        edits.stage(&mut batch);
-        self.timeline.apply_batch(batch)?;
+        let mut ops = Ops::default();
+        edits.stage(&mut ops);
+        ops.apply_batch(&self.timeline)?;
         self.flush()
     }
 
@@ -504,13 +549,13 @@ fn rank_key(lead: &Lead) -> [u8; 17] {
 
 #[derive(Default)]
 struct Batches {
-    meta: Batch,
-    leads: Batch,
-    timeline: Batch,
-    by_email: Batch,
-    by_phone: Batch,
-    by_rank: Batch,
-    by_followup: Batch,
+    meta: Ops,
+    leads: Ops,
+    timeline: Ops,
+    by_email: Ops,
+    by_phone: Ops,
+    by_rank: Ops,
+    by_followup: Ops,
     /// Timeline changes, staged into `timeline` before the batches are applied.
     edits: timeline::TimelineEdits,
 }

@@ -5,8 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet, btree_map};
 
-use sled::Batch;
-
+use super::ops::Ops;
 use super::{INTERACTION_FORMAT, Store, StoreError, TimelineKey, codec, keys};
 use crate::domain::{Interaction, LeadId, Millis};
 
@@ -69,14 +68,14 @@ impl Store {
             };
             edits.append(self, lead, true, (at, seq, v.to_vec()))?;
             if edits.chunks.len() >= 10_000 {
-                let mut batch = Batch::default();
-                std::mem::take(&mut edits).stage(&mut batch);
-                self.timeline.apply_batch(batch)?;
+                let mut ops = Ops::default();
+                std::mem::take(&mut edits).stage(&mut ops);
+                ops.apply_batch(&self.timeline)?;
             }
         }
-        let mut batch = Batch::default();
-        edits.stage(&mut batch);
-        self.timeline.apply_batch(batch)?;
+        let mut ops = Ops::default();
+        edits.stage(&mut ops);
+        ops.apply_batch(&self.timeline)?;
         Ok(())
     }
 }
@@ -196,7 +195,7 @@ impl TimelineEdits {
     }
 
     /// Every changed chunk into the batch for the timeline tree.
-    pub(super) fn stage(self, batch: &mut Batch) {
+    pub(super) fn stage(self, batch: &mut Ops) {
         for (key, (entries, dirty)) in self.chunks {
             match (dirty, entries.is_empty()) {
                 (false, _) => {}
