@@ -92,7 +92,7 @@ for i in range(int(sys.argv[1])):
           f"+1 {3000000000 + i},{random.choice(companies)},{random.choice(sources)},"
           f"{random.choice(titles)}")
 EOF
-for n in 1 2 3; do
+for n in 1 2 3 4 5; do
     rm -rf "$WORK/imported"
     once "import $ROWS rows (run $n)" "$LEADQ" --db "$WORK/imported" import "$WORK/leads.csv"
 done
