@@ -459,6 +459,59 @@ fn import_merges_duplicates_within_the_file() {
     assert_eq!(ann["company"], "Acme");
 }
 
+/// A file big enough that validation and scoring run on several threads and the write goes in
+/// chunks: bad rows are still named by their own lines, duplicates still merge in file order,
+/// and each lead is scored from its own row.
+#[test]
+fn a_big_import_names_its_bad_lines_and_merges_in_file_order() {
+    let env = Env::new();
+    let mut csv = String::from("name,email,title\n");
+    for i in 0..3_000 {
+        match i {
+            1 => csv.push_str("Bad One,not-an-email,\n"),
+            2_900 => csv.push_str("Bad Two,also@bad@,\n"),
+            // A repeat of row 10's address, far down the file: merged into it.
+            2_500 => csv.push_str("Repeat,lead10@x.example,\n"),
+            _ => csv.push_str(&format!(
+                "Lead Row{i},lead{i}@x.example,{}\n",
+                if i % 2 == 0 { "CEO" } else { "Analyst" }
+            )),
+        }
+    }
+    let file = env.write("big.csv", &csv);
+    let stderr = env.refused(
+        &format!("import {file}"),
+        1,
+        &[
+            &format!("{file}: line 3: e-mail \"not-an-email\""),
+            &format!("{file}: line 2902: e-mail \"also@bad@\""),
+            "nothing imported",
+        ],
+    );
+    assert_eq!(stderr.matches(": line ").count(), 2, "{stderr}");
+    let out = env
+        .cmd(&format!("import {file} --skip-invalid"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("3000 rows: 2997 new, 1 merged") && stdout.contains("2 invalid"),
+        "{stdout}"
+    );
+    let all = env.export();
+    let names = names(&all);
+    assert_eq!(names.len(), 2_997);
+    assert!(names.contains(&"Lead Row10"));
+    assert!(!names.contains(&"Repeat"), "merged into row 10");
+    // The decision-maker title scores; each lead from its own row.
+    let score = |name: &str| find(&all, name)["score"].as_u64().unwrap();
+    assert!(
+        score("Lead Row2998") > score("Lead Row2999"),
+        "CEO over analyst"
+    );
+    assert_eq!(score("Lead Row4"), score("Lead Row2998"));
+}
+
 #[test]
 fn import_the_bank_file_as_anonymous_leads() {
     let env = Env::new();

@@ -2,7 +2,7 @@
 //! stream, each checking what the session's identity may do. The types they work on are in
 //! `local.rs`.
 
-use super::planner::Planner;
+use super::planner::{self, Planner};
 use super::types::*;
 use super::{LeadService, demo, query};
 use crate::domain::interaction::{Interaction, Kind, Outcome};
@@ -68,19 +68,30 @@ impl LeadService for Local {
             rows: rows.len(),
             ..ImportReport::default()
         };
-        let mut valid = Vec::with_capacity(rows.len());
-        for (index, row) in rows.into_iter().enumerate() {
+        // Validating and scoring a row do not depend on the other rows: both run on every
+        // core. Deciding new or duplicate does, and stays in file order.
+        let country = &self.settings.country_code;
+        let checked = planner::par_map(rows, |row| {
             let row = row.cleaned();
-            match row.validate(&self.settings.country_code, options.anonymous) {
+            let keys = row.validate(country, options.anonymous);
+            (row, keys)
+        });
+        let mut valid = Vec::with_capacity(checked.len());
+        for (index, (row, keys)) in checked.into_iter().enumerate() {
+            match keys {
                 Ok(keys) => valid.push((row, keys)),
                 Err(e) => report.invalid.push((index, e.to_string())),
             }
         }
         let _guard = self.lock();
-        let mut planner = Planner::with_capacity(self, self.now(), valid.len());
+        let now = self.now();
         let note = format!("imported from {} by {}", options.origin, self.who.user);
-        for (row, keys) in valid {
-            if planner.add(row, keys, &note)?.created {
+        let drafts = planner::par_map(valid.iter().collect(), |(row, _)| {
+            planner::new_lead(self, row, now, &note, None)
+        });
+        let mut planner = Planner::with_capacity(self, now, valid.len());
+        for ((row, keys), draft) in valid.into_iter().zip(drafts) {
+            if planner.add_prepared(row, keys, &note, Some(draft))?.created {
                 report.created += 1;
             } else {
                 report.merged += 1;

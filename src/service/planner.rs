@@ -7,7 +7,7 @@ use super::local::Local;
 use super::types::{AddOutcome, ServiceError};
 use crate::domain::interaction::Outcome;
 use crate::domain::lead::DedupeKeys;
-use crate::domain::{Lead, LeadId, Millis, NewLead};
+use crate::domain::{Interaction, Lead, LeadId, Millis, NewLead};
 use crate::store::LeadWrite;
 
 pub struct Planner<'a> {
@@ -59,6 +59,18 @@ impl<'a> Planner<'a> {
         keys: DedupeKeys,
         origin: &str,
     ) -> Result<AddOutcome, ServiceError> {
+        self.add_prepared(req, keys, origin, None)
+    }
+
+    /// As `add`, with the request already made into a scored new lead (`new_lead`), to use if
+    /// it is one: an import scores its rows on every core first.
+    pub fn add_prepared(
+        &mut self,
+        req: NewLead,
+        keys: DedupeKeys,
+        origin: &str,
+        prepared: Option<NewLeadDraft>,
+    ) -> Result<AddOutcome, ServiceError> {
         let rules = self.service.rules();
         let duplicate = match self.pending_duplicate(&keys) {
             Some(id) => Some(id),
@@ -66,16 +78,11 @@ impl<'a> Planner<'a> {
         };
         let Some(id) = duplicate else {
             let id = self.service.store.reserve_id();
-            let mut lead = Lead::from_request(id, &req, self.now);
-            if lead.name.is_empty() {
-                lead.name = format!("Lead {id}");
-            }
-            let created = self
-                .service
-                .system_event(Outcome::Created, self.now, origin.to_string());
-            lead.score = rules.compute(&lead, std::slice::from_ref(&created), self.now);
-            let score = lead.score.score(rules, self.now);
-            lead.temperature = rules.temperature.classify(score, lead.temperature);
+            let NewLeadDraft(mut lead, created) = match prepared {
+                Some(draft) if !draft.0.name.is_empty() => draft,
+                _ => new_lead(self.service, &req, self.now, origin, Some(id)),
+            };
+            lead.id = id;
             self.remember(id, &keys);
             self.by_id.insert(id, self.writes.len());
             let name = lead.name.clone();
@@ -148,4 +155,58 @@ impl<'a> Planner<'a> {
     pub fn into_writes(self) -> Vec<LeadWrite> {
         self.writes
     }
+}
+
+/// A request made into a new lead, scored, with its "created" event, before it has an id.
+pub struct NewLeadDraft(Lead, Interaction);
+
+/// `req` as a new lead with its "created" event, scored as of `now`. A lead without a name is
+/// named after its id ("Lead 17"), so it can only be drafted once the id is known.
+pub fn new_lead(
+    service: &Local,
+    req: &NewLead,
+    now: Millis,
+    origin: &str,
+    id: Option<LeadId>,
+) -> NewLeadDraft {
+    let rules = service.rules();
+    let mut lead = Lead::from_request(id.unwrap_or(0), req, now);
+    if lead.name.is_empty()
+        && let Some(id) = id
+    {
+        lead.name = format!("Lead {id}");
+    }
+    let created = service.system_event(Outcome::Created, now, origin.to_string());
+    lead.score = rules.compute(&lead, std::slice::from_ref(&created), now);
+    let score = lead.score.score(rules, now);
+    lead.temperature = rules.temperature.classify(score, lead.temperature);
+    NewLeadDraft(lead, created)
+}
+
+/// `f` over `items` on every core, in order: for the per-row work of an import (validating,
+/// scoring), which does not depend on the other rows.
+pub fn par_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1_000);
+    if chunk >= items.len() {
+        return items.into_iter().map(f).collect();
+    }
+    let mut parts = Vec::new();
+    let mut rest = items;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    parts.push(rest);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("an import worker thread panicked"))
+            .collect()
+    })
 }
