@@ -47,9 +47,9 @@ struct Entry<'a> {
 pub struct SearchIndex {
     text: String,
     /// Row `i` is `text[starts[i]..starts[i + 1]]`.
-    starts: Vec<u32>,
+    starts: Vec<usize>,
     /// Where the name ends in row `i`, from its start.
-    name_ends: Vec<u32>,
+    name_ends: Vec<usize>,
 }
 
 /// One hit: the row and how well it matches (higher is better; see the module comment).
@@ -172,7 +172,7 @@ impl SearchIndex {
         for l in leads {
             let start = index.text.len();
             index.text.extend(fold(&l.name).filter(|&c| c != SEP));
-            index.name_ends.push((index.text.len() - start) as u32);
+            index.name_ends.push(index.text.len() - start);
             for field in [
                 l.company.as_deref().unwrap_or(""),
                 l.email.as_deref().unwrap_or(""),
@@ -184,7 +184,7 @@ impl SearchIndex {
                 index.text.push(SEP);
                 index.text.extend(fold(field).filter(|&c| c != SEP));
             }
-            index.starts.push(index.text.len() as u32);
+            index.starts.push(index.text.len());
         }
         index
     }
@@ -192,8 +192,8 @@ impl SearchIndex {
     fn entry(&self, row: usize) -> Option<Entry<'_>> {
         let (start, end) = (*self.starts.get(row)?, *self.starts.get(row + 1)?);
         Some(Entry {
-            hay: &self.text[start as usize..end as usize],
-            name_end: self.name_ends[row] as usize,
+            hay: &self.text[start..end],
+            name_end: self.name_ends[row],
         })
     }
 
