@@ -264,3 +264,74 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::*;
+    use crate::domain::NewLead;
+    use crate::domain::lead::DedupeKeys;
+
+    /// Format 1 as an older leadq wrote it (field for field `JournalV1`).
+    #[derive(Serialize)]
+    struct OldJournal {
+        seq_fence: u64,
+        leads: Vec<OldUndo>,
+    }
+
+    #[derive(Serialize)]
+    struct OldUndo {
+        id: LeadId,
+        before: Option<Lead>,
+        new_email: Option<String>,
+        new_phone: Option<String>,
+    }
+
+    /// A crash of an older leadq part-way through an import leaves a format-1 journal; this
+    /// leadq must still take that import back on open, not refuse the store.
+    #[test]
+    fn a_format_1_journal_from_an_older_leadq_is_still_taken_back() -> Result<(), StoreError> {
+        let store = Store::temporary()?;
+        let id = store.reserve_id();
+        let request = NewLead {
+            name: "Ann Lee".into(),
+            email: Some("ann@x.example".into()),
+            ..NewLead::default()
+        };
+        let lead = Lead::from_request(id, &request, 0);
+        let seq_fence = store.db.generate_id()?;
+        let write = LeadWrite {
+            before: None,
+            after: lead.clone(),
+            keys: DedupeKeys {
+                email: lead.email.clone(),
+                phone: None,
+            },
+            append: vec![],
+            remove: vec![],
+        };
+        store.commit_unflushed(&[write], None)?;
+        let old = OldJournal {
+            seq_fence,
+            leads: vec![OldUndo {
+                id,
+                before: None,
+                new_email: lead.email.clone(),
+                new_phone: None,
+            }],
+        };
+        store.meta.insert(META_PENDING, codec::encode(1, &old))?;
+        assert!(store.lead(id)?.is_some());
+
+        store.recover_bulk()?;
+        assert!(store.lead(id)?.is_none());
+        assert_eq!(store.find_email("ann@x.example")?, None);
+        assert_eq!(store.ranked().count(), 0);
+        assert!(
+            store.meta.get(META_PENDING)?.is_none(),
+            "the journal is gone"
+        );
+        Ok(())
+    }
+}
