@@ -83,12 +83,14 @@ impl LeadService for Local {
                 Err(e) => report.invalid.push((index, e.to_string())),
             }
         }
-        let _guard = self.lock();
         let now = self.now();
         let note = format!("imported from {} by {}", options.origin, self.who.user);
         let drafts = planner::par_map(valid.iter().collect(), |(row, _)| {
             planner::new_lead(self, row, now, &note, None)
         });
+        // Only deciding new or duplicate and writing need the store to hold still: colleagues'
+        // writes wait for that, not for the scoring above.
+        let _guard = self.lock();
         let mut planner = Planner::with_capacity(self, now, valid.len());
         for ((row, keys), draft) in valid.into_iter().zip(drafts) {
             if planner.add_prepared(row, keys, &note, Some(draft))?.created {
