@@ -1174,6 +1174,16 @@ fn in_a_team_reps_work_their_own_leads_and_the_pool_and_managers_everything() {
     );
     assert_eq!(team.json(MANAGER, &["export", "--format", "json"]), before);
 
+    // `doctor` run by a rep names the log of the server that runs (in the state folder of the
+    // admin who runs it), not where the rep's own account would log.
+    let doctor = team.leadq(REP1, &["doctor"]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    let admin_log = team.home.path().join("state/leadq/server.log");
+    assert!(
+        report.contains(&format!("server log {}", admin_log.display())),
+        "{report}"
+    );
+
     // A rep takes a lead from the pool; it is theirs alone from then on.
     team.ok(REP1, &["assign", "3", REP1]);
     let cy = team.json(MANAGER, &["show", "3", "--format", "json"]);

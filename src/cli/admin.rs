@@ -155,8 +155,11 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
         Err(e) => say(false, format!("configuration: {e:#}")),
     }
     let fixed_now = settings.as_ref().ok().and_then(|s| s.fixed_now);
+    // The log of the server that runs, if one does; else where one started from here logs.
+    let mut server_log = None;
     match Client::connect(&store, false, fixed_now) {
         Ok(client) => {
+            server_log = client.server_log();
             let who = client.identity();
             say(
                 true,
@@ -236,7 +239,16 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
             ),
         );
     }
-    say(true, format!("server log {}", log_path(&store).display()));
+    match server_log {
+        Some(path) => say(true, format!("server log {path}")),
+        None => say(
+            true,
+            format!(
+                "server log {} (where a server started by you logs)",
+                log_path(&store).display()
+            ),
+        ),
+    }
     if problems == 0 {
         println!("all is well");
         Ok(ExitCode::SUCCESS)

@@ -54,6 +54,8 @@ pub struct Client {
     fixed_now: Option<Millis>,
     conn: Mutex<Option<Arc<Connection>>>,
     identity: Mutex<Identity>,
+    /// Where the server logs, as it said when it accepted us.
+    server_log: Mutex<Option<String>>,
     next_id: AtomicU64,
     my_presence: Mutex<Option<(LeadId, Activity)>>,
     shared: Arc<Shared>,
@@ -79,7 +81,10 @@ fn from_failure(f: Failure) -> ServiceError {
 }
 
 /// Opens a connection and does the handshake.
-fn handshake(socket: &Path) -> Result<(UnixStream, Identity), ServiceError> {
+/// A connection the server accepted: the stream, who the server says we are, where it logs.
+type Accepted = (UnixStream, Identity, Option<String>);
+
+fn handshake(socket: &Path) -> Result<Accepted, ServiceError> {
     let mut stream = UnixStream::connect(socket).map_err(|e| {
         ServiceError::Refused(format!(
             "cannot reach the leadq server at {}: {e}",
@@ -99,9 +104,9 @@ fn handshake(socket: &Path) -> Result<(UnixStream, Identity), ServiceError> {
     };
     write_frame(&mut stream, &hello).map_err(io)?;
     match read_frame::<Welcome>(&mut stream).map_err(io)? {
-        Welcome::Accepted { identity, .. } => {
+        Welcome::Accepted { identity, log, .. } => {
             let _ = stream.set_read_timeout(None);
-            Ok((stream, identity))
+            Ok((stream, identity, log))
         }
         Welcome::Refused { reason } => Err(ServiceError::Refused(format!(
             "the leadq server at {} refused: {reason}",
@@ -155,6 +160,7 @@ impl Client {
                 user: String::new(),
                 role: crate::service::Role::Rep,
             }),
+            server_log: Mutex::new(None),
             next_id: AtomicU64::new(1),
             my_presence: Mutex::new(None),
             shared,
@@ -164,9 +170,18 @@ impl Client {
         Ok(client)
     }
 
+    /// Where the server logs: its own state folder, which for a team store is the admin's who
+    /// runs it, not the caller's.
+    pub fn server_log(&self) -> Option<String> {
+        self.server_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn open(&self) -> Result<Arc<Connection>, ServiceError> {
         let first = handshake(&self.socket);
-        let (stream, identity) = match first {
+        let (stream, identity, log) = match first {
             Ok(ok) => ok,
             Err(e) if !self.autostart => return Err(e),
             Err(_) => {
@@ -184,6 +199,7 @@ impl Client {
             }
         };
         *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
+        *self.server_log.lock().unwrap_or_else(|p| p.into_inner()) = log;
         let reader = stream
             .try_clone()
             .map_err(|e| ServiceError::Refused(e.to_string()))?;

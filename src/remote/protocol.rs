@@ -86,6 +86,9 @@ pub enum Welcome {
         version: String,
         identity: Identity,
         team: bool,
+        /// Where this server logs (in the state folder of the user it runs as), for `doctor`.
+        #[serde(default)]
+        log: Option<String>,
     },
     Refused {
         reason: String,

@@ -343,6 +343,7 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         version: env!("CARGO_PKG_VERSION").into(),
         identity: who.clone(),
         team: shared.team.is_some(),
+        log: Some(shared.log.path().display().to_string()),
     };
     let sent = write_frame(
         &mut *writer.lock().unwrap_or_else(|p| p.into_inner()),
