@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use leadq::domain::search::{Match, SearchIndex, highlight};
+use leadq::domain::search::{Highlighter, Match, SearchIndex};
 use leadq::service::{LeadService, Local, Settings};
 use leadq::store::Store;
 use leadq::tui::action::Action;
@@ -155,13 +155,10 @@ fn search(c: &mut Criterion, service: &Local) {
         format!("mark the matches of \"an\" in the {ON_SCREEN} rows on screen"),
         |b| {
             b.iter(|| {
+                let h = Highlighter::new(black_box("an"));
                 for hit in &an[..ON_SCREEN] {
                     let l = &leads[hit.row].lead;
-                    black_box(highlight(
-                        black_box("an"),
-                        &l.name,
-                        l.company.as_deref().unwrap_or(""),
-                    ));
+                    black_box(h.marks(&l.name, l.company.as_deref().unwrap_or("")));
                 }
             })
         },

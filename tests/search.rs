@@ -133,7 +133,9 @@ fn the_name_starting_with_the_term_comes_first_then_the_queue_order_decides() {
 
 #[test]
 fn highlight_marks_the_matched_chars_of_name_or_company() {
-    use leadq::domain::search::highlight;
+    use leadq::domain::search::Highlighter;
+    let highlight =
+        |query: &str, name: &str, company: &str| Highlighter::new(query).marks(name, company);
     assert_eq!(highlight("an", "Anna Silva", "Hooli"), (vec![0, 1], vec![]));
     assert_eq!(
         highlight("иван", "ИВАН Петров", ""),

@@ -3,14 +3,15 @@
 //! What matches is what SkimMatcherV2 matches: a term matches a field when its characters occur
 //! in the field in order, case ignored (`fuzzy_match` of the lower-cased term in the lower-cased
 //! field is `Some` exactly then; a test holds the two together). Case is folded before skim sees
-//! it because skim folds ASCII only, and "иван" should find "Иван". Every space-separated term must match, each within one field, so "an" does not
-//! match an "a" in the name and an "n" in the company.
+//! it because skim folds ASCII only, and "иван" should find "Иван". Every space-separated term
+//! must match, each within one field, so "an" does not match an "a" in the name and an "n" in
+//! the company.
 //!
 //! Hits are ordered by how well they match, then in the view's own order (the queue's score
 //! order): for each term, the name starting with it beats a word of the name starting with it,
 //! which beats a word of another field starting with it, which beats the term anywhere in one
 //! piece, which beats its letters scattered. SkimMatcherV2 also marks the matched characters
-//! (`highlight`), for the rows on screen only.
+//! (`Highlighter`), for the rows on screen only.
 //!
 //! Why not order by SkimMatcherV2's score: it costs ~1.5 µs a row, and a 2-letter query matches
 //! three rows in four, so scoring 100k rows takes 50+ ms, against a budget of 16 ms a keystroke
@@ -71,7 +72,7 @@ fn terms(query: &str) -> Vec<Term> {
     query
         .split_whitespace()
         .map(|t| {
-            let text: String = fold(t).filter(|&c| c != SEP).collect();
+            let text = fold_term(t);
             let finder = Finder::new(text.as_bytes()).into_owned();
             let chars = text
                 .chars()
@@ -85,6 +86,11 @@ fn terms(query: &str) -> Vec<Term> {
         })
         .filter(|t| !t.text.is_empty())
         .collect()
+}
+
+/// A query term as the rows hold text: folded, without `SEP`.
+fn fold_term(t: &str) -> String {
+    fold(t).filter(|&c| c != SEP).collect()
 }
 
 /// `s` lower-cased char by char, so that char positions stay where they were.
@@ -264,19 +270,38 @@ impl SearchIndex {
     }
 }
 
-/// The chars of `name` and of `company` (indexes into `chars()`) that the terms of `query`
-/// match, as SkimMatcherV2 aligns them: for the rows on screen.
-pub fn highlight(query: &str, name: &str, company: &str) -> (Vec<usize>, Vec<usize>) {
-    let matcher = SkimMatcherV2::default().respect_case();
-    let name: String = fold(name).collect();
-    let company: String = fold(company).collect();
-    let (mut in_name, mut in_company) = (Vec::new(), Vec::new());
-    for t in terms(query) {
-        if let Some((_, pos)) = matcher.fuzzy_indices(&name, &t.text) {
-            in_name.extend(pos);
-        } else if let Some((_, pos)) = matcher.fuzzy_indices(&company, &t.text) {
-            in_company.extend(pos);
+/// Marks the chars a query matches in the rows on screen, as SkimMatcherV2 aligns them. Made
+/// once per frame; `marks` runs per row drawn.
+pub struct Highlighter {
+    matcher: SkimMatcherV2,
+    terms: Vec<String>,
+}
+
+impl Highlighter {
+    pub fn new(query: &str) -> Highlighter {
+        Highlighter {
+            matcher: SkimMatcherV2::default().respect_case(),
+            terms: query
+                .split_whitespace()
+                .map(fold_term)
+                .filter(|t| !t.is_empty())
+                .collect(),
         }
     }
-    (in_name, in_company)
+
+    /// The chars of `name` and of `company` (indexes into `chars()`) the terms match: each term
+    /// in the name if it matches there, else in the company.
+    pub fn marks(&self, name: &str, company: &str) -> (Vec<usize>, Vec<usize>) {
+        let name: String = fold(name).collect();
+        let company: String = fold(company).collect();
+        let (mut in_name, mut in_company) = (Vec::new(), Vec::new());
+        for t in &self.terms {
+            if let Some((_, pos)) = self.matcher.fuzzy_indices(&name, t) {
+                in_name.extend(pos);
+            } else if let Some((_, pos)) = self.matcher.fuzzy_indices(&company, t) {
+                in_company.extend(pos);
+            }
+        }
+        (in_name, in_company)
+    }
 }

@@ -102,6 +102,11 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         return;
     }
     let offset = s.selected - s.selected % rows.max(1);
+    let highlighter = s
+        .search
+        .hits
+        .as_ref()
+        .map(|_| search::Highlighter::new(&s.search.query));
     for line in 0..rows {
         let n = offset + line;
         let Some(row_index) = s.visible_row(n) else {
@@ -111,13 +116,9 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             break;
         };
         // The matched characters, for the rows on screen only.
-        let marks = s.search.hits.as_ref().map(|_| {
-            search::highlight(
-                &s.search.query,
-                &v.lead.name,
-                v.lead.company.as_deref().unwrap_or(""),
-            )
-        });
+        let marks = highlighter
+            .as_ref()
+            .map(|h| h.marks(&v.lead.name, v.lead.company.as_deref().unwrap_or("")));
         let y = body.y + line as u16;
         let selected = n == s.selected;
         let mut spans = row_spans(v, marks.as_ref(), &cols, s.now, theme);
