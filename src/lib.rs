@@ -7,10 +7,12 @@
 //! - `cli`: the scriptable command line, one file per subcommand.
 //! - `remote`: team mode: a server that owns the store, and a socket client of it.
 //! - `tui`: the triage TUI over the same service API.
+//! - `par`: per-item work spread over the cores (search, import).
 
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod par;
 pub mod remote;
 pub mod service;
 pub mod store;

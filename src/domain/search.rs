@@ -221,52 +221,23 @@ impl SearchIndex {
         if terms.is_empty() {
             return Vec::new();
         }
-        let all: Vec<usize>;
-        let rows = match subset {
-            Some(rows) => rows,
-            None => {
-                all = (0..self.len()).collect();
-                &all
-            }
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = rows.len().div_ceil(threads).max(PARALLEL_FROM);
-        let mut hits = if chunk >= rows.len() {
-            self.search_rows(&terms, rows)
-        } else {
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = rows
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(|| self.search_rows(&terms, part)))
-                    .collect();
-                let mut hits = Vec::new();
-                for part in parts {
-                    hits.extend(part.join().expect("a search thread panicked"));
-                }
-                hits
-            })
-        };
+        let rows = subset.map_or_else(|| (0..self.len()).collect(), <[usize]>::to_vec);
+        let mut hits = crate::par::flat_map(rows, PARALLEL_FROM, |row| self.hit(&terms, row));
         hits.sort_unstable_by(|a, b| b.rank.cmp(&a.rank).then(a.row.cmp(&b.row)));
         hits
     }
 
-    /// The hits among `rows`, unordered.
-    fn search_rows(&self, terms: &[Term], rows: &[usize]) -> Vec<Match> {
-        let mut hits = Vec::new();
-        'rows: for &row in rows {
-            let Some(e) = self.entry(row) else {
-                continue;
-            };
-            let mut rank = 0;
-            for t in terms {
-                match class(t, &e) {
-                    0 => continue 'rows,
-                    c => rank += c,
-                }
+    /// Whether `row` matches every term, and how well.
+    fn hit(&self, terms: &[Term], row: usize) -> Option<Match> {
+        let e = self.entry(row)?;
+        let mut rank = 0;
+        for t in terms {
+            match class(t, &e) {
+                0 => return None,
+                c => rank += c,
             }
-            hits.push(Match { row, rank });
         }
-        hits
+        Some(Match { row, rank })
     }
 }
 

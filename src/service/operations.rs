@@ -14,6 +14,9 @@ use crate::store::{LeadWrite, TimelineKey};
 
 use super::local::{ANY_LEAD, Core, Local, StatsCache};
 
+/// Import rows per thread below which validating and scoring stay on one thread.
+const ROWS_PER_THREAD: usize = 1_000;
+
 impl LeadService for Local {
     fn now(&self) -> Millis {
         Core::now(self)
@@ -71,10 +74,10 @@ impl LeadService for Local {
         // Validating and scoring a row do not depend on the other rows: both run on every
         // core. Deciding new or duplicate does, and stays in file order.
         let country = &self.settings.country_code;
-        let checked = planner::par_map(rows, |row| {
+        let checked = crate::par::flat_map(rows, ROWS_PER_THREAD, |row| {
             let row = row.cleaned();
             let keys = row.validate(country, options.anonymous);
-            (row, keys)
+            Some((row, keys))
         });
         let mut valid = Vec::with_capacity(checked.len());
         for (index, (row, keys)) in checked.into_iter().enumerate() {
@@ -85,8 +88,8 @@ impl LeadService for Local {
         }
         let now = self.now();
         let note = format!("imported from {} by {}", options.origin, self.who.user);
-        let drafts = planner::par_map(valid.iter().collect(), |(row, _)| {
-            planner::new_lead(self, row, now, &note, None)
+        let drafts = crate::par::flat_map(valid.iter().collect(), ROWS_PER_THREAD, |(row, _)| {
+            Some(planner::new_lead(self, row, now, &note, None))
         });
         // Only deciding new or duplicate and writing need the store to hold still: colleagues'
         // writes wait for that, not for the scoring above.

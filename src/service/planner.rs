@@ -182,31 +182,3 @@ pub fn new_lead(
     lead.temperature = rules.temperature.classify(score, lead.temperature);
     NewLeadDraft(lead, created)
 }
-
-/// `f` over `items` on every core, in order: for the per-row work of an import (validating,
-/// scoring), which does not depend on the other rows.
-pub fn par_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = items.len().div_ceil(threads).max(1_000);
-    if chunk >= items.len() {
-        return items.into_iter().map(f).collect();
-    }
-    let mut parts = Vec::new();
-    let mut rest = items;
-    while rest.len() > chunk {
-        let tail = rest.split_off(chunk);
-        parts.push(std::mem::replace(&mut rest, tail));
-    }
-    parts.push(rest);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("an import worker thread panicked"))
-            .collect()
-    })
-}
