@@ -6,16 +6,16 @@
 //! Every server a test starts is stopped by the test; should a test fail half-way, its `Home`
 //! kills any server still running for its folder, and servers carry an idle exit besides.
 
+mod common;
+
+use common::home::Home;
+
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
-
-const NOW: &str = "2026-11-22T10:00:00Z";
-const BIN: &str = env!("CARGO_BIN_EXE_leadq");
 const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(10);
 /// A server left behind by a failed test exits this many seconds after its last client.
@@ -30,49 +30,9 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-/// A temporary home with a store, and the environment every `leadq` in it runs with.
-struct Home {
-    dir: TempDir,
-}
-
 impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn store(&self) -> PathBuf {
-        self.path().join("store")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.store().join("leadq.sock")
-    }
-
     fn file(&self, name: &str) -> String {
         self.path().join(name).display().to_string()
-    }
-
-    fn command(&self) -> Command {
-        let p = |rel: &str| self.path().join(rel);
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear()
-            .env("LEADQ_DB", self.store())
-            .env("LEADQ_NOW", NOW)
-            .env("TZ", "UTC")
-            .env("HOME", self.path())
-            .env("XDG_CONFIG_HOME", p("config"))
-            .env("XDG_DATA_HOME", p("data"))
-            .env("XDG_STATE_HOME", p("state"))
-            .env("USER", "tester")
-            .env("LOGNAME", "tester")
-            .current_dir(self.path());
-        cmd
     }
 
     fn run(&self, args: &[&str]) -> Output {

@@ -7,8 +7,11 @@
 //! pty's output into the parser, and the test polls the parsed screen for the text it expects,
 //! failing after a generous limit with the screen it saw.
 
+mod common;
+
+use common::home::{Home, NOW};
+
 use std::io::{Read, Write};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,51 +19,17 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 use serde_json::Value;
-use tempfile::TempDir;
 
-const NOW: &str = "2026-11-22T10:00:00Z";
 /// The longest any wait may take before the test gives up (debug builds on a busy machine).
 const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
 
-/// A temporary home with a store, and the environment every `leadq` in it runs with.
-struct Home {
-    dir: TempDir,
-}
-
 impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let p = |rel: &str| self.path().join(rel).display().to_string();
-        vec![
-            ("LEADQ_DB", p("store")),
-            ("LEADQ_NOW", NOW.into()),
-            ("TZ", "UTC".into()),
-            ("HOME", self.path().display().to_string()),
-            ("XDG_CONFIG_HOME", p("config")),
-            ("XDG_DATA_HOME", p("data")),
-            ("USER", "tester".into()),
-            ("LOGNAME", "tester".into()),
-            ("TERM", "xterm-256color".into()),
-            // The TUI starts a server for the store; let it go soon after the test.
-            ("LEADQ_SERVER_IDLE", "1".into()),
-        ]
-    }
-
     /// Runs a CLI command to completion and returns its standard output.
     fn cli(&self, args: &[&str]) -> String {
         let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_leadq"))
             .env_clear()
-            .envs(self.env())
+            .envs(self.tui_env())
             .current_dir(self.path())
             .args(args)
             .timeout(LIMIT)
@@ -131,7 +100,7 @@ impl Tui {
             .expect("open a pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_leadq"));
         cmd.env_clear();
-        for (k, v) in home.env() {
+        for (k, v) in home.tui_env() {
             cmd.env(k, v);
         }
         cmd.cwd(home.path());

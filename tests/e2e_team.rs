@@ -10,17 +10,18 @@
 //! with `LEADQ_SERVER_IDLE=1`, so it leaves a second after the last client; each test waits
 //! for that, leaving no process behind.
 
+mod common;
+
+use common::home::{Home, NOW};
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
 use serde_json::Value;
-use tempfile::TempDir;
 
-const NOW: &str = "2026-11-22T10:00:00Z";
 /// The longest any wait may take before the test gives up (debug builds on a busy machine).
 const LIMIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
@@ -29,50 +30,11 @@ const ROWS: u16 = 30;
 /// The status line of a 30-row terminal (the footer is the last row).
 const STATUS: usize = ROWS as usize - 2;
 
-struct Home {
-    dir: TempDir,
-}
-
 impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn store(&self) -> PathBuf {
-        self.path().join("store")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.store().join("leadq.sock")
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let p = |rel: &str| self.path().join(rel).display().to_string();
-        vec![
-            ("LEADQ_DB", p("store")),
-            ("LEADQ_NOW", NOW.into()),
-            ("TZ", "UTC".into()),
-            ("HOME", self.path().display().to_string()),
-            ("XDG_CONFIG_HOME", p("config")),
-            ("XDG_DATA_HOME", p("data")),
-            ("XDG_STATE_HOME", p("state")),
-            ("USER", "tester".into()),
-            ("LOGNAME", "tester".into()),
-            ("TERM", "xterm-256color".into()),
-            ("LEADQ_SERVER_IDLE", "1".into()),
-        ]
-    }
-
     fn cli(&self, args: &[&str]) -> String {
         let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_leadq"))
             .env_clear()
-            .envs(self.env())
+            .envs(self.tui_env())
             .current_dir(self.path())
             .args(args)
             .timeout(LIMIT)
@@ -139,7 +101,7 @@ impl Tui {
             .expect("open a pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_leadq"));
         cmd.env_clear();
-        for (k, v) in home.env() {
+        for (k, v) in home.tui_env() {
             cmd.env(k, v);
         }
         cmd.cwd(home.path());

@@ -8,6 +8,10 @@
 //! or its idle exit); should a test fail half-way, its `Home` kills any server still running
 //! for its folder, and servers also carry an idle exit, so none outlives the run.
 
+mod common;
+
+use common::home::{BIN, Home, NOW};
+
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -29,10 +33,7 @@ use leadq::service::{ANY_LEAD, Change, LeadService, LogEntry, PRESENCE_CHANGED};
 use nix::unistd::{Group, User};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::Value;
-use tempfile::TempDir;
 
-const NOW: &str = "2026-11-22T10:00:00Z";
-const BIN: &str = env!("CARGO_BIN_EXE_leadq");
 /// The longest any wait may take before the test gives up (debug builds on a busy machine).
 const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(10);
@@ -82,48 +83,7 @@ fn notes(client: &Client, id: LeadId) -> Vec<String> {
         .collect()
 }
 
-/// A temporary home with a store, and the environment every `leadq` in it runs with.
-struct Home {
-    dir: TempDir,
-}
-
 impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn store(&self) -> PathBuf {
-        self.path().join("store")
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let p = |rel: &str| self.path().join(rel).display().to_string();
-        vec![
-            ("LEADQ_DB", p("store")),
-            ("LEADQ_NOW", NOW.into()),
-            ("TZ", "UTC".into()),
-            ("HOME", self.path().display().to_string()),
-            ("XDG_CONFIG_HOME", p("config")),
-            ("XDG_DATA_HOME", p("data")),
-            ("XDG_STATE_HOME", p("state")),
-            ("USER", "tester".into()),
-            ("LOGNAME", "tester".into()),
-        ]
-    }
-
-    /// `leadq` with this home's environment and nothing else.
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear().envs(self.env()).current_dir(self.path());
-        cmd
-    }
-
     fn run(&self, args: &[&str]) -> Output {
         let mut cmd = self.command();
         cmd.args(args);

@@ -1,6 +1,8 @@
 //! Helpers the TUI test files share: typing key strings into `update` through `app::step`.
 #![allow(dead_code)]
 
+pub mod home;
+
 use leadq::service::LeadService;
 use leadq::tui::app::step;
 use leadq::tui::msg::Msg;

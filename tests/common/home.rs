@@ -1,0 +1,65 @@
+//! A temporary home for the real binary: its store, and the environment every `leadq` run in it
+//! gets (a fixed clock, UTC, HOME and the XDG folders inside the home, a USER of its own).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+pub const NOW: &str = "2026-11-22T10:00:00Z";
+pub const BIN: &str = env!("CARGO_BIN_EXE_leadq");
+
+pub struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.store().join("leadq.sock")
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let p = |rel: &str| self.path().join(rel).display().to_string();
+        vec![
+            ("LEADQ_DB", p("store")),
+            ("LEADQ_NOW", NOW.into()),
+            ("TZ", "UTC".into()),
+            ("HOME", self.path().display().to_string()),
+            ("XDG_CONFIG_HOME", p("config")),
+            ("XDG_DATA_HOME", p("data")),
+            ("XDG_STATE_HOME", p("state")),
+            ("USER", "tester".into()),
+            ("LOGNAME", "tester".into()),
+        ]
+    }
+
+    /// `env`, plus what the TUI in a pseudo-terminal needs: a TERM, and a server it starts
+    /// that leaves soon after the test.
+    pub fn tui_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.env();
+        env.push(("TERM", "xterm-256color".into()));
+        env.push(("LEADQ_SERVER_IDLE", "1".into()));
+        env
+    }
+
+    /// `leadq` with `env` and nothing else from the test's own environment.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear().envs(self.env()).current_dir(self.path());
+        cmd
+    }
+}
