@@ -13,7 +13,7 @@ use common::home::Home;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -35,27 +35,6 @@ impl Home {
         self.path().join(name).display().to_string()
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command();
-        cmd.args(args);
-        assert_cmd::Command::from_std(cmd)
-            .timeout(LIMIT)
-            .output()
-            .expect("leadq runs")
-    }
-
-    /// Runs a command that must succeed; returns its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "leadq {args:?} failed with {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
     /// Runs a command that must fail with exit 1; returns its standard error.
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -69,12 +48,12 @@ impl Home {
     }
 
     fn export(&self) -> String {
-        self.ok(&["export", "--format", "json"])
+        self.cli(&["export", "--format", "json"])
     }
 
     /// A few leads with a history: calls, an owner, a stage, a snooze, a loss.
     fn seed(&self) {
-        self.ok(&[
+        self.cli(&[
             "add",
             "--name",
             "Ann Lee",
@@ -83,8 +62,8 @@ impl Home {
             "--company",
             "Acme",
         ]);
-        self.ok(&["add", "--name", "Bob Roe", "--phone", "+1 415 555 0100"]);
-        self.ok(&[
+        self.cli(&["add", "--name", "Bob Roe", "--phone", "+1 415 555 0100"]);
+        self.cli(&[
             "add",
             "--name",
             "Cy Poe",
@@ -93,7 +72,7 @@ impl Home {
             "--tag",
             "vip",
         ]);
-        self.ok(&[
+        self.cli(&[
             "log",
             "1",
             "call",
@@ -102,10 +81,10 @@ impl Home {
             "--note",
             "keen",
         ]);
-        self.ok(&["assign", "1", "rep1"]);
-        self.ok(&["stage", "1", "qualified"]);
-        self.ok(&["snooze", "2", "--until", "2026-11-29"]);
-        self.ok(&["lost", "3", "--reason", "price"]);
+        self.cli(&["assign", "1", "rep1"]);
+        self.cli(&["stage", "1", "qualified"]);
+        self.cli(&["snooze", "2", "--until", "2026-11-29"]);
+        self.cli(&["lost", "3", "--reason", "price"]);
     }
 
     /// `leadq serve --foreground` on this home's store, once it takes connections.
@@ -220,19 +199,19 @@ fn a_backup_taken_while_the_server_runs_restores_the_same_leads() {
     home.seed();
     let mut server = home.server();
     // Through the server: it owns the store and copies it between two writes.
-    let out = home.ok(&["backup", "snap.lqb"]);
+    let out = home.cli(&["backup", "snap.lqb"]);
     assert!(
         out.contains("backed up") && out.contains("snap.lqb"),
         "{out}"
     );
     let backed_up = home.export();
-    home.ok(&["log", "2", "note", "--note", "after the backup"]);
-    home.ok(&["serve", "--stop"]);
+    home.cli(&["log", "2", "note", "--note", "after the backup"]);
+    home.cli(&["serve", "--stop"]);
     server.wait_exit();
     let changed = home.export();
     assert_ne!(changed, backed_up);
 
-    let out = home.ok(&["restore", "snap.lqb"]);
+    let out = home.cli(&["restore", "snap.lqb"]);
     assert!(out.contains("restored"), "{out}");
     assert_eq!(
         home.export(),
@@ -248,7 +227,7 @@ fn a_backup_taken_while_the_server_runs_restores_the_same_leads() {
         "the restore should say where it kept the store: {out}"
     );
     assert_eq!(
-        home.ok(&["--db", &before, "export", "--format", "json"]),
+        home.cli(&["--db", &before, "export", "--format", "json"]),
         changed
     );
 }
@@ -258,17 +237,17 @@ fn a_backup_taken_without_a_server_restores_into_a_fresh_store() {
     let home = Home::new();
     home.seed();
     assert!(!home.socket().exists());
-    home.ok(&["backup", &home.file("snap.lqb")]);
+    home.cli(&["backup", &home.file("snap.lqb")]);
     let original = home.export();
     let fresh = home.file("fresh");
-    let out = home.ok(&["--db", &fresh, "restore", &home.file("snap.lqb")]);
+    let out = home.cli(&["--db", &fresh, "restore", &home.file("snap.lqb")]);
     assert!(out.contains("restored"), "{out}");
     assert_eq!(
-        home.ok(&["--db", &fresh, "export", "--format", "json"]),
+        home.cli(&["--db", &fresh, "export", "--format", "json"]),
         original
     );
     // The restored store takes writes as any other.
-    home.ok(&[
+    home.cli(&[
         "--db",
         &fresh,
         "log",
@@ -284,15 +263,15 @@ fn a_backup_taken_without_a_server_restores_into_a_fresh_store() {
 fn restore_refuses_while_a_server_runs_and_says_how_to_stop_it() {
     let home = Home::new();
     home.seed();
-    home.ok(&["backup", "snap.lqb"]);
-    home.ok(&["log", "1", "note", "--note", "newer than the backup"]);
+    home.cli(&["backup", "snap.lqb"]);
+    home.cli(&["log", "1", "note", "--note", "newer than the backup"]);
     let mut server = home.server();
     let before = home.export();
     let err = home.fails(&["restore", "snap.lqb"]);
     assert!(err.contains("leadq serve --stop"), "{err}");
     assert_eq!(home.export(), before, "a refused restore changed the store");
     assert!(home.kept().is_empty(), "a refused restore moved the store");
-    home.ok(&["serve", "--stop"]);
+    home.cli(&["serve", "--stop"]);
     server.wait_exit();
     assert_eq!(home.export(), before);
 }
@@ -301,8 +280,8 @@ fn restore_refuses_while_a_server_runs_and_says_how_to_stop_it() {
 fn a_damaged_backup_is_refused_and_the_store_is_left_as_it_was() {
     let home = Home::new();
     home.seed();
-    home.ok(&["backup", "snap.lqb"]);
-    home.ok(&["log", "1", "note", "--note", "newer than the backup"]);
+    home.cli(&["backup", "snap.lqb"]);
+    home.cli(&["log", "1", "note", "--note", "newer than the backup"]);
     let before = home.export();
     let good = std::fs::read(home.path().join("snap.lqb")).expect("read the backup");
     let mut flipped = good.clone();
@@ -337,20 +316,20 @@ fn a_damaged_backup_is_refused_and_the_store_is_left_as_it_was() {
 fn restoring_twice_in_a_row_keeps_each_previous_store() {
     let home = Home::new();
     home.seed();
-    home.ok(&["backup", "snap.lqb"]);
+    home.cli(&["backup", "snap.lqb"]);
     let backed_up = home.export();
-    home.ok(&["log", "1", "note", "--note", "first change"]);
+    home.cli(&["log", "1", "note", "--note", "first change"]);
     let first = home.export();
-    home.ok(&["restore", "snap.lqb"]);
-    home.ok(&["log", "2", "note", "--note", "second change"]);
+    home.cli(&["restore", "snap.lqb"]);
+    home.cli(&["log", "2", "note", "--note", "second change"]);
     let second = home.export();
-    home.ok(&["restore", "snap.lqb"]);
+    home.cli(&["restore", "snap.lqb"]);
     assert_eq!(home.export(), backed_up);
     let mut kept: Vec<String> = home
         .kept()
         .iter()
         .map(|k| {
-            home.ok(&[
+            home.cli(&[
                 "--db",
                 &k.display().to_string(),
                 "export",
@@ -375,7 +354,7 @@ fn doctor_names_the_store_the_server_and_the_log_and_what_to_fix() {
         .join("state/leadq/server.log")
         .display()
         .to_string();
-    let healthy = home.ok(&["doctor"]);
+    let healthy = home.cli(&["doctor"]);
     for part in [
         &store,
         "no leadq server runs",
@@ -389,11 +368,11 @@ fn doctor_names_the_store_the_server_and_the_log_and_what_to_fix() {
 
     let mut server = home.server();
     let socket = home.socket().display().to_string();
-    let running = home.ok(&["doctor"]);
+    let running = home.cli(&["doctor"]);
     for part in [&store, "a leadq server runs", &socket, &log, "all is well"] {
         assert!(running.contains(part), "{part:?} not in:\n{running}");
     }
-    home.ok(&["serve", "--stop"]);
+    home.cli(&["serve", "--stop"]);
     server.wait_exit();
 
     std::fs::set_permissions(home.store(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -409,14 +388,14 @@ fn doctor_names_the_store_the_server_and_the_log_and_what_to_fix() {
         "{report}"
     );
     std::fs::set_permissions(home.store(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    home.ok(&["doctor"]);
+    home.cli(&["doctor"]);
 }
 
 #[test]
 fn serve_starts_a_server_in_the_background_and_serve_stop_stops_it() {
     let home = Home::new();
     home.seed();
-    let out = home.ok(&["serve", "--idle-exit", SAFETY_IDLE]);
+    let out = home.cli(&["serve", "--idle-exit", SAFETY_IDLE]);
     assert!(out.contains("leadq server started"), "{out}");
     assert!(out.contains(&home.socket().display().to_string()), "{out}");
     assert_eq!(home.servers().len(), 1, "one server for the store");
@@ -427,17 +406,17 @@ fn serve_starts_a_server_in_the_background_and_serve_stop_stops_it() {
     let err = home.fails(&["serve"]);
     assert!(err.contains("already runs"), "{err}");
     // Commands go through it meanwhile.
-    home.ok(&["log", "1", "note", "--note", "through the server"]);
-    let doctor = home.ok(&["doctor"]);
+    home.cli(&["log", "1", "note", "--note", "through the server"]);
+    let doctor = home.cli(&["doctor"]);
     assert!(doctor.contains("a leadq server runs"), "{doctor}");
 
-    let out = home.ok(&["serve", "--stop"]);
+    let out = home.cli(&["serve", "--stop"]);
     assert!(out.contains("stop"), "{out}");
     wait_until("the server's socket to go", || !home.socket().exists());
     wait_until("the server to exit", || home.servers().is_empty());
     let err = home.fails(&["serve", "--stop"]);
     assert!(err.contains("no leadq server runs"), "{err}");
     // The store is whole and usable without a server.
-    let show = home.ok(&["show", "1"]);
+    let show = home.cli(&["show", "1"]);
     assert!(show.contains("through the server"), "{show}");
 }

@@ -25,25 +25,6 @@ const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
 
 impl Home {
-    /// Runs a CLI command to completion and returns its standard output.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_leadq"))
-            .env_clear()
-            .envs(self.tui_env())
-            .current_dir(self.path())
-            .args(args)
-            .timeout(LIMIT)
-            .output()
-            .expect("leadq runs");
-        assert!(
-            out.status.success(),
-            "leadq {args:?} failed with {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
     fn json(&self, args: &[&str]) -> Value {
         let text = self.cli(args);
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("leadq {args:?}: {e}: {text}"))

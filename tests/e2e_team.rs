@@ -31,24 +31,6 @@ const ROWS: u16 = 30;
 const STATUS: usize = ROWS as usize - 2;
 
 impl Home {
-    fn cli(&self, args: &[&str]) -> String {
-        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_leadq"))
-            .env_clear()
-            .envs(self.tui_env())
-            .current_dir(self.path())
-            .args(args)
-            .timeout(LIMIT)
-            .output()
-            .expect("leadq runs");
-        assert!(
-            out.status.success(),
-            "leadq {args:?} failed with {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
     fn show(&self, id: u64) -> Value {
         let text = self.cli(&["show", &id.to_string(), "--format", "json"]);
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("leadq show {id}: {e}: {text}"))

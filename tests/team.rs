@@ -84,27 +84,6 @@ fn notes(client: &Client, id: LeadId) -> Vec<String> {
 }
 
 impl Home {
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command();
-        cmd.args(args);
-        assert_cmd::Command::from_std(cmd)
-            .timeout(LIMIT)
-            .output()
-            .expect("leadq runs")
-    }
-
-    /// Runs a command that must succeed; returns its standard output.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "leadq {args:?} failed with {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
     /// `leadq serve --foreground` on this home's store.
     fn server(&self) -> Server {
         let store = self.store().display().to_string();

@@ -2,12 +2,15 @@
 //! gets (a fixed clock, UTC, HOME and the XDG folders inside the home, a USER of its own).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 pub const NOW: &str = "2026-11-22T10:00:00Z";
 pub const BIN: &str = env!("CARGO_BIN_EXE_leadq");
+/// The longest one CLI command may take before the test gives up on it.
+pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 pub struct Home {
     dir: TempDir,
@@ -61,5 +64,27 @@ impl Home {
         let mut cmd = Command::new(BIN);
         cmd.env_clear().envs(self.env()).current_dir(self.path());
         cmd
+    }
+
+    /// Runs `leadq ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command();
+        cmd.args(args);
+        assert_cmd::Command::from_std(cmd)
+            .timeout(RUN_LIMIT)
+            .output()
+            .expect("leadq runs")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "leadq {args:?} failed with {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
     }
 }
