@@ -130,17 +130,7 @@ fn start_background(cli: &super::Cli, a: &Args, store: &std::path::Path) -> Resu
 /// may enter; the files inside stay the server's own.
 fn secure_team_folder(dir: &std::path::Path, team: &Team) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let group = nix::unistd::Group::from_name(&team.group)
-        .ok()
-        .flatten()
-        .with_context(|| {
-            format!(
-                "the team's group {:?} does not exist on this machine",
-                team.group
-            )
-        })?;
-    nix::unistd::chown(dir, None, Some(group.gid))
-        .with_context(|| format!("cannot give {} to group {}", dir.display(), team.group))?;
+    team.give_to_group(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710))?;
     // The store's files are the server's alone: members reach the data only through the
     // socket, where their role is checked (the folder lets them pass through to it).

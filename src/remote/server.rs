@@ -232,17 +232,7 @@ fn secure_socket(path: &Path, team: Option<&Team>) -> Result<()> {
     let mode = if team.is_some() { 0o660 } else { 0o600 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     if let Some(team) = team {
-        let group = nix::unistd::Group::from_name(&team.group)
-            .ok()
-            .flatten()
-            .with_context(|| {
-                format!(
-                    "the team's group {:?} does not exist on this machine",
-                    team.group
-                )
-            })?;
-        nix::unistd::chown(path, None, Some(group.gid))
-            .with_context(|| format!("cannot give {} to group {}", path.display(), team.group))?;
+        team.give_to_group(path)?;
     }
     Ok(())
 }

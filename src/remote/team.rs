@@ -27,6 +27,23 @@ pub enum TeamError {
 impl Team {
     pub const FILE: &'static str = "team.toml";
 
+    /// Gives `path` to the team's group (the folder and the socket members reach the server
+    /// through).
+    pub fn give_to_group(&self, path: &Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let group = nix::unistd::Group::from_name(&self.group)
+            .ok()
+            .flatten()
+            .with_context(|| {
+                format!(
+                    "the team's group {:?} does not exist on this machine",
+                    self.group
+                )
+            })?;
+        nix::unistd::chown(path, None, Some(group.gid))
+            .with_context(|| format!("cannot give {} to group {}", path.display(), self.group))
+    }
+
     pub fn load(dir: &Path) -> Result<Team, TeamError> {
         let path = dir.join(Team::FILE);
         let shown = path.display().to_string();
