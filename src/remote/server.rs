@@ -53,6 +53,19 @@ struct Shared {
 }
 
 impl Shared {
+    /// Changes what the server knows of connection `id`, then tells every client who is where.
+    fn update_conn(&self, id: u64, change: impl FnOnce(&mut Conn)) {
+        if let Some(c) = self
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&id)
+        {
+            change(c);
+        }
+        self.broadcast_presence();
+    }
+
     fn send(&self, writer: &Arc<Mutex<UnixStream>>, frame: &ServerFrame) -> bool {
         let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
         write_frame(&mut *w, frame).is_ok()
@@ -457,27 +470,11 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             "only a manager can stop the team's server".into(),
         )),
         Request::Subscribe => {
-            if let Some(c) = shared
-                .conns
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_mut(&conn_id)
-            {
-                c.subscribed = true;
-            }
-            shared.broadcast_presence();
+            shared.update_conn(conn_id, |c| c.subscribed = true);
             Ok(Reply::Done)
         }
         Request::SetPresence(p) => {
-            if let Some(c) = shared
-                .conns
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_mut(&conn_id)
-            {
-                c.presence = p;
-            }
-            shared.broadcast_presence();
+            shared.update_conn(conn_id, |c| c.presence = p);
             Ok(Reply::Done)
         }
         Request::Ping => Ok(Reply::Pong { now: s.now() }),

@@ -15,7 +15,7 @@ use super::state::State;
 use super::theme::Theme;
 use super::update::{self, reload_all};
 use super::views;
-use super::workers::{Background, Inline, Workers};
+use super::workers::{Background, Inline, SearchJob, Workers};
 use crate::service::{LeadService, PRESENCE_CHANGED};
 
 pub struct Options {
@@ -226,7 +226,12 @@ pub fn run_effects(
                 query,
                 rows,
             } => {
-                workers.search(generation, query, rows, Arc::clone(&state.index));
+                workers.search(SearchJob {
+                    generation,
+                    query,
+                    rows,
+                    index: Arc::clone(&state.index),
+                });
                 continue;
             }
             Effect::Presence(doing) => {

@@ -24,24 +24,20 @@ enum Load {
     Sources,
 }
 
-struct SearchJob {
-    generation: u64,
-    query: String,
-    rows: Option<Vec<usize>>,
-    index: Arc<SearchIndex>,
+/// A search to run: the query, the rows to look at (all, or the hits being narrowed), and the
+/// index of the list it searches.
+pub struct SearchJob {
+    pub generation: u64,
+    pub query: String,
+    pub rows: Option<Vec<usize>>,
+    pub index: Arc<SearchIndex>,
 }
 
 /// Where slow work runs: worker threads in the app, inline in tests.
 pub trait Background {
     fn load(&self, generation: u64, query: Query, first_page: usize);
     fn sources(&self);
-    fn search(
-        &self,
-        generation: u64,
-        query: String,
-        rows: Option<Vec<usize>>,
-        index: Arc<SearchIndex>,
-    );
+    fn search(&self, job: SearchJob);
     fn presence(&self, doing: Doing);
 }
 
@@ -93,19 +89,8 @@ impl Background for Workers {
         let _ = self.load.send(Load::Sources);
     }
 
-    fn search(
-        &self,
-        generation: u64,
-        query: String,
-        rows: Option<Vec<usize>>,
-        index: Arc<SearchIndex>,
-    ) {
-        let _ = self.search.send(SearchJob {
-            generation,
-            query,
-            rows,
-            index,
-        });
+    fn search(&self, job: SearchJob) {
+        let _ = self.search.send(job);
     }
 
     fn presence(&self, doing: Doing) {
@@ -131,22 +116,8 @@ impl Background for Inline<'_> {
         }
     }
 
-    fn search(
-        &self,
-        generation: u64,
-        query: String,
-        rows: Option<Vec<usize>>,
-        index: Arc<SearchIndex>,
-    ) {
-        run_search(
-            &self.tx,
-            SearchJob {
-                generation,
-                query,
-                rows,
-                index,
-            },
-        );
+    fn search(&self, job: SearchJob) {
+        run_search(&self.tx, job);
     }
 
     fn presence(&self, doing: Doing) {
