@@ -78,7 +78,7 @@ fn start_server(home: &Path, store: &Path) -> Child {
         .spawn()
         .expect("start leadq serve");
     let start = Instant::now();
-    while Client::connect(store, false, None).is_err() {
+    while Client::connect(store, false).is_err() {
         if let Some(status) = child.try_wait().expect("poll the server") {
             panic!("leadq serve exited with {status:?}");
         }
@@ -118,7 +118,7 @@ fn lead(n: u64) -> LeadId {
 }
 
 fn connect(store: &Path) -> Client {
-    Client::connect(store, false, None).expect("connect to the server")
+    Client::connect(store, false).expect("connect to the server")
 }
 
 fn ms(d: Duration) -> f64 {

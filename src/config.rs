@@ -114,5 +114,6 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
         country_code,
         user: current_user(),
         fixed_now: fixed_now()?,
+        members: None,
     })
 }

@@ -2,7 +2,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadq::cli::{Cli, Exit, run};
+use leadq::cli::{Cli, Exit, Usage, run};
 
 /// sled allocates and frees a node per page it touches: opening a 100k-lead store builds a
 /// page table of ~130k entries, and an import churns through millions of node versions. With
@@ -29,6 +29,9 @@ fn main() -> ExitCode {
             }
             // Not eprintln!: after a hang-up stderr is gone, and a failed eprintln! panics.
             let _ = writeln!(std::io::stderr(), "leadq: {e:#}");
+            if e.chain().any(|c| c.downcast_ref::<Usage>().is_some()) {
+                return ExitCode::from(2);
+            }
             ExitCode::from(1)
         }
     }

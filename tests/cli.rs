@@ -290,14 +290,16 @@ fn add_refuses_bad_input_and_leaves_the_store_unchanged() {
             "a lead needs a name",
         ),
         ("--name Nobody", "a lead needs an e-mail or a phone number"),
-        (
-            "--name X --email x@y.example --attr nokey",
-            "--attr \"nokey\" is not KEY=VALUE",
-        ),
     ];
     for (args, message) in cases {
         env.refused(&format!("add {args}"), 1, &[message]);
     }
+    // A malformed argument is a usage error, as clap's own are.
+    env.refused(
+        "add --name X --email x@y.example --attr nokey",
+        2,
+        &["--attr \"nokey\" is not KEY=VALUE"],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +366,7 @@ fn import_with_map_and_semicolon_delimiter() {
     // A --map naming a column the file lacks is an error, not a silent no-op.
     other.refused(
         &format!("import {file} --delimiter ; --map Telefon=phone"),
-        1,
+        2,
         &["no column \"Telefon\""],
     );
 }
@@ -636,15 +638,15 @@ fn log_refuses_bad_input_and_leaves_the_store_unchanged() {
     env.refused("log 42 call", 1, &["no lead with id 42"]);
     env.refused(
         "log 1 call --outcome replied",
-        1,
+        2,
         &["connected, no-answer, voicemail, busy, wrong-number"],
     );
     env.refused(
         "log 1 meeting --outcome connected",
-        1,
+        2,
         &["scheduled, held, no-show"],
     );
-    env.refused("log 1 note --next someday", 1, &["--next", "someday"]);
+    env.refused("log 1 note --next someday", 2, &["--next", "someday"]);
     env.refused("log 1 call --at '2026-11-23 10:00'", 1, &["in the future"]);
 }
 
@@ -695,7 +697,7 @@ fn list_filters() {
     assert_eq!(env.list("--due today"), [due]);
     assert_eq!(env.list("--limit 2"), [hot, warm]);
     assert!(env.list("--owner nobody-here").is_empty());
-    env.refused("list --stage bogus", 1, &["new contacted qualified"]);
+    env.refused("list --stage bogus", 2, &["new contacted qualified"]);
 
     // Plain text: a header and one row per lead.
     let text = env.ok("list --temp hot");
@@ -850,7 +852,8 @@ fn text_output_never_carries_terminal_control_sequences() {
     ))];
     assert_eq!(env.export()[0]["name"], evil, "stored as given");
     outputs.push(env.ok("log 1 note --note \u{1b}[31mred\u{7}"));
-    outputs.push(env.ok("assign 1 \u{1b}[2Jbob"));
+    // An owner is a user name: an escape sequence is refused, and its message shows none.
+    outputs.push(env.refused("assign 1 \u{1b}[2Jbob", 1, &["is not a user name"]));
     let (show, list) = (env.ok("show 1"), env.ok("list"));
     assert!(
         show.contains("Evil") && show.contains("red"),
@@ -883,7 +886,7 @@ fn stage_moves_by_hand_and_refuses_lost_without_a_reason() {
         1,
         &["needs a reason", "no-budget"],
     );
-    env.refused(&format!("stage {id} winning"), 1, &["not a stage"]);
+    env.refused(&format!("stage {id} winning"), 2, &["not a stage"]);
     env.refused(
         &format!("stage {id} nurture --reason price"),
         1,
@@ -922,7 +925,7 @@ fn lost_needs_a_known_reason() {
     let other = env.add("--name 'Bo Chen' --email bo@x.example");
     env.refused(
         &format!("lost {id} --reason too-expensive"),
-        1,
+        2,
         &["price competitor no-budget no-response not-a-fit other"],
     );
     env.refused(&format!("lost {id}"), 2, &["--reason"]);
@@ -950,11 +953,11 @@ fn snooze_hides_a_lead_until_the_date() {
     env.refused(
         &format!("snooze {b} --until 2026-01-01"),
         1,
-        &["not in the future"],
+        &["snooze 2026-01-01T09:00:00Z is out of range", "after now"],
     );
     env.refused(
         &format!("snooze {b} --until later"),
-        1,
+        2,
         &["--until", "later"],
     );
 }

@@ -24,8 +24,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use leadq::domain::time::parse_rfc3339;
-use leadq::domain::{Kind, LeadId, Millis, NewLead, Outcome, Stage};
+use leadq::domain::{Kind, LeadId, NewLead, Outcome, Stage};
 use leadq::remote::client::Client;
 use leadq::remote::protocol::{Hello, PROTOCOL, Welcome, read_frame, write_frame};
 use leadq::remote::server::socket_path;
@@ -39,10 +38,6 @@ const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(10);
 /// A server left behind by a failed test exits this many seconds after its last client.
 const SAFETY_IDLE: &str = "60";
-
-fn now() -> Millis {
-    parse_rfc3339(NOW).expect("NOW parses")
-}
 
 /// Polls `ok` until it holds; fails naming `what` after `LIMIT`.
 fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
@@ -94,7 +89,7 @@ impl Home {
     }
 
     fn client(&self) -> Client {
-        Client::connect(&self.store(), false, Some(now())).expect("connect to the server")
+        Client::connect(&self.store(), false).expect("connect to the server")
     }
 }
 
@@ -1315,7 +1310,7 @@ fn watcher_process() {
     let Ok(store) = std::env::var("LEADQ_TEST_WATCH") else {
         return;
     };
-    let client = Client::connect(Path::new(&store), false, None).expect("connect");
+    let client = Client::connect(Path::new(&store), false).expect("connect");
     let changes = client.subscribe();
     let who = client.identity();
     println!("WATCH ready {} {}", who.user, who.role.name());

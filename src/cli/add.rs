@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::Format;
 use super::output::print_json;
@@ -45,7 +45,7 @@ pub fn parse_attrs(attrs: &[String]) -> Result<BTreeMap<String, String>> {
             Some((k, v)) if !k.trim().is_empty() => {
                 out.insert(k.trim().to_string(), v.trim().to_string());
             }
-            _ => bail!("--attr {a:?} is not KEY=VALUE"),
+            _ => return Err(super::usage(format!("--attr {a:?} is not KEY=VALUE"))),
         }
     }
     Ok(out)

@@ -154,10 +154,9 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
         Ok(_) => say(true, "configuration and scoring rules load".into()),
         Err(e) => say(false, format!("configuration: {e:#}")),
     }
-    let fixed_now = settings.as_ref().ok().and_then(|s| s.fixed_now);
     // The log of the server that runs, if one does; else where one started from here logs.
     let mut server_log = None;
-    match Client::connect(&store, false, fixed_now) {
+    match Client::connect(&store, false) {
         Ok(client) => {
             server_log = client.server_log();
             let who = client.identity();

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::Format;
 use super::output::{LeadJson, write_csv};
@@ -34,7 +34,11 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
             serde_json::to_writer_pretty(&mut sink, &json)?;
             writeln!(sink)?;
         }
-        Format::Text => bail!("export writes csv or json: use --format csv or --format json"),
+        Format::Text => {
+            return Err(super::usage(
+                "export writes csv or json: use --format csv or --format json",
+            ));
+        }
     }
     sink.flush()?;
     if let Some(p) = &a.out {

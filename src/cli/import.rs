@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::output::print_json;
-use super::{Exit, Format};
+use super::{Exit, Format, usage};
 use crate::domain::NewLead;
 use crate::domain::sanitize::for_display;
 use crate::service::{ImportOptions, ImportReport, LeadService};
@@ -99,16 +99,21 @@ fn columns(headers: &csv::StringRecord, a: &Args) -> Result<Vec<Field>> {
     let mut fields: Vec<Field> = headers.iter().map(field_named).collect();
     if let Some(col) = &a.name_column {
         let Some(i) = headers.iter().position(|h| h.trim() == col.trim()) else {
-            bail!("--name-column {col:?}: the file has no such column");
+            return Err(usage(format!(
+                "--name-column {col:?}: the file has no such column"
+            )));
         };
         fields[i] = Field::Name;
     }
     for m in &a.map {
         let Some((col, field)) = m.split_once('=') else {
-            bail!("--map {m:?} is not COLUMN=FIELD")
+            return Err(usage(format!("--map {m:?} is not COLUMN=FIELD")));
         };
         let Some(i) = headers.iter().position(|h| h.trim() == col.trim()) else {
-            bail!("--map {m:?}: the file has no column {:?}", col.trim());
+            return Err(usage(format!(
+                "--map {m:?}: the file has no column {:?}",
+                col.trim()
+            )));
         };
         fields[i] = match field.trim().strip_prefix("attr:") {
             Some(key) => Field::Attribute(key.to_string()),
@@ -157,7 +162,11 @@ fn parse_csv(a: &Args) -> Result<Parsed> {
     let delimiter = match a.delimiter.as_str() {
         "\\t" | "tab" => b'\t',
         d if d.len() == 1 => d.as_bytes()[0],
-        d => bail!("--delimiter {d:?} must be one character (or tab)"),
+        d => {
+            return Err(usage(format!(
+                "--delimiter {d:?} must be one character (or tab)"
+            )));
+        }
     };
     let file = std::fs::File::open(&a.file)
         .with_context(|| format!("cannot open {}", a.file.display()))?;
@@ -262,7 +271,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         }
-        Some(other) => bail!("--input-format {other:?}: use csv or json"),
+        Some(other) => return Err(usage(format!("--input-format {other:?}: use csv or json"))),
     };
     let parsed = if json { parse_json(a)? } else { parse_csv(a)? };
     let unit = if json { "item" } else { "line" };

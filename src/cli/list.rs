@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::Format;
 use super::output::{LeadJson, print_json, print_table, write_csv};
 use crate::domain::{Stage, Temperature};
-use crate::service::{LeadService, Query};
+use crate::service::{LeadService, OwnerFilter, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TempArg {
@@ -69,16 +69,19 @@ pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
     let stage = match &a.stage {
         Some(name) => match Stage::parse(name) {
             Some(st) => Some(st),
-            None => bail!(
-                "--stage {name:?} is not a stage; use one of: new contacted qualified opportunity customer loyal nurture lost"
-            ),
+            None => {
+                return Err(super::usage(format!(
+                    "--stage {name:?} is not a stage; use one of: new contacted qualified \
+                     opportunity customer loyal nurture lost"
+                )));
+            }
         },
         None => None,
     };
     let owner = a.owner.as_deref().map(|o| match o.trim() {
-        "none" | "" => None,
-        "me" => Some(s.identity().user),
-        other => Some(other.to_string()),
+        "none" | "" => OwnerFilter::Unassigned,
+        "me" => OwnerFilter::User(s.identity().user),
+        other => OwnerFilter::User(other.to_string()),
     });
     Ok(Query {
         temperature: a.temp.map(|t| match t {

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
-use super::Format;
 use super::output::{change_json, change_line, print_json};
+use super::{Format, usage};
 use crate::domain::time::{DAY_MS, Millis, parse_when};
 use crate::domain::{Kind, LeadId, Outcome};
 use crate::service::{LeadService, LogEntry};
@@ -54,10 +54,21 @@ fn parse_at(t: &str, now: Millis) -> Result<Millis> {
     ];
     for (unit, ms) in units {
         if let Some(n) = s.strip_suffix(unit).and_then(|n| n.parse::<u32>().ok()) {
-            return Ok(now - i64::from(n) * ms);
+            return Ok(now.saturating_sub(i64::from(n).saturating_mul(ms)));
         }
     }
-    parse_when(t, now).map_err(|e| anyhow!("--at: {e}"))
+    parse_when(t, now).map_err(|e| usage(format!("--at: {e}")))
+}
+
+/// `--minutes` as seconds, within a day.
+fn seconds(minutes: u32) -> Result<u32> {
+    match minutes.checked_mul(60) {
+        Some(secs) if minutes <= crate::domain::limits::MINUTES => Ok(secs),
+        _ => Err(usage(format!(
+            "--minutes {minutes}: a call or meeting lasts at most {} minutes (a day)",
+            crate::domain::limits::MINUTES
+        ))),
+    }
 }
 
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
@@ -68,7 +79,9 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         LogKind::Note => Kind::Note,
     };
     let outcome = match (&a.outcome, kind) {
-        (Some(o), _) => Some(Outcome::parse_for(kind, o).map_err(|e| anyhow!("--outcome: {e}"))?),
+        (Some(o), _) => {
+            Some(Outcome::parse_for(kind, o).map_err(|e| usage(format!("--outcome: {e}")))?)
+        }
         (None, Kind::Note) => None,
         (None, Kind::Call) => Some(Outcome::Connected),
         (None, Kind::Email) => Some(Outcome::Sent),
@@ -79,7 +92,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let next = a
         .next
         .as_deref()
-        .map(|t| parse_when(t, now).map_err(|e| anyhow!("--next: {e}")))
+        .map(|t| parse_when(t, now).map_err(|e| usage(format!("--next: {e}"))))
         .transpose()?;
     let entry = LogEntry {
         kind,
@@ -87,7 +100,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         note: a.note.clone(),
         at,
         next_action: next,
-        duration_secs: a.minutes.map(|m| m * 60),
+        duration_secs: a.minutes.map(seconds).transpose()?,
     };
     let change = s.log(a.id, entry)?;
     match a.format {

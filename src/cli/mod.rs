@@ -90,6 +90,23 @@ pub enum Command {
     Doctor,
 }
 
+/// A command line that asks for something that cannot be (`--delimiter ';;'`, `--map x`): the
+/// message, and exit 2 as for clap's own usage errors.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
+
 /// An error that already told the user what happened, with the exit code to end with.
 #[derive(Debug)]
 pub struct Exit(pub u8);
@@ -118,7 +135,7 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
     let settings = crate::config::settings(cli.rules.as_deref())?;
     let servers = std::env::var("LEADQ_SERVER").map_or(true, |v| v != "off");
     if servers && socket_path(&path).exists() {
-        match Client::connect(&path, false, settings.fixed_now) {
+        match Client::connect(&path, false) {
             // A TUI rides out the server's death as the TUI that started it does, but never
             // starts a single-user server over a team's store (that is the admin's to run).
             Ok(c) if interactive && path.join(Team::FILE).exists() => {
@@ -126,7 +143,7 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
                 client.keep_connected();
                 return Ok(client);
             }
-            Ok(_) if interactive => return reconnecting_client(&path, settings.fixed_now),
+            Ok(_) if interactive => return reconnecting_client(&path),
             Ok(c) => return Ok(Arc::new(c)),
             // A server that answered and said no (another team, another version) is final.
             Err(e) if e.to_string().contains(" refused: ") => return Err(e.into()),
@@ -144,7 +161,7 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         );
     }
     if interactive && servers {
-        return reconnecting_client(&path, settings.fixed_now);
+        return reconnecting_client(&path);
     }
     match Store::open(&path, DEFAULT_CACHE_BYTES) {
         Ok(store) => Ok(Arc::new(
@@ -154,7 +171,7 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         Err(StoreError::InUse(p)) if servers => {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
             while std::time::Instant::now() < deadline {
-                if let Ok(c) = Client::connect(&path, false, settings.fixed_now) {
+                if let Ok(c) = Client::connect(&path, false) {
                     return Ok(Arc::new(c));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
@@ -175,11 +192,8 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
 }
 
 /// A client that starts a server when none answers and reconnects by itself.
-fn reconnecting_client(
-    path: &std::path::Path,
-    fixed_now: Option<crate::domain::Millis>,
-) -> Result<Arc<dyn LeadService + Send + Sync>> {
-    let client = Arc::new(Client::connect(path, true, fixed_now)?);
+fn reconnecting_client(path: &std::path::Path) -> Result<Arc<dyn LeadService + Send + Sync>> {
+    let client = Arc::new(Client::connect(path, true)?);
     client.keep_connected();
     Ok(client)
 }

@@ -36,9 +36,9 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
         Some(dir) => dir.clone(),
         None => super::store_path(cli)?,
     };
-    let settings = crate::config::settings(cli.rules.as_deref())?;
+    let mut settings = crate::config::settings(cli.rules.as_deref())?;
     if a.stop {
-        let client = Client::connect(&store, false, settings.fixed_now).map_err(|e| {
+        let client = Client::connect(&store, false).map_err(|e| {
             if e.to_string().contains(" refused: ") {
                 anyhow::anyhow!("{e}")
             } else {
@@ -55,6 +55,7 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
     }
     if let Some(t) = &team {
         secure_team_folder(&store, t)?;
+        settings.members = Some(t.members.keys().cloned().collect());
     }
     let idle = match (a.idle_exit, &team) {
         (Some(0), _) | (None, Some(_)) => None,

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 
-use super::Format;
 use super::output::{change_json, change_line, print_json};
+use super::{Format, usage};
 use crate::domain::time::parse_when;
 use crate::domain::{LeadId, LostReason, Stage};
 use crate::service::{Change, LeadService};
@@ -62,7 +62,10 @@ pub struct AssignArgs {
 
 fn parse_reason(r: &str) -> Result<LostReason> {
     LostReason::parse(r).ok_or_else(|| {
-        anyhow!("--reason {r:?} is not a reason; use one of: price competitor no-budget no-response not-a-fit other")
+        usage(format!(
+            "--reason {r:?} is not a reason; use one of: price competitor no-budget \
+             no-response not-a-fit other"
+        ))
     })
 }
 
@@ -76,10 +79,11 @@ fn report(s: &dyn LeadService, c: &Change, format: Format) -> Result<ExitCode> {
 
 pub fn run_stage(s: &dyn LeadService, a: &StageArgs) -> Result<ExitCode> {
     let Some(stage) = Stage::parse(&a.stage) else {
-        bail!(
-            "{:?} is not a stage; use one of: new contacted qualified opportunity customer loyal nurture lost",
+        return Err(usage(format!(
+            "{:?} is not a stage; use one of: new contacted qualified opportunity customer \
+             loyal nurture lost",
             a.stage
-        )
+        )));
     };
     let reason = a.reason.as_deref().map(parse_reason).transpose()?;
     report(s, &s.set_stage(a.id, stage, reason)?, a.format)
@@ -98,13 +102,19 @@ pub fn run_lost(s: &dyn LeadService, a: &LostArgs) -> Result<ExitCode> {
 }
 
 pub fn run_snooze(s: &dyn LeadService, a: &SnoozeArgs) -> Result<ExitCode> {
-    let until = parse_when(&a.until, s.now()).map_err(|e| anyhow!("--until: {e}"))?;
+    let until = parse_when(&a.until, s.now()).map_err(|e| usage(format!("--until: {e}")))?;
     report(s, &s.snooze(a.id, until)?, a.format)
 }
 
 pub fn run_assign(s: &dyn LeadService, a: &AssignArgs) -> Result<ExitCode> {
     let owner = match a.user.trim() {
-        "none" | "" => None,
+        "none" => None,
+        "" => {
+            return Err(usage(
+                "assign: name a user, \"me\", or \"none\" for the pool",
+            ));
+        }
+        "me" => Some(s.identity().user),
         u => Some(u.to_string()),
     };
     report(s, &s.assign(a.id, owner)?, a.format)

@@ -61,6 +61,32 @@ pub enum ValidationError {
     InvalidEmail(String),
     #[error("phone {0:?} {1}")]
     InvalidPhone(String, PhoneError),
+    #[error("{field} is {chars} characters long; the limit is {max}")]
+    TooLong {
+        field: &'static str,
+        chars: usize,
+        max: usize,
+    },
+    #[error("{count} {what} given; the limit is {max}")]
+    TooMany {
+        what: &'static str,
+        count: usize,
+        max: usize,
+    },
+    #[error(
+        "owner {0:?} is not a user name (letters, digits, '.', '_' and '-', up to 32 characters)"
+    )]
+    BadOwner(String),
+    #[error("{0} is not a member of this team (see team.toml in the team folder)")]
+    NotMember(String),
+    #[error("{field} {value} is out of range: {range}")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        range: String,
+    },
+    #[error("a call or meeting of {minutes} minutes is longer than the limit of {max} (a day)")]
+    TooLongCall { minutes: u32, max: u32 },
 }
 
 /// The normalised keys by which a request is matched against known leads.
@@ -105,6 +131,7 @@ impl NewLead {
         country_code: &str,
         anonymous: bool,
     ) -> Result<DedupeKeys, ValidationError> {
+        self.check_sizes()?;
         if self.name.is_empty() && !anonymous {
             return Err(ValidationError::MissingName);
         }
@@ -132,6 +159,45 @@ impl NewLead {
             None => None,
         };
         Ok(DedupeKeys { email, phone })
+    }
+}
+
+impl NewLead {
+    /// Every field within its limit (`limits`), and the owner a user name.
+    fn check_sizes(&self) -> Result<(), ValidationError> {
+        use super::limits::{self, text};
+        text("name", &self.name, limits::NAME)?;
+        let fields = [
+            ("e-mail", &self.email, limits::EMAIL),
+            ("phone", &self.phone, limits::PHONE),
+            ("company", &self.company, limits::COMPANY),
+            ("source", &self.source, limits::SOURCE),
+        ];
+        for (field, value, max) in fields {
+            if let Some(v) = value {
+                text(field, v, max)?;
+            }
+        }
+        if let Some(o) = &self.owner {
+            limits::owner(o)?;
+        }
+        let many = |what, count, max| {
+            if count > max {
+                Err(ValidationError::TooMany { what, count, max })
+            } else {
+                Ok(())
+            }
+        };
+        many("tags", self.tags.len(), limits::TAGS)?;
+        for t in &self.tags {
+            text("a tag", t, limits::TAG)?;
+        }
+        many("attributes", self.attributes.len(), limits::ATTRIBUTES)?;
+        for (k, v) in &self.attributes {
+            text("an attribute name", k, limits::ATTRIBUTE_NAME)?;
+            text("an attribute value", v, limits::ATTRIBUTE_VALUE)?;
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod dedupe;
 pub mod interaction;
 pub mod lead;
+pub mod limits;
 pub mod sanitize;
 pub mod scoring;
 pub mod search;

@@ -16,9 +16,9 @@ use super::server::socket_path;
 use crate::domain::time::utc_now;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    ANY_LEAD, Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions, ImportReport,
-    LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query, ServiceError,
-    Stats, TimelineKey, UndoToken,
+    ANY_LEAD, ActionId, Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions,
+    ImportReport, LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query,
+    ServiceError, Stats,
 };
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<Reply, Failure>>>>>;
@@ -51,7 +51,8 @@ pub struct Client {
     socket: PathBuf,
     /// Start a server when none answers (single-user stores).
     autostart: bool,
-    fixed_now: Option<Millis>,
+    /// The server's clock, as it said when it accepted us.
+    clock: Mutex<Clock>,
     conn: Mutex<Option<Arc<Connection>>>,
     identity: Mutex<Identity>,
     /// Where the server logs, as it said when it accepted us.
@@ -80,9 +81,32 @@ fn from_failure(f: Failure) -> ServiceError {
     }
 }
 
-/// Opens a connection and does the handshake.
-/// A connection the server accepted: the stream, who the server says we are, where it logs.
-type Accepted = (UnixStream, Identity, Option<String>);
+/// The store owner's clock, which rules: a client shows ages and parses "tomorrow" by it.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    /// The server's clock is fixed (`LEADQ_NOW`) at this instant.
+    Fixed(Millis),
+    /// The server's clock runs this many milliseconds ahead of ours.
+    Offset(i64),
+}
+
+impl Clock {
+    fn now(self) -> Millis {
+        match self {
+            Clock::Fixed(t) => t,
+            Clock::Offset(d) => utc_now().saturating_add(d),
+        }
+    }
+}
+
+/// A connection the server accepted: the stream, who the server says we are, where it logs,
+/// and its clock.
+struct Accepted {
+    stream: UnixStream,
+    identity: Identity,
+    log: Option<String>,
+    clock: Clock,
+}
 
 fn handshake(socket: &Path) -> Result<Accepted, ServiceError> {
     let mut stream = UnixStream::connect(socket).map_err(|e| {
@@ -103,10 +127,27 @@ fn handshake(socket: &Path) -> Result<Accepted, ServiceError> {
         ))
     };
     write_frame(&mut stream, &hello).map_err(io)?;
+    let asked = utc_now();
     match read_frame::<Welcome>(&mut stream).map_err(io)? {
-        Welcome::Accepted { identity, log, .. } => {
+        Welcome::Accepted {
+            identity,
+            log,
+            now,
+            clock_fixed,
+            ..
+        } => {
             let _ = stream.set_read_timeout(None);
-            Ok((stream, identity, log))
+            let clock = if clock_fixed {
+                Clock::Fixed(now)
+            } else {
+                Clock::Offset(now - (asked + utc_now()) / 2)
+            };
+            Ok(Accepted {
+                stream,
+                identity,
+                log,
+                clock,
+            })
         }
         Welcome::Refused { reason } => Err(ServiceError::Refused(format!(
             "the leadq server at {} refused: {reason}",
@@ -139,11 +180,7 @@ pub fn start_server(store: &Path) -> std::io::Result<()> {
 
 impl Client {
     /// Connects to the server of `store`; with `autostart`, starts one if none answers.
-    pub fn connect(
-        store: &Path,
-        autostart: bool,
-        fixed_now: Option<Millis>,
-    ) -> Result<Client, ServiceError> {
+    pub fn connect(store: &Path, autostart: bool) -> Result<Client, ServiceError> {
         let socket = socket_path(store);
         let shared = Arc::new(Shared {
             subscribers: Mutex::new(Vec::new()),
@@ -154,7 +191,7 @@ impl Client {
             store: store.to_path_buf(),
             socket,
             autostart,
-            fixed_now,
+            clock: Mutex::new(Clock::Offset(0)),
             conn: Mutex::new(None),
             identity: Mutex::new(Identity {
                 user: String::new(),
@@ -181,7 +218,7 @@ impl Client {
 
     fn open(&self) -> Result<Arc<Connection>, ServiceError> {
         let first = handshake(&self.socket);
-        let (stream, identity, log) = match first {
+        let accepted = match first {
             Ok(ok) => ok,
             Err(e) if !self.autostart => return Err(e),
             Err(_) => {
@@ -198,8 +235,15 @@ impl Client {
                 }
             }
         };
+        let Accepted {
+            stream,
+            identity,
+            log,
+            clock,
+        } = accepted;
         *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
         *self.server_log.lock().unwrap_or_else(|p| p.into_inner()) = log;
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = clock;
         let reader = stream
             .try_clone()
             .map_err(|e| ServiceError::Refused(e.to_string()))?;
@@ -403,7 +447,7 @@ fn unexpected(r: &Reply) -> ServiceError {
 
 impl LeadService for Client {
     fn now(&self) -> Millis {
-        self.fixed_now.unwrap_or_else(utc_now)
+        self.clock.lock().unwrap_or_else(|p| p.into_inner()).now()
     }
 
     fn identity(&self) -> Identity {
@@ -470,13 +514,13 @@ impl LeadService for Client {
         self.changed(Request::SetNext { id, at })
     }
 
-    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
-        self.call(Request::Annotate { key, note }, false)
+    fn annotate(&self, action: ActionId, note: String) -> Result<(), ServiceError> {
+        self.call(Request::Annotate { action, note }, false)
             .map(|_| ())
     }
 
-    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError> {
-        self.changed(Request::Undo(Box::new(token.clone())))
+    fn undo(&self, action: ActionId) -> Result<Change, ServiceError> {
+        self.changed(Request::Undo { action })
     }
 
     fn subscribe(&self) -> Receiver<LeadId> {

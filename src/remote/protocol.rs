@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions, ImportReport, LeadDetail,
-    LeadView, LogEntry, Presence, Query, Stats, TimelineKey, UndoToken,
+    ActionId, Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions, ImportReport,
+    LeadDetail, LeadView, LogEntry, Presence, Query, Stats,
 };
 
 /// Bumped on any change a peer of the previous version could misread.
-pub const PROTOCOL: u32 = 1;
+/// 2: undo and annotate name a change the server keeps (`ActionId`) instead of carrying it;
+/// the owner filter is an enum; the welcome says the server's clock.
+pub const PROTOCOL: u32 = 2;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -89,6 +91,10 @@ pub enum Welcome {
         /// Where this server logs (in the state folder of the user it runs as), for `doctor`.
         #[serde(default)]
         log: Option<String>,
+        /// The server's "now": one clock rules, the store owner's, and clients show times by it.
+        now: Millis,
+        /// The server's clock is fixed (`LEADQ_NOW`): it does not move.
+        clock_fixed: bool,
     },
     Refused {
         reason: String,
@@ -127,11 +133,15 @@ pub enum Request {
         id: LeadId,
         at: Option<Millis>,
     },
+    /// A note for the interaction the caller's own change `action` logged.
     Annotate {
-        key: TimelineKey,
+        action: ActionId,
         note: String,
     },
-    Undo(Box<UndoToken>),
+    /// Take back the caller's own change `action`.
+    Undo {
+        action: ActionId,
+    },
     List(Query),
     Show(LeadId),
     Export,

@@ -282,8 +282,8 @@ fn spawn_fanout(shared: Arc<Shared>) {
 /// A change that takes a lead out of someone's sight (given away from a rep) is news to them
 /// too, or their queue keeps showing it: the fan-out reaches only those who may see it now.
 fn tell_who_lost_sight(shared: &Shared, change: &crate::service::Change) {
-    let (before, after) = (&change.undo.before, &change.undo.after);
-    if before.owner == after.owner {
+    let (before, after) = (change.owner_before.as_deref(), change.owner.as_deref());
+    if before == after {
         return;
     }
     let targets: Vec<_> = shared
@@ -294,7 +294,7 @@ fn tell_who_lost_sight(shared: &Shared, change: &crate::service::Change) {
         .filter(|c| c.subscribed)
         .filter(|c| {
             let s = shared.base.session(c.who.clone());
-            s.may_see(before) && !s.may_see(after)
+            s.may_see_owner(before) && !s.may_see_owner(after)
         })
         .map(|c| Arc::clone(&c.writer))
         .collect();
@@ -347,6 +347,8 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         identity: who.clone(),
         team: shared.team.is_some(),
         log: Some(shared.log.path().display().to_string()),
+        now: shared.base.now(),
+        clock_fixed: shared.base.settings().fixed_now.is_some(),
     };
     let sent = write_frame(
         &mut *writer.lock().unwrap_or_else(|p| p.into_inner()),
@@ -434,10 +436,11 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
         Request::Snooze { id, until } => changed(s.snooze(id, until)),
         Request::Assign { id, owner } => changed(s.assign(id, owner)),
         Request::SetNext { id, at } => changed(s.set_next(id, at)),
-        Request::Annotate { key, note } => {
-            s.annotate(key, note).map(|()| Reply::Done).map_err(failure)
-        }
-        Request::Undo(token) => changed(s.undo(&token)),
+        Request::Annotate { action, note } => s
+            .annotate(action, note)
+            .map(|()| Reply::Done)
+            .map_err(failure),
+        Request::Undo { action } => changed(s.undo(action)),
         Request::List(q) => s.list(&q).map(Reply::Leads).map_err(failure),
         Request::Show(id) => s
             .show(id)
@@ -474,6 +477,14 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             Ok(Reply::Done)
         }
         Request::SetPresence(p) => {
+            // Being seen on a lead is for leads one may work: not a way to probe others' ids.
+            if let Some((id, _)) = p {
+                let lead = s.store().lead(id).map_err(|e| failure(e.into()))?;
+                match lead {
+                    Some(l) if s.may_see(&l) => {}
+                    _ => return Err(Failure::NotFound(id)),
+                }
+            }
             shared.update_conn(conn_id, |c| c.presence = p);
             Ok(Reply::Done)
         }

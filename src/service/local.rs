@@ -10,7 +10,7 @@ use crate::domain::interaction::{Interaction, Kind, Outcome};
 use crate::domain::scoring::{self, Rules};
 use crate::domain::stage::Stage;
 use crate::domain::time::{Millis, utc_now};
-use crate::domain::{Lead, LeadId};
+use crate::domain::{Lead, LeadId, ValidationError};
 use crate::store::{LeadWrite, Store};
 
 /// Who is acting, under which rules, at what time.
@@ -23,6 +23,8 @@ pub struct Settings {
     pub user: String,
     /// A fixed "now" (`LEADQ_NOW`), or None for the system clock.
     pub fixed_now: Option<Millis>,
+    /// A team's members (a team server's store): only they may own leads. None: anyone.
+    pub members: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             country_code: "1".into(),
             user: "leadq".into(),
             fixed_now: None,
+            members: None,
         }
     }
 }
@@ -48,6 +51,8 @@ pub struct Core {
     /// The header counts per identity, as of a change count and a minute: after a change every
     /// connected screen asks for them, and one scan of the store serves them all.
     pub(super) stats_cache: Mutex<StatsCache>,
+    /// Each user's recent changes, for undo: kept here, never trusted from a client.
+    pub(super) actions: Mutex<super::actions::Actions>,
 }
 
 /// (user, role) -> (change count, minute, counts).
@@ -93,6 +98,7 @@ impl Local {
             subscribers: Mutex::new(Vec::new()),
             changes: std::sync::atomic::AtomicU64::new(0),
             stats_cache: Mutex::new(std::collections::HashMap::new()),
+            actions: Mutex::new(super::actions::Actions::default()),
         };
         let fp = core.settings.rules.fingerprint();
         if core.store.rules_fingerprint()? != Some(fp) {
@@ -119,11 +125,13 @@ impl Local {
     /// Whether this session may see (and work) a lead: managers see everything, a rep their own
     /// leads and the unassigned pool.
     pub fn may_see(&self, lead: &Lead) -> bool {
+        self.may_see_owner(lead.owner.as_deref())
+    }
+
+    /// Whether this session may see a lead owned by `owner` (None: the pool).
+    pub fn may_see_owner(&self, owner: Option<&str>) -> bool {
         self.who.role == Role::Manager
-            || lead
-                .owner
-                .as_deref()
-                .is_none_or(|o| o.eq_ignore_ascii_case(&self.who.user))
+            || owner.is_none_or(|o| o.eq_ignore_ascii_case(&self.who.user))
     }
 
     pub(super) fn check_access(&self, lead: &Lead) -> Result<(), ServiceError> {
@@ -135,6 +143,36 @@ impl Local {
             lead.id,
             lead.owner.as_deref().unwrap_or("?")
         )))
+    }
+
+    /// Whether `user` may own leads here: anyone with a user name, or in a team its members.
+    pub fn is_member(&self, user: &str) -> bool {
+        self.settings
+            .members
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|u| u.eq_ignore_ascii_case(user)))
+    }
+
+    /// The owner a request may set: a valid user name, in a team a member, and, unless the
+    /// caller is a manager, the caller themselves (spelled as the server knows them). `what`
+    /// names the manager's right it would take otherwise.
+    pub(super) fn owner_for(
+        &self,
+        owner: Option<String>,
+        what: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        let Some(owner) = owner else {
+            return Ok(None);
+        };
+        if owner.eq_ignore_ascii_case(&self.who.user) {
+            return Ok(Some(self.who.user.clone()));
+        }
+        crate::domain::limits::owner(&owner)?;
+        self.require_manager(what)?;
+        if !self.is_member(&owner) {
+            return Err(ValidationError::NotMember(owner).into());
+        }
+        Ok(Some(owner))
     }
 
     pub(super) fn require_manager(&self, what: &str) -> Result<(), ServiceError> {
@@ -260,9 +298,10 @@ impl Local {
             append,
             remove: vec![],
         };
+        let logged = write.append.first().is_some_and(|i| i.kind != Kind::System);
         let appended = self.store.commit(&[write], self.fingerprint())?;
         self.notify(id);
-        Ok(Change {
+        let change = Change {
             id,
             name: lead.name.clone(),
             score_before,
@@ -272,14 +311,31 @@ impl Local {
             stage_before: before.stage,
             stage_after: lead.stage,
             next_action: lead.next_action,
+            owner_before: before.owner.clone(),
             owner: lead.owner.clone(),
-            undo: UndoToken {
-                label: label.to_string(),
-                before,
-                after: lead,
-                appended,
-            },
+            label: label.to_string(),
+            action: None,
+        };
+        let action = self.remember(super::actions::Action {
+            user: self.who.user.clone(),
+            label: label.to_string(),
+            before,
+            after: lead,
+            appended,
+            logged,
+        });
+        Ok(Change {
+            action: Some(action),
+            ..change
         })
+    }
+
+    /// Keeps what a change did, for its user's undo.
+    pub(super) fn remember(&self, action: super::actions::Action) -> ActionId {
+        self.actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(action)
     }
 
     /// Tells every subscriber which lead changed.

@@ -1,6 +1,7 @@
 //! The one API the CLI and the TUI use: commands, queries and their results. `Local` runs it
 //! in-process over the store; team mode puts a client/server pair behind the same trait.
 
+mod actions;
 mod demo;
 mod local;
 mod operations;
@@ -42,10 +43,10 @@ pub trait LeadService {
     fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError>;
     /// Sets or clears the next follow-up.
     fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError>;
-    /// Adds a note to an interaction the user just logged.
-    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError>;
-    /// Takes a change back, unless the lead changed since.
-    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError>;
+    /// Adds a note to the interaction the user's own change `action` logged.
+    fn annotate(&self, action: ActionId, note: String) -> Result<(), ServiceError>;
+    /// Takes the user's own change `action` back, unless the lead changed since.
+    fn undo(&self, action: ActionId) -> Result<Change, ServiceError>;
     /// A stream of the ids of leads that change, from now on.
     fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId>;
     /// The sources leads came from, most common first.

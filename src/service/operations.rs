@@ -6,11 +6,12 @@ use super::planner::{self, Planner};
 use super::types::*;
 use super::{LeadService, demo, query};
 use crate::domain::interaction::{Interaction, Kind, Outcome};
+use crate::domain::limits;
 use crate::domain::scoring;
 use crate::domain::stage::{self, LostReason, Stage};
 use crate::domain::time::{Millis, format_rfc3339};
-use crate::domain::{LeadId, NewLead};
-use crate::store::{LeadWrite, TimelineKey};
+use crate::domain::{LeadId, NewLead, ValidationError};
+use crate::store::LeadWrite;
 
 use super::local::{ANY_LEAD, Core, Local, StatsCache};
 
@@ -31,16 +32,9 @@ impl LeadService for Local {
     }
 
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
-        let request = request.cleaned();
+        let mut request = request.cleaned();
         let keys = request.validate(&self.settings.country_code, false)?;
-        // A rep adds leads for themselves or the pool; handing one to a colleague is a manager's.
-        if request
-            .owner
-            .as_deref()
-            .is_some_and(|o| !o.eq_ignore_ascii_case(&self.who.user))
-        {
-            self.require_manager("add a lead for someone else")?;
-        }
+        request.owner = self.owner_for(request.owner.take(), "add a lead for someone else")?;
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
         let mut outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
@@ -73,10 +67,16 @@ impl LeadService for Local {
         };
         // Validating and scoring a row do not depend on the other rows: both run on every
         // core. Deciding new or duplicate does, and stays in file order.
+        crate::domain::limits::text("the file name", &options.origin, 200)?;
         let country = &self.settings.country_code;
         let checked = crate::par::flat_map(rows, ROWS_PER_THREAD, |row| {
             let row = row.cleaned();
-            let keys = row.validate(country, options.anonymous);
+            let keys = row
+                .validate(country, options.anonymous)
+                .and_then(|k| match &row.owner {
+                    Some(o) if !self.is_member(o) => Err(ValidationError::NotMember(o.clone())),
+                    _ => Ok(k),
+                });
             Some((row, keys))
         });
         let mut valid = Vec::with_capacity(checked.len());
@@ -126,6 +126,10 @@ impl LeadService for Local {
                 "system events are recorded by leadq itself".into(),
             ));
         }
+        let note = limits::note(entry.note.clone())?;
+        if let Some(secs) = entry.duration_secs {
+            limits::duration(secs)?;
+        }
         let user = self.who.user.clone();
         let label = match entry.outcome {
             Some(o) => format!("{} {}", entry.kind, o.name().replace('-', " ")),
@@ -133,18 +137,16 @@ impl LeadService for Local {
         };
         self.update(id, &label, |lead, now| {
             let at = entry.at.unwrap_or(now);
-            if at > now + 60_000 {
-                return Err(ServiceError::Refused(format!(
-                    "the interaction time {} is in the future",
-                    format_rfc3339(at)
-                )));
+            limits::happened("the interaction time", at, now)?;
+            if let Some(next) = entry.next_action {
+                limits::follow_up("the next follow-up", next, now)?;
             }
             let interaction = Interaction {
                 kind: entry.kind,
                 outcome: entry.outcome,
                 author: user,
                 at,
-                note: entry.note.clone().filter(|n| !n.trim().is_empty()),
+                note,
                 duration_secs: entry.duration_secs,
             };
             let mut out = vec![interaction];
@@ -213,6 +215,7 @@ impl LeadService for Local {
     }
 
     fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError> {
+        let note = limits::note(note)?;
         self.update(id, "won", |lead, now| {
             let to = stage::stage_after_won(lead.stage);
             let mut out =
@@ -226,12 +229,7 @@ impl LeadService for Local {
 
     fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError> {
         self.update(id, "snooze", |lead, now| {
-            if until <= now {
-                return Err(ServiceError::Refused(format!(
-                    "snooze until {} is not in the future",
-                    format_rfc3339(until)
-                )));
-            }
+            limits::snooze(until, now)?;
             lead.snoozed_until = Some(until);
             lead.next_action = Some(until);
             Ok(vec![self.system_event(
@@ -247,12 +245,7 @@ impl LeadService for Local {
             .map(|o| o.trim().to_string())
             .filter(|o| !o.is_empty());
         // A rep takes a lead or hands it back to the pool; giving it to someone is a manager's.
-        if owner
-            .as_deref()
-            .is_some_and(|o| !o.eq_ignore_ascii_case(&self.who.user))
-        {
-            self.require_manager("give a lead to someone else")?;
-        }
+        let owner = self.owner_for(owner, "give a lead to someone else")?;
         self.update(id, "assignment", |lead, now| {
             if lead.owner == owner {
                 return Ok(vec![]);
@@ -268,51 +261,74 @@ impl LeadService for Local {
     }
 
     fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {
-        self.update(id, "follow-up", |lead, _| {
+        self.update(id, "follow-up", |lead, now| {
+            if let Some(at) = at {
+                limits::follow_up("the next follow-up", at, now)?;
+            }
             lead.next_action = at;
             Ok(vec![])
         })
     }
 
-    fn annotate(&self, key: TimelineKey, note: String) -> Result<(), ServiceError> {
+    fn annotate(&self, action: ActionId, note: String) -> Result<(), ServiceError> {
+        let note = limits::note(Some(note))?;
         let _guard = self.lock();
+        let key = {
+            let actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(a) = actions.get(&self.who.user, action).filter(|a| a.logged) else {
+                return Err(ServiceError::Refused(
+                    "that is not a call, e-mail, meeting or note you just logged: nothing to \
+                     add the note to"
+                        .into(),
+                ));
+            };
+            a.appended[0]
+        };
+        self.check_access(&self.get(key.lead)?)?;
         let Some(mut i) = self.store.interaction(key)? else {
             return Err(ServiceError::Refused(
                 "that interaction no longer exists".into(),
             ));
         };
-        if i.kind == Kind::System || i.author != self.who.user {
-            return Err(ServiceError::Refused(
-                "only your own calls, e-mails, meetings and notes take a note".into(),
-            ));
-        }
-        i.note = Some(note).filter(|n| !n.trim().is_empty());
+        i.note = note;
         self.store.rewrite_interaction(key, &i)?;
         self.notify(key.lead);
         Ok(())
     }
 
-    fn undo(&self, token: &UndoToken) -> Result<Change, ServiceError> {
+    fn undo(&self, action: ActionId) -> Result<Change, ServiceError> {
         let _guard = self.lock();
         let now = self.now();
-        let id = token.after.id;
+        let taken = self
+            .actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(&self.who.user, action);
+        let Some(record) = taken else {
+            return Err(ServiceError::Refused(
+                "nothing to undo: that change is not one of yours, was undone already, or was \
+                 made before the server started"
+                    .into(),
+            ));
+        };
+        let id = record.after.id;
         let current = self.get(id)?;
         self.check_access(&current)?;
-        if current != token.after {
+        if current != record.after {
             return Err(ServiceError::Refused(format!(
                 "#{id} changed since the {} (someone else touched it); nothing undone",
-                token.label
+                record.label
             )));
         }
         let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
-        let restored = token.before.clone();
+        let restored = record.before;
         let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
         let write = LeadWrite {
             before: Some(current.clone()),
             after: restored.clone(),
             keys: Default::default(),
             append: vec![],
-            remove: token.appended.clone(),
+            remove: record.appended,
         };
         self.store.commit(&[write], self.fingerprint())?;
         self.notify(id);
@@ -326,13 +342,10 @@ impl LeadService for Local {
             stage_before: current.stage,
             stage_after: restored.stage,
             next_action: restored.next_action,
+            owner_before: current.owner.clone(),
             owner: restored.owner.clone(),
-            undo: UndoToken {
-                label: format!("undo of {}", token.label),
-                before: current,
-                after: restored,
-                appended: vec![],
-            },
+            label: format!("undo of {}", record.label),
+            action: None,
         })
     }
 

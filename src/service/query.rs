@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 
 use super::LeadService;
 use super::local::Local;
-use super::types::{LeadView, Query, ServiceError, Stats};
+use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats};
 use crate::domain::Stage;
 use crate::domain::time::{DAY_MS, end_of_local_day};
 
@@ -37,10 +37,10 @@ fn matches_lead(q: &Query, lead: &Lead, now: Millis, snooze_ends_by: Millis) -> 
     if q.stage.is_some_and(|s| s != lead.stage) {
         return false;
     }
-    if let Some(owner) = &q.owner
-        && lead.owner.as_deref().map(str::to_lowercase) != owner.as_deref().map(str::to_lowercase)
-    {
-        return false;
+    match (&q.owner, &lead.owner) {
+        (None, _) | (Some(OwnerFilter::Unassigned), None) => {}
+        (Some(OwnerFilter::User(want)), Some(has)) if want.eq_ignore_ascii_case(has) => {}
+        _ => return false,
     }
     if let Some(src) = &q.source
         && !lead

@@ -92,29 +92,26 @@ pub struct Change {
     pub stage_before: Stage,
     pub stage_after: Stage,
     pub next_action: Option<Millis>,
+    pub owner_before: Option<String>,
     pub owner: Option<String>,
-    /// What it takes to take this change back (`LeadService::undo`).
-    pub undo: UndoToken,
+    /// What the change was ("call connected"), for "undone: call connected on Ann Lee".
+    pub label: String,
+    /// Names this change for `undo` (and `annotate` of the interaction it logged); None for
+    /// an undo, which is not undone in turn.
+    pub action: Option<ActionId>,
 }
 
-/// Enough to take one change back: the lead as it was and as the change left it (an undo
-/// is refused if the lead changed since), and the timeline entries the change appended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UndoToken {
-    /// What the change was, for "undone: call on Ann Lee".
-    pub label: String,
-    pub before: Lead,
-    pub after: Lead,
-    pub appended: Vec<TimelineKey>,
-}
+/// Names one of the caller's own recent changes. What the change did is kept by the service
+/// that made it (the server, in team mode), never by the client: the id authorises nothing
+/// by itself, and is refused to anyone but the user whose change it was.
+pub type ActionId = u64;
 
 /// Which leads a list shows. The default is the working queue: open, not snoozed leads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Query {
     pub temperature: Option<Temperature>,
     pub stage: Option<Stage>,
-    /// `Some(None)` means unassigned.
-    pub owner: Option<Option<String>>,
+    pub owner: Option<OwnerFilter>,
     pub source: Option<String>,
     /// Only leads whose next action is due by the end of today.
     pub due_today: bool,
@@ -124,6 +121,15 @@ pub struct Query {
     /// Also closed (customer, loyal, lost) and snoozed leads.
     pub all: bool,
     pub limit: Option<usize>,
+}
+
+/// Whose leads a list shows: nobody's (the unassigned pool) or one user's. An enum rather than
+/// `Option<Option<String>>`, which JSON cannot tell apart from no filter at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerFilter {
+    Unassigned,
+    User(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -243,17 +243,13 @@ pub fn run_effects(
                 Err(e) => failed(e),
             },
             Effect::Log { lead, entry } => match service.log(lead, entry) {
-                Ok(change) => {
-                    let key = change.undo.appended.first().copied();
-                    let token = change.undo.clone();
-                    match key {
-                        Some(key) => Msg::done(Done::Logged { change, token, key }),
-                        None => failed("the interaction was not recorded"),
-                    }
-                }
+                Ok(change) => match change.action {
+                    Some(action) => Msg::done(Done::Logged { change, action }),
+                    None => failed("the interaction was not recorded"),
+                },
                 Err(e) => failed(e),
             },
-            Effect::Annotate { key, note } => match service.annotate(key, note) {
+            Effect::Annotate { action, note } => match service.annotate(action, note) {
                 Ok(()) => Msg::done(Done::Annotated),
                 Err(e) => failed(e),
             },
@@ -274,12 +270,12 @@ pub fn run_effects(
                 }),
                 Err(e) => failed(e),
             },
-            Effect::Undo { label, tokens } => {
+            Effect::Undo { label, actions } => {
                 let mut result = Msg::done(Done::Undone {
                     label: label.clone(),
                 });
-                for token in tokens.iter().rev() {
-                    if let Err(e) = service.undo(token) {
+                for action in actions.iter().rev() {
+                    if let Err(e) = service.undo(*action) {
                         result = failed(format!("cannot undo {label}: {e}"));
                         break;
                     }
@@ -303,14 +299,14 @@ fn changed(
     join: bool,
 ) -> Msg {
     match result {
-        Ok(change) => {
-            let token = change.undo.clone();
-            Msg::done(Done::Changed {
+        Ok(change) => match change.action {
+            Some(action) => Msg::done(Done::Changed {
                 change,
-                token,
+                action,
                 join,
-            })
-        }
+            }),
+            None => failed("the change cannot be undone"),
+        },
         Err(e) => failed(e),
     }
 }

@@ -4,8 +4,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    Activity, Change, LeadDetail, LeadView, LogEntry, Presence, Query, Stats, TimelineKey,
-    UndoToken,
+    ActionId, Activity, Change, LeadDetail, LeadView, LogEntry, Presence, Query, Stats,
 };
 
 use super::state::Hit;
@@ -50,15 +49,15 @@ pub enum Msg {
 /// The result of a write effect.
 #[derive(Debug, Clone)]
 pub enum Done {
+    /// An interaction was logged: `action` names it for its note and its undo.
     Logged {
         change: Change,
-        token: UndoToken,
-        key: TimelineKey,
+        action: ActionId,
     },
     /// `join`: part of the user action before it (a call's follow-up date), undone with it.
     Changed {
         change: Change,
-        token: UndoToken,
+        action: ActionId,
         join: bool,
     },
     Annotated,
@@ -93,7 +92,7 @@ pub enum Effect {
         entry: LogEntry,
     },
     Annotate {
-        key: TimelineKey,
+        action: ActionId,
         note: String,
     },
     SetNext {
@@ -118,7 +117,7 @@ pub enum Effect {
     Add(NewLead),
     Undo {
         label: String,
-        tokens: Vec<UndoToken>,
+        actions: Vec<ActionId>,
     },
     LoadDemo,
     /// Tells the others what this user is doing (None: nothing, back in the queue).

@@ -2,7 +2,7 @@
 
 use crate::domain::{Kind, LeadId, Millis, NewLead, Stage};
 use crate::service::{
-    Activity, LeadDetail, LeadView, Presence, Query, Stats, TimelineKey, UndoToken,
+    ActionId, Activity, LeadDetail, LeadView, OwnerFilter, Presence, Query, Stats,
 };
 
 use super::keymap::{Keymap, Mode};
@@ -124,7 +124,8 @@ pub struct Flash {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UndoEntry {
     pub label: String,
-    pub tokens: Vec<UndoToken>,
+    /// The server's names for the changes, oldest first.
+    pub actions: Vec<ActionId>,
 }
 
 #[derive(Debug, Clone)]
@@ -158,7 +159,7 @@ pub struct State {
     pub flash: Option<Flash>,
     pub undo: Vec<UndoEntry>,
     /// The interaction just logged, which a note typed next amends.
-    pub last_logged: Option<TimelineKey>,
+    pub last_logged: Option<ActionId>,
     /// Known sources, for the source filter picker.
     pub sources: Vec<String>,
     /// After the user's own write the cursor keeps its place in the list (the next lead moves
@@ -244,8 +245,8 @@ impl State {
         match self.view {
             View::Hot => q.temperature = Some(crate::domain::Temperature::Hot),
             View::Today => q.today = true,
-            View::Mine => q.owner = Some(Some(self.user.clone())),
-            View::Unassigned => q.owner = Some(None),
+            View::Mine => q.owner = Some(OwnerFilter::User(self.user.clone())),
+            View::Unassigned => q.owner = Some(OwnerFilter::Unassigned),
             View::All => {}
         }
         q

@@ -178,27 +178,27 @@ fn view_loaded(
 fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
     s.keep_position = true;
     match done {
-        Done::Logged { change, token, key } => {
+        Done::Logged { change, action } => {
             s.flash(change_text(&change), false);
             patch_row(s, &change);
             s.undo.push(UndoEntry {
-                label: format!("{} on {}", token.label, change.name),
-                tokens: vec![token],
+                label: format!("{} on {}", change.label, change.name),
+                actions: vec![action],
             });
-            s.last_logged = Some(key);
+            s.last_logged = Some(action);
         }
         Done::Changed {
             change,
-            token,
+            action,
             join,
         } => {
             s.flash(change_text(&change), false);
             patch_row(s, &change);
             match s.undo.last_mut() {
-                Some(last) if join => last.tokens.push(token),
+                Some(last) if join => last.actions.push(action),
                 _ => s.undo.push(UndoEntry {
-                    label: format!("{} on {}", token.label, change.name),
-                    tokens: vec![token],
+                    label: format!("{} on {}", change.label, change.name),
+                    actions: vec![action],
                 }),
             }
         }
@@ -384,7 +384,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             Some(entry) => {
                 return vec![Effect::Undo {
                     label: entry.label,
-                    tokens: entry.tokens,
+                    actions: entry.actions,
                 }];
             }
             None => s.flash("nothing to undo", true),

@@ -228,8 +228,8 @@ pub(super) fn submitted(
     match what {
         Ask::Note => {
             let mut fx = Vec::new();
-            if let (false, Some(key)) = (text.is_empty(), s.last_logged) {
-                fx.push(Effect::Annotate { key, note: text });
+            if let (false, Some(action)) = (text.is_empty(), s.last_logged) {
+                fx.push(Effect::Annotate { action, note: text });
             }
             ask(s, Ask::Next, lead);
             fx
