@@ -149,16 +149,6 @@ impl Home {
     }
 }
 
-impl Drop for Home {
-    fn drop(&mut self) {
-        for pid in self.servers() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    }
-}
-
 /// A `leadq serve --foreground` child; SIGTERM when dropped.
 struct Server {
     child: Child,

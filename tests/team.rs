@@ -10,43 +10,27 @@
 
 mod common;
 
-use common::home::{BIN, Home, NOW};
+use common::home::{BIN, Home};
+use common::server::{LIMIT, POLL, SAFETY_IDLE, Server, servers_under, wait_until};
+use common::team::{MANAGER, OUTSIDER, REP1, REP2, STRANGER, TeamSetup, require_team_users};
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Barrier, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Instant;
 
 use leadq::domain::{Kind, LeadId, NewLead, Outcome, Stage};
 use leadq::remote::client::Client;
 use leadq::remote::protocol::{Hello, PROTOCOL, Welcome, read_frame, write_frame};
 use leadq::remote::server::socket_path;
 use leadq::service::{ANY_LEAD, Change, LeadService, LogEntry, PRESENCE_CHANGED};
-use nix::unistd::{Group, User};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use serde_json::Value;
-
-/// The longest any wait may take before the test gives up (debug builds on a busy machine).
-const LIMIT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(10);
-/// A server left behind by a failed test exits this many seconds after its last client.
-const SAFETY_IDLE: &str = "60";
-
-/// Polls `ok` until it holds; fails naming `what` after `LIMIT`.
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < LIMIT, "waited {LIMIT:?} for {what}");
-        std::thread::sleep(POLL);
-    }
-}
 
 fn lead(name: &str, email: &str) -> NewLead {
     NewLead {
@@ -90,139 +74,6 @@ impl Home {
 
     fn client(&self) -> Client {
         Client::connect(&self.store(), false).expect("connect to the server")
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        kill_servers_under(self.path());
-    }
-}
-
-/// The ids of `leadq serve` processes whose command line names a path under `dir`.
-fn servers_under(dir: &Path) -> Vec<u32> {
-    let dir = dir.display().to_string();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    procs
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-                return false;
-            };
-            let args: Vec<String> = cmdline
-                .split(|b| *b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            args.iter().any(|a| a == "serve") && args.iter().any(|a| a.starts_with(&dir))
-        })
-        .collect()
-}
-
-/// The safety net of a failed test: no server of its folder may outlive it.
-fn kill_servers_under(dir: &Path) {
-    for pid in servers_under(dir) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-    }
-}
-
-fn signal(pid: u32, name: &str) {
-    let ok = Command::new("kill")
-        .args([format!("-{name}"), pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(ok.success(), "kill -{name} {pid} failed");
-}
-
-/// A `leadq serve --foreground` child process, stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Server {
-    /// Starts the server and waits until its socket takes connections.
-    fn start(mut cmd: Command, socket: PathBuf) -> Server {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start leadq serve");
-        let mut server = Server { child, socket };
-        let start = Instant::now();
-        while UnixStream::connect(&server.socket).is_err() {
-            if let Some(status) = server.child.try_wait().expect("poll the server") {
-                let mut err = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    e.read_to_string(&mut err).ok();
-                }
-                panic!("leadq serve exited with {status:?}: {err}");
-            }
-            assert!(
-                start.elapsed() < LIMIT,
-                "leadq serve did not listen on {} within {LIMIT:?}",
-                server.socket.display()
-            );
-            std::thread::sleep(POLL);
-        }
-        server
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits (bounded) for the server to exit by itself.
-    fn wait_exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll the server") {
-                return status;
-            }
-            assert!(
-                start.elapsed() < LIMIT,
-                "leadq serve did not exit within {LIMIT:?}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// SIGTERM, as a service manager stops it: it must exit cleanly and remove its socket.
-    fn stop(mut self) {
-        signal(self.child.id(), "TERM");
-        let status = self.wait_exit();
-        assert!(status.success(), "leadq serve ended with {status:?}");
-        assert!(
-            !self.socket.exists(),
-            "a stopped server left its socket {}",
-            self.socket.display()
-        );
-    }
-
-    /// SIGKILL: the server gets no chance to finish anything.
-    fn kill9(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.running() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let start = Instant::now();
-            while self.running() && start.elapsed() < Duration::from_secs(5) {
-                std::thread::sleep(POLL);
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -844,211 +695,6 @@ fn the_tui_starts_a_server_that_the_cli_uses_and_that_leaves_when_everyone_has()
 
 // ---------------------------------------------------------------------------------------------
 // Team mode as real Unix users (the machine must let the test create them)
-
-const GROUP: &str = "lq_team";
-const REP1: &str = "lq_rep1";
-const REP2: &str = "lq_rep2";
-const MANAGER: &str = "lq_mgr1";
-/// In the team's group, not in the team file.
-const OUTSIDER: &str = "lq_out1";
-/// Not even in the group.
-const STRANGER: &str = "lq_stranger";
-
-fn run_tool(program: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{program} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Creates the test's group and users once (reusing them if they exist), or says why it
-/// cannot.
-fn team_users() -> Result<(), String> {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    READY
-        .get_or_init(|| {
-            if !nix::unistd::geteuid().is_root() {
-                return Err("the tests do not run as root".into());
-            }
-            if Group::from_name(GROUP).ok().flatten().is_none() {
-                run_tool("groupadd", &[GROUP])?;
-            }
-            let gid = Group::from_name(GROUP)
-                .ok()
-                .flatten()
-                .ok_or("no group after groupadd")?
-                .gid;
-            let nologin = "/usr/sbin/nologin";
-            for u in [REP1, REP2, MANAGER, OUTSIDER] {
-                if User::from_name(u).ok().flatten().is_none() {
-                    run_tool("useradd", &["-M", "-N", "-g", GROUP, "-s", nologin, u])?;
-                }
-            }
-            if User::from_name(STRANGER).ok().flatten().is_none() {
-                run_tool("useradd", &["-M", "-U", "-s", nologin, STRANGER])?;
-            }
-            for (u, member) in [
-                (REP1, true),
-                (REP2, true),
-                (MANAGER, true),
-                (OUTSIDER, true),
-                (STRANGER, false),
-            ] {
-                let user = User::from_name(u).ok().flatten().ok_or("no user")?;
-                if (user.gid == gid) != member {
-                    return Err(format!(
-                        "the existing user {u} is not set up as this test needs"
-                    ));
-                }
-            }
-            Ok(())
-        })
-        .clone()
-}
-
-/// Skips a test, loudly, when the machine does not let it create Unix users.
-macro_rules! require_team_users {
-    () => {
-        if let Err(why) = team_users() {
-            eprintln!("SKIPPED: this test runs clients as other Unix users and cannot: {why}");
-            return;
-        }
-    };
-}
-
-/// A team store in a folder the test users can reach, its server run by root, and a private
-/// home for each user.
-struct TeamSetup {
-    home: Home,
-}
-
-impl TeamSetup {
-    fn new() -> TeamSetup {
-        let home = Home::new();
-        // The temporary folder is private to root; the users must pass through it.
-        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o711))
-            .expect("chmod");
-        let dir = home.path().join("team");
-        std::fs::create_dir(&dir).expect("team folder");
-        std::fs::write(
-            dir.join("team.toml"),
-            format!(
-                "group = \"{GROUP}\"\n[members]\n{REP1} = \"rep\"\n{REP2} = \"rep\"\n{MANAGER} = \"manager\"\n"
-            ),
-        )
-        .expect("team file");
-        TeamSetup { home }
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.home.path().join("team")
-    }
-
-    fn server(&self) -> Server {
-        let mut cmd = self.home.command();
-        cmd.arg("serve")
-            .arg("--foreground")
-            .arg("--team")
-            .arg(self.dir());
-        cmd.args(["--idle-exit", SAFETY_IDLE]);
-        Server::start(cmd, socket_path(&self.dir()))
-    }
-
-    /// `program` run as `user`, with a private home and a USER that lies about who it is.
-    fn as_user(&self, user: &str, program: &str) -> Command {
-        let u = User::from_name(user).ok().flatten().expect("a test user");
-        let home = self.home.path().join(format!("home-{user}"));
-        if !home.exists() {
-            std::fs::create_dir(&home).expect("a user's home");
-            nix::unistd::chown(&home, Some(u.uid), Some(u.gid)).expect("chown");
-        }
-        let mut cmd = Command::new(program);
-        cmd.uid(u.uid.as_raw())
-            .gid(u.gid.as_raw())
-            .env_clear()
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("USER", "liar")
-            .env("LOGNAME", "liar")
-            .env("LEADQ_NOW", NOW)
-            .env("TZ", "UTC")
-            .current_dir(&home);
-        cmd
-    }
-
-    /// `leadq --db <team> ARGS` as `user`.
-    fn leadq(&self, user: &str, args: &[&str]) -> Output {
-        let mut cmd = self.as_user(user, BIN);
-        cmd.arg("--db").arg(self.dir()).args(args);
-        assert_cmd::Command::from_std(cmd)
-            .timeout(LIMIT)
-            .output()
-            .expect("leadq runs")
-    }
-
-    fn ok(&self, user: &str, args: &[&str]) -> String {
-        let out = self.leadq(user, args);
-        assert!(
-            out.status.success(),
-            "{user}: leadq {args:?} failed with {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn json(&self, user: &str, args: &[&str]) -> Value {
-        let text = self.ok(user, args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{user}: {args:?}: {e}: {text}"))
-    }
-
-    /// Runs a command that must fail with exit 1 and a message containing `says`.
-    fn refused(&self, user: &str, args: &[&str], says: &str) {
-        let out = self.leadq(user, args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{user}: leadq {args:?} should fail: {err}"
-        );
-        assert!(
-            err.contains(says),
-            "{user}: leadq {args:?}: {says:?} not in {err:?}"
-        );
-    }
-
-    fn ids(&self, user: &str, args: &[&str]) -> BTreeSet<u64> {
-        let v = self.json(user, args);
-        let leads = v.as_array().expect("a JSON array of leads");
-        leads
-            .iter()
-            .map(|l| l["id"].as_u64().expect("an id"))
-            .collect()
-    }
-
-    /// The (author, note) pairs of a lead's timeline, as the manager sees them.
-    fn authors(&self, id: u64) -> Vec<(String, String)> {
-        let v = self.json(MANAGER, &["show", &id.to_string(), "--format", "json"]);
-        let timeline = v["timeline"].as_array().expect("a timeline");
-        timeline
-            .iter()
-            .map(|i| {
-                let s = |k: &str| i[k].as_str().unwrap_or_default().to_string();
-                (s("author"), s("note"))
-            })
-            .collect()
-    }
-}
 
 fn set(ids: &[u64]) -> BTreeSet<u64> {
     ids.iter().copied().collect()

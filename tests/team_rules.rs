@@ -149,3 +149,124 @@ fn the_counts_follow_every_change_though_they_are_shared() {
         "a change by someone else shows in the next counts: {after:?}"
     );
 }
+
+fn call() -> leadq::service::LogEntry {
+    leadq::service::LogEntry {
+        kind: leadq::domain::Kind::Call,
+        outcome: Some(leadq::domain::Outcome::Connected),
+        note: None,
+        at: None,
+        next_action: None,
+        duration_secs: None,
+    }
+}
+
+/// What a lead is, timeline included, as a manager sees it.
+fn state_of(base: &Local, id: u64) -> leadq::service::LeadDetail {
+    base.show(id).unwrap()
+}
+
+/// Undo and annotate take only the id of a change: the service keeps what the change did.
+/// Whoever names it, only its own author gets it undone or annotated, once, and only while the
+/// lead is as the change left it.
+#[test]
+fn only_the_author_of_a_change_may_undo_or_annotate_it_and_only_once() {
+    let base = manager();
+    let id = base
+        .add(lead("Ann Lee", "ann@example.com", Some("bob")))
+        .unwrap()
+        .id;
+    let bob = rep(&base, "bob");
+    let alice = rep(&base, "alice");
+    let before = state_of(&base, id);
+    let change = bob.log(id, call()).unwrap();
+    let action = change.action.expect("a log can be undone");
+    let logged = state_of(&base, id);
+
+    // Alice names bob's change: refused, and nothing moves.
+    for err in [
+        alice.undo(action).unwrap_err(),
+        alice.annotate(action, "forged".into()).unwrap_err(),
+    ] {
+        let said = err.to_string();
+        assert!(
+            said.contains("not one of yours") || said.contains("not a call"),
+            "{said}"
+        );
+    }
+    // A manager is not the author either.
+    assert!(base.undo(action).is_err());
+    assert_eq!(state_of(&base, id), logged);
+    // An id nobody was given is refused too.
+    assert!(bob.undo(action + 1000).is_err());
+
+    // Bob annotates his own call, then undoes it: the lead is as before the call.
+    bob.annotate(action, "wants a quote".into()).unwrap();
+    let noted = state_of(&base, id);
+    let call_entry = noted
+        .timeline
+        .iter()
+        .find(|i| i.kind == leadq::domain::Kind::Call);
+    assert_eq!(
+        call_entry.and_then(|i| i.note.as_deref()),
+        Some("wants a quote")
+    );
+    let undone = bob.undo(action).unwrap();
+    assert!(undone.action.is_none());
+    assert_eq!(state_of(&base, id), before);
+    // Once only.
+    assert!(bob.undo(action).is_err());
+    assert_eq!(state_of(&base, id), before);
+}
+
+#[test]
+fn an_undo_is_refused_once_someone_else_changed_the_lead() {
+    let base = manager();
+    let id = base
+        .add(lead("Ann Lee", "ann@example.com", None))
+        .unwrap()
+        .id;
+    let alice = rep(&base, "alice");
+    let action = alice.log(id, call()).unwrap().action.unwrap();
+    base.assign(id, Some("bob".into())).unwrap();
+    let after_assign = state_of(&base, id);
+    let err = alice.undo(action).unwrap_err();
+    assert!(
+        err.to_string().contains("belongs to bob") || err.to_string().contains("changed since"),
+        "{err}"
+    );
+    assert_eq!(state_of(&base, id), after_assign);
+}
+
+/// An owner is a user name, and in a team one of its members: a typo or an escape sequence
+/// would hide the lead from everyone.
+#[test]
+fn an_owner_must_be_a_user_name_and_in_a_team_a_member() {
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "carol".into(),
+        members: Some(vec!["alice".into(), "bob".into(), "carol".into()]),
+        ..Settings::default()
+    };
+    let base = Local::new(Store::temporary().unwrap(), settings).unwrap();
+    let id = base.add(lead("Ann", "ann@example.com", None)).unwrap().id;
+    for (owner, says) in [
+        ("bbo", "bbo is not a member of this team"),
+        ("ann smith", "is not a user name"),
+        ("\u{1b}[2Jbob", "is not a user name"),
+        (&"x".repeat(100_000), "is not a user name"),
+    ] {
+        let err = base.assign(id, Some(owner.to_string())).unwrap_err();
+        assert!(err.to_string().contains(says), "{owner:?}: {err}");
+        assert!(!err.to_string().contains('\u{1b}'), "{err}");
+    }
+    assert_eq!(base.show(id).unwrap().view.lead.owner, None);
+    // A member, in any case, is stored as the team file spells them... and a rep taking a
+    // lead is stored as the server knows them.
+    let alice = rep(&base, "alice");
+    alice.assign(id, Some("ALICE".into())).unwrap();
+    assert_eq!(
+        base.show(id).unwrap().view.lead.owner.as_deref(),
+        Some("alice")
+    );
+}

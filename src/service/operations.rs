@@ -361,7 +361,12 @@ impl LeadService for Local {
     fn sources(&self) -> Result<Vec<String>, ServiceError> {
         let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for lead in self.store.leads() {
-            if let Some(src) = lead?.source {
+            let lead = lead?;
+            // A rep hears of the sources of the leads they may see, not of colleagues' ones.
+            if let Some(src) = lead
+                .source
+                .filter(|_| self.may_see_owner(lead.owner.as_deref()))
+            {
                 *counts.entry(src).or_default() += 1;
             }
         }

@@ -88,3 +88,10 @@ impl Home {
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 }
+
+/// The safety net of a failed test: no server of its folder may outlive it.
+impl Drop for Home {
+    fn drop(&mut self) {
+        super::server::kill_servers_under(self.path());
+    }
+}

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod home;
+pub mod server;
+pub mod team;
 
 use leadq::service::LeadService;
 use leadq::tui::app::step;

@@ -1,0 +1,375 @@
+//! The server trusts nothing a client sends. A rep's process speaks the protocol directly and
+//! sends every kind of request with forged fields: a colleague's lead ids, owners, a change id
+//! that is not theirs, times out of range, a system event. Every write is refused, reads show
+//! nothing of the colleague's, and the store (every lead and every timeline, as a manager
+//! sees it) is exactly as before.
+
+mod common;
+
+use common::server::LIMIT;
+use common::team::{REP1, REP2, TeamSetup, require_team_users};
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Stdio;
+
+use leadq::domain::{Kind, LeadId, LostReason, NewLead, Outcome, Stage};
+use leadq::remote::client::Client;
+use leadq::remote::protocol::{
+    ClientFrame, Hello, PROTOCOL, Request, ServerFrame, Welcome, read_frame, write_frame,
+};
+use leadq::service::{Activity, ImportOptions, LeadService, LogEntry, OwnerFilter, Query};
+use serde::{Deserialize, Serialize};
+
+/// What the forger is told: the store and the ids to aim at.
+#[derive(Serialize, Deserialize)]
+struct Targets {
+    store: String,
+    /// A lead of REP2's, with a history.
+    theirs: LeadId,
+    /// A lead of the forger's own.
+    own: LeadId,
+    /// A lead in the pool.
+    pool: LeadId,
+    /// A change the admin made on `theirs`.
+    admins_change: u64,
+}
+
+fn entry(kind: Kind, outcome: Option<Outcome>) -> LogEntry {
+    LogEntry {
+        kind,
+        outcome,
+        note: Some("forged".into()),
+        at: None,
+        next_action: None,
+        duration_secs: None,
+    }
+}
+
+/// Every forged request, named. Reads come last: they must show nothing of REP2's.
+fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
+    let stolen = NewLead {
+        name: "Planted".into(),
+        email: Some("planted@t.example".into()),
+        owner: Some(REP2.into()),
+        ..NewLead::default()
+    };
+    let call = entry(Kind::Call, Some(Outcome::Connected));
+    let mut writes = vec![
+        ("add for a colleague", Request::Add(stolen.clone())),
+        (
+            "add for the admin",
+            Request::Add(NewLead {
+                owner: Some("root".into()),
+                ..stolen.clone()
+            }),
+        ),
+        (
+            "import",
+            Request::Import {
+                rows: vec![stolen.clone()],
+                options: ImportOptions::default(),
+            },
+        ),
+        (
+            "log on a colleague's lead",
+            Request::Log {
+                id: t.theirs,
+                entry: call.clone(),
+            },
+        ),
+        (
+            "log a system event",
+            Request::Log {
+                id: t.own,
+                entry: entry(Kind::System, Some(Outcome::Won)),
+            },
+        ),
+        (
+            "log at the epoch",
+            Request::Log {
+                id: t.own,
+                entry: LogEntry {
+                    at: Some(0),
+                    ..call.clone()
+                },
+            },
+        ),
+        (
+            "log with a follow-up in year 9999",
+            Request::Log {
+                id: t.own,
+                entry: LogEntry {
+                    next_action: Some(253_402_300_000_000),
+                    ..call.clone()
+                },
+            },
+        ),
+        (
+            "log a call of 4294967295 seconds",
+            Request::Log {
+                id: t.own,
+                entry: LogEntry {
+                    duration_secs: Some(u32::MAX),
+                    ..call.clone()
+                },
+            },
+        ),
+        (
+            "stage of a colleague's lead",
+            Request::SetStage {
+                id: t.theirs,
+                stage: Stage::Lost,
+                reason: Some(LostReason::Price),
+            },
+        ),
+        (
+            "won on a colleague's lead",
+            Request::Won {
+                id: t.theirs,
+                note: None,
+            },
+        ),
+        (
+            "snooze a colleague's lead",
+            Request::Snooze {
+                id: t.theirs,
+                until: 1_800_000_000_000,
+            },
+        ),
+        (
+            "take a colleague's lead",
+            Request::Assign {
+                id: t.theirs,
+                owner: Some(REP1.into()),
+            },
+        ),
+        (
+            "push a pool lead to a colleague",
+            Request::Assign {
+                id: t.pool,
+                owner: Some(REP2.into()),
+            },
+        ),
+        (
+            "an escape sequence as owner",
+            Request::Assign {
+                id: t.own,
+                owner: Some("\u{1b}[2Jx".into()),
+            },
+        ),
+        (
+            "follow-up on a colleague's lead",
+            Request::SetNext {
+                id: t.theirs,
+                at: Some(1_800_000_000_000),
+            },
+        ),
+        (
+            "annotate the admin's change",
+            Request::Annotate {
+                action: t.admins_change,
+                note: "forged".into(),
+            },
+        ),
+        (
+            "undo the admin's change",
+            Request::Undo {
+                action: t.admins_change,
+            },
+        ),
+        ("demo leads", Request::Demo { count: 10, seed: 1 }),
+        (
+            "a backup",
+            Request::Backup {
+                path: "/tmp/leadq-forged-backup".into(),
+            },
+        ),
+        ("stop the server", Request::Shutdown),
+        (
+            "be seen on a colleague's lead",
+            Request::SetPresence(Some((t.theirs, Activity::Logging))),
+        ),
+        ("show a colleague's lead", Request::Show(t.theirs)),
+    ];
+    // Whatever id a rep guesses, no change of someone else's is undone.
+    for guess in 0..40 {
+        writes.push(("undo a guessed change", Request::Undo { action: guess }));
+    }
+    writes
+}
+
+/// Requests that are answered, with only what the rep may see.
+fn reads(_t: &Targets) -> Vec<(&'static str, Request)> {
+    vec![
+        (
+            "list a colleague's leads",
+            Request::List(Query {
+                owner: Some(OwnerFilter::User(REP2.into())),
+                all: true,
+                ..Query::default()
+            }),
+        ),
+        (
+            "list everything",
+            Request::List(Query {
+                all: true,
+                ..Query::default()
+            }),
+        ),
+        ("export", Request::Export),
+        ("sources", Request::Sources),
+    ]
+}
+
+/// Not a test by itself: the body of the forger, run as REP1 by
+/// `a_rep_forging_any_request_changes_nothing_and_sees_nothing_of_others` (this test binary,
+/// with LEADQ_TEST_FORGE holding the targets as JSON). It prints one line per request:
+/// `FORGE <name>\t<refused|answered>\t<what>`.
+#[test]
+fn forger_process() {
+    let Ok(json) = std::env::var("LEADQ_TEST_FORGE") else {
+        return;
+    };
+    let t: Targets = serde_json::from_str(&json).expect("targets");
+    let mut s = UnixStream::connect(Path::new(&t.store).join("leadq.sock")).expect("connect");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    write_frame(
+        &mut s,
+        &Hello {
+            protocol: PROTOCOL,
+            version: "forger".into(),
+        },
+    )
+    .expect("hello");
+    let welcome: Welcome = read_frame(&mut s).expect("welcome");
+    assert!(matches!(welcome, Welcome::Accepted { .. }), "{welcome:?}");
+    let mut all = forgeries(&t);
+    all.extend(reads(&t));
+    for (n, (name, request)) in all.into_iter().enumerate() {
+        let id = n as u64 + 1;
+        write_frame(&mut s, &ClientFrame { id, request }).expect("send");
+        let result = loop {
+            match read_frame::<ServerFrame>(&mut s).expect("a reply") {
+                ServerFrame::Reply { id: got, result } if got == id => break result,
+                _ => {}
+            }
+        };
+        let line = match result {
+            Ok(reply) => format!("answered\t{}", serde_json::to_string(&reply).unwrap()),
+            Err(f) => format!("refused\t{f:?}"),
+        };
+        println!("FORGE {name}\t{line}");
+    }
+}
+
+/// Every lead and its whole timeline, as the admin (a manager) sees them.
+fn everything(admin: &Client) -> BTreeMap<LeadId, String> {
+    admin
+        .export()
+        .expect("export")
+        .into_iter()
+        .map(|v| {
+            let d = admin.show(v.lead.id).expect("show");
+            (v.lead.id, format!("{d:?}"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_rep_forging_any_request_changes_nothing_and_sees_nothing_of_others() {
+    require_team_users!();
+    let team = TeamSetup::new();
+    let server = team.server();
+    let admin = Client::connect(&team.dir(), false).expect("the admin connects");
+    let add = |name: &str, email: &str, owner: Option<&str>, source: &str| {
+        admin
+            .add(NewLead {
+                name: name.into(),
+                email: Some(email.into()),
+                owner: owner.map(String::from),
+                source: Some(source.into()),
+                ..NewLead::default()
+            })
+            .expect("add")
+            .id
+    };
+    let theirs = add(
+        "Their Lead",
+        "theirs@t.example",
+        Some(REP2),
+        "secret-source",
+    );
+    let own = add("Own Lead", "own@t.example", Some(REP1), "web-form");
+    let pool = add("Pool Lead", "pool@t.example", None, "web-form");
+    let admins_change = admin
+        .log(theirs, entry(Kind::Call, Some(Outcome::Connected)))
+        .expect("the admin logs")
+        .action
+        .expect("an action");
+    let targets = Targets {
+        store: team.dir().display().to_string(),
+        theirs,
+        own,
+        pool,
+        admins_change,
+    };
+    let before = everything(&admin);
+
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = team
+        .as_user(REP1, &exe.display().to_string())
+        .args([
+            "--exact",
+            "forger_process",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("LEADQ_TEST_FORGE", serde_json::to_string(&targets).unwrap())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run the forger");
+    assert!(
+        out.status.success(),
+        "the forger failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<(String, String, String)> = BufReader::new(&out.stdout[..])
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| {
+            let rest = l.split_once("FORGE ")?.1.to_string();
+            let mut parts = rest.splitn(3, '\t').map(String::from);
+            Some((parts.next()?, parts.next()?, parts.next()?))
+        })
+        .collect();
+    let want = forgeries(&targets).len() + reads(&targets).len();
+    assert_eq!(lines.len(), want, "one answer per request: {lines:?}");
+
+    let writes: Vec<_> = forgeries(&targets).iter().map(|(n, _)| *n).collect();
+    for (name, how, what) in &lines {
+        if writes.contains(&name.as_str()) {
+            assert_eq!(how, "refused", "{name} was let through: {what}");
+        } else {
+            assert_eq!(how, "answered", "{name}: {what}");
+            for secret in ["Their Lead", "theirs@t.example", "secret-source"] {
+                assert!(!what.contains(secret), "{name} showed {secret}: {what}");
+            }
+        }
+    }
+    assert_eq!(
+        everything(&admin),
+        before,
+        "a refused request changed the store"
+    );
+    assert!(
+        !Path::new("/tmp/leadq-forged-backup").exists(),
+        "a rep's backup was written"
+    );
+    drop(admin);
+    server.stop();
+}
