@@ -20,11 +20,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(*code);
             }
             // A closed pipe (`leadq list | head`) is the reader's choice, not an error.
-            let broken_pipe = e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            });
-            if broken_pipe {
+            if e.chain().any(broken_pipe) {
                 return ExitCode::SUCCESS;
             }
             // Not eprintln!: after a hang-up stderr is gone, and a failed eprintln! panics.
@@ -35,4 +31,20 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether an error is a write to a closed pipe, as std, csv or serde_json report it.
+fn broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let pipe = |k: std::io::ErrorKind| k == std::io::ErrorKind::BrokenPipe;
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return pipe(io.kind());
+    }
+    if let Some(csv) = e.downcast_ref::<csv::Error>()
+        && let csv::ErrorKind::Io(io) = csv.kind()
+    {
+        return pipe(io.kind());
+    }
+    e.downcast_ref::<serde_json::Error>()
+        .and_then(serde_json::Error::io_error_kind)
+        .is_some_and(pipe)
 }

@@ -1391,6 +1391,53 @@ points = 5
             3,
             &[],
         ),
+        // These made every command panic (issue 8): min above max reached f64::clamp.
+        (
+            "fit max below min",
+            BASE_RULES.replace("max = 40", "max = -40"),
+            6,
+            &["[fit]", "min <= max"],
+        ),
+        (
+            "engagement max below min",
+            BASE_RULES.replace("max = 70", "max = -70"),
+            10,
+            &["[engagement]", "min <= max"],
+        ),
+        (
+            "engagement min not a number",
+            BASE_RULES.replace("min = -30", "min = nan"),
+            10,
+            &["[engagement]"],
+        ),
+        (
+            "infinite points",
+            format!(
+                "{BASE_RULES}
+[[engagement.rule]]
+name = \"big call\"
+kind = \"call\"
+points = inf
+"
+            ),
+            16,
+            &["big call", "points"],
+        ),
+        (
+            "fit rule with min above max",
+            format!(
+                "{BASE_RULES}
+[[fit.rule]]
+name = \"mid size\"
+field = \"company_size\"
+min = 500
+max = 50
+points = 5
+"
+            ),
+            16,
+            &["mid size", "min must not be above max"],
+        ),
     ];
     for (what, text, line, words) in cases {
         let err = Rules::parse(&text, "/home/ann/.config/leadq/scoring.toml").expect_err(what);

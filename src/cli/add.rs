@@ -65,18 +65,18 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let out = s.add(request)?;
     match a.format {
         Format::Json => print_json(&out)?,
-        _ if out.created => println!("{}\tcreated\t{}", out.id, for_display(&out.name)),
+        _ if out.created => say!("{}\tcreated\t{}", out.id, for_display(&out.name))?,
         _ => {
             let filled = if out.filled.is_empty() {
                 "nothing new".to_string()
             } else {
                 format!("filled {}", out.filled.join(", "))
             };
-            println!(
+            say!(
                 "{}\tmerged\t{} (same e-mail or phone; {filled})",
                 out.id,
                 for_display(&out.name)
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

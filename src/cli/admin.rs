@@ -37,11 +37,11 @@ pub fn backup(cli: &super::Cli, a: &BackupArgs) -> Result<ExitCode> {
     let service = super::open_service(cli, false)?;
     let file = absolute(&a.file)?;
     let entries = service.backup(&file.display().to_string())?;
-    println!(
+    say!(
         "backed up {} ({entries} entries) to {}",
         service.location(),
         file.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -83,13 +83,13 @@ pub fn restore(cli: &super::Cli, a: &RestoreArgs) -> Result<ExitCode> {
         kept = Some(old);
     }
     std::fs::rename(&building, &store)?;
-    println!(
+    say!(
         "restored {entries} entries from {} into {}",
         a.file.display(),
         store.display()
-    );
+    )?;
     if let Some(old) = kept {
-        println!("the store as it was is kept at {}", old.display());
+        say!("the store as it was is kept at {}", old.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -116,7 +116,8 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
     let store = super::store_path(cli)?;
     let mut problems = 0;
     let mut say = |ok: bool, text: String| {
-        println!("{} {text}", if ok { "ok  " } else { "FIX " });
+        // A closed pipe ends the report; the checks themselves go on to the exit code.
+        let _ = say!("{} {text}", if ok { "ok  " } else { "FIX " });
         if !ok {
             problems += 1;
         }
@@ -249,10 +250,10 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
         ),
     }
     if problems == 0 {
-        println!("all is well");
+        say!("all is well")?;
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{problems} thing(s) to fix");
+        say!("{problems} thing(s) to fix")?;
         Ok(ExitCode::from(1))
     }
 }

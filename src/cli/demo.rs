@@ -16,11 +16,11 @@ pub struct Args {
 
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let r = s.demo(a.count, a.seed)?;
-    println!(
+    say!(
         "added {} demo leads with {} interactions to {}",
         r.leads,
         r.interactions,
         s.location()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

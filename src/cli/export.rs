@@ -42,7 +42,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     }
     sink.flush()?;
     if let Some(p) = &a.out {
-        eprintln!("exported {} leads to {}", rows.len(), p.display());
+        tell!("exported {} leads to {}", rows.len(), p.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -312,7 +312,7 @@ fn print_report(a: &Args, r: &ImportReport, bad: &[BadRow], unit: &str) -> Resul
         }));
     }
     for b in bad {
-        eprintln!("{file}: {unit} {}: {}", b.line, for_display(&b.reason));
+        tell!("{file}: {unit} {}: {}", b.line, for_display(&b.reason));
     }
     let summary = format!(
         "{} rows: {} new, {} merged into known leads, {} invalid",
@@ -322,13 +322,11 @@ fn print_report(a: &Args, r: &ImportReport, bad: &[BadRow], unit: &str) -> Resul
         bad.len()
     );
     if r.written {
-        println!("imported {file}: {summary}");
+        say!("imported {file}: {summary}")?;
     } else if a.dry_run {
-        println!("dry run of {file}: {summary}; nothing written");
+        say!("dry run of {file}: {summary}; nothing written")?;
     } else {
-        eprintln!(
-            "nothing imported from {file}: {summary}; fix the rows above or pass --skip-invalid"
-        );
+        tell!("nothing imported from {file}: {summary}; fix the rows above or pass --skip-invalid");
     }
     Ok(())
 }

@@ -104,11 +104,11 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     match a.format {
         Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
         Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
-        Format::Text if rows.is_empty() && store_is_empty(s)? => println!(
+        Format::Text if rows.is_empty() && store_is_empty(s)? => say!(
             "The store at {} is empty: add leads with `leadq add`, `leadq import FILE`, or try `leadq demo`.",
             s.location()
-        ),
-        Format::Text if rows.is_empty() => println!("No leads match."),
+        )?,
+        Format::Text if rows.is_empty() => say!("No leads match.")?,
         Format::Text => print_table(&rows, s.now())?,
     }
     Ok(ExitCode::SUCCESS)

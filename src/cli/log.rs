@@ -105,7 +105,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let change = s.log(a.id, entry)?;
     match a.format {
         Format::Json => print_json(&change_json(&change))?,
-        _ => println!("{}", change_line(&change, now)),
+        _ => say!("{}", change_line(&change, now))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,23 @@
 //! The scriptable command line: one file per subcommand, all over the service API.
 //! Exit codes: 0 success, 1 error, 2 usage, 3 import done with invalid rows skipped.
 
+/// `println!` that returns the error of a closed pipe (`leadq show 1 | head -1`) instead of
+/// panicking on it: the command stops there, and `main` ends quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `eprintln!` that never panics: a message to a closed standard error is lost, nothing more.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod add;
 mod admin;
 mod demo;

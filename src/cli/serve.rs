@@ -46,7 +46,7 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
             }
         })?;
         client.shutdown()?;
-        println!("asked the leadq server of {} to stop", store.display());
+        say!("asked the leadq server of {} to stop", store.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     let team = a.team.as_ref().map(|dir| Team::load(dir)).transpose()?;
@@ -107,9 +107,9 @@ fn start_background(cli: &super::Cli, a: &Args, store: &std::path::Path) -> Resu
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-            println!("leadq server started for {}", store.display());
-            println!("  socket {}", socket.display());
-            println!("  log    {}", log_path(store).display());
+            say!("leadq server started for {}", store.display())?;
+            say!("  socket {}", socket.display())?;
+            say!("  log    {}", log_path(store).display())?;
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(status) = child.try_wait()? {

@@ -22,66 +22,68 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let d = s.show(a.id)?;
     match a.format {
         Format::Json => print_json(&detail_json(&d))?,
-        _ => print_text(&d, s.now()),
+        _ => print_text(&d, s.now())?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_text(d: &LeadDetail, now: i64) {
+fn print_text(d: &LeadDetail, now: i64) -> std::io::Result<()> {
     let l = &d.view.lead;
     let opt = |o: &Option<String>| o.as_deref().map_or("-".to_string(), for_display);
-    println!(
+    say!(
         "#{} {}  [{} {}]  {}",
         l.id,
         for_display(&l.name),
         temperature_label(d.view.temperature),
         d.view.score,
         l.stage
-    );
-    println!("  company  {}", opt(&l.company));
-    println!("  email    {}", opt(&l.email));
-    println!("  phone    {}", opt(&l.phone));
-    println!("  source   {}", opt(&l.source));
-    println!("  owner    {}", opt(&l.owner));
+    )?;
+    say!("  company  {}", opt(&l.company))?;
+    say!("  email    {}", opt(&l.email))?;
+    say!("  phone    {}", opt(&l.phone))?;
+    say!("  source   {}", opt(&l.source))?;
+    say!("  owner    {}", opt(&l.owner))?;
     if let Some(r) = l.lost_reason {
-        println!("  lost     {r}");
+        say!("  lost     {r}")?;
     }
     if !l.tags.is_empty() {
-        println!("  tags     {}", for_display(&l.tags.join(", ")));
+        say!("  tags     {}", for_display(&l.tags.join(", ")))?;
     }
     for (k, v) in &l.attributes {
-        println!("  {:<8} {}", for_display(k), for_display(v));
+        say!("  {:<8} {}", for_display(k), for_display(v))?;
     }
-    println!(
+    say!(
         "  created  {} ({})",
         format_rfc3339(l.created),
         ago(l.created, now)
-    );
-    println!(
+    )?;
+    say!(
         "  touched  {}",
         l.last_touch.map_or("never".into(), |t| ago(t, now))
-    );
-    println!(
+    )?;
+    say!(
         "  next     {}",
         l.next_action.map_or("-".into(), |t| format!(
             "{} ({})",
             format_rfc3339(t),
             next_label(Some(t), now)
         ))
-    );
+    )?;
     if let Some(t) = l.snoozed_until.filter(|t| *t > now) {
-        println!("  snoozed  until {}", format_rfc3339(t));
+        say!("  snoozed  until {}", format_rfc3339(t))?;
     }
-    println!();
-    println!(
+    say!()?;
+    say!(
         "Score {} = fit {:.1} + engagement {:.1}",
-        d.explanation.score, d.explanation.fit, d.explanation.engagement
-    );
+        d.explanation.score,
+        d.explanation.fit,
+        d.explanation.engagement
+    )?;
     for item in &d.explanation.items {
-        println!("  {:>+6.1}  {}", item.points, for_display(&item.rule));
+        say!("  {:>+6.1}  {}", item.points, for_display(&item.rule))?;
     }
-    println!();
-    println!("Timeline (newest first)");
+    say!()?;
+    say!("Timeline (newest first)")?;
     for i in &d.timeline {
         let what = match i.outcome {
             Some(o) => format!("{} {}", i.kind, o),
@@ -92,14 +94,15 @@ fn print_text(d: &LeadDetail, now: i64) {
             .as_deref()
             .map(|n| format!("  {}", for_display(n)))
             .unwrap_or_default();
-        println!(
+        say!(
             "  {}  {:<22} {:<10}{}",
             format_rfc3339(i.at),
             what,
             for_display(&i.author),
             note
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn ago(t: i64, now: i64) -> String {

@@ -72,7 +72,7 @@ fn parse_reason(r: &str) -> Result<LostReason> {
 fn report(s: &dyn LeadService, c: &Change, format: Format) -> Result<ExitCode> {
     match format {
         Format::Json => print_json(&change_json(c))?,
-        _ => println!("{}", change_line(c, s.now())),
+        _ => say!("{}", change_line(c, s.now()))?,
     }
     Ok(ExitCode::SUCCESS)
 }

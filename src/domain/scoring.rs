@@ -110,6 +110,42 @@ impl Rules {
                 "temperature needs warm < hot <= 100".into(),
             ));
         }
+        for (table, min, max) in [
+            ("[fit]", self.fit.min, self.fit.max),
+            ("[engagement]", self.engagement.min, self.engagement.max),
+        ] {
+            if !(min.is_finite() && max.is_finite() && min <= max) {
+                return Err(invalid(
+                    table,
+                    format!(
+                        "{table} needs finite min and max with min <= max (min {min}, max {max})"
+                    ),
+                ));
+            }
+        }
+        let points = self
+            .fit
+            .rule
+            .iter()
+            .map(|r| (&r.name, r.points))
+            .chain(self.engagement.rule.iter().map(|r| (&r.name, r.points)));
+        for (name, p) in points {
+            if !p.is_finite() {
+                return Err(invalid(
+                    &format!("{name:?}"),
+                    format!("rule {name:?}: points must be a number, not {p}"),
+                ));
+            }
+        }
+        for r in &self.fit.rule {
+            let (lo, hi) = (r.min.unwrap_or(f64::MIN), r.max.unwrap_or(f64::MAX));
+            if lo.is_nan() || hi.is_nan() || lo > hi {
+                return Err(invalid(
+                    &format!("{:?}", r.name),
+                    format!("fit rule {:?}: min must not be above max", r.name),
+                ));
+            }
+        }
         if self.engagement.half_life_days <= 0.0 || !self.engagement.half_life_days.is_finite() {
             return Err(invalid(
                 "half_life_days",
