@@ -397,3 +397,64 @@ mod presence {
         assert!(update(&mut state, Msg::Connection(None)).is_empty());
     }
 }
+
+/// After `c 1` the queue re-sorts; the selection stays on the lead, wherever it moved, so a
+/// second `c 1` logs on the same lead and never on the one that took its row (issue 8).
+#[test]
+fn the_selection_follows_the_lead_when_the_queue_re_sorts() {
+    let service = service_with_demo(60);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "A");
+    // Far enough down that a connected call lifts the lead above others.
+    press(&service, &mut state, "j j j j j j j j j j");
+    let id = state.selected_lead().unwrap().lead.id;
+    let row_before = state.selected;
+    let neighbour = state.rows[row_before - 1].lead.id;
+    let calls = |id| {
+        service
+            .show(id)
+            .unwrap()
+            .timeline
+            .iter()
+            .filter(|i| i.kind == Kind::Call && i.at == NOW)
+            .count()
+    };
+    press(&service, &mut state, "c 1 <enter> <enter>");
+    assert_eq!(state.selected_lead().unwrap().lead.id, id);
+    assert_ne!(
+        state.selected, row_before,
+        "the call moved the lead up the queue"
+    );
+    press(&service, &mut state, "c 1 <enter> <enter>");
+    assert_eq!(
+        calls(id),
+        2,
+        "both calls landed on the lead the rep saw selected"
+    );
+    assert_eq!(calls(neighbour), 0);
+    assert_eq!(state.selected_lead().unwrap().lead.id, id);
+}
+
+/// The same with a search on: the hits are carried to the reloaded rows.
+#[test]
+fn the_selection_follows_the_lead_in_search_hits_too() {
+    let service = service_with_demo(60);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "A / a <enter> j j j");
+    let id = state.selected_lead().unwrap().lead.id;
+    press(&service, &mut state, "c 1 <enter> <enter>");
+    assert_eq!(state.selected_lead().unwrap().lead.id, id);
+    press(&service, &mut state, "c 2 <enter> <enter>");
+    let d = service.show(id).unwrap();
+    let outcomes: Vec<_> = d
+        .timeline
+        .iter()
+        .filter(|i| i.kind == Kind::Call && i.at == NOW)
+        .map(|i| i.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [Some(Outcome::NoAnswer), Some(Outcome::Connected)],
+        "both calls on the lead selected in the search"
+    );
+}

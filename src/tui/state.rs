@@ -61,6 +61,9 @@ pub struct Search {
     pub pending: bool,
     /// The query the current hits answer, for narrowing as the query grows.
     pub base: Option<String>,
+    /// The lead to keep selected when the running search answers (it was started because the
+    /// rows changed, not because the rep typed).
+    pub follow: Option<crate::domain::LeadId>,
 }
 
 /// What a picker chooses.
@@ -162,9 +165,6 @@ pub struct State {
     pub last_logged: Option<ActionId>,
     /// Known sources, for the source filter picker.
     pub sources: Vec<String>,
-    /// After the user's own write the cursor keeps its place in the list (the next lead moves
-    /// up under it, as a rep working down the queue expects); otherwise it follows its lead.
-    pub keep_position: bool,
     /// The terminal is below 80x24: nothing is drawn but the message, so no key but quit may
     /// act (a rep must not log a call they cannot see).
     pub too_small: bool,
@@ -212,7 +212,6 @@ impl State {
             undo: Vec::new(),
             last_logged: None,
             sources: Vec::new(),
-            keep_position: false,
             too_small: false,
             first_load: true,
             page: 10,

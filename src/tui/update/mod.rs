@@ -77,6 +77,9 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             if generation == s.search.generation {
                 s.search.hits = Some(hits);
                 s.search.pending = false;
+                if let Some(id) = s.search.follow.take() {
+                    select_lead(s, id);
+                }
                 s.selected = s.selected.min(s.visible_len().saturating_sub(1));
             }
             vec![]
@@ -146,37 +149,64 @@ fn view_loaded(
     if generation != s.view_generation {
         return vec![];
     }
+    // The selection follows its lead, wherever the new order puts it: a key pressed next must
+    // act on the lead the rep saw selected, never on whatever took its row.
     let keep = s.selected_lead().map(|v| v.lead.id);
-    s.rows = rows;
+    let old = std::mem::replace(&mut s.rows, rows);
     s.index = index;
     s.loading = !complete;
-    if let Some(id) = keep
-        && let Some(i) = s.rows.iter().position(|v| v.lead.id == id)
-        && s.search.hits.is_none()
-        && !s.keep_position
-    {
-        s.selected = i;
+    if let Some(hits) = &mut s.search.hits {
+        // Hits name rows by position: carry each to its lead's new row (dropping leads that
+        // left the view) until the search over the new rows answers.
+        let new_row: std::collections::HashMap<_, _> = s
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.lead.id, i))
+            .collect();
+        hits.retain_mut(|h| {
+            let id = old.get(h.row).map(|v| v.lead.id);
+            match id.and_then(|id| new_row.get(&id)) {
+                Some(&row) => {
+                    h.row = row;
+                    true
+                }
+                None => false,
+            }
+        });
     }
-    if complete {
-        s.keep_position = false;
-        if std::mem::take(&mut s.first_load) && s.rows.is_empty() && s.view == View::Hot {
-            s.flash(
-                "no hot leads right now: showing all open leads (H for hot)",
-                false,
-            );
-            return switch_view(s, View::All);
-        }
+    if let Some(id) = keep {
+        select_lead(s, id);
     }
-    s.selected = s.selected.min(s.rows.len().saturating_sub(1));
+    if complete && std::mem::take(&mut s.first_load) && s.rows.is_empty() && s.view == View::Hot {
+        s.flash(
+            "no hot leads right now: showing all open leads (H for hot)",
+            false,
+        );
+        return switch_view(s, View::All);
+    }
+    s.selected = s.selected.min(s.visible_len().saturating_sub(1));
     if s.search.query.is_empty() {
         vec![]
     } else {
+        s.search.follow = s.selected_lead().map(|v| v.lead.id);
         start_search(s, false)
     }
 }
 
+/// Moves the selection to lead `id` if it is on display; else it stays where it is.
+pub(super) fn select_lead(s: &mut State, id: crate::domain::LeadId) {
+    let found = (0..s.visible_len()).find(|&n| {
+        s.visible_row(n)
+            .and_then(|i| s.rows.get(i))
+            .is_some_and(|v| v.lead.id == id)
+    });
+    if let Some(n) = found {
+        s.selected = n;
+    }
+}
+
 fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
-    s.keep_position = true;
     match done {
         Done::Logged { change, action } => {
             s.flash(change_text(&change), false);

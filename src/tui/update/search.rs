@@ -46,7 +46,9 @@ pub(super) fn search_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Char(c) if !ctrl && !alt => s.search.query.push(c),
         _ => return vec![],
     }
+    // A new query starts at its best hit.
     s.selected = 0;
+    s.search.follow = None;
     start_search(s, true)
 }
 

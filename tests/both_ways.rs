@@ -1,0 +1,166 @@
+//! Every query and command gives the same answer in-process and through the server. One table
+//! of commands runs in order on two stores: one opened by each command itself
+//! (`LEADQ_SERVER=off`), one owned by a `leadq serve` whose clients run with a clock of their
+//! own, years off: one clock rules, the store owner's, so the answers must not move.
+
+mod common;
+
+use common::home::Home;
+use common::server::{SAFETY_IDLE, Server};
+
+use std::process::Output;
+
+use leadq::remote::server::socket_path;
+
+/// A client clock that disagrees with the server's by years.
+const CLIENT_NOW: &str = "2029-06-01T12:00:00Z";
+
+/// (command line, what its output must contain): in order, each on the store the ones before
+/// it left. `!` before a text: the output must not contain it.
+const TABLE: &[(&str, &[&str])] = &[
+    (
+        "add --name 'Ann Lee' --email ann@x.example --owner tester",
+        &["created"],
+    ),
+    (
+        "add --name 'Bo Chen' --email bo@x.example --owner bob",
+        &["created"],
+    ),
+    (
+        "add --name 'Cy Pool' --email cy@x.example --source webinar",
+        &["created"],
+    ),
+    (
+        "add --name 'Dee Pool' --phone '+1 415 555 0100'",
+        &["created"],
+    ),
+    (
+        "add --name 'Ann L.' --email ANN@x.example --company Acme",
+        &["merged", "company"],
+    ),
+    (
+        "log 1 call --outcome connected --note 'wants a quote' --next tomorrow",
+        &["#1 Ann Lee", "2026-11-23T09:00:00Z"],
+    ),
+    (
+        "log 3 meeting --outcome held --at 2h",
+        &["#3 Cy Pool", "opportunity"],
+    ),
+    (
+        "log 4 email --outcome bounced --at '2026-11-21 16:00'",
+        &["#4"],
+    ),
+    (
+        "list --owner none --format json",
+        &["Cy Pool", "Dee Pool", "!Ann Lee", "!Bo Chen"],
+    ),
+    (
+        "list --owner me --format json",
+        &["Ann Lee", "!Bo Chen", "!Cy Pool"],
+    ),
+    ("list --owner bob --format json", &["Bo Chen", "!Ann Lee"]),
+    ("list", &["Ann Lee", "Cy Pool", "2h"]),
+    ("list --all --format csv", &["Bo Chen"]),
+    ("list --today", &[]),
+    ("list --due today", &[]),
+    ("list --temp warm --format json", &[]),
+    (
+        "list --source webinar --format json",
+        &["Cy Pool", "!Dee Pool"],
+    ),
+    (
+        "show 1",
+        &[
+            "wants a quote",
+            "created  2026-11-22T10:00:00Z (just now)",
+            "next     2026-11-23T09:00:00Z (in 23h)",
+        ],
+    ),
+    ("show 3 --format json", &["\"stage\": \"opportunity\""]),
+    ("assign 4 me", &["#4"]),
+    ("show 4", &["owner    tester"]),
+    ("list --owner none --format json", &["Cy Pool", "!Dee Pool"]),
+    ("snooze 2 --until 3d", &["2026-11-25T09:00:00Z"]),
+    ("list --format json", &["!Bo Chen"]),
+    ("stage 3 lost --reason price", &["lost"]),
+    ("won 1 --note 'signed'", &["customer"]),
+    ("export --format json", &["Ann Lee", "Dee Pool"]),
+    ("show 99", &["no lead with id 99"]),
+    ("log 2 call --at '2026-11-23 10:00'", &["in the future"]),
+    ("log 2 note --note x --next 2026-11-01", &["out of range"]),
+    ("snooze 2 --until 2026-11-21", &["out of range"]),
+    ("assign 2 'bad owner'", &["is not a user name"]),
+];
+
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut word, mut quoted, mut started) = (String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                started = true;
+            }
+            ' ' if !quoted => {
+                if started {
+                    out.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        out.push(word);
+    }
+    out
+}
+
+/// What a run printed, with the one line that may differ (where the store is) made equal.
+fn answer(out: &Output) -> (Option<i32>, String, String) {
+    let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(" (through its server)", "");
+    (out.status.code(), clean(&out.stdout), clean(&out.stderr))
+}
+
+#[test]
+fn every_command_answers_the_same_in_process_and_through_the_server() {
+    let alone = Home::new();
+    let served = Home::new();
+    let mut cmd = served.command();
+    cmd.args(["serve", "--foreground", "--db"])
+        .arg(served.store())
+        .args(["--idle-exit", SAFETY_IDLE]);
+    let server = Server::start(cmd, socket_path(&served.store()));
+
+    for (line, wants) in TABLE {
+        let args = words(line);
+        let mut local = alone.command();
+        local.env("LEADQ_SERVER", "off").args(&args);
+        let mut remote = served.command();
+        remote.env("LEADQ_NOW", CLIENT_NOW).args(&args);
+        let (l, r) = (
+            answer(&local.output().expect("runs")),
+            answer(&remote.output().expect("runs")),
+        );
+        assert_eq!(
+            l, r,
+            "`leadq {line}` in-process (left) and through the server (right)"
+        );
+        let text = format!("{}{}", l.1, l.2);
+        for want in *wants {
+            match want.strip_prefix('!') {
+                Some(not) => assert!(!text.contains(not), "`leadq {line}` shows {not:?}:\n{text}"),
+                None => assert!(
+                    text.contains(want),
+                    "`leadq {line}` lacks {want:?}:\n{text}"
+                ),
+            }
+        }
+        assert!(!text.contains("panicked"), "`leadq {line}`: {text}");
+    }
+    assert!(served.socket().exists(), "the server served every command");
+    server.stop();
+}
