@@ -144,3 +144,141 @@ fn a_rules_file_with_max_below_min_is_an_error_not_a_panic() {
         "{report}"
     );
 }
+
+/// Every date, number and text has a sane range; beyond it the command is refused with a
+/// message naming the field, and nothing is stored (issue 8: `--at 999999999d` was stored as
+/// 1970, a snooze reached year 21192, `--minutes 4294967295` wrapped, an owner could be an
+/// escape sequence or 100 kB, a name 100k characters).
+#[test]
+fn out_of_range_values_are_refused_with_the_field_named() {
+    let home = Home::new();
+    home.seed();
+    let long_name = "N".repeat(100_000);
+    let long_owner = "o".repeat(100_000);
+    let long_note = "z".repeat(6_000);
+    let cases: Vec<(Vec<&str>, i32, Vec<&str>)> = vec![
+        (
+            vec!["log", "1", "call", "--at", "0000-01-01"],
+            1,
+            vec!["interaction time", "out of range"],
+        ),
+        (
+            vec!["log", "1", "call", "--at", "1900-01-01"],
+            1,
+            vec!["interaction time", "2000-01-01"],
+        ),
+        (
+            vec!["log", "1", "call", "--at", "999999999d"],
+            1,
+            vec!["interaction time", "out of range"],
+        ),
+        (
+            vec!["log", "1", "note", "--note", "x", "--next", "1970-01-01"],
+            1,
+            vec!["next follow-up", "between today and"],
+        ),
+        (
+            vec!["log", "1", "note", "--note", "x", "--next", "99999d"],
+            1,
+            vec!["next follow-up", "out of range"],
+        ),
+        (
+            vec!["snooze", "1", "--until", "7000000d"],
+            1,
+            vec!["snooze", "out of range"],
+        ),
+        (
+            vec!["snooze", "1", "--until", "21192-01-01"],
+            2,
+            vec!["--until"],
+        ),
+        (
+            vec!["log", "1", "call", "--minutes", "4294967295"],
+            2,
+            vec!["--minutes 4294967295", "1440"],
+        ),
+        (
+            vec!["log", "1", "call", "--minutes", "1441"],
+            2,
+            vec!["--minutes"],
+        ),
+        (vec!["assign", "1", ""], 2, vec!["name a user"]),
+        (
+            vec!["assign", "1", "\u{1b}]0;pwned\u{7}"],
+            1,
+            vec!["is not a user name"],
+        ),
+        (
+            vec!["assign", "1", &long_owner],
+            1,
+            vec!["is not a user name"],
+        ),
+        (
+            vec!["add", "--name", &long_name, "--email", "n@x.example"],
+            1,
+            vec!["name is 100000 characters long; the limit is 200"],
+        ),
+        (
+            vec![
+                "add",
+                "--name",
+                "X",
+                "--email",
+                "x@x.example",
+                "--owner",
+                "a b",
+            ],
+            1,
+            vec!["owner \"a b\" is not a user name"],
+        ),
+        (
+            vec!["log", "1", "note", "--note", &long_note],
+            1,
+            vec!["note is 6000 characters long"],
+        ),
+    ];
+    for (args, code, said) in &cases {
+        let err = home.refused(args, *code, said);
+        assert!(
+            !err.contains('\u{1b}'),
+            "{args:?}: the message carries an escape: {err:?}"
+        );
+        assert!(
+            err.len() < 2_000,
+            "{args:?}: a message of {} bytes",
+            err.len()
+        );
+    }
+}
+
+/// A 10 MB cell, and a name over the limit, are refused by row, naming the line and the field.
+#[test]
+fn an_import_names_the_line_of_an_oversized_field() {
+    let home = Home::new();
+    home.seed();
+    let file = home.path().join("big.csv");
+    let huge = "x".repeat(10 * 1024 * 1024);
+    std::fs::write(
+        &file,
+        format!(
+            "name,email,notes\nGood Row,good@x.example,ok\nHuge Cell,huge@x.example,{huge}\n{},long@x.example,ok\n",
+            "L".repeat(300)
+        ),
+    )
+    .unwrap();
+    let err = home.refused(
+        &["import", file.to_str().unwrap()],
+        1,
+        &["line 3", "line 4"],
+    );
+    assert!(
+        err.contains("an attribute value is 10485760 characters long"),
+        "{err}"
+    );
+    assert!(err.contains("name is 300 characters long"), "{err}");
+    assert!(
+        err.len() < 4_000,
+        "the message repeats the cell: {} bytes",
+        err.len()
+    );
+}
