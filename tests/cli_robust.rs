@@ -48,7 +48,7 @@ impl Home {
 
     /// Runs `leadq ARGS` with its standard output a pipe whose reader has already gone, as
     /// `leadq show 1 | head -1` leaves it once `head` has its line.
-    fn into_closed_pipe(&self, args: &[&str]) -> Output {
+    fn run_into_closed_pipe(&self, args: &[&str]) -> Output {
         let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe().expect("a pipe");
         drop(read);
         let mut cmd = self.command();
@@ -96,7 +96,7 @@ fn no_command_panics_on_a_closed_pipe() {
         &[],
     ];
     for args in commands {
-        let out = home.into_closed_pipe(args);
+        let out = home.run_into_closed_pipe(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
@@ -281,4 +281,173 @@ fn an_import_names_the_line_of_an_oversized_field() {
         "the message repeats the cell: {} bytes",
         err.len()
     );
+}
+
+/// Import's messages say what is wrong with the file and how to fix it (issue 8).
+#[test]
+fn import_says_what_is_wrong_with_the_file() {
+    let home = Home::new();
+    home.seed();
+    let write = |name: &str, text: &str| {
+        let p = home.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let semi = write("semi.csv", "name;email\nAnn;ann@y.example\n");
+    home.refused(
+        &["import", &semi],
+        2,
+        &["semi.csv: line 1", "looks ;-separated", "--delimiter ';'"],
+    );
+    let tabs = write("tabs.csv", "name\temail\nAnn\tann@y.example\n");
+    home.refused(
+        &["import", &tabs],
+        2,
+        &["looks tab-separated", "--delimiter tab"],
+    );
+    let empty = write("empty.csv", "");
+    home.refused(
+        &["import", &empty],
+        1,
+        &["empty.csv is empty", "header line"],
+    );
+    let dup = write(
+        "dup.csv",
+        "Name,Email,E-mail\nAnn,ann@y.example,other@y.example\n",
+    );
+    home.refused(
+        &["import", &dup],
+        1,
+        &[
+            "line 1",
+            "columns 2 (\"Email\") and 3 (\"E-mail\") both give the e-mail",
+            "--map",
+        ],
+    );
+    let dup_attr = write(
+        "dupattr.csv",
+        "name,email,Job Title,job-title\nA,a@y.example,CTO,CEO\n",
+    );
+    home.refused(&["import", &dup_attr], 1, &["both give the attribute"]);
+    // Usage errors exit 2, as clap's own do.
+    let good = write("good.csv", "name,email\nZed,zed@y.example\n");
+    home.refused(
+        &["import", &good, "--delimiter", ";;"],
+        2,
+        &["--delimiter \";;\""],
+    );
+    home.refused(
+        &["import", &good, "--map", "garbage"],
+        2,
+        &["--map \"garbage\" is not COLUMN=FIELD"],
+    );
+    home.refused(
+        &["import", &good, "--input-format", "xml"],
+        2,
+        &["--input-format"],
+    );
+    // A header and no rows is nothing to do, said so, and no error.
+    let header_only = write("header.csv", "name,email\n");
+    let out = home.cli(&["import", &header_only]);
+    assert!(out.contains("nothing to import"), "{out}");
+    // The fixes work.
+    home.cli(&["import", &semi, "--delimiter", ";"]);
+    home.cli(&["import", &dup, "--map", "E-mail=ignore"]);
+    let leads = home.export();
+    let names: Vec<&str> = leads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Ann"), "{names:?}");
+}
+
+/// A CSV that `export` wrote imports back to the same leads: formula guards come off, the
+/// computed columns are not read as attributes, and nothing in the file can run as a formula.
+#[test]
+fn an_exported_csv_imports_back_to_the_same_leads() {
+    let home = Home::new();
+    home.seed();
+    let csv = home.cli(&["export"]);
+    for line in csv.lines().skip(1) {
+        for cell in line.split(',') {
+            assert!(
+                !cell
+                    .trim_start_matches('"')
+                    .starts_with(['=', '+', '-', '@']),
+                "a formula cell in the export: {cell:?} in {line:?}"
+            );
+        }
+    }
+    let file = home.path().join("export.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let other = Home::new();
+    let out = other.cli(&["import", file.to_str().unwrap()]);
+    assert!(out.contains("2 new"), "{out}");
+    let who = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let mut l = l.clone();
+                let o = l.as_object_mut().unwrap();
+                for computed in [
+                    "id",
+                    "stage",
+                    "temperature",
+                    "score",
+                    "next_action",
+                    "last_touch",
+                    "created",
+                    "lost_reason",
+                ] {
+                    o.remove(computed);
+                }
+                l
+            })
+            .collect()
+    };
+    assert_eq!(who(&other.export()), who(&home.export()));
+    assert_eq!(other.export()[0]["phone"], "+44 20 7946 0958");
+    assert_eq!(other.export()[0]["company"], "=HYPERLINK(\"http://x\")");
+}
+
+/// A read-only store of one's own says so and how to fix it, without the team-group hint that
+/// belongs to another user's store (issue 8).
+#[test]
+fn a_read_only_store_of_ones_own_says_to_restore_its_permissions() {
+    use common::team::{REP1, TeamSetup, require_team_users};
+    require_team_users!();
+    let team = TeamSetup::new();
+    let _ = team.as_user(REP1, common::home::BIN);
+    let store = team.home.path().join(format!("home-{REP1}/store"));
+    let db = store.display().to_string();
+    let run = |args: &[&str]| {
+        let mut cmd = team.as_user(REP1, common::home::BIN);
+        cmd.arg("--db").arg(&db).args(args);
+        cmd.output().expect("leadq runs")
+    };
+    let made = run(&["add", "--name", "Ann", "--email", "ann@x.example"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let chmod = std::process::Command::new("chmod")
+        .args(["-R", "a-w", &db])
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let out = run(&["add", "--name", "Bo", "--email", "bo@x.example"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not writable by you") && err.contains("chmod -R u+rwX"),
+        "{err}"
+    );
+    assert!(!err.contains("group"), "an unrelated team hint: {err}");
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "u+w", &db])
+        .status();
 }

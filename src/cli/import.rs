@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use super::csv_in::{BadRow, CsvOptions, Table, read_csv};
 use super::output::print_json;
 use super::{Exit, Format, usage};
 use crate::domain::NewLead;
@@ -18,8 +19,8 @@ use crate::service::{ImportOptions, ImportReport, LeadService};
 pub struct Args {
     pub file: PathBuf,
     /// Field separator of the CSV (default ,)
-    #[arg(long, default_value = ",")]
-    pub delimiter: String,
+    #[arg(long)]
+    pub delimiter: Option<String>,
     /// Read COLUMN as FIELD: name first_name last_name email phone company source owner tags
     /// ignore, or any other word for an attribute of that name (repeatable)
     #[arg(long = "map", value_name = "COLUMN=FIELD")]
@@ -44,175 +45,6 @@ pub struct Args {
     pub format: Format,
 }
 
-/// What a column feeds.
-#[derive(Debug, Clone, PartialEq)]
-enum Field {
-    Name,
-    FirstName,
-    LastName,
-    Email,
-    Phone,
-    Company,
-    Source,
-    Owner,
-    Tags,
-    Ignore,
-    Attribute(String),
-}
-
-fn field_named(word: &str) -> Field {
-    let w: String = word
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .collect();
-    match w.as_str() {
-        "name" | "fullname" | "contactname" | "contact" | "leadname" | "person" => Field::Name,
-        "firstname" | "givenname" | "first" => Field::FirstName,
-        "lastname" | "surname" | "familyname" | "last" => Field::LastName,
-        "email" | "emailaddress" | "mail" | "workemail" => Field::Email,
-        "phone" | "phonenumber" | "telephone" | "tel" | "mobile" | "cell" | "mobilephone"
-        | "workphone" => Field::Phone,
-        "company" | "companyname" | "organization" | "organisation" | "account" | "org"
-        | "employer" => Field::Company,
-        "source" | "leadsource" | "channel" | "utmsource" => Field::Source,
-        "owner" | "rep" | "assignedto" | "salesrep" | "accountowner" => Field::Owner,
-        "tags" | "tag" | "labels" => Field::Tags,
-        "ignore" | "skip" => Field::Ignore,
-        _ => Field::Attribute(word.trim().to_string()),
-    }
-}
-
-/// A row that could not be read or was refused, by its line in the file.
-struct BadRow {
-    line: u64,
-    reason: String,
-}
-
-struct Parsed {
-    rows: Vec<NewLead>,
-    lines: Vec<u64>,
-    bad: Vec<BadRow>,
-}
-
-fn columns(headers: &csv::StringRecord, a: &Args) -> Result<Vec<Field>> {
-    let mut fields: Vec<Field> = headers.iter().map(field_named).collect();
-    if let Some(col) = &a.name_column {
-        let Some(i) = headers.iter().position(|h| h.trim() == col.trim()) else {
-            return Err(usage(format!(
-                "--name-column {col:?}: the file has no such column"
-            )));
-        };
-        fields[i] = Field::Name;
-    }
-    for m in &a.map {
-        let Some((col, field)) = m.split_once('=') else {
-            return Err(usage(format!("--map {m:?} is not COLUMN=FIELD")));
-        };
-        let Some(i) = headers.iter().position(|h| h.trim() == col.trim()) else {
-            return Err(usage(format!(
-                "--map {m:?}: the file has no column {:?}",
-                col.trim()
-            )));
-        };
-        fields[i] = match field.trim().strip_prefix("attr:") {
-            Some(key) => Field::Attribute(key.to_string()),
-            None => field_named(field),
-        };
-    }
-    Ok(fields)
-}
-
-fn row_to_lead(record: &csv::StringRecord, fields: &[Field]) -> NewLead {
-    let mut lead = NewLead::default();
-    let (mut first, mut last) = (String::new(), String::new());
-    let mut attributes = BTreeMap::new();
-    for (value, field) in record.iter().zip(fields) {
-        let v = value.trim();
-        if v.is_empty() {
-            continue;
-        }
-        let set = |slot: &mut Option<String>| *slot = Some(v.to_string());
-        match field {
-            Field::Name => lead.name = v.to_string(),
-            Field::FirstName => first = v.to_string(),
-            Field::LastName => last = v.to_string(),
-            Field::Email => set(&mut lead.email),
-            Field::Phone => set(&mut lead.phone),
-            Field::Company => set(&mut lead.company),
-            Field::Source => set(&mut lead.source),
-            Field::Owner => set(&mut lead.owner),
-            Field::Tags => lead
-                .tags
-                .extend(v.split([',', ';', '|']).map(|t| t.trim().to_string())),
-            Field::Ignore => {}
-            Field::Attribute(k) => {
-                attributes.insert(k.clone(), v.to_string());
-            }
-        }
-    }
-    if lead.name.is_empty() {
-        lead.name = format!("{first} {last}").trim().to_string();
-    }
-    lead.attributes = attributes;
-    lead
-}
-
-fn parse_csv(a: &Args) -> Result<Parsed> {
-    let delimiter = match a.delimiter.as_str() {
-        "\\t" | "tab" => b'\t',
-        d if d.len() == 1 => d.as_bytes()[0],
-        d => {
-            return Err(usage(format!(
-                "--delimiter {d:?} must be one character (or tab)"
-            )));
-        }
-    };
-    let file = std::fs::File::open(&a.file)
-        .with_context(|| format!("cannot open {}", a.file.display()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(false)
-        .from_reader(file);
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: line 1: cannot read the header", a.file.display()))?
-        .clone();
-    let fields = columns(&headers, a)?;
-    let mut parsed = Parsed {
-        rows: Vec::new(),
-        lines: Vec::new(),
-        bad: Vec::new(),
-    };
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                parsed.lines.push(record.position().map_or(0, |p| p.line()));
-                parsed.rows.push(row_to_lead(&record, &fields));
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let reason = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("has {len} fields, the header has {expected_len}")
-                    }
-                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
-                    _ => e.to_string(),
-                };
-                parsed.bad.push(BadRow { line, reason });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(parsed)
-}
-
 /// A lead in a JSON file, as `leadq export --format json` writes it; computed fields
 /// (score, temperature ...) are ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -228,16 +60,24 @@ struct JsonLead {
     attributes: BTreeMap<String, String>,
 }
 
-fn parse_json(a: &Args) -> Result<Parsed> {
+fn parse_csv(a: &Args) -> Result<Table> {
+    let file = std::fs::File::open(&a.file)
+        .with_context(|| format!("cannot open {}", a.file.display()))?;
+    let options = CsvOptions {
+        delimiter: a.delimiter.clone(),
+        maps: a.map.clone(),
+        name_column: a.name_column.clone(),
+        file: a.file.display().to_string(),
+    };
+    read_csv(std::io::BufReader::new(file), &options)
+}
+
+fn parse_json(a: &Args) -> Result<Table> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("cannot read {}", a.file.display()))?;
     let items: Vec<serde_json::Value> = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a JSON array of leads", a.file.display()))?;
-    let mut parsed = Parsed {
-        rows: Vec::new(),
-        lines: Vec::new(),
-        bad: Vec::new(),
-    };
+    let mut parsed = Table::default();
     for (i, item) in items.into_iter().enumerate() {
         match serde_json::from_value::<JsonLead>(item) {
             Ok(j) => {
@@ -275,6 +115,14 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     };
     let parsed = if json { parse_json(a)? } else { parse_csv(a)? };
     let unit = if json { "item" } else { "line" };
+    if parsed.rows.is_empty() && parsed.bad.is_empty() {
+        say!(
+            "nothing to import: {} has no {}s of leads",
+            a.file.display(),
+            if json { "item" } else { "row" }
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let options = ImportOptions {
         anonymous: a.allow_anonymous,
         skip_invalid: a.skip_invalid,

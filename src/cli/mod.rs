@@ -20,6 +20,7 @@ macro_rules! tell {
 
 mod add;
 mod admin;
+pub mod csv_in;
 mod demo;
 mod export;
 mod import;
@@ -198,14 +199,30 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         Err(StoreError::Open { path, error })
             if error.kind() == std::io::ErrorKind::PermissionDenied =>
         {
-            anyhow::bail!(
-                "cannot open the store at {}: {error}. If it is a team's store, you need to be in \
-                 the team's Unix group (ask its admin)",
-                path.display()
-            )
+            Err(permission_denied(&path, &error))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Why a store cannot be opened for lack of rights, and what to do: a store of one's own that
+/// is read-only needs its permissions back; another user's (a team's) needs its group.
+fn permission_denied(path: &std::path::Path, error: &std::io::Error) -> anyhow::Error {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(path).map(|m| m.uid()).ok();
+    if owner == Some(nix::unistd::geteuid().as_raw()) {
+        return anyhow::anyhow!(
+            "cannot open the store at {}: {error}: the folder or its files are not writable by \
+             you; restore the permissions (chmod -R u+rwX {})",
+            path.display(),
+            path.display()
+        );
+    }
+    anyhow::anyhow!(
+        "cannot open the store at {}: {error}. It belongs to another user: if it is a team's \
+         store, its server must be running and you in the team's Unix group (ask its admin)",
+        path.display()
+    )
 }
 
 /// A client that starts a server when none answers and reconnects by itself.

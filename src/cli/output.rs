@@ -186,6 +186,26 @@ fn csv_cell(s: &str) -> String {
     for_csv_cell(&s)
 }
 
+/// The columns of `export --format csv` before the attributes. `import` knows a file that
+/// starts with them for one of leadq's own: the computed columns are not read back.
+pub const EXPORT_COLUMNS: [&str; 15] = [
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "owner",
+    "tags",
+    "stage",
+    "lost_reason",
+    "temperature",
+    "score",
+    "next_action",
+    "last_touch",
+    "created",
+];
+
 /// CSV of leads, cells neutralised against spreadsheet formulas.
 pub fn write_csv<W: Write>(rows: &[LeadView], out: W) -> anyhow::Result<()> {
     let mut attr_keys: Vec<String> = rows
@@ -195,26 +215,7 @@ pub fn write_csv<W: Write>(rows: &[LeadView], out: W) -> anyhow::Result<()> {
     attr_keys.sort();
     attr_keys.dedup();
     let mut w = csv::Writer::from_writer(out);
-    let mut header: Vec<String> = [
-        "id",
-        "name",
-        "email",
-        "phone",
-        "company",
-        "source",
-        "owner",
-        "tags",
-        "stage",
-        "lost_reason",
-        "temperature",
-        "score",
-        "next_action",
-        "last_touch",
-        "created",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut header: Vec<String> = EXPORT_COLUMNS.iter().map(|s| s.to_string()).collect();
     header.extend(attr_keys.iter().cloned());
     w.write_record(header.iter().map(|c| csv_cell(c)))?;
     for v in rows {
