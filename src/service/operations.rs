@@ -421,7 +421,9 @@ impl LeadService for Local {
     fn backup(&self, path: &str) -> Result<u64, ServiceError> {
         self.require_manager("back up the store")?;
         let _guard = self.lock();
-        Ok(self.store.backup_to(std::path::Path::new(path))?)
+        Ok(self
+            .store
+            .backup_to(std::path::Path::new(path), crate::store::BackupTarget::New)?)
     }
 
     fn stats(&self) -> Result<Stats, ServiceError> {

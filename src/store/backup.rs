@@ -1,15 +1,35 @@
-//! Backups: every tree of the store in one file, and a store rebuilt from such a file.
+//! Backups: every tree of the store in one file, and a store rebuilt from such a file; the
+//! automatic snapshots kept in the store's `backups/` folder.
 //!
 //! The file: `LEADQBK1`, then per tree a 1 tag byte, the name and its entries (each length-
 //! prefixed, big-endian), a 0 tag byte at the end, and an FNV-1a checksum of everything before
 //! it, so a truncated or damaged file is refused before anything is written.
+//!
+//! A backup is only ever written as a new regular file: written beside its target under a
+//! temporary name that no other file has, flushed, then linked into place (which fails if
+//! something appeared there meanwhile). Replacing a file takes `--force` and a regular file;
+//! a device, a folder, a symbolic link or a pipe is never written through.
 
 use std::io::{BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, Trees};
 
 const MAGIC: &[u8; 8] = b"LEADQBK1";
+
+/// The folder in a store that holds its automatic snapshots.
+pub const SNAPSHOT_DIR: &str = "backups";
+/// Automatic snapshots are named `auto-<time>.lqb` (or `<label>-<time>.lqb`).
+const SNAPSHOT_EXT: &str = "lqb";
+
+/// Whether a backup may replace an existing regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupTarget {
+    /// Only a new file (the default: an older backup is never overwritten unasked).
+    New,
+    /// A new file, or an existing regular file (`--force`).
+    Replace,
+}
 
 fn fnv(h: u64, bytes: &[u8]) -> u64 {
     bytes
@@ -45,65 +65,208 @@ fn bad(reason: impl Into<String>) -> StoreError {
     StoreError::BadBackup(reason.into())
 }
 
-impl Store {
-    /// Writes every tree to `path` (readable by its owner only). The caller keeps writers out
-    /// meanwhile (the service holds its writer lock), so the copy is one consistent moment.
-    pub fn backup_to(&self, path: &Path) -> Result<u64, StoreError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let tmp = path.with_extension("partial");
-        let file = std::fs::OpenOptions::new()
+/// What sits at `path`, if it is not a regular file: a backup never writes through it.
+fn not_a_file(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_file() {
+        None
+    } else if t.is_symlink() {
+        Some("a symbolic link")
+    } else if t.is_dir() {
+        Some("a folder")
+    } else if t.is_block_device() || t.is_char_device() {
+        Some("a device")
+    } else if t.is_fifo() {
+        Some("a pipe")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+/// Refuses a target a backup must not write to.
+fn check_target(path: &Path, target: BackupTarget) -> Result<(), StoreError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path, e)),
+        Ok(meta) => match (not_a_file(&meta), target) {
+            (Some(kind), _) => Err(StoreError::BackupRefused(format!(
+                "{} is {kind}: a backup is written to a new regular file only",
+                path.display()
+            ))),
+            (None, BackupTarget::New) => Err(StoreError::BackupRefused(format!(
+                "{} already exists: pass --force to replace it, or name a new file",
+                path.display()
+            ))),
+            (None, BackupTarget::Replace) => Ok(()),
+        },
+    }
+}
+
+/// A temporary file beside `path` that did not exist before (never an existing file, never
+/// through a link), readable by its owner only.
+fn create_temporary(path: &Path) -> Result<(PathBuf, std::fs::File), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or("backup".into(), |n| n.to_string_lossy().into_owned());
+    for n in 0..1000 {
+        let tmp = dir.join(format!(".{name}.partial-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
             .mode(0o600)
             .open(&tmp)
-            .map_err(|e| io_err(&tmp, e))?;
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_err(&tmp, e)),
+        }
+    }
+    Err(bad("no free temporary name beside the backup"))
+}
+
+impl Trees {
+    /// Writes every tree to a new file at `path`. The caller holds the gate (no writer runs),
+    /// so the copy is one consistent moment.
+    pub(super) fn backup_to(&self, path: &Path, target: BackupTarget) -> Result<u64, StoreError> {
+        check_target(path, target)?;
+        let (tmp, file) = create_temporary(path)?;
+        let result = self.write_backup(&tmp, file);
+        let placed =
+            result.and_then(|entries| {
+                match target {
+                // A link fails if anything appeared at `path` since the check.
+                BackupTarget::New => std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => StoreError::BackupRefused(format!(
+                        "{} already exists: pass --force to replace it, or name a new file",
+                        path.display()
+                    )),
+                    _ => io_err(path, e),
+                })?,
+                BackupTarget::Replace => {
+                    check_target(path, target)?;
+                    // rename replaces the entry itself: it never writes through a link.
+                    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+                }
+            }
+                Ok(entries)
+            });
+        let _ = std::fs::remove_file(&tmp);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        placed
+    }
+
+    fn write_backup(&self, tmp: &Path, file: std::fs::File) -> Result<u64, StoreError> {
         let mut w = Hashing {
             inner: BufWriter::new(file),
             hash: 0xcbf2_9ce4_8422_2325,
         };
         let mut entries = 0u64;
-        let write = |w: &mut Hashing<BufWriter<std::fs::File>>,
-                     entries: &mut u64|
-         -> Result<(), StoreError> {
-            w.put(MAGIC).map_err(|e| io_err(&tmp, e))?;
-            for name in self.db.tree_names() {
-                if name.as_ref() == b"__sled__default" {
-                    continue;
-                }
-                let tree = self.db.open_tree(&name)?;
-                w.put(&[1]).map_err(|e| io_err(&tmp, e))?;
-                w.put_blob(&name).map_err(|e| io_err(&tmp, e))?;
-                w.put(&(tree.len() as u64).to_be_bytes())
-                    .map_err(|e| io_err(&tmp, e))?;
-                let mut n = 0usize;
-                for item in tree.iter() {
-                    let (k, v) = item?;
-                    w.put_blob(&k).map_err(|e| io_err(&tmp, e))?;
-                    w.put_blob(&v).map_err(|e| io_err(&tmp, e))?;
-                    n += 1;
-                }
-                if n != tree.len() {
-                    return Err(bad("a tree changed while it was copied"));
-                }
-                *entries += n as u64;
+        let e = |err| io_err(tmp, err);
+        w.put(MAGIC).map_err(e)?;
+        for name in self.db.tree_names() {
+            if name.as_ref() == b"__sled__default" {
+                continue;
             }
-            w.put(&[0]).map_err(|e| io_err(&tmp, e))?;
-            let sum = w.hash;
-            w.inner
-                .write_all(&sum.to_be_bytes())
-                .map_err(|e| io_err(&tmp, e))?;
-            w.inner.flush().map_err(|e| io_err(&tmp, e))?;
-            w.inner.get_ref().sync_all().map_err(|e| io_err(&tmp, e))?;
-            Ok(())
-        };
-        let result = write(&mut w, &mut entries);
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
+            let tree = self.db.open_tree(&name)?;
+            w.put(&[1]).map_err(e)?;
+            w.put_blob(&name).map_err(e)?;
+            w.put(&(tree.len() as u64).to_be_bytes()).map_err(e)?;
+            let mut n = 0usize;
+            for item in tree.iter() {
+                let (k, v) = item?;
+                w.put_blob(&k).map_err(e)?;
+                w.put_blob(&v).map_err(e)?;
+                n += 1;
+            }
+            if n != tree.len() {
+                return Err(bad("a tree changed while it was copied"));
+            }
+            entries += n as u64;
         }
-        std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+        w.put(&[0]).map_err(e)?;
+        let sum = w.hash;
+        w.inner.write_all(&sum.to_be_bytes()).map_err(e)?;
+        w.inner.flush().map_err(e)?;
+        w.inner.get_ref().sync_all().map_err(e)?;
         Ok(entries)
+    }
+
+    /// Writes an automatic snapshot into the store's `backups/` folder; returns its path.
+    pub(super) fn snapshot(&self, store: &Path, label: &str) -> Result<PathBuf, StoreError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = store.join(SNAPSHOT_DIR);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| io_err(&dir, e))?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let path = (1..)
+            .map(|n| match n {
+                1 => dir.join(format!("{label}-{stamp}.{SNAPSHOT_EXT}")),
+                n => dir.join(format!("{label}-{stamp}-{n}.{SNAPSHOT_EXT}")),
+            })
+            .find(|p| !p.exists())
+            .expect("a free name");
+        self.backup_to(&path, BackupTarget::New)?;
+        Ok(path)
+    }
+}
+
+/// The automatic snapshots of a store, oldest first (by the time in their names).
+pub fn snapshots(store: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(store.join(SNAPSHOT_DIR)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(&format!(".{SNAPSHOT_EXT}"))?;
+            // Sort by the time (after the label's last dash-free part: YYYYMMDDTHHMMSS...).
+            let stamp = stem
+                .rsplit('-')
+                .find(|p| p.len() >= 15 && p.contains('T'))?;
+            Some((stamp.to_string(), e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The newest automatic snapshot of a store, if any.
+pub fn newest_snapshot(store: &Path) -> Option<PathBuf> {
+    snapshots(store).pop()
+}
+
+impl Store {
+    /// Writes a consistent copy of every tree to `path` while writers wait; returns the
+    /// number of entries copied.
+    pub fn backup_to(&self, path: &Path, target: BackupTarget) -> Result<u64, StoreError> {
+        self.read()?.backup_to(path, target)
+    }
+
+    /// Takes an automatic snapshot (`label`: why, such as "auto" or "before-restore") and
+    /// keeps only the newest `keep` snapshots; returns its path.
+    pub fn snapshot(&self, label: &str, keep: usize) -> Result<PathBuf, StoreError> {
+        let path = self.read()?.snapshot(&self.path, label)?;
+        let all = snapshots(&self.path);
+        for old in all.iter().take(all.len().saturating_sub(keep.max(1))) {
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(path)
     }
 
     /// Builds a new store at `target` (which must not exist) from a backup file. Nothing is
@@ -122,24 +285,34 @@ impl Store {
         }
         let store = Store::open(target, super::DEFAULT_CACHE_BYTES)?;
         let mut entries = 0u64;
-        for (name, items) in trees {
-            let tree = store.db.open_tree(name)?;
-            tree.clear()?;
-            let mut batch = sled::Batch::default();
-            for (k, v) in items {
-                batch.insert(k, v);
-                entries += 1;
+        store.writing(|t, _| {
+            for (name, items) in &trees {
+                let tree =
+                    t.db.open_tree(name)
+                        .map_err(|e| super::write::Failure::During(e.into()))?;
+                tree.clear()
+                    .map_err(|e| super::write::Failure::During(e.into()))?;
+                let mut batch = sled::Batch::default();
+                for (k, v) in items {
+                    batch.insert(*k, *v);
+                    entries += 1;
+                }
+                tree.apply_batch(batch)
+                    .map_err(|e| super::write::Failure::During(e.into()))?;
             }
-            tree.apply_batch(batch)?;
-        }
-        store.flush()?;
+            t.flush().map_err(super::write::Failure::During)
+        })?;
+        drop(store);
+        // The restored store's own meta says what it holds; the seal of the empty store built
+        // to receive it would call that a damage.
+        let _ = std::fs::remove_file(super::health::seal_path(target));
         Ok(entries)
     }
 }
 
-type Trees<'a> = Vec<(&'a [u8], Vec<(&'a [u8], &'a [u8])>)>;
+type Parsed<'a> = Vec<(&'a [u8], Vec<(&'a [u8], &'a [u8])>)>;
 
-fn parse(bytes: &[u8]) -> Result<Trees<'_>, StoreError> {
+fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StoreError> {
     if bytes.len() < MAGIC.len() + 9 || &bytes[..8] != MAGIC {
         return Err(bad("it is not a leadq backup"));
     }
@@ -152,7 +325,9 @@ fn parse(bytes: &[u8]) -> Result<Trees<'_>, StoreError> {
     }
     let mut at = 8;
     let take = |at: &mut usize, n: usize| -> Result<&[u8], StoreError> {
-        let s = body.get(*at..*at + n).ok_or_else(|| bad("it ends early"))?;
+        let s = body
+            .get(*at..at.saturating_add(n))
+            .ok_or_else(|| bad("it ends early"))?;
         *at += n;
         Ok(s)
     };

@@ -9,14 +9,19 @@
 //! import a quarter slower). The journal names every key the write adds, so taking it back
 //! does not depend on which trees' batches landed.
 
+use std::sync::atomic::AtomicU64;
+
 use serde::{Deserialize, Serialize};
 
-use super::{Batches, LeadWrite, Store, StoreError, codec, keys, rank_key};
+use super::health::Counts;
+use super::write::{Batches, Failure};
+use super::{LeadWrite, Store, StoreError, Trees, codec, keys, rank_key};
 use crate::domain::{Lead, LeadId};
 
 const META_PENDING: &[u8] = b"pending_bulk_write";
-/// 2: each lead's part names the rank and follow-up keys the write adds.
-const JOURNAL_FORMAT: u8 = 2;
+/// 2: each lead's part names the rank and follow-up keys the write adds. 3: the counts
+/// before the write, to put back with it.
+const JOURNAL_FORMAT: u8 = 3;
 
 /// Leads per chunk: big enough that the per-transaction cost is small, small enough that a
 /// chunk's page versions stay a few MB.
@@ -26,6 +31,15 @@ pub const CHUNK_LEADS: usize = 1_000;
 #[derive(Serialize, Deserialize)]
 struct Journal {
     /// Timeline sequence numbers are increasing: every entry the write appends has a greater one.
+    seq_fence: u64,
+    leads: Vec<Undo>,
+    /// The generation and counts before the write.
+    counts: Counts,
+}
+
+/// The journal as leadq wrote it in format 2 (no counts: they are recounted on rollback).
+#[derive(Deserialize)]
+struct JournalV2 {
     seq_fence: u64,
     leads: Vec<Undo>,
 }
@@ -63,74 +77,6 @@ impl Store {
         writes.len() > CHUNK_LEADS && writes.iter().all(|w| w.remove.is_empty())
     }
 
-    /// As `commit`, in chunks behind a journal. `stop_after` is a test hook: stop after that
-    /// many chunks as a crash would, leaving the journal for the next open.
-    pub(super) fn commit_bulk(
-        &self,
-        writes: &[LeadWrite],
-        rules_fingerprint: Option<u64>,
-        stop_after: Option<usize>,
-    ) -> Result<(), StoreError> {
-        let journal = Journal {
-            seq_fence: self.db.generate_id()?,
-            leads: writes
-                .iter()
-                .map(|w| self.undo_for(w))
-                .collect::<Result<_, _>>()?,
-        };
-        self.meta
-            .insert(META_PENDING, codec::encode(JOURNAL_FORMAT, &journal))?;
-        self.flush()?;
-        let chunks = writes
-            .chunks(CHUNK_LEADS)
-            .take(stop_after.unwrap_or(usize::MAX));
-        let written = self.apply_chunks(chunks, rules_fingerprint);
-        if let Some(landed) = stop_after {
-            written?;
-            // As a crash mid-chunk may leave it: of the next chunk, the index keys landed and
-            // the lead records and timelines did not (they are written on two threads).
-            if let Some(torn) = writes.chunks(CHUNK_LEADS).nth(landed) {
-                let (b, _) = self.stage(torn, rules_fingerprint)?;
-                b.by_rank.apply_each(&self.by_rank)?;
-                b.by_email.apply_each(&self.by_email)?;
-                b.by_phone.apply_each(&self.by_phone)?;
-                b.by_followup.apply_each(&self.by_followup)?;
-            }
-            return self.flush();
-        }
-        if let Err(e) = written {
-            // Best effort: if this fails too, the next open takes the chunks back.
-            let _ = self.roll_back(&journal);
-            return Err(e);
-        }
-        self.flush()?;
-        self.meta.remove(META_PENDING)?;
-        self.flush()
-    }
-
-    /// Applies the chunks in order, staging the next chunk on this thread while another thread
-    /// writes the last one into sled (two cores: ~10% off an import).
-    fn apply_chunks<'w>(
-        &self,
-        chunks: impl Iterator<Item = &'w [LeadWrite]>,
-        rules_fingerprint: Option<u64>,
-    ) -> Result<(), StoreError> {
-        std::thread::scope(|scope| {
-            let mut writing: Option<std::thread::ScopedJoinHandle<Result<(), StoreError>>> = None;
-            let wait = |h: std::thread::ScopedJoinHandle<Result<(), StoreError>>| {
-                h.join().expect("the store writer thread panicked")
-            };
-            for chunk in chunks {
-                let (staged, _) = self.stage(chunk, rules_fingerprint)?;
-                if let Some(h) = writing.take() {
-                    wait(h)?;
-                }
-                writing = Some(scope.spawn(move || self.apply_untransacted(staged)));
-            }
-            writing.map_or(Ok(()), wait)
-        })
-    }
-
     /// Test hook: a bulk `commit` that stops after `chunks` chunks and the index keys of the
     /// next one, flushed, as if the process had died there. The next open must take it back.
     #[doc(hidden)]
@@ -140,7 +86,98 @@ impl Store {
         rules_fingerprint: Option<u64>,
         chunks: usize,
     ) -> Result<(), StoreError> {
-        self.commit_bulk(writes, rules_fingerprint, Some(chunks))
+        self.writing(|t, ids| t.commit_bulk(writes, rules_fingerprint, Some(chunks), ids))
+    }
+}
+
+impl Trees {
+    /// As `commit`, in chunks behind a journal. `stop_after` is a test hook: stop after that
+    /// many chunks as a crash would, leaving the journal for the next open.
+    pub(super) fn commit_bulk(
+        &mut self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        stop_after: Option<usize>,
+        ids: &AtomicU64,
+    ) -> Result<(), Failure> {
+        let journal = Journal {
+            seq_fence: self.db.generate_id()?,
+            leads: writes
+                .iter()
+                .map(|w| self.undo_for(w))
+                .collect::<Result<_, _>>()?,
+            counts: self.counts,
+        };
+        let during = |e: StoreError| Failure::During(e);
+        self.meta
+            .insert(META_PENDING, codec::encode(JOURNAL_FORMAT, &journal))
+            .map_err(|e| during(e.into()))?;
+        self.flush().map_err(during)?;
+        let chunks = writes
+            .chunks(CHUNK_LEADS)
+            .take(stop_after.unwrap_or(usize::MAX));
+        let written = self.apply_chunks(chunks, rules_fingerprint, ids);
+        if let Some(landed) = stop_after {
+            self.counts = written.map_err(during)?;
+            // As a crash mid-chunk may leave it: of the next chunk, the index keys landed and
+            // the lead records and timelines did not (they are written on two threads).
+            if let Some(torn) = writes.chunks(CHUNK_LEADS).nth(landed) {
+                let (b, _) = self.stage(torn, rules_fingerprint, ids, self.counts)?;
+                let apply = || -> sled::Result<()> {
+                    b.by_rank.apply_each(&self.by_rank)?;
+                    b.by_email.apply_each(&self.by_email)?;
+                    b.by_phone.apply_each(&self.by_phone)?;
+                    b.by_followup.apply_each(&self.by_followup)
+                };
+                apply().map_err(|e| during(e.into()))?;
+            }
+            return self.flush().map_err(during);
+        }
+        match written {
+            Ok(counts) => {
+                self.counts = counts;
+                self.flush().map_err(during)?;
+                self.meta
+                    .remove(META_PENDING)
+                    .map_err(|e| during(e.into()))?;
+                self.flush().map_err(during)
+            }
+            Err(e) => {
+                // Best effort: if this fails too, the store is reopened from disk, where the
+                // journal takes the chunks back.
+                if self.roll_back(&journal).is_ok() {
+                    self.counts = journal.counts;
+                }
+                Err(during(e))
+            }
+        }
+    }
+
+    /// Applies the chunks in order, staging the next chunk on this thread while another thread
+    /// writes the last one into sled (two cores: ~10% off an import). Returns the counts after.
+    fn apply_chunks<'w>(
+        &self,
+        chunks: impl Iterator<Item = &'w [LeadWrite]>,
+        rules_fingerprint: Option<u64>,
+        ids: &AtomicU64,
+    ) -> Result<Counts, StoreError> {
+        let mut counts = self.counts;
+        std::thread::scope(|scope| {
+            let mut writing: Option<std::thread::ScopedJoinHandle<Result<(), StoreError>>> = None;
+            let wait = |h: std::thread::ScopedJoinHandle<Result<(), StoreError>>| {
+                h.join().expect("the store writer thread panicked")
+            };
+            for chunk in chunks {
+                let (staged, _) = self.stage(chunk, rules_fingerprint, ids, counts)?;
+                counts = staged.counts;
+                if let Some(h) = writing.take() {
+                    wait(h)?;
+                }
+                writing = Some(scope.spawn(move || self.apply_untransacted(staged)));
+            }
+            writing.map_or(Ok(()), wait)
+        })?;
+        Ok(counts)
     }
 
     fn undo_for(&self, w: &LeadWrite) -> Result<Undo, StoreError> {
@@ -180,11 +217,18 @@ impl Store {
     }
 
     /// On open: takes back a bulk write that a crash interrupted.
-    pub(super) fn recover_bulk(&self) -> Result<(), StoreError> {
+    pub(super) fn recover_bulk(&mut self) -> Result<(), StoreError> {
         let Some(bytes) = self.meta.get(META_PENDING)? else {
             return Ok(());
         };
-        let journal = if bytes.first() == Some(&1) {
+        let journal = if bytes.first() == Some(&2) {
+            let old: JournalV2 = codec::decode("bulk-write journal", 2, &bytes)?;
+            Journal {
+                seq_fence: old.seq_fence,
+                leads: old.leads,
+                counts: Counts::default(),
+            }
+        } else if bytes.first() == Some(&1) {
             let old: JournalV1 = codec::decode("bulk-write journal", 1, &bytes)?;
             Journal {
                 seq_fence: old.seq_fence,
@@ -201,15 +245,31 @@ impl Store {
                         new_followup: None,
                     })
                     .collect(),
+                counts: Counts::default(),
             }
         } else {
             codec::decode("bulk-write journal", JOURNAL_FORMAT, &bytes)?
         };
-        self.roll_back(&journal)
+        let before = journal.counts;
+        self.roll_back(&journal)?;
+        // A journal of an older leadq has no counts: the store is counted once instead.
+        self.counts = if before.generation == 0 && self.stored_counts()?.is_some() {
+            let (leads, interactions) = self.recount()?;
+            Counts {
+                generation: self.counts.generation + 1,
+                leads,
+                interactions,
+            }
+        } else {
+            before
+        };
+        let (key, value) = self.counts.meta_entry();
+        self.meta.insert(key, &value)?;
+        self.flush()
     }
 
-    /// Puts every lead of the journal back as it was. Idempotent, so a crash while rolling
-    /// back is finished on the next open.
+    /// Puts every lead of the journal back as it was, with the counts. Idempotent, so a
+    /// crash while rolling back is finished on the next open.
     fn roll_back(&self, journal: &Journal) -> Result<(), StoreError> {
         for chunk in journal.leads.chunks(CHUNK_LEADS) {
             let mut b = Batches::default();
@@ -217,6 +277,10 @@ impl Store {
                 self.stage_undo(&mut b, u, journal.seq_fence)?;
             }
             std::mem::take(&mut b.edits).stage(&mut b.timeline);
+            if journal.counts.generation > 0 {
+                let (key, value) = journal.counts.meta_entry();
+                b.meta.insert(key, &value);
+            }
             self.apply(&b)?;
         }
         self.flush()?;
@@ -300,7 +364,7 @@ mod tests {
             ..NewLead::default()
         };
         let lead = Lead::from_request(id, &request, 0);
-        let seq_fence = store.db.generate_id()?;
+        let seq_fence = store.read()?.db.generate_id()?;
         let write = LeadWrite {
             before: None,
             after: lead.clone(),
@@ -321,17 +385,21 @@ mod tests {
                 new_phone: None,
             }],
         };
-        store.meta.insert(META_PENDING, codec::encode(1, &old))?;
+        store
+            .read()?
+            .meta
+            .insert(META_PENDING, codec::encode(1, &old))?;
         assert!(store.lead(id)?.is_some());
 
-        store.recover_bulk()?;
+        store.writing(|t, _| t.recover_bulk().map_err(Failure::During))?;
         assert!(store.lead(id)?.is_none());
         assert_eq!(store.find_email("ann@x.example")?, None);
         assert_eq!(store.ranked().count(), 0);
         assert!(
-            store.meta.get(META_PENDING)?.is_none(),
+            store.read()?.meta.get(META_PENDING)?.is_none(),
             "the journal is gone"
         );
+        assert_eq!(store.lead_count(), 0, "the count follows the rollback");
         Ok(())
     }
 }

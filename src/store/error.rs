@@ -1,5 +1,19 @@
 use std::path::PathBuf;
 
+/// How to say where a snapshot is, or that there is none.
+fn recovery(snapshot: &Option<PathBuf>) -> String {
+    match snapshot {
+        Some(p) => format!(
+            "restore the newest automatic snapshot with `leadq restore {}` (the damaged store \
+             is kept aside), or a backup of your own",
+            p.display()
+        ),
+        None => "there is no automatic snapshot of it: restore a backup of your own with \
+                 `leadq restore FILE` (the damaged store is kept aside)"
+            .into(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store at {0} is in use by another leadq process")]
@@ -23,6 +37,22 @@ pub enum StoreError {
     },
     #[error("a stored {what} cannot be read ({reason}): restore from a backup")]
     Corrupt { what: &'static str, reason: String },
+    /// The store is not what leadq wrote: leadq neither reads nor writes it.
+    #[error(
+        "the store at {path} is damaged: {what}. leadq will not read or write it; {}",
+        recovery(snapshot)
+    )]
+    Damaged {
+        path: PathBuf,
+        what: String,
+        snapshot: Option<PathBuf>,
+    },
+    /// A write failed part-way: nothing of it is kept, and nothing is served until the store
+    /// is reopened from disk.
+    #[error("nothing was saved: {reason}")]
+    WriteFailed { path: PathBuf, reason: String },
+    #[error("the store at {path} is closed after a failed write: {reason}")]
+    Unavailable { path: PathBuf, reason: String },
     // `error`, not `source`: the message carries it once (as a source it was printed twice).
     #[error("cannot open the store at {path}: {error}")]
     Open {
@@ -31,11 +61,29 @@ pub enum StoreError {
     },
     #[error("not a usable leadq backup: {0}")]
     BadBackup(String),
+    #[error("no backup written: {0}")]
+    BackupRefused(String),
     #[error("cannot use the file {path}: {error}")]
     File {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("store error: {0}")]
+    #[error("store error: {}", sled_message(.0))]
     Sled(#[from] sled::Error),
+}
+
+/// sled's message without the empty backtrace it appends.
+fn sled_message(e: &sled::Error) -> String {
+    let s = e.to_string();
+    s.split(" backtrace")
+        .next()
+        .unwrap_or(&s)
+        .trim()
+        .to_string()
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(error: std::io::Error) -> StoreError {
+        StoreError::Sled(sled::Error::Io(error))
+    }
 }

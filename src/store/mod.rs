@@ -1,33 +1,46 @@
 //! sled + bincode behind typed methods. The only module that names sled or bincode.
+//!
+//! Two promises shape this module. Nothing acknowledged is lost: every commit is flushed
+//! before it returns, and a store that is not what leadq last wrote (damaged bytes, a
+//! rolled-back file) is refused on open rather than served (`health`). Nothing that failed is
+//! seen: readers and writers meet at one gate, a writer holding it while its write is applied
+//! and flushed, so a reader sees a write whole or not at all; a write that fails half-way
+//! (a full disk) closes the store until it is reopened from disk, where the failed write
+//! never was (`Store::recover`).
 
 mod backup;
 mod bulk;
 mod codec;
 mod error;
+mod health;
 pub mod keys;
+mod migrate;
 mod ops;
 mod timeline;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::{Batch, Transactional, Tree};
+use parking_lot::{MappedRwLockReadGuard, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use sled::Tree;
 
-use ops::Ops;
-
+pub use backup::{BackupTarget, SNAPSHOT_DIR};
 pub use bulk::CHUNK_LEADS;
 pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
 pub use error::StoreError;
+pub use health::{Counts, Problem};
 pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
 use crate::domain::lead::DedupeKeys;
 use crate::domain::{Interaction, Lead, LeadId, Millis};
 
 /// The schema this leadq writes. A store with a higher one is refused; a lower one is migrated
-/// on open. 2: rank keys carry the queue's tie-break (waiting since), see `keys::rank`, and
-/// timelines are stored in chunks (`timeline`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// on open (after an automatic snapshot). 2: rank keys carry the queue's tie-break (waiting
+/// since), see `keys::rank`, and timelines are stored in chunks (`timeline`). 3: the meta tree
+/// keeps a generation and the counts, changed in the same write as what they count.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -36,11 +49,12 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_SCHEMA: &[u8] = b"schema";
 const META_NEXT_ID: &[u8] = b"next_lead_id";
 const META_RULES: &[u8] = b"rules";
-/// Schema 1's timeline tree, one key per interaction.
-const OLD_TIMELINE: &[u8] = b"timeline";
 
-pub struct Store {
-    path: PathBuf,
+/// How soon a closed store is tried again after a failed reopen.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The trees of an open store, and what the store knows of itself.
+pub(crate) struct Trees {
     db: sled::Db,
     meta: Tree,
     leads: Tree,
@@ -49,7 +63,31 @@ pub struct Store {
     by_phone: Tree,
     by_rank: Tree,
     by_followup: Tree,
+    /// The generation and counts as last committed (also in `meta`).
+    counts: Counts,
+}
+
+/// The gate's state: open, or closed after a failed write or on finding damage.
+enum State {
+    Open(Box<Trees>),
+    /// The last write failed part-way (the disk is full): nothing is served until the store
+    /// is reopened from disk, which `recover` tries again and again.
+    Failed {
+        reason: String,
+        tried: Instant,
+    },
+    /// The store is not what leadq wrote: nothing is served, ever, until it is restored.
+    Damaged(String),
+}
+
+pub struct Store {
+    path: PathBuf,
+    cache_bytes: u64,
+    temporary: bool,
+    state: RwLock<State>,
     next_id: AtomicU64,
+    /// The seal file: what leadq last wrote, outside sled (none for a temporary store).
+    seal: Option<Mutex<health::Seal>>,
 }
 
 /// One lead's part of a write: its new state, its state before (to move its index entries;
@@ -73,16 +111,49 @@ pub struct TimelineKey {
     pub seq: u64,
 }
 
+/// An iterator that holds the gate open for reading while it lives.
+struct Guarded<'a, I> {
+    _gate: MappedRwLockReadGuard<'a, Trees>,
+    it: I,
+}
+
+impl<I: Iterator> Iterator for Guarded<'_, I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.it.next()
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) the store in the folder `path`, private to its owner.
+    /// Opens (creating if needed) the store in the folder `path`, private to its owner. A
+    /// store that is not what leadq last wrote is refused (`StoreError::Damaged`).
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         create_private_dir(path).map_err(|error| StoreError::Open {
             path: path.into(),
             error,
         })?;
+        let seal = health::Seal::open(path).map_err(|error| StoreError::Open {
+            path: path.into(),
+            error,
+        })?;
+        let trees = Self::open_trees(path, cache_bytes, &seal)?;
+        let store = Store {
+            path: path.to_path_buf(),
+            cache_bytes,
+            temporary: false,
+            next_id: AtomicU64::new(trees.next_id()?),
+            state: RwLock::new(State::Open(Box::new(trees))),
+            seal: Some(Mutex::new(seal)),
+        };
+        store.write_seal();
+        Ok(store)
+    }
+
+    /// Opens sled and the trees, checks them against the seal, migrates and recovers.
+    fn open_trees(path: &Path, cache_bytes: u64, seal: &health::Seal) -> Result<Trees, StoreError> {
         // A process that just finished with the store may hold its lock for a moment more (sled
         // releases it when its flusher stops): wait a little before calling it in use.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+        let deadline = Instant::now() + Duration::from_millis(1500);
         let db = loop {
             match sled::Config::new()
                 .path(path)
@@ -91,126 +162,184 @@ impl Store {
                 .open()
                 .map_err(|e| open_error(path, e))
             {
-                Err(StoreError::InUse(_)) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(25));
+                Err(StoreError::InUse(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
                 }
                 other => break other?,
             }
         };
-        Self::from_db(path.to_path_buf(), db)
+        let mut trees = Trees::new(db).map_err(|e| health::damaged_on_open(path, e))?;
+        trees.check_on_open(path, seal.last())?;
+        let migrated = trees
+            .prepare(path)
+            .map_err(|e| health::damaged_on_open(path, e))?;
+        trees.recover_bulk()?;
+        if migrated {
+            trees.db.flush()?;
+        }
+        Ok(trees)
     }
 
     /// A store that lives in memory and vanishes when dropped (tests, benchmarks).
     pub fn temporary() -> Result<Store, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
-        Self::from_db(PathBuf::from("(temporary)"), db)
-    }
-
-    fn from_db(path: PathBuf, db: sled::Db) -> Result<Store, StoreError> {
-        let tree = |name: &str| db.open_tree(name);
-        let store = Store {
-            meta: tree("meta")?,
-            leads: tree("leads")?,
-            timeline: tree("timelines")?,
-            by_email: tree("by_email")?,
-            by_phone: tree("by_phone")?,
-            by_rank: tree("by_rank")?,
-            by_followup: tree("by_followup")?,
-            next_id: AtomicU64::new(1),
-            path,
-            db,
-        };
-        store.check_schema()?;
-        store.recover_bulk()?;
-        let next = store
-            .meta
-            .get(META_NEXT_ID)?
-            .and_then(|v| keys::read_id(&v))
-            .unwrap_or(1);
-        store.next_id.store(next, Ordering::SeqCst);
-        Ok(store)
-    }
-
-    fn check_schema(&self) -> Result<(), StoreError> {
-        let found = self
-            .meta
-            .get(META_SCHEMA)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes));
-        match found {
-            None => {
-                self.meta
-                    .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
-                self.db.flush()?;
-                Ok(())
-            }
-            Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerSchema {
-                path: self.path.clone(),
-                found: v,
-                known: SCHEMA_VERSION,
-            }),
-            Some(v) if v < SCHEMA_VERSION => self.migrate(v),
-            Some(_) => self.drop_old_trees(),
-        }
-    }
-
-    /// Brings an older store up to `SCHEMA_VERSION`, one step at a time. Schema 1 is the first;
-    /// an older "version" is a store from a pre-release build, which is refused.
-    fn migrate(&self, from: u32) -> Result<(), StoreError> {
-        if from < 1 {
-            return Err(StoreError::Corrupt {
-                what: "schema version",
-                reason: format!("schema {from} predates leadq's first release"),
-            });
-        }
-        if from < 2 {
-            self.rebuild_rank_index()?;
-            if self.has_tree(OLD_TIMELINE) {
-                self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
-            }
-        }
-        self.meta
-            .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
-        self.flush()?;
-        self.drop_old_trees()
-    }
-
-    fn has_tree(&self, name: &[u8]) -> bool {
-        self.db.tree_names().iter().any(|n| n == name)
-    }
-
-    /// Trees a migration left behind (dropped after the schema version is raised, so a crash
-    /// in between leaves one for the next open).
-    fn drop_old_trees(&self) -> Result<(), StoreError> {
-        if self.has_tree(OLD_TIMELINE) {
-            self.db.drop_tree(OLD_TIMELINE)?;
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Schema 1 -> 2: the rank index is rebuilt from the leads with the new key layout. The
-    /// schema version is raised only after, so a crash part-way redoes it on the next open.
-    fn rebuild_rank_index(&self) -> Result<(), StoreError> {
-        self.by_rank.clear()?;
-        let mut batch = Batch::default();
-        for lead in self.leads() {
-            let lead = lead?;
-            batch.insert(&rank_key(&lead), &[]);
-        }
-        self.by_rank.apply_batch(batch)?;
-        Ok(())
+        let mut trees = Trees::new(db)?;
+        trees.prepare(Path::new("(temporary)"))?;
+        Ok(Store {
+            path: PathBuf::from("(temporary)"),
+            cache_bytes: 0,
+            temporary: true,
+            next_id: AtomicU64::new(trees.next_id()?),
+            state: RwLock::new(State::Open(Box::new(trees))),
+            seal: None,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The trees, for reading. Readers never wait for each other, nor for a reader of the same
+    /// thread (`read_recursive`: a scan may look up leads as it goes); they wait for a writer
+    /// to finish, so they see its write whole or not at all.
+    fn read(&self) -> Result<MappedRwLockReadGuard<'_, Trees>, StoreError> {
+        self.recover_if_due();
+        let guard = self.state.read_recursive();
+        match &*guard {
+            State::Open(_) => Ok(RwLockReadGuard::map(guard, |s| match s {
+                State::Open(t) => &**t,
+                _ => unreachable!("checked above"),
+            })),
+            other => Err(self.closed_error(other)),
+        }
+    }
+
+    /// The trees, for writing: every reader waits until the write is applied and flushed.
+    fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
+        self.recover_if_due();
+        let guard = self.state.write();
+        match &*guard {
+            State::Open(_) => Ok(guard),
+            other => Err(self.closed_error(other)),
+        }
+    }
+
+    fn closed_error(&self, state: &State) -> StoreError {
+        match state {
+            State::Failed { reason, .. } => StoreError::Unavailable {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            },
+            State::Damaged(what) => StoreError::Damaged {
+                path: self.path.clone(),
+                what: what.clone(),
+                snapshot: backup::newest_snapshot(&self.path),
+            },
+            State::Open(_) => unreachable!("an open store is not closed"),
+        }
+    }
+
+    /// Runs a write with the gate held. An error once the write began to change sled (a full
+    /// disk, an I/O error) closes the store: what the failed write left in memory must not be
+    /// served, and sled refuses every later write after an I/O error anyway. The store is then
+    /// reopened from disk at once, or on a later request once that can succeed.
+    fn writing<T>(
+        &self,
+        apply: impl FnOnce(&mut Trees, &AtomicU64) -> Result<T, write::Failure>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.write()?;
+        let State::Open(trees) = &mut *guard else {
+            unreachable!("write() checked the store is open")
+        };
+        match apply(trees, &self.next_id) {
+            Ok(v) => {
+                drop(guard);
+                self.write_seal();
+                Ok(v)
+            }
+            Err(write::Failure::Before(e)) => Err(e),
+            Err(write::Failure::During(e)) => {
+                let reason = health::failure_reason(&self.path, &e);
+                // Dropping the trees closes sled, so that it can be opened again from disk.
+                *guard = State::Failed {
+                    reason: reason.clone(),
+                    tried: Instant::now(),
+                };
+                drop(guard);
+                self.recover();
+                Err(StoreError::WriteFailed {
+                    path: self.path.clone(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// Tries to reopen a store closed by a failed write, if the last try is old enough.
+    fn recover_if_due(&self) {
+        let due = matches!(&*self.state.read_recursive(),
+            State::Failed { tried, .. } if tried.elapsed() >= RETRY_AFTER);
+        if due {
+            self.recover();
+        }
+    }
+
+    /// Reopens a store closed by a failed write: sled replays its log up to the last flush,
+    /// and an import's journal takes back what of it landed. On success the store is open
+    /// again as it was before the failed write; else it stays closed, to be tried again.
+    pub fn recover(&self) {
+        if self.temporary {
+            return;
+        }
+        let mut guard = self.state.write();
+        if !matches!(&*guard, State::Failed { .. }) {
+            return;
+        }
+        let seal = self.seal.as_ref().map(|s| s.lock().last());
+        let opened = health::Seal::open(&self.path)
+            .map_err(StoreError::from)
+            .and_then(|s| Self::open_trees(&self.path, self.cache_bytes, &s));
+        match opened {
+            Ok(trees) => {
+                if let Ok(next) = trees.next_id() {
+                    self.next_id.fetch_max(next, Ordering::SeqCst);
+                }
+                *guard = State::Open(Box::new(trees));
+                drop(guard);
+                let _ = seal;
+                self.write_seal();
+            }
+            Err(StoreError::Damaged { what, .. }) => *guard = State::Damaged(what),
+            Err(e) => {
+                if let State::Failed { reason, tried } = &mut *guard {
+                    *tried = Instant::now();
+                    if !reason.contains("still") {
+                        *reason = format!("{reason}; reopening it failed too ({e})");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the store for good: it was found not to be what leadq wrote (a check after
+    /// opening). Every later request is refused with `what`.
+    pub fn mark_damaged(&self, what: String) {
+        *self.state.write() = State::Damaged(what);
+    }
+
+    /// Records what leadq last wrote in the seal file (a write of a few bytes, not flushed:
+    /// it only ever lags the store, which the open check accepts).
+    fn write_seal(&self) {
+        let Some(seal) = &self.seal else { return };
+        let counts = match &*self.state.read_recursive() {
+            State::Open(t) => t.counts,
+            _ => return,
+        };
+        seal.lock().record(counts);
+    }
+
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        Ok(self
-            .meta
-            .get(META_SCHEMA)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
-            .unwrap_or(0))
+        Ok(self.read()?.schema()?.unwrap_or(0))
     }
 
     /// Hands out the next lead id. Ids are reserved in memory and persisted with the write that
@@ -220,46 +349,39 @@ impl Store {
     }
 
     pub fn lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
-        self.leads
-            .get(keys::id(id))?
-            .map(|v| codec::decode("lead", LEAD_FORMAT, &v))
-            .transpose()
+        self.read()?.lead(id)
     }
 
-    /// Counts every lead: a scan of the whole tree. `is_empty` is the cheap question.
+    /// How many leads there are, as kept with every write (no scan).
     pub fn lead_count(&self) -> usize {
-        self.leads.len()
+        self.counts().map_or(0, |c| c.leads as usize)
+    }
+
+    /// How many interactions there are, as kept with every write (no scan).
+    pub fn interaction_count(&self) -> usize {
+        self.counts().map_or(0, |c| c.interactions as usize)
+    }
+
+    /// The generation (commits so far) and the counts.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        Ok(self.read()?.counts)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.leads.is_empty()
+        self.read().map_or(true, |t| t.leads.is_empty())
     }
 
     pub fn find_email(&self, normalized: &str) -> Result<Option<LeadId>, StoreError> {
-        Ok(self
-            .by_email
-            .get(normalized.as_bytes())?
-            .and_then(|v| keys::read_id(&v)))
+        self.read()?.find_email(normalized)
     }
 
     pub fn find_phone(&self, normalized: &str) -> Result<Option<LeadId>, StoreError> {
-        Ok(self
-            .by_phone
-            .get(normalized.as_bytes())?
-            .and_then(|v| keys::read_id(&v)))
+        self.read()?.find_phone(normalized)
     }
 
     /// The lead already known under any of these keys (e-mail first).
     pub fn find_duplicate(&self, keys: &DedupeKeys) -> Result<Option<LeadId>, StoreError> {
-        if let Some(e) = &keys.email
-            && let Some(id) = self.find_email(e)?
-        {
-            return Ok(Some(id));
-        }
-        match &keys.phone {
-            Some(p) => self.find_phone(p),
-            None => Ok(None),
-        }
+        self.read()?.find_duplicate(keys)
     }
 
     /// Lead ids by descending score upper bound, with the bound.
@@ -268,8 +390,12 @@ impl Store {
     }
 
     /// The rank index in queue order: descending bound, then longest waiting, then lowest id.
-    pub fn rank_entries(&self) -> impl Iterator<Item = Result<RankEntry, StoreError>> + '_ {
-        self.by_rank.iter().keys().map(|k| {
+    pub fn rank_entries(&self) -> Box<dyn Iterator<Item = Result<RankEntry, StoreError>> + '_> {
+        let t = match self.read() {
+            Ok(t) => t,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let it = t.by_rank.iter().keys().map(|k| {
             let k = k?;
             let (bound, waiting_since, id) = keys::read_rank(&k).ok_or(StoreError::Corrupt {
                 what: "rank index",
@@ -280,15 +406,21 @@ impl Store {
                 waiting_since,
                 id,
             })
-        })
+        });
+        Box::new(Guarded { _gate: t, it })
     }
 
     /// Leads with a next action at or before `until`, earliest first.
     pub fn followups_until(
         &self,
         until: Millis,
-    ) -> impl Iterator<Item = Result<(Millis, LeadId), StoreError>> + '_ {
-        self.by_followup
+    ) -> Box<dyn Iterator<Item = Result<(Millis, LeadId), StoreError>> + '_> {
+        let t = match self.read() {
+            Ok(t) => t,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let it = t
+            .by_followup
             .range(..keys::time(until.saturating_add(1)))
             .keys()
             .map(|k| {
@@ -297,150 +429,27 @@ impl Store {
                     what: "follow-up index",
                     reason: "short key".into(),
                 })
-            })
+            });
+        Box::new(Guarded { _gate: t, it })
     }
 
     /// Every lead, in id order.
-    pub fn leads(&self) -> impl Iterator<Item = Result<Lead, StoreError>> + '_ {
-        self.leads
+    pub fn leads(&self) -> Box<dyn Iterator<Item = Result<Lead, StoreError>> + '_> {
+        let t = match self.read() {
+            Ok(t) => t,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let it = t
+            .leads
             .iter()
             .values()
-            .map(|v| codec::decode("lead", LEAD_FORMAT, &v?))
+            .map(|v| codec::decode("lead", LEAD_FORMAT, &v?));
+        Box::new(Guarded { _gate: t, it })
     }
 
-    pub fn rules_fingerprint(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self.meta.get(META_RULES)?.and_then(|v| keys::read_id(&v)))
-    }
-
-    /// Writes a set of lead changes all or nothing, then flushes: when this returns Ok the
-    /// change survives a crash. A small set is one transaction across every tree it touches;
-    /// a big one (an import) goes in chunks behind a journal (see `bulk`).
-    pub fn commit(
-        &self,
-        writes: &[LeadWrite],
-        rules_fingerprint: Option<u64>,
-    ) -> Result<Vec<TimelineKey>, StoreError> {
-        if Self::is_bulk(writes) {
-            // Bulk writes (imports) are never undone entry by entry: no keys to hand back.
-            self.commit_bulk(writes, rules_fingerprint, None)?;
-            return Ok(Vec::new());
-        }
-        let keys = self.commit_unflushed(writes, rules_fingerprint)?;
-        self.flush()?;
-        Ok(keys)
-    }
-
-    /// As `commit`, without the flush: for bulk loads that flush once at the end.
-    pub fn commit_unflushed(
-        &self,
-        writes: &[LeadWrite],
-        rules_fingerprint: Option<u64>,
-    ) -> Result<Vec<TimelineKey>, StoreError> {
-        let (b, appended) = self.stage(writes, rules_fingerprint)?;
-        self.apply(&b)?;
-        Ok(appended)
-    }
-
-    /// The batches that make `writes`, and the timeline entries they append.
-    fn stage(
-        &self,
-        writes: &[LeadWrite],
-        rules_fingerprint: Option<u64>,
-    ) -> Result<(Batches, Vec<TimelineKey>), StoreError> {
-        let mut b = Batches::default();
-        let mut appended = Vec::new();
-        for w in writes {
-            self.stage_write(&mut b, w, &mut appended)?;
-        }
-        std::mem::take(&mut b.edits).stage(&mut b.timeline);
-        b.meta.insert(
-            META_NEXT_ID,
-            &self.next_id.load(Ordering::SeqCst).to_be_bytes(),
-        );
-        if let Some(fp) = rules_fingerprint {
-            b.meta.insert(META_RULES, &fp.to_be_bytes());
-        }
-        Ok((b, appended))
-    }
-
-    /// Applies staged changes key by key, two trees at a time: not atomic at all. Only for
-    /// bulk writes, whose journal takes back any part that landed.
-    fn apply_untransacted(&self, b: Batches) -> Result<(), StoreError> {
-        let Batches {
-            meta,
-            leads,
-            timeline,
-            by_email,
-            by_phone,
-            by_rank,
-            by_followup,
-            edits: _,
-        } = b;
-        std::thread::scope(|scope| {
-            let (phone_a, phone_b) = by_phone.split();
-            let records = scope.spawn(move || -> sled::Result<()> {
-                leads.apply_each(&self.leads)?;
-                timeline.apply_each(&self.timeline)?;
-                phone_a.apply_each(&self.by_phone)
-            });
-            let indexes = by_rank
-                .apply_each(&self.by_rank)
-                .and_then(|()| by_email.apply_each(&self.by_email))
-                .and_then(|()| phone_b.apply_each(&self.by_phone))
-                .and_then(|()| by_followup.apply_each(&self.by_followup))
-                .and_then(|()| meta.apply_each(&self.meta));
-            let records = records.join().expect("a store writer thread panicked");
-            records.and(indexes)
-        })?;
-        Ok(())
-    }
-
-    /// Applies staged batches as one transaction across every tree.
-    fn apply(&self, b: &Batches) -> Result<(), StoreError> {
-        let trees = [
-            &self.meta,
-            &self.leads,
-            &self.timeline,
-            &self.by_email,
-            &self.by_phone,
-            &self.by_rank,
-            &self.by_followup,
-        ];
-        let batches = [
-            b.meta.to_batch(),
-            b.leads.to_batch(),
-            b.timeline.to_batch(),
-            b.by_email.to_batch(),
-            b.by_phone.to_batch(),
-            b.by_rank.to_batch(),
-            b.by_followup.to_batch(),
-        ];
-        trees[..]
-            .transaction(|tx| {
-                for (t, batch) in tx.iter().zip(&batches) {
-                    t.apply_batch(batch)?;
-                }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })
-    }
-
-    /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
-    pub fn rewrite_interaction(&self, key: TimelineKey, i: &Interaction) -> Result<(), StoreError> {
-        let mut edits = timeline::TimelineEdits::default();
-        if !edits.replace(self, &key, Self::encode_interaction(i))? {
-            return Err(StoreError::Corrupt {
-                what: "timeline entry",
-                reason: "it no longer exists".into(),
-            });
-        }
-        let mut ops = Ops::default();
-        edits.stage(&mut ops);
-        ops.apply_batch(&self.timeline)?;
-        self.flush()
+    /// A lead's timeline, oldest first.
+    pub fn timeline(&self, id: LeadId) -> Result<Vec<(TimelineKey, Interaction)>, StoreError> {
+        self.read()?.timeline(id)
     }
 
     /// One timeline entry by its key.
@@ -452,58 +461,58 @@ impl Store {
             .map(|(_, i)| i))
     }
 
-    fn stage_write(
+    pub fn rules_fingerprint(&self) -> Result<Option<u64>, StoreError> {
+        let t = self.read()?;
+        Ok(t.meta.get(META_RULES)?.and_then(|v| keys::read_id(&v)))
+    }
+
+    /// Writes a set of lead changes all or nothing, then flushes: when this returns Ok the
+    /// change survives a crash. A small set is one transaction across every tree it touches;
+    /// a big one (an import) goes in chunks behind a journal (see `bulk`). Readers see it
+    /// whole or not at all.
+    pub fn commit(
         &self,
-        b: &mut Batches,
-        w: &LeadWrite,
-        appended: &mut Vec<TimelineKey>,
-    ) -> Result<(), StoreError> {
-        let id = w.after.id;
-        b.leads
-            .insert(&keys::id(id), codec::encode(LEAD_FORMAT, &w.after));
-        if let Some(e) = &w.keys.email {
-            b.by_email.insert(e.as_bytes(), &keys::id(id));
-        }
-        if let Some(p) = &w.keys.phone {
-            b.by_phone.insert(p.as_bytes(), &keys::id(id));
-        }
-        if let Some(old) = &w.before {
-            b.by_rank.remove(&rank_key(old));
-            if let Some(at) = old.next_action {
-                b.by_followup.remove(&keys::followup(at, id));
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+    ) -> Result<Vec<TimelineKey>, StoreError> {
+        self.writing(|t, ids| {
+            if Self::is_bulk(writes) {
+                // Bulk writes (imports) are never undone entry by entry: no keys to hand back.
+                t.commit_bulk(writes, rules_fingerprint, None, ids)?;
+                return Ok(Vec::new());
             }
-        }
-        b.by_rank.insert(&rank_key(&w.after), &[]);
-        if let Some(at) = w.after.next_action {
-            b.by_followup.insert(&keys::followup(at, id), &[]);
-        }
-        for i in &w.append {
-            let seq = self.db.generate_id()?;
-            b.edits.append(
-                self,
-                id,
-                w.before.is_none(),
-                (i.at, seq, Self::encode_interaction(i)),
-            )?;
-            appended.push(TimelineKey {
-                lead: id,
-                at: i.at,
-                seq,
-            });
-        }
-        for k in &w.remove {
-            b.edits.remove(self, k)?;
-        }
-        Ok(())
+            let keys = t.commit_unflushed(writes, rules_fingerprint, ids)?;
+            t.flush().map_err(write::Failure::During)?;
+            Ok(keys)
+        })
+    }
+
+    /// As `commit`, without the flush: for bulk loads that flush once at the end.
+    pub fn commit_unflushed(
+        &self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+    ) -> Result<Vec<TimelineKey>, StoreError> {
+        self.writing(|t, ids| t.commit_unflushed(writes, rules_fingerprint, ids))
+    }
+
+    /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
+    pub fn rewrite_interaction(&self, key: TimelineKey, i: &Interaction) -> Result<(), StoreError> {
+        self.writing(|t, _| t.rewrite_interaction(key, i))
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.writing(|t, _| t.flush().map_err(write::Failure::During))
     }
 
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.read()?.db.size_on_disk()?)
+    }
+
+    /// Recounts everything the meta tree keeps and checks the indexes against the leads: the
+    /// problems found (none: the store is as leadq wrote it). A scan of the whole store.
+    pub fn verify(&self) -> Result<Vec<Problem>, StoreError> {
+        self.read()?.verify()
     }
 
     /// The raw encoding of a record, for golden-bytes tests of the stored format.
@@ -528,10 +537,84 @@ impl Store {
         codec::decode("lead", LEAD_FORMAT, bytes)
     }
 
-    /// Writes the schema version as-is (tests of the newer-store refusal).
+    /// Writes the schema version as-is (tests of the newer-store refusal and of migrations).
     pub fn force_schema_version(&self, version: u32) -> Result<(), StoreError> {
-        self.meta.insert(META_SCHEMA, &version.to_be_bytes())?;
-        self.flush()
+        self.writing(|t, _| {
+            t.meta
+                .insert(META_SCHEMA, &version.to_be_bytes())
+                .map_err(|e| write::Failure::During(e.into()))?;
+            t.flush().map_err(write::Failure::During)
+        })
+    }
+}
+
+impl Trees {
+    fn new(db: sled::Db) -> Result<Trees, StoreError> {
+        let tree = |name: &str| db.open_tree(name);
+        Ok(Trees {
+            meta: tree("meta")?,
+            leads: tree("leads")?,
+            timeline: tree("timelines")?,
+            by_email: tree("by_email")?,
+            by_phone: tree("by_phone")?,
+            by_rank: tree("by_rank")?,
+            by_followup: tree("by_followup")?,
+            counts: Counts::default(),
+            db,
+        })
+    }
+
+    fn next_id(&self) -> Result<LeadId, StoreError> {
+        Ok(self
+            .meta
+            .get(META_NEXT_ID)?
+            .and_then(|v| keys::read_id(&v))
+            .unwrap_or(1))
+    }
+
+    fn schema(&self) -> Result<Option<u32>, StoreError> {
+        Ok(self
+            .meta
+            .get(META_SCHEMA)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
+    }
+
+    fn lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        self.leads
+            .get(keys::id(id))?
+            .map(|v| codec::decode("lead", LEAD_FORMAT, &v))
+            .transpose()
+    }
+
+    fn find_email(&self, normalized: &str) -> Result<Option<LeadId>, StoreError> {
+        Ok(self
+            .by_email
+            .get(normalized.as_bytes())?
+            .and_then(|v| keys::read_id(&v)))
+    }
+
+    fn find_phone(&self, normalized: &str) -> Result<Option<LeadId>, StoreError> {
+        Ok(self
+            .by_phone
+            .get(normalized.as_bytes())?
+            .and_then(|v| keys::read_id(&v)))
+    }
+
+    fn find_duplicate(&self, keys: &DedupeKeys) -> Result<Option<LeadId>, StoreError> {
+        if let Some(e) = &keys.email
+            && let Some(id) = self.find_email(e)?
+        {
+            return Ok(Some(id));
+        }
+        match &keys.phone {
+            Some(p) => self.find_phone(p),
+            None => Ok(None),
+        }
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 }
 
@@ -547,19 +630,6 @@ fn rank_key(lead: &Lead) -> [u8; 17] {
     keys::rank(lead.score.bound, lead.waiting_since(), lead.id)
 }
 
-#[derive(Default)]
-struct Batches {
-    meta: Ops,
-    leads: Ops,
-    timeline: Ops,
-    by_email: Ops,
-    by_phone: Ops,
-    by_rank: Ops,
-    by_followup: Ops,
-    /// Timeline changes, staged into `timeline` before the batches are applied.
-    edits: timeline::TimelineEdits,
-}
-
 fn open_error(path: &Path, e: sled::Error) -> StoreError {
     match e {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
@@ -569,7 +639,7 @@ fn open_error(path: &Path, e: sled::Error) -> StoreError {
             path: path.to_path_buf(),
             error,
         },
-        other => StoreError::Sled(other),
+        other => health::damaged_on_open(path, StoreError::Sled(other)),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet, btree_map};
 
 use super::ops::Ops;
-use super::{INTERACTION_FORMAT, Store, StoreError, TimelineKey, codec, keys};
+use super::{INTERACTION_FORMAT, StoreError, TimelineKey, Trees, codec, keys};
 use crate::domain::{Interaction, LeadId, Millis};
 
 /// Interactions per chunk: a lead's usual timeline is one chunk; appending rewrites only the
@@ -21,7 +21,12 @@ fn decode_chunk(bytes: &[u8]) -> Result<Vec<Entry>, StoreError> {
     codec::decode("timeline chunk", TIMELINE_FORMAT, bytes)
 }
 
-impl Store {
+/// How many entries a stored chunk holds.
+pub(super) fn chunk_len(bytes: &[u8]) -> Result<usize, StoreError> {
+    Ok(decode_chunk(bytes)?.len())
+}
+
+impl Trees {
     /// A lead's timeline, oldest first: one range scan.
     pub fn timeline(&self, id: LeadId) -> Result<Vec<(TimelineKey, Interaction)>, StoreError> {
         let mut out = Vec::new();
@@ -36,17 +41,6 @@ impl Store {
         }
         out.sort_by_key(|(k, _)| (k.at, k.seq));
         Ok(out)
-    }
-
-    /// Counts every interaction: a scan of every timeline (a chunk that cannot be read counts
-    /// nothing; `timeline` reports it).
-    pub fn interaction_count(&self) -> usize {
-        self.timeline
-            .iter()
-            .values()
-            .filter_map(|chunk| decode_chunk(&chunk.ok()?).ok())
-            .map(|entries| entries.len())
-            .sum()
     }
 
     /// Schema 1 -> 2: one key per interaction (lead, at, seq) in the tree `timeline` becomes
@@ -89,10 +83,12 @@ pub(super) struct TimelineEdits {
     tail_loaded: HashSet<LeadId>,
     /// Leads whose every chunk is in `chunks`.
     all_loaded: HashSet<LeadId>,
+    /// Entries taken out (undo, a rolled-back import).
+    removed: u64,
 }
 
 impl TimelineEdits {
-    fn load_tail(&mut self, store: &Store, lead: LeadId) -> Result<(), StoreError> {
+    fn load_tail(&mut self, store: &Trees, lead: LeadId) -> Result<(), StoreError> {
         if self.tail_loaded.insert(lead)
             && let Some(item) = store.timeline.scan_prefix(keys::id(lead)).next_back()
         {
@@ -104,7 +100,7 @@ impl TimelineEdits {
         Ok(())
     }
 
-    fn load_all(&mut self, store: &Store, lead: LeadId) -> Result<(), StoreError> {
+    fn load_all(&mut self, store: &Trees, lead: LeadId) -> Result<(), StoreError> {
         if !self.all_loaded.insert(lead) {
             return Ok(());
         }
@@ -130,7 +126,7 @@ impl TimelineEdits {
     /// no timeline in the store yet, so there is nothing to read.
     pub(super) fn append(
         &mut self,
-        store: &Store,
+        store: &Trees,
         lead: LeadId,
         new_lead: bool,
         entry: Entry,
@@ -155,7 +151,7 @@ impl TimelineEdits {
     /// Replaces the record of one entry; false if there is no such entry.
     pub(super) fn replace(
         &mut self,
-        store: &Store,
+        store: &Trees,
         k: &TimelineKey,
         record: Vec<u8>,
     ) -> Result<bool, StoreError> {
@@ -174,28 +170,33 @@ impl TimelineEdits {
     }
 
     /// Takes an entry out; an entry that is not there is no error (undo is idempotent).
-    pub(super) fn remove(&mut self, store: &Store, k: &TimelineKey) -> Result<(), StoreError> {
+    pub(super) fn remove(&mut self, store: &Trees, k: &TimelineKey) -> Result<(), StoreError> {
         self.retain(store, k.lead, |(at, seq, _)| (*at, *seq) != (k.at, k.seq))
     }
 
     /// Keeps only the lead's entries for which `keep` holds.
     pub(super) fn retain(
         &mut self,
-        store: &Store,
+        store: &Trees,
         lead: LeadId,
         mut keep: impl FnMut(&Entry) -> bool,
     ) -> Result<(), StoreError> {
         self.load_all(store, lead)?;
+        let mut removed = 0;
         for (_, (entries, dirty)) in self.lead_chunks(lead) {
             let before = entries.len();
             entries.retain(&mut keep);
             *dirty |= entries.len() != before;
+            removed += (before - entries.len()) as u64;
         }
+        self.removed += removed;
         Ok(())
     }
 
-    /// Every changed chunk into the batch for the timeline tree.
-    pub(super) fn stage(self, batch: &mut Ops) {
+    /// Every changed chunk into the batch for the timeline tree; returns how many entries
+    /// were taken out.
+    pub(super) fn stage(self, batch: &mut Ops) -> u64 {
+        let removed = self.removed;
         for (key, (entries, dirty)) in self.chunks {
             match (dirty, entries.is_empty()) {
                 (false, _) => {}
@@ -203,6 +204,7 @@ impl TimelineEdits {
                 (true, false) => batch.insert(&key, codec::encode(TIMELINE_FORMAT, &entries)),
             }
         }
+        removed
     }
 }
 

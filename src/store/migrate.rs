@@ -1,0 +1,104 @@
+//! The schema version: a new store gets the current one, an older one is migrated step by
+//! step (after an automatic snapshot it can be restored from), a newer one is refused.
+
+use std::path::Path;
+
+use sled::Batch;
+
+use super::health::Counts;
+use super::{META_SCHEMA, SCHEMA_VERSION, StoreError, Trees, rank_key};
+
+/// Schema 1's timeline tree, one key per interaction.
+const OLD_TIMELINE: &[u8] = b"timeline";
+
+impl Trees {
+    /// Makes the store ready for this leadq; returns whether it changed anything that needs a
+    /// flush (a new store, a migration).
+    pub(super) fn prepare(&mut self, path: &Path) -> Result<bool, StoreError> {
+        match self.schema()? {
+            None => {
+                self.meta
+                    .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                let (key, value) = self.counts.meta_entry();
+                self.meta.insert(key, &value)?;
+                self.db.flush()?;
+                Ok(true)
+            }
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: v,
+                known: SCHEMA_VERSION,
+            }),
+            Some(v) if v < SCHEMA_VERSION => {
+                self.migrate(path, v)?;
+                Ok(true)
+            }
+            Some(_) => {
+                self.drop_old_trees()?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Brings an older store up to `SCHEMA_VERSION`, one step at a time, after a snapshot of
+    /// it as it was. Schema 1 is the first; an older "version" is a store from a pre-release
+    /// build, which is refused. Each step is redone if a crash interrupts it: the schema
+    /// version is raised only at the end.
+    fn migrate(&mut self, path: &Path, from: u32) -> Result<(), StoreError> {
+        if from < 1 {
+            return Err(StoreError::Corrupt {
+                what: "schema version",
+                reason: format!("schema {from} predates leadq's first release"),
+            });
+        }
+        if path.is_dir() {
+            self.snapshot(path, &format!("before-migration-from-schema-{from}"))?;
+        }
+        if from < 2 {
+            self.rebuild_rank_index()?;
+            if self.has_tree(OLD_TIMELINE) {
+                self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
+            }
+        }
+        if from < 3 {
+            let (leads, interactions) = self.recount()?;
+            self.counts = Counts {
+                generation: 1,
+                leads,
+                interactions,
+            };
+            let (key, value) = self.counts.meta_entry();
+            self.meta.insert(key, &value)?;
+        }
+        self.meta
+            .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+        self.db.flush()?;
+        self.drop_old_trees()
+    }
+
+    fn has_tree(&self, name: &[u8]) -> bool {
+        self.db.tree_names().iter().any(|n| n == name)
+    }
+
+    /// Trees a migration left behind (dropped after the schema version is raised, so a crash
+    /// in between leaves one for the next open).
+    fn drop_old_trees(&self) -> Result<(), StoreError> {
+        if self.has_tree(OLD_TIMELINE) {
+            self.db.drop_tree(OLD_TIMELINE)?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Schema 1 -> 2: the rank index is rebuilt from the leads with the new key layout.
+    fn rebuild_rank_index(&self) -> Result<(), StoreError> {
+        self.by_rank.clear()?;
+        let mut batch = Batch::default();
+        for v in self.leads.iter().values() {
+            let lead: crate::domain::Lead = super::codec::decode("lead", super::LEAD_FORMAT, &v?)?;
+            batch.insert(&rank_key(&lead), &[]);
+        }
+        self.by_rank.apply_batch(batch)?;
+        Ok(())
+    }
+}

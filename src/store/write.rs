@@ -1,0 +1,245 @@
+//! Staging and applying writes. A write is staged (read, encoded, counted) before anything is
+//! changed, so an error there leaves the store as it was; an error once it is being applied
+//! may have left part of it in sled's memory, which `Store::writing` must never serve.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::health::Counts;
+use super::ops::Ops;
+use super::{
+    LEAD_FORMAT, LeadWrite, META_NEXT_ID, META_RULES, StoreError, TimelineKey, Trees, codec, keys,
+    rank_key, timeline,
+};
+use crate::domain::Interaction;
+
+/// How a write failed: before it changed anything, or while it was being applied.
+pub(super) enum Failure {
+    Before(StoreError),
+    During(StoreError),
+}
+
+impl From<sled::Error> for Failure {
+    /// A sled error met while staging (a read, an id) changed nothing.
+    fn from(e: sled::Error) -> Failure {
+        Failure::Before(e.into())
+    }
+}
+
+impl From<StoreError> for Failure {
+    /// Errors of staging (reading what a write changes) come before anything is applied.
+    fn from(e: StoreError) -> Failure {
+        Failure::Before(e)
+    }
+}
+
+/// The changes of a write, per tree, and what it does to the counts.
+#[derive(Default)]
+pub(super) struct Batches {
+    pub meta: Ops,
+    pub leads: Ops,
+    pub timeline: Ops,
+    pub by_email: Ops,
+    pub by_phone: Ops,
+    pub by_rank: Ops,
+    pub by_followup: Ops,
+    /// Timeline changes, staged into `timeline` before the batches are applied.
+    pub edits: timeline::TimelineEdits,
+    /// The counts once the write is applied.
+    pub counts: Counts,
+}
+
+impl Trees {
+    /// Stages and applies `writes` as one transaction, without flushing.
+    pub(super) fn commit_unflushed(
+        &mut self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        ids: &AtomicU64,
+    ) -> Result<Vec<TimelineKey>, Failure> {
+        let (b, appended) = self.stage(writes, rules_fingerprint, ids, self.counts)?;
+        let counts = b.counts;
+        self.apply(&b).map_err(Failure::During)?;
+        self.counts = counts;
+        Ok(appended)
+    }
+
+    /// The batches that make `writes` (on top of `counts`), and the timeline entries they
+    /// append. Reads the store; changes nothing.
+    pub(super) fn stage(
+        &self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        ids: &AtomicU64,
+        counts: Counts,
+    ) -> Result<(Batches, Vec<TimelineKey>), StoreError> {
+        let mut b = Batches {
+            counts: Counts {
+                generation: counts.generation + 1,
+                ..counts
+            },
+            ..Batches::default()
+        };
+        let mut appended = Vec::new();
+        for w in writes {
+            self.stage_write(&mut b, w, &mut appended)?;
+        }
+        let removed = std::mem::take(&mut b.edits).stage(&mut b.timeline);
+        b.counts.interactions = b.counts.interactions.saturating_sub(removed);
+        b.meta
+            .insert(META_NEXT_ID, &ids.load(Ordering::SeqCst).to_be_bytes());
+        if let Some(fp) = rules_fingerprint {
+            b.meta.insert(META_RULES, &fp.to_be_bytes());
+        }
+        let (key, value) = b.counts.meta_entry();
+        b.meta.insert(key, &value);
+        Ok((b, appended))
+    }
+
+    fn stage_write(
+        &self,
+        b: &mut Batches,
+        w: &LeadWrite,
+        appended: &mut Vec<TimelineKey>,
+    ) -> Result<(), StoreError> {
+        let id = w.after.id;
+        b.leads
+            .insert(&keys::id(id), codec::encode(LEAD_FORMAT, &w.after));
+        if w.before.is_none() {
+            b.counts.leads += 1;
+        }
+        if let Some(e) = &w.keys.email {
+            b.by_email.insert(e.as_bytes(), &keys::id(id));
+        }
+        if let Some(p) = &w.keys.phone {
+            b.by_phone.insert(p.as_bytes(), &keys::id(id));
+        }
+        if let Some(old) = &w.before {
+            b.by_rank.remove(&rank_key(old));
+            if let Some(at) = old.next_action {
+                b.by_followup.remove(&keys::followup(at, id));
+            }
+        }
+        b.by_rank.insert(&rank_key(&w.after), &[]);
+        if let Some(at) = w.after.next_action {
+            b.by_followup.insert(&keys::followup(at, id), &[]);
+        }
+        for i in &w.append {
+            let seq = self.db.generate_id()?;
+            b.edits.append(
+                self,
+                id,
+                w.before.is_none(),
+                (i.at, seq, super::Store::encode_interaction(i)),
+            )?;
+            b.counts.interactions += 1;
+            appended.push(TimelineKey {
+                lead: id,
+                at: i.at,
+                seq,
+            });
+        }
+        for k in &w.remove {
+            b.edits.remove(self, k)?;
+        }
+        Ok(())
+    }
+
+    /// Applies staged batches as one transaction across every tree.
+    pub(super) fn apply(&self, b: &Batches) -> Result<(), StoreError> {
+        let trees = [
+            &self.meta,
+            &self.leads,
+            &self.timeline,
+            &self.by_email,
+            &self.by_phone,
+            &self.by_rank,
+            &self.by_followup,
+        ];
+        let batches = [
+            b.meta.to_batch(),
+            b.leads.to_batch(),
+            b.timeline.to_batch(),
+            b.by_email.to_batch(),
+            b.by_phone.to_batch(),
+            b.by_rank.to_batch(),
+            b.by_followup.to_batch(),
+        ];
+        trees[..]
+            .transaction(|tx| {
+                for (t, batch) in tx.iter().zip(&batches) {
+                    t.apply_batch(batch)?;
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::Sled(e),
+            })
+    }
+
+    /// Applies staged changes key by key, two trees at a time: not atomic at all. Only for
+    /// bulk writes, whose journal takes back any part that landed.
+    pub(super) fn apply_untransacted(&self, b: Batches) -> Result<(), StoreError> {
+        let Batches {
+            meta,
+            leads,
+            timeline,
+            by_email,
+            by_phone,
+            by_rank,
+            by_followup,
+            ..
+        } = b;
+        std::thread::scope(|scope| {
+            let (phone_a, phone_b) = by_phone.split();
+            let records = scope.spawn(move || -> sled::Result<()> {
+                leads.apply_each(&self.leads)?;
+                timeline.apply_each(&self.timeline)?;
+                phone_a.apply_each(&self.by_phone)
+            });
+            let indexes = by_rank
+                .apply_each(&self.by_rank)
+                .and_then(|()| by_email.apply_each(&self.by_email))
+                .and_then(|()| phone_b.apply_each(&self.by_phone))
+                .and_then(|()| by_followup.apply_each(&self.by_followup))
+                .and_then(|()| meta.apply_each(&self.meta));
+            let records = records.join().expect("a store writer thread panicked");
+            records.and(indexes)
+        })?;
+        Ok(())
+    }
+
+    /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
+    pub(super) fn rewrite_interaction(
+        &mut self,
+        key: TimelineKey,
+        i: &Interaction,
+    ) -> Result<(), Failure> {
+        let mut edits = timeline::TimelineEdits::default();
+        if !edits.replace(self, &key, super::Store::encode_interaction(i))? {
+            return Err(Failure::Before(StoreError::Corrupt {
+                what: "timeline entry",
+                reason: "it no longer exists".into(),
+            }));
+        }
+        let mut ops = Ops::default();
+        edits.stage(&mut ops);
+        self.counts.generation += 1;
+        let (key, value) = self.counts.meta_entry();
+        let mut meta = Ops::default();
+        meta.insert(key, &value);
+        let b = super::write::Batches {
+            meta,
+            timeline: ops,
+            ..Batches::default()
+        };
+        let applied = self.apply(&b).and_then(|()| self.flush());
+        applied.map_err(|e| {
+            self.counts.generation -= 1;
+            Failure::During(e)
+        })
+    }
+}
