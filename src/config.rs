@@ -38,6 +38,18 @@ pub struct FileConfig {
     pub theme: Option<String>,
     /// Mouse support in the TUI (off by default).
     pub mouse: Option<bool>,
+    /// The server's automatic snapshots of the store.
+    pub snapshots: Option<SnapshotConfig>,
+}
+
+/// `[snapshots]` in config.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotConfig {
+    /// Hours between snapshots (0: none); default 6.
+    pub every_hours: Option<u32>,
+    /// How many to keep; default 8.
+    pub keep: Option<usize>,
 }
 
 pub fn read_config(path: &Path) -> Result<FileConfig> {
@@ -109,7 +121,21 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
     if country_code.is_empty() || !country_code.chars().all(|c| c.is_ascii_digit()) {
         bail!("config.toml: country_code {country_code:?} must be digits, such as \"44\"");
     }
+    let snap = file.snapshots.unwrap_or_default();
+    let every_hours = snap.every_hours.unwrap_or(6);
+    if every_hours > 24 * 365 {
+        bail!(
+            "config.toml: [snapshots] every_hours = {every_hours}: use 0 (none) to 8760 (a year)"
+        );
+    }
+    let keep = snap.keep.unwrap_or(crate::service::SNAPSHOT_KEEP);
+    if !(1..=1000).contains(&keep) {
+        bail!("config.toml: [snapshots] keep = {keep}: keep 1 to 1000 snapshots");
+    }
     Ok(Settings {
+        snapshot_every: (every_hours > 0)
+            .then(|| std::time::Duration::from_secs(u64::from(every_hours) * 3600)),
+        snapshot_keep: keep,
         rules: load_rules(rules_file)?,
         country_code,
         user: current_user(),

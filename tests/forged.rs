@@ -185,6 +185,7 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
             "a backup",
             Request::Backup {
                 path: "/tmp/leadq-forged-backup".into(),
+                force: true,
             },
         ),
         ("stop the server", Request::Shutdown),

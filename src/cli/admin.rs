@@ -1,22 +1,20 @@
-//! `leadq backup`, `restore` and `doctor`: the store's care, in plain words.
+//! `leadq backup` and `restore`: copies of the store, and the store put back from one.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::remote::client::Client;
-use crate::remote::log::log_path;
 use crate::remote::server::socket_path;
-use crate::remote::team::Team;
-use crate::service::LeadService;
 use crate::store::{DEFAULT_CACHE_BYTES, Store, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
-    /// The backup file to write
+    /// The backup file to write (a new file, unless --force)
     pub file: PathBuf,
+    /// Replace FILE if it is an existing regular file (never a link, a folder or a device)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +34,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 pub fn backup(cli: &super::Cli, a: &BackupArgs) -> Result<ExitCode> {
     let service = super::open_service(cli, false)?;
     let file = absolute(&a.file)?;
-    let entries = service.backup(&file.display().to_string())?;
+    let entries = service.backup(&file.display().to_string(), a.force)?;
     say!(
         "backed up {} ({entries} entries) to {}",
         service.location(),
@@ -62,13 +60,24 @@ pub fn restore(cli: &super::Cli, a: &RestoreArgs) -> Result<ExitCode> {
     let entries = Store::restore_new(&a.file, &building)
         .with_context(|| format!("cannot restore {}", a.file.display()))?;
     let mut kept = None;
+    let mut snapshot = None;
     if store.exists() {
-        if let Err(StoreError::InUse(p)) = Store::open(&store, DEFAULT_CACHE_BYTES) {
-            let _ = std::fs::remove_dir_all(&building);
-            bail!(
-                "the store at {} is in use by another leadq process: close it first",
-                p.display()
-            );
+        match Store::open(&store, DEFAULT_CACHE_BYTES) {
+            Err(StoreError::InUse(p)) => {
+                let _ = std::fs::remove_dir_all(&building);
+                bail!(
+                    "the store at {} is in use by another leadq process: close it first",
+                    p.display()
+                );
+            }
+            // A snapshot of the store as it was, with the automatic ones (a damaged store
+            // cannot be copied: it is kept aside whole instead).
+            Ok(current) => {
+                let keep = crate::config::settings(cli.rules.as_deref())
+                    .map_or(crate::service::SNAPSHOT_KEEP, |s| s.snapshot_keep);
+                snapshot = current.snapshot("before-restore", keep).ok();
+            }
+            Err(_) => {}
         }
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         // A second restore within the same second must not collide with the first one's.
@@ -83,6 +92,13 @@ pub fn restore(cli: &super::Cli, a: &RestoreArgs) -> Result<ExitCode> {
         kept = Some(old);
     }
     std::fs::rename(&building, &store)?;
+    // The automatic snapshots stay with the store in use.
+    if let Some(old) = &kept {
+        let snaps = old.join(crate::store::SNAPSHOT_DIR);
+        if snaps.is_dir() {
+            let _ = std::fs::rename(&snaps, store.join(crate::store::SNAPSHOT_DIR));
+        }
+    }
     say!(
         "restored {entries} entries from {} into {}",
         a.file.display(),
@@ -91,169 +107,11 @@ pub fn restore(cli: &super::Cli, a: &RestoreArgs) -> Result<ExitCode> {
     if let Some(old) = kept {
         say!("the store as it was is kept at {}", old.display())?;
     }
+    if let Some(s) = snapshot {
+        let moved = store
+            .join(crate::store::SNAPSHOT_DIR)
+            .join(s.file_name().unwrap_or_default());
+        say!("and snapshotted to {}", moved.display())?;
+    }
     Ok(ExitCode::SUCCESS)
-}
-
-fn mode_of(p: &Path) -> Option<String> {
-    let m = std::fs::metadata(p).ok()?;
-    let owner = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(m.uid()))
-        .ok()
-        .flatten()
-        .map_or(m.uid().to_string(), |u| u.name);
-    let group = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(m.gid()))
-        .ok()
-        .flatten()
-        .map_or(m.gid().to_string(), |g| g.name);
-    Some(format!(
-        "{:o} {owner}:{group}",
-        m.permissions().mode() & 0o7777
-    ))
-}
-
-/// Reports the store, the server, the socket and the permissions in plain words; exits 1 if
-/// something needs fixing.
-pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
-    let store = super::store_path(cli)?;
-    let mut problems = 0;
-    let mut say = |ok: bool, text: String| {
-        // A closed pipe ends the report; the checks themselves go on to the exit code.
-        let _ = say!("{} {text}", if ok { "ok  " } else { "FIX " });
-        if !ok {
-            problems += 1;
-        }
-    };
-    let socket = socket_path(&store);
-    let team = Team::load(&store).ok();
-    if !store.exists() {
-        say(
-            true,
-            format!(
-                "no store yet at {} (leadq creates it on first use)",
-                store.display()
-            ),
-        );
-    } else {
-        let mode = std::fs::metadata(&store)?.permissions().mode() & 0o777;
-        let private = mode & 0o077 == 0;
-        let team_ok = team.is_some() && mode & 0o007 == 0;
-        say(
-            private || team_ok,
-            format!(
-                "store folder {} ({}){}",
-                store.display(),
-                mode_of(&store).unwrap_or_default(),
-                if private || team_ok {
-                    ""
-                } else {
-                    ": other users can read it; run chmod 700 on it"
-                }
-            ),
-        );
-    }
-    let settings = crate::config::settings(cli.rules.as_deref());
-    match &settings {
-        Ok(_) => say(true, "configuration and scoring rules load".into()),
-        Err(e) => say(false, format!("configuration: {e:#}")),
-    }
-    // The log of the server that runs, if one does; else where one started from here logs.
-    let mut server_log = None;
-    match Client::connect(&store, false) {
-        Ok(client) => {
-            server_log = client.server_log();
-            let who = client.identity();
-            say(
-                true,
-                format!(
-                    "a leadq server runs for this store; you are {} ({})",
-                    who.user,
-                    who.role.name()
-                ),
-            );
-            say(
-                true,
-                format!(
-                    "socket {} ({})",
-                    socket.display(),
-                    mode_of(&socket).unwrap_or_default()
-                ),
-            );
-            match client.stats() {
-                Ok(st) => say(
-                    true,
-                    format!("{} leads, {} interactions", st.leads, st.interactions),
-                ),
-                Err(e) => say(false, format!("the server cannot read the store: {e}")),
-            }
-        }
-        Err(e) if socket.exists() && e.to_string().contains("refused") => say(false, e.to_string()),
-        Err(_) => {
-            if socket.exists() {
-                say(
-                    true,
-                    format!(
-                        "stale socket {} (no server answers; the next one replaces it)",
-                        socket.display()
-                    ),
-                );
-            } else {
-                say(
-                    true,
-                    "no leadq server runs for this store (one starts with the TUI)".into(),
-                );
-            }
-            if store.exists() {
-                match Store::open(&store, DEFAULT_CACHE_BYTES) {
-                    Ok(s) => {
-                        let version = s.schema_version().unwrap_or(0);
-                        say(
-                            true,
-                            format!(
-                                "store schema {version}, {} leads, {} interactions, {} KiB on disk",
-                                s.lead_count(),
-                                s.interaction_count(),
-                                s.size_on_disk().unwrap_or(0) / 1024
-                            ),
-                        );
-                    }
-                    Err(e) => say(false, format!("{e}")),
-                }
-            }
-        }
-    }
-    if let Some(t) = &team {
-        let group_ok = nix::unistd::Group::from_name(&t.group)
-            .ok()
-            .flatten()
-            .is_some();
-        say(
-            group_ok,
-            format!(
-                "team file: group {}, {} members{}",
-                t.group,
-                t.members.len(),
-                if group_ok {
-                    ""
-                } else {
-                    " (no such group on this machine)"
-                }
-            ),
-        );
-    }
-    match server_log {
-        Some(path) => say(true, format!("server log {path}")),
-        None => say(
-            true,
-            format!(
-                "server log {} (where a server started by you logs)",
-                log_path(&store).display()
-            ),
-        ),
-    }
-    if problems == 0 {
-        say!("all is well")?;
-        Ok(ExitCode::SUCCESS)
-    } else {
-        say!("{problems} thing(s) to fix")?;
-        Ok(ExitCode::from(1))
-    }
 }

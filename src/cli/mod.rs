@@ -22,6 +22,7 @@ mod add;
 mod admin;
 pub mod csv_in;
 mod demo;
+mod doctor;
 mod export;
 mod import;
 mod list;
@@ -237,7 +238,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Serve(a)) => return serve::run(&cli, a),
         Some(Command::Backup(a)) => return admin::backup(&cli, a),
         Some(Command::Restore(a)) => return admin::restore(&cli, a),
-        Some(Command::Doctor) => return admin::doctor(&cli),
+        Some(Command::Doctor) => return doctor::doctor(&cli),
         _ => {}
     }
     let interactive = cli.command.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());

@@ -74,6 +74,20 @@ fn gone() -> ServiceError {
     )
 }
 
+/// Why a server this client started stopped at once: what it said on its way out.
+fn server_died(child: &mut std::process::Child, fallback: ServiceError) -> ServiceError {
+    let mut said = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut said);
+    }
+    let said = said.trim().trim_start_matches("leadq: ").to_string();
+    if said.is_empty() {
+        fallback
+    } else {
+        ServiceError::Refused(said)
+    }
+}
+
 fn from_failure(f: Failure) -> ServiceError {
     match f {
         Failure::NotFound(id) => ServiceError::NotFound(id),
@@ -156,8 +170,9 @@ fn handshake(socket: &Path) -> Result<Accepted, ServiceError> {
     }
 }
 
-/// Starts `leadq serve` for `store` in the background, detached from this terminal.
-pub fn start_server(store: &Path) -> std::io::Result<()> {
+/// Starts `leadq serve` for `store` in the background, detached from this terminal. Its
+/// standard error comes back to the caller, to say why if it stops at once (a damaged store).
+pub fn start_server(store: &Path) -> std::io::Result<std::process::Child> {
     use std::os::unix::process::CommandExt;
     let idle = std::env::var("LEADQ_SERVER_IDLE")
         .ok()
@@ -172,10 +187,9 @@ pub fn start_server(store: &Path) -> std::io::Result<()> {
         .arg(idle.to_string())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .process_group(0)
         .spawn()
-        .map(|_| ())
 }
 
 impl Client {
@@ -222,7 +236,7 @@ impl Client {
             Ok(ok) => ok,
             Err(e) if !self.autostart => return Err(e),
             Err(_) => {
-                start_server(&self.store).map_err(|e| {
+                let mut child = start_server(&self.store).map_err(|e| {
                     ServiceError::Refused(format!("cannot start a leadq server: {e}"))
                 })?;
                 let deadline = Instant::now() + START_WAIT;
@@ -230,7 +244,12 @@ impl Client {
                     match handshake(&self.socket) {
                         Ok(ok) => break ok,
                         Err(e) if Instant::now() >= deadline => return Err(e),
-                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                        Err(e) => {
+                            if let Ok(Some(_)) = child.try_wait() {
+                                return Err(server_died(&mut child, e));
+                            }
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                     }
                 }
             }
@@ -572,10 +591,18 @@ impl LeadService for Client {
         }
     }
 
-    fn backup(&self, path: &str) -> Result<u64, ServiceError> {
+    fn health(&self) -> Result<crate::service::Health, ServiceError> {
+        match self.call(Request::Health, true)? {
+            Reply::Health(h) => Ok(*h),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn backup(&self, path: &str, force: bool) -> Result<u64, ServiceError> {
         match self.call(
             Request::Backup {
                 path: path.to_string(),
+                force,
             },
             false,
         )? {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    ActionId, Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions, ImportReport,
-    LeadDetail, LeadView, LogEntry, Presence, Query, Stats,
+    ActionId, Activity, AddOutcome, Change, DemoReport, Health, Identity, ImportOptions,
+    ImportReport, LeadDetail, LeadView, LogEntry, Presence, Query, Stats,
 };
 
 /// Bumped on any change a peer of the previous version could misread.
@@ -150,6 +150,8 @@ pub enum Request {
         seed: u64,
     },
     Stats,
+    /// The store's health, for `doctor`.
+    Health,
     Sources,
     /// Start pushing `Event`s to this connection.
     Subscribe,
@@ -158,6 +160,9 @@ pub enum Request {
     /// Write a consistent copy of the whole store to this file (on the server's machine).
     Backup {
         path: String,
+        /// Replace an existing regular file.
+        #[serde(default)]
+        force: bool,
     },
     Ping,
     /// Stop the server (its owner, or a manager of a team).
@@ -174,6 +179,7 @@ pub enum Reply {
     Detail(Box<LeadDetail>),
     Demo(DemoReport),
     Stats(Stats),
+    Health(Box<Health>),
     Sources(Vec<String>),
     Pong { now: Millis },
     Entries(u64),

@@ -195,6 +195,7 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
         }
     ));
     spawn_fanout(Arc::clone(&shared));
+    spawn_care(Arc::clone(&shared));
     let reason = loop {
         if stop.load(Ordering::Relaxed) {
             break "stopped by a signal".to_string();
@@ -248,6 +249,34 @@ fn secure_socket(path: &Path, team: Option<&Team>) -> Result<()> {
         team.give_to_group(path)?;
     }
     Ok(())
+}
+
+/// Checks the whole store once (closing it if it is not what leadq wrote), then takes the
+/// automatic snapshots whenever one is due. In the background: clients are served meanwhile.
+fn spawn_care(shared: Arc<Shared>) {
+    std::thread::spawn(move || {
+        let found = shared.base.verify_now();
+        shared.log.line(&match &found {
+            crate::service::Verification::Failed(problems) => {
+                format!("the store is damaged and closed: {}", problems.join("; "))
+            }
+            _ => "the store checked out whole".to_string(),
+        });
+        loop {
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            if shared.base.snapshot_due() {
+                match shared.base.snapshot("auto") {
+                    Ok(p) => shared
+                        .log
+                        .line(&format!("automatic snapshot {}", p.display())),
+                    Err(e) => shared.log.line(&format!("automatic snapshot failed: {e}")),
+                }
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    });
 }
 
 /// Forwards the store's change stream to every subscribed client that may see the lead.
@@ -449,6 +478,10 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
         Request::Export => s.export().map(Reply::Leads).map_err(failure),
         Request::Demo { count, seed } => s.demo(count, seed).map(Reply::Demo).map_err(failure),
         Request::Stats => s.stats().map(Reply::Stats).map_err(failure),
+        Request::Health => s
+            .health()
+            .map(|h| Reply::Health(Box::new(h)))
+            .map_err(failure),
         Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
         // The server may run as root: it writes a team's backup only for its own user, never
         // wherever a manager names.
@@ -461,7 +494,9 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
                 s.location()
             )))
         }
-        Request::Backup { path } => s.backup(&path).map(Reply::Entries).map_err(failure),
+        Request::Backup { path, force } => {
+            s.backup(&path, force).map(Reply::Entries).map_err(failure)
+        }
         Request::Shutdown if s.who().role == Role::Manager => {
             shared
                 .log

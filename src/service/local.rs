@@ -25,6 +25,9 @@ pub struct Settings {
     pub fixed_now: Option<Millis>,
     /// A team's members (a team server's store): only they may own leads. None: anyone.
     pub members: Option<Vec<String>>,
+    /// How often the server snapshots the store (None: never), and how many it keeps.
+    pub snapshot_every: Option<std::time::Duration>,
+    pub snapshot_keep: usize,
 }
 
 impl Default for Settings {
@@ -35,6 +38,8 @@ impl Default for Settings {
             user: "leadq".into(),
             fixed_now: None,
             members: None,
+            snapshot_every: Some(super::health::SNAPSHOT_EVERY),
+            snapshot_keep: super::health::SNAPSHOT_KEEP,
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct Core {
     pub(super) stats_cache: Mutex<StatsCache>,
     /// Each user's recent changes, for undo: kept here, never trusted from a client.
     pub(super) actions: Mutex<super::actions::Actions>,
+    /// What the last full check of the store found.
+    pub(super) verification: Mutex<super::health::Verification>,
 }
 
 /// (user, role) -> (change count, minute, counts).
@@ -99,6 +106,7 @@ impl Local {
             changes: std::sync::atomic::AtomicU64::new(0),
             stats_cache: Mutex::new(std::collections::HashMap::new()),
             actions: Mutex::new(super::actions::Actions::default()),
+            verification: Mutex::new(super::health::Verification::NotRun),
         };
         let fp = core.settings.rules.fingerprint();
         if core.store.rules_fingerprint()? != Some(fp) {

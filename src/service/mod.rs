@@ -3,12 +3,16 @@
 
 mod actions;
 mod demo;
+mod health;
 mod local;
 mod operations;
 mod planner;
 mod query;
 mod types;
 
+pub use health::{
+    Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, free_bytes, newest_snapshot,
+};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
 
@@ -59,9 +63,12 @@ pub trait LeadService {
     /// Fills the store with generated leads.
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError>;
     fn stats(&self) -> Result<Stats, ServiceError>;
+    /// The store's health: counts, what the last full check found, the newest automatic
+    /// snapshot, the free space on its disk.
+    fn health(&self) -> Result<Health, ServiceError>;
     /// Writes a consistent copy of the whole store to `path` (managers only); returns the
     /// number of entries copied.
-    fn backup(&self, path: &str) -> Result<u64, ServiceError>;
+    fn backup(&self, path: &str, force: bool) -> Result<u64, ServiceError>;
     /// Tells the others what this client is doing (a lead open, a call being logged).
     fn set_presence(&self, _presence: Option<(LeadId, Activity)>) {}
     /// What the other clients are doing, as last heard (empty without a server).

@@ -418,12 +418,19 @@ impl LeadService for Local {
         Ok(report)
     }
 
-    fn backup(&self, path: &str) -> Result<u64, ServiceError> {
+    fn backup(&self, path: &str, force: bool) -> Result<u64, ServiceError> {
         self.require_manager("back up the store")?;
+        let target = if force {
+            crate::store::BackupTarget::Replace
+        } else {
+            crate::store::BackupTarget::New
+        };
         let _guard = self.lock();
-        Ok(self
-            .store
-            .backup_to(std::path::Path::new(path), crate::store::BackupTarget::New)?)
+        Ok(self.store.backup_to(std::path::Path::new(path), target)?)
+    }
+
+    fn health(&self) -> Result<super::Health, ServiceError> {
+        Ok(self.health_now())
     }
 
     fn stats(&self) -> Result<Stats, ServiceError> {

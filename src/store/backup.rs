@@ -261,6 +261,17 @@ impl Store {
     /// Takes an automatic snapshot (`label`: why, such as "auto" or "before-restore") and
     /// keeps only the newest `keep` snapshots; returns its path.
     pub fn snapshot(&self, label: &str, keep: usize) -> Result<PathBuf, StoreError> {
+        // Temporary files of snapshots a process did not live to finish.
+        let dir = self.path.join(SNAPSHOT_DIR);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .rsplit_once(".partial-")
+                .and_then(|(_, p)| p.split('-').next());
+            if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let path = self.read()?.snapshot(&self.path, label)?;
         let all = snapshots(&self.path);
         for old in all.iter().take(all.len().saturating_sub(keep.max(1))) {

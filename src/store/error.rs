@@ -68,8 +68,15 @@ pub enum StoreError {
         path: PathBuf,
         error: std::io::Error,
     },
+    // Not `#[from]`: as a source, sled's message was printed twice.
     #[error("store error: {}", sled_message(.0))]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        StoreError::Sled(e)
+    }
 }
 
 /// sled's message without the empty backtrace it appends.

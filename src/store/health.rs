@@ -128,7 +128,7 @@ pub(super) fn damaged_on_open(path: &Path, e: StoreError) -> StoreError {
 }
 
 /// sled's message without its empty backtrace.
-fn plain(e: &StoreError) -> String {
+pub(super) fn plain(e: &StoreError) -> String {
     let s = match e {
         StoreError::Sled(inner) => inner.to_string(),
         other => other.to_string(),

@@ -26,10 +26,11 @@ use std::time::{Duration, Instant};
 use parking_lot::{MappedRwLockReadGuard, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use sled::Tree;
 
-pub use backup::{BackupTarget, SNAPSHOT_DIR};
+pub use backup::{BackupTarget, SNAPSHOT_DIR, newest_snapshot, snapshots};
 pub use bulk::CHUNK_LEADS;
 pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
 pub use error::StoreError;
+pub use health::seal_path;
 pub use health::{Counts, Problem};
 pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
@@ -88,6 +89,9 @@ pub struct Store {
     next_id: AtomicU64,
     /// The seal file: what leadq last wrote, outside sled (none for a temporary store).
     seal: Option<Mutex<health::Seal>>,
+    /// Damage found while the store was open (a check, a read): from then on nothing is
+    /// served. A lock of its own, so that a reader holding the gate can record it.
+    damage: Mutex<Option<String>>,
 }
 
 /// One lead's part of a write: its new state, its state before (to move its index entries;
@@ -144,6 +148,7 @@ impl Store {
             next_id: AtomicU64::new(trees.next_id()?),
             state: RwLock::new(State::Open(Box::new(trees))),
             seal: Some(Mutex::new(seal)),
+            damage: Mutex::new(None),
         };
         store.write_seal();
         Ok(store)
@@ -168,16 +173,17 @@ impl Store {
                 other => break other?,
             }
         };
-        let mut trees = Trees::new(db).map_err(|e| health::damaged_on_open(path, e))?;
-        trees.check_on_open(path, seal.last())?;
-        let migrated = trees
-            .prepare(path)
-            .map_err(|e| health::damaged_on_open(path, e))?;
-        trees.recover_bulk()?;
-        if migrated {
-            trees.db.flush()?;
-        }
-        Ok(trees)
+        let ready = || -> Result<Trees, StoreError> {
+            let mut trees = Trees::new(db)?;
+            trees.check_on_open(path, seal.last())?;
+            let migrated = trees.prepare(path)?;
+            trees.recover_bulk()?;
+            if migrated {
+                trees.db.flush()?;
+            }
+            Ok(trees)
+        };
+        ready().map_err(|e| health::damaged_on_open(path, e))
     }
 
     /// A store that lives in memory and vanishes when dropped (tests, benchmarks).
@@ -192,6 +198,7 @@ impl Store {
             next_id: AtomicU64::new(trees.next_id()?),
             state: RwLock::new(State::Open(Box::new(trees))),
             seal: None,
+            damage: Mutex::new(None),
         })
     }
 
@@ -203,6 +210,7 @@ impl Store {
     /// thread (`read_recursive`: a scan may look up leads as it goes); they wait for a writer
     /// to finish, so they see its write whole or not at all.
     fn read(&self) -> Result<MappedRwLockReadGuard<'_, Trees>, StoreError> {
+        self.refuse_if_damaged()?;
         self.recover_if_due();
         let guard = self.state.read_recursive();
         match &*guard {
@@ -216,11 +224,28 @@ impl Store {
 
     /// The trees, for writing: every reader waits until the write is applied and flushed.
     fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
+        self.refuse_if_damaged()?;
         self.recover_if_due();
         let guard = self.state.write();
         match &*guard {
             State::Open(_) => Ok(guard),
             other => Err(self.closed_error(other)),
+        }
+    }
+
+    /// A read error that means the store's files are damaged (sled's "corrupted data", a
+    /// record that does not decode) closes the store and is said as a damage: a store that is
+    /// not what leadq wrote is not served, not even the parts that still read.
+    fn seen<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        match r {
+            Err(
+                e @ (StoreError::Sled(sled::Error::Corruption { .. }) | StoreError::Corrupt { .. }),
+            ) => {
+                let what = format!("part of it cannot be read ({})", health::plain(&e));
+                self.mark_damaged(what.clone());
+                Err(health::damaged(&self.path, what))
+            }
+            other => other,
         }
     }
 
@@ -322,9 +347,17 @@ impl Store {
     }
 
     /// Closes the store for good: it was found not to be what leadq wrote (a check after
-    /// opening). Every later request is refused with `what`.
+    /// opening, a read). Every later request is refused with `what`. Takes no gate: a reader
+    /// holding it may be the one that found the damage.
     pub fn mark_damaged(&self, what: String) {
-        *self.state.write() = State::Damaged(what);
+        self.damage.lock().get_or_insert(what);
+    }
+
+    fn refuse_if_damaged(&self) -> Result<(), StoreError> {
+        match &*self.damage.lock() {
+            Some(what) => Err(health::damaged(&self.path, what.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Records what leadq last wrote in the seal file (a write of a few bytes, not flushed:
@@ -349,7 +382,8 @@ impl Store {
     }
 
     pub fn lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
-        self.read()?.lead(id)
+        let r = self.read()?.lead(id);
+        self.seen(r)
     }
 
     /// How many leads there are, as kept with every write (no scan).
@@ -381,7 +415,8 @@ impl Store {
 
     /// The lead already known under any of these keys (e-mail first).
     pub fn find_duplicate(&self, keys: &DedupeKeys) -> Result<Option<LeadId>, StoreError> {
-        self.read()?.find_duplicate(keys)
+        let r = self.read()?.find_duplicate(keys);
+        self.seen(r)
     }
 
     /// Lead ids by descending score upper bound, with the bound.
@@ -407,7 +442,7 @@ impl Store {
                 id,
             })
         });
-        Box::new(Guarded { _gate: t, it })
+        Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
     }
 
     /// Leads with a next action at or before `until`, earliest first.
@@ -430,7 +465,7 @@ impl Store {
                     reason: "short key".into(),
                 })
             });
-        Box::new(Guarded { _gate: t, it })
+        Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
     }
 
     /// Every lead, in id order.
@@ -444,12 +479,13 @@ impl Store {
             .iter()
             .values()
             .map(|v| codec::decode("lead", LEAD_FORMAT, &v?));
-        Box::new(Guarded { _gate: t, it })
+        Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
     }
 
     /// A lead's timeline, oldest first.
     pub fn timeline(&self, id: LeadId) -> Result<Vec<(TimelineKey, Interaction)>, StoreError> {
-        self.read()?.timeline(id)
+        let r = self.read()?.timeline(id);
+        self.seen(r)
     }
 
     /// One timeline entry by its key.
@@ -462,8 +498,8 @@ impl Store {
     }
 
     pub fn rules_fingerprint(&self) -> Result<Option<u64>, StoreError> {
-        let t = self.read()?;
-        Ok(t.meta.get(META_RULES)?.and_then(|v| keys::read_id(&v)))
+        let r = self.read()?.meta.get(META_RULES).map_err(StoreError::from);
+        Ok(self.seen(r)?.and_then(|v| keys::read_id(&v)))
     }
 
     /// Writes a set of lead changes all or nothing, then flushes: when this returns Ok the

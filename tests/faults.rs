@@ -1,0 +1,311 @@
+//! Faults at rest and on the way to disk: damaged bytes, a store rolled back under leadq's
+//! feet, a backup aimed at the wrong thing, snapshots to recover from. Nothing damaged is
+//! served: a store that is not what leadq wrote is refused with a message naming it and the
+//! way back, and the newest automatic snapshot brings it back.
+
+mod common;
+
+use common::home::Home;
+use common::server::{SAFETY_IDLE, Server, wait_until};
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use leadq::remote::server::socket_path;
+use leadq::store::{DEFAULT_CACHE_BYTES, SNAPSHOT_DIR, Store, snapshots};
+
+impl Home {
+    fn seed(&self, leads: usize) {
+        for i in 0..leads {
+            self.cli(&[
+                "add",
+                "--name",
+                &format!("Person {i}"),
+                "--email",
+                &format!("p{i}@x.example"),
+            ]);
+        }
+        self.cli(&["log", "1", "call", "--note", "first"]);
+        self.cli(&["assign", "2", "bob"]);
+    }
+
+    fn export(&self) -> String {
+        self.cli(&["export", "--format", "json"])
+    }
+
+    fn server(&self) -> Server {
+        let mut cmd = self.command();
+        cmd.args(["serve", "--foreground", "--db"])
+            .arg(self.store())
+            .args(["--idle-exit", SAFETY_IDLE]);
+        Server::start(cmd, socket_path(&self.store()))
+    }
+
+    /// Starts a server, waits for its first automatic snapshot, stops it.
+    fn snapshot_by_server(&self) -> PathBuf {
+        let server = self.server();
+        wait_until("the server's first snapshot", || {
+            !snapshots(&self.store()).is_empty()
+        });
+        server.stop();
+        snapshots(&self.store()).pop().expect("a snapshot")
+    }
+}
+
+/// Inverts `len` bytes of `file` at `offset`.
+fn flip(file: &Path, offset: u64, len: usize) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)
+        .expect("open the file to damage");
+    let mut buf = vec![0u8; len];
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    let n = f.read(&mut buf).unwrap();
+    for b in &mut buf[..n] {
+        *b ^= 0xff;
+    }
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    f.write_all(&buf[..n]).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(ok.success());
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Refused as damaged, naming the store and how to recover.
+fn assert_refused_as_damaged(out: &Output, store: &Path, what: &str) {
+    let said = text(out);
+    assert_eq!(out.status.code(), Some(1), "{what}: {said}");
+    assert!(
+        said.contains(&format!("the store at {} is damaged", store.display())),
+        "{what}: {said}"
+    );
+    assert!(said.contains("leadq restore"), "{what}: {said}");
+    assert!(!said.contains("panicked"), "{what}: {said}");
+}
+
+/// 64 bytes flipped at many offsets of sled's `db` file: every run either refuses the store as
+/// damaged (naming it and the way back) or, where the bytes were not in use, answers exactly
+/// as before. Never a store with fewer leads, never a raw sled message.
+#[test]
+fn damaged_bytes_are_refused_or_harmless_never_served_as_something_else() {
+    let home = Home::new();
+    home.seed(30);
+    let pristine_list = home.cli(&["list", "--all", "--format", "json"]);
+    let pristine = home.path().join("pristine");
+    copy_dir(&home.store(), &pristine);
+    let size = std::fs::metadata(pristine.join("db")).unwrap().len();
+    let mut refused = 0;
+    let offsets = [
+        0,
+        50,
+        200,
+        1000,
+        5000,
+        20_000,
+        100_000,
+        size / 2,
+        size - 100,
+    ];
+    for offset in offsets {
+        copy_dir(&pristine, &home.store());
+        flip(&home.store().join("db"), offset, 64);
+        let out = home.run(&["list", "--all", "--format", "json"]);
+        let what = format!("64 bytes at {offset}");
+        if out.status.success() {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                pristine_list,
+                "{what}: served, but not as it was"
+            );
+            let doctor = home.run(&["doctor"]);
+            assert!(doctor.status.success(), "{what}: {}", text(&doctor));
+        } else {
+            refused += 1;
+            assert_refused_as_damaged(&out, &home.store(), &what);
+            assert!(
+                text(&out).contains("no automatic snapshot"),
+                "{}",
+                text(&out)
+            );
+            let doctor = home.run(&["doctor"]);
+            assert_eq!(doctor.status.code(), Some(1), "{what}: {}", text(&doctor));
+            assert!(text(&doctor).contains("is damaged"), "{}", text(&doctor));
+            // Nor does a write go through.
+            let add = home.run(&["add", "--name", "New", "--email", "new@x.example"]);
+            assert_refused_as_damaged(&add, &home.store(), &what);
+        }
+    }
+    assert!(refused >= 3, "only {refused} of the damages were noticed");
+}
+
+/// With a snapshot the server took, a damaged store names it, and restoring it brings back
+/// every lead; the damaged store is kept aside.
+#[test]
+fn a_damaged_store_names_its_newest_snapshot_which_restores_it() {
+    let home = Home::new();
+    home.seed(30);
+    let before = home.export();
+    let snapshot = home.snapshot_by_server();
+    for offset in [0, 50] {
+        flip(&home.store().join("db"), offset, 64);
+    }
+    let out = home.run(&["list"]);
+    assert_refused_as_damaged(&out, &home.store(), "after the damage");
+    assert!(
+        text(&out).contains(&snapshot.display().to_string()),
+        "the message names the snapshot {}: {}",
+        snapshot.display(),
+        text(&out)
+    );
+    // A server will not serve it either.
+    let mut serve = home.command();
+    serve
+        .args(["serve", "--foreground", "--db"])
+        .arg(home.store());
+    let served = serve.output().unwrap();
+    assert_refused_as_damaged(&served, &home.store(), "leadq serve");
+
+    let restored = home.cli(&["restore", snapshot.to_str().unwrap()]);
+    assert!(restored.contains("kept at"), "{restored}");
+    assert_eq!(home.export(), before, "every lead is back");
+    // The automatic snapshots stay with the store in use.
+    assert!(home.store().join(SNAPSHOT_DIR).is_dir());
+    assert!(!snapshots(&home.store()).is_empty());
+}
+
+/// sled's files put back to an earlier moment (a careless copy, a rolled-back disk) while the
+/// seal says leadq wrote more: refused, as writes leadq confirmed are missing.
+#[test]
+fn a_store_rolled_back_behind_leadqs_back_is_refused() {
+    let home = Home::new();
+    home.seed(5);
+    let earlier = home.path().join("earlier");
+    copy_dir(&home.store(), &earlier);
+    home.cli(&["log", "3", "note", "--note", "confirmed to the rep"]);
+    for file in ["db", "conf"] {
+        std::fs::copy(earlier.join(file), home.store().join(file)).unwrap();
+    }
+    for entry in std::fs::read_dir(home.store()).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("snap.") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(&earlier).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("snap.") {
+            std::fs::copy(entry.path(), home.store().join(entry.file_name())).unwrap();
+        }
+    }
+    let out = home.run(&["show", "3"]);
+    assert_refused_as_damaged(&out, &home.store(), "rolled back");
+    assert!(
+        text(&out).contains("writes leadq confirmed are missing"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// `backup FILE` writes a new regular file only: an existing file needs --force, and a device,
+/// a folder or a link is never written through, with or without it.
+#[test]
+fn a_backup_never_replaces_what_it_was_not_told_to() {
+    let home = Home::new();
+    home.seed(3);
+    let file = |name: &str| home.path().join(name);
+    std::fs::write(file("old.lqb"), b"an older backup").unwrap();
+    let out = home.run(&["backup", file("old.lqb").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("already exists: pass --force"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(file("old.lqb")).unwrap(), b"an older backup");
+
+    std::fs::create_dir(file("folder")).unwrap();
+    std::os::unix::fs::symlink(file("target.txt"), file("link.lqb")).unwrap();
+    std::fs::write(file("target.txt"), b"not to be touched").unwrap();
+    for (path, kind) in [
+        (PathBuf::from("/dev/null"), "a device"),
+        (file("folder"), "a folder"),
+        (file("link.lqb"), "a symbolic link"),
+    ] {
+        for force in [false, true] {
+            let mut args = vec!["backup", path.to_str().unwrap()];
+            if force {
+                args.push("--force");
+            }
+            let out = home.run(&args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+            assert!(text(&out).contains(kind), "{args:?}: {}", text(&out));
+        }
+    }
+    assert_eq!(
+        std::fs::read(file("target.txt")).unwrap(),
+        b"not to be touched"
+    );
+
+    let out = home.cli(&["backup", file("old.lqb").to_str().unwrap(), "--force"]);
+    assert!(out.contains("backed up"), "{out}");
+    assert_ne!(std::fs::read(file("old.lqb")).unwrap(), b"an older backup");
+    home.cli(&["backup", file("new.lqb").to_str().unwrap()]);
+    let leftovers: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A migration is preceded by a snapshot of the store as it was; snapshots beyond the number
+/// to keep are removed, oldest first.
+#[test]
+fn snapshots_come_before_a_migration_and_only_the_newest_are_kept() {
+    let home = Home::new();
+    home.seed(3);
+    {
+        let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+        store.force_schema_version(2).unwrap();
+    }
+    let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let taken = snapshots(&home.store());
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert!(
+        taken[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("before-migration-from-schema-2"),
+        "{taken:?}"
+    );
+    assert_eq!(
+        store.lead_count(),
+        3,
+        "the counts were made by the migration"
+    );
+    for _ in 0..3 {
+        store.snapshot("auto", 2).unwrap();
+    }
+    let kept = snapshots(&home.store());
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().all(|p| p.to_string_lossy().contains("/auto-")));
+    assert!(store.verify().unwrap().is_empty());
+}
