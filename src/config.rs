@@ -40,6 +40,9 @@ pub struct FileConfig {
     pub mouse: Option<bool>,
     /// The server's automatic snapshots of the store.
     pub snapshots: Option<SnapshotConfig>,
+    /// Megabytes to keep free on the store's disk: a write that would leave less is refused
+    /// before it starts (default 32).
+    pub min_free_mb: Option<u64>,
 }
 
 /// `[snapshots]` in config.toml.
@@ -132,7 +135,14 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
     if !(1..=1000).contains(&keep) {
         bail!("config.toml: [snapshots] keep = {keep}: keep 1 to 1000 snapshots");
     }
+    let min_free_mb = file
+        .min_free_mb
+        .unwrap_or(crate::store::DEFAULT_MIN_FREE >> 20);
+    if min_free_mb > 1024 * 1024 {
+        bail!("config.toml: min_free_mb = {min_free_mb}: use 0 to 1048576 (a terabyte)");
+    }
     Ok(Settings {
+        min_free: min_free_mb << 20,
         snapshot_every: (every_hours > 0)
             .then(|| std::time::Duration::from_secs(u64::from(every_hours) * 3600)),
         snapshot_keep: keep,

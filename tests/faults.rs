@@ -309,3 +309,163 @@ fn snapshots_come_before_a_migration_and_only_the_newest_are_kept() {
     assert!(kept.iter().all(|p| p.to_string_lossy().contains("/auto-")));
     assert!(store.verify().unwrap().is_empty());
 }
+
+fn import_file(home: &Home, rows: usize) -> String {
+    let path = home.path().join(format!("import-{rows}.csv"));
+    let mut text = String::from("name,email,city\n");
+    for i in 0..rows {
+        text.push_str(&format!("Imported {i},imp{i}@y.example,Town {i}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// An import that fails half-way through its writes (a full disk, injected behind the store
+/// after 2,500 keys): nothing of it is ever listed, the server keeps running and takes the
+/// next writes without a restart, and the same import then lands whole.
+#[test]
+fn a_write_that_fails_half_way_is_never_seen_and_the_server_recovers() {
+    let home = Home::new();
+    home.seed(20);
+    let before = home.export();
+    let file = import_file(&home, 3000);
+    let mut cmd = home.command();
+    cmd.env("LEADQ_FAULT_DISK_FULL_AFTER", "2500")
+        .args(["serve", "--foreground", "--db"])
+        .arg(home.store())
+        .args(["--idle-exit", SAFETY_IDLE]);
+    let mut server = Server::start(cmd, socket_path(&home.store()));
+    let out = home.run(&["import", &file]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("nothing was saved"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "the disk holding {} is full",
+            home.store().display()
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("Os {"), "a debug dump: {said}");
+    assert_eq!(home.export(), before, "the failed import is not seen");
+    assert!(home.cli(&["doctor"]).contains("all is well"));
+    home.cli(&["add", "--name", "After", "--email", "after@x.example"]);
+    let out = home.cli(&["import", &file]);
+    assert!(out.contains("3000 new"), "{out}");
+    assert_eq!(
+        home.cli(&["list", "--all", "--format", "json"])
+            .matches("\"id\"")
+            .count(),
+        20 + 1 + 3000
+    );
+    assert!(server.running(), "the same server, never restarted");
+    server.stop();
+    let doctor = home.cli(&["doctor"]);
+    assert!(doctor.contains("a full check found every lead"), "{doctor}");
+}
+
+/// The same without a server: the command fails, and the next one finds the store as before.
+#[test]
+fn an_import_that_fails_half_way_in_process_leaves_the_store_as_it_was() {
+    let home = Home::new();
+    home.seed(5);
+    let before = home.export();
+    let file = import_file(&home, 2500);
+    let mut cmd = home.command();
+    cmd.env("LEADQ_SERVER", "off")
+        .env("LEADQ_FAULT_DISK_FULL_AFTER", "3000")
+        .args(["import", &file]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("is full"), "{}", text(&out));
+    assert_eq!(home.export(), before);
+    let doctor = home.cli(&["doctor"]);
+    assert!(doctor.contains("a full check found every lead"), "{doctor}");
+}
+
+/// Not a test by itself: the body of `a_full_disk_refuses_writes_before_they_start`, run in
+/// a mount namespace of its own (LEADQ_TEST_FULL_DISK set) where it mounts a small tmpfs for
+/// the store and fills it.
+#[test]
+fn full_disk_body() {
+    if std::env::var("LEADQ_TEST_FULL_DISK").is_err() {
+        return;
+    }
+    let home = Home::new();
+    std::fs::create_dir(home.store()).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=12m,mode=0700", "tmpfs"])
+        .arg(home.store())
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs");
+    let config = home.path().join("config/leadq");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "min_free_mb = 1\n").unwrap();
+    home.seed(10);
+    let before = home.export();
+    let mut server = home.server();
+    let filler = home.store().join("filler");
+    let fill = std::process::Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", filler.display()))
+        .args(["bs=64k"])
+        .output()
+        .unwrap();
+    assert!(!fill.status.success(), "dd fills the disk");
+    let out = home.run(&["add", "--name", "Late", "--email", "late@x.example"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("the disk holding {} has", home.store().display()))
+            && said.contains("free some space"),
+        "{said}"
+    );
+    assert_eq!(home.export(), before, "readers are served, unchanged");
+    let doctor = home.run(&["doctor"]);
+    assert!(text(&doctor).contains("free on the store's disk: writes will fail"));
+    std::fs::remove_file(&filler).unwrap();
+    home.cli(&["add", "--name", "Late", "--email", "late@x.example"]);
+    assert!(server.running(), "no restart was needed");
+    server.stop();
+    println!("FULL DISK BODY DONE");
+}
+
+/// A real full disk (a 12 MB tmpfs, in a mount namespace of its own): writes are refused
+/// before they start, with a message saying the disk is full and where; readers go on; the
+/// server takes writes again as soon as space returns.
+#[test]
+fn a_full_disk_refuses_writes_before_they_start() {
+    let exe = std::env::current_exe().unwrap();
+    let body = [
+        "--exact",
+        "full_disk_body",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ];
+    let mut tried = Vec::new();
+    for prefix in [
+        &["-m", "--propagation", "private"][..],
+        &["-r", "-m", "--propagation", "private"],
+    ] {
+        let out = std::process::Command::new("unshare")
+            .args(prefix)
+            .arg(&exe)
+            .args(body)
+            .env("LEADQ_TEST_FULL_DISK", "1")
+            .output();
+        match out {
+            Ok(o) if String::from_utf8_lossy(&o.stdout).contains("FULL DISK BODY DONE") => return,
+            Ok(o) if o.status.success() || !text(&o).contains("unshare:") => {
+                panic!("the full-disk body failed:\n{}", text(&o));
+            }
+            Ok(o) => tried.push(text(&o)),
+            Err(e) => tried.push(e.to_string()),
+        }
+    }
+    eprintln!(
+        "SKIPPED: this test needs a mount namespace (unshare -m) to mount a small disk: {}",
+        tried.join(" / ")
+    );
+}

@@ -28,6 +28,8 @@ pub struct Settings {
     /// How often the server snapshots the store (None: never), and how many it keeps.
     pub snapshot_every: Option<std::time::Duration>,
     pub snapshot_keep: usize,
+    /// Bytes to keep free on the store's disk.
+    pub min_free: u64,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             members: None,
             snapshot_every: Some(super::health::SNAPSHOT_EVERY),
             snapshot_keep: super::health::SNAPSHOT_KEEP,
+            min_free: crate::store::DEFAULT_MIN_FREE,
         }
     }
 }
@@ -108,6 +111,7 @@ impl Local {
             actions: Mutex::new(super::actions::Actions::default()),
             verification: Mutex::new(super::health::Verification::NotRun),
         };
+        core.store.set_min_free(core.settings.min_free);
         let fp = core.settings.rules.fingerprint();
         if core.store.rules_fingerprint()? != Some(fp) {
             core.rescore_all()?;

@@ -296,7 +296,7 @@ impl Store {
         }
         let store = Store::open(target, super::DEFAULT_CACHE_BYTES)?;
         let mut entries = 0u64;
-        store.writing(|t, _| {
+        store.writing(bytes.len() as u64, |t, _| {
             for (name, items) in &trees {
                 let tree =
                     t.db.open_tree(name)

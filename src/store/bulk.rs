@@ -86,7 +86,9 @@ impl Store {
         rules_fingerprint: Option<u64>,
         chunks: usize,
     ) -> Result<(), StoreError> {
-        self.writing(|t, ids| t.commit_bulk(writes, rules_fingerprint, Some(chunks), ids))
+        self.writing(0, |t, ids| {
+            t.commit_bulk(writes, rules_fingerprint, Some(chunks), ids)
+        })
     }
 }
 
@@ -391,7 +393,7 @@ mod tests {
             .insert(META_PENDING, codec::encode(1, &old))?;
         assert!(store.lead(id)?.is_some());
 
-        store.writing(|t, _| t.recover_bulk().map_err(Failure::During))?;
+        store.writing(0, |t, _| t.recover_bulk().map_err(Failure::During))?;
         assert!(store.lead(id)?.is_none());
         assert_eq!(store.find_email("ann@x.example")?, None);
         assert_eq!(store.ranked().count(), 0);

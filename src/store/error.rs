@@ -49,6 +49,14 @@ pub enum StoreError {
     },
     /// A write failed part-way: nothing of it is kept, and nothing is served until the store
     /// is reopened from disk.
+    #[error(
+        "nothing was saved: the disk holding {} has {} free, and this write needs about {} with \
+         the room leadq keeps free (min_free_mb in config.toml): free some space and try again",
+        path.display(),
+        mb(*free),
+        mb(*need)
+    )]
+    DiskFull { path: PathBuf, free: u64, need: u64 },
     #[error("nothing was saved: {reason}")]
     WriteFailed { path: PathBuf, reason: String },
     #[error("the store at {path} is closed after a failed write: {reason}")]
@@ -77,6 +85,10 @@ impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> StoreError {
         StoreError::Sled(e)
     }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// sled's message without the empty backtrace it appends.

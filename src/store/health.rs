@@ -163,6 +163,12 @@ fn is_disk_full(e: &StoreError) -> bool {
     io.kind() == std::io::ErrorKind::StorageFull || matches!(io.raw_os_error(), Some(28 | 122))
 }
 
+/// The free space on the disk holding `path`.
+pub(super) fn free_space(path: &Path) -> Option<u64> {
+    let st = nix::sys::statvfs::statvfs(path).ok()?;
+    Some(st.blocks_available() as u64 * st.fragment_size() as u64)
+}
+
 /// A problem `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem(pub String);

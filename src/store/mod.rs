@@ -54,6 +54,25 @@ const META_RULES: &[u8] = b"rules";
 /// How soon a closed store is tried again after a failed reopen.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// The room a store needs on its disk to be reopened after a failed write.
+const REOPEN_ROOM: u64 = 4 * 1024 * 1024;
+
+/// sled writes a change more than once (its log, then its pages rewritten), and keeps old
+/// versions until it reclaims them: a write is counted at this many times its own size.
+const WRITE_OVERHEAD: u64 = 4;
+
+/// Keep this much free on a store's disk by default.
+pub const DEFAULT_MIN_FREE: u64 = 32 * 1024 * 1024;
+
+/// About how many bytes `writes` put on disk: their leads and interactions encoded.
+fn size_of(writes: &[LeadWrite]) -> u64 {
+    writes
+        .iter()
+        .map(|w| 512 + 160 * w.append.len() as u64 + w.after.attributes.len() as u64 * 64)
+        .sum::<u64>()
+        + 4096
+}
+
 /// The trees of an open store, and what the store knows of itself.
 pub(crate) struct Trees {
     db: sled::Db,
@@ -92,6 +111,8 @@ pub struct Store {
     /// Damage found while the store was open (a check, a read): from then on nothing is
     /// served. A lock of its own, so that a reader holding the gate can record it.
     damage: Mutex<Option<String>>,
+    /// Bytes to keep free on the store's disk (`room_for`).
+    min_free: AtomicU64,
 }
 
 /// One lead's part of a write: its new state, its state before (to move its index entries;
@@ -136,6 +157,7 @@ impl Store {
             path: path.into(),
             error,
         })?;
+        ops::arm_fault_injection();
         let seal = health::Seal::open(path).map_err(|error| StoreError::Open {
             path: path.into(),
             error,
@@ -149,6 +171,7 @@ impl Store {
             state: RwLock::new(State::Open(Box::new(trees))),
             seal: Some(Mutex::new(seal)),
             damage: Mutex::new(None),
+            min_free: AtomicU64::new(DEFAULT_MIN_FREE),
         };
         store.write_seal();
         Ok(store)
@@ -199,6 +222,7 @@ impl Store {
             state: RwLock::new(State::Open(Box::new(trees))),
             seal: None,
             damage: Mutex::new(None),
+            min_free: AtomicU64::new(0),
         })
     }
 
@@ -270,8 +294,10 @@ impl Store {
     /// reopened from disk at once, or on a later request once that can succeed.
     fn writing<T>(
         &self,
+        bytes: u64,
         apply: impl FnOnce(&mut Trees, &AtomicU64) -> Result<T, write::Failure>,
     ) -> Result<T, StoreError> {
+        self.room_for(bytes)?;
         let mut guard = self.write()?;
         let State::Open(trees) = &mut *guard else {
             unreachable!("write() checked the store is open")
@@ -300,6 +326,32 @@ impl Store {
         }
     }
 
+    /// Refuses a write of about `bytes` before it starts when the store's disk lacks the room
+    /// for it and the reserve (`min_free`): sled must never meet a full disk half-way through
+    /// a write, which leaves its log in pieces. The store stays open and readable.
+    fn room_for(&self, bytes: u64) -> Result<(), StoreError> {
+        if self.temporary {
+            return Ok(());
+        }
+        let need = bytes
+            .saturating_mul(WRITE_OVERHEAD)
+            .saturating_add(self.min_free.load(Ordering::Relaxed));
+        match health::free_space(&self.path) {
+            Some(free) if free < need => Err(StoreError::DiskFull {
+                path: self.path.clone(),
+                free,
+                need,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Keeps `bytes` free on the store's disk: a write that would leave less is refused
+    /// before it starts (`config.toml`'s `min_free_mb`).
+    pub fn set_min_free(&self, bytes: u64) {
+        self.min_free.store(bytes, Ordering::Relaxed);
+    }
+
     /// Tries to reopen a store closed by a failed write, if the last try is old enough.
     fn recover_if_due(&self) {
         let due = matches!(&*self.state.read_recursive(),
@@ -318,6 +370,14 @@ impl Store {
         }
         let mut guard = self.state.write();
         if !matches!(&*guard, State::Failed { .. }) {
+            return;
+        }
+        // sled writes as it opens (a snapshot of its page table): on a disk still full that
+        // would break the files the failed write left whole. Wait for room.
+        if health::free_space(&self.path).is_some_and(|f| f < REOPEN_ROOM) {
+            if let State::Failed { tried, .. } = &mut *guard {
+                *tried = Instant::now();
+            }
             return;
         }
         let seal = self.seal.as_ref().map(|s| s.lock().last());
@@ -511,7 +571,7 @@ impl Store {
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
     ) -> Result<Vec<TimelineKey>, StoreError> {
-        self.writing(|t, ids| {
+        self.writing(size_of(writes), |t, ids| {
             if Self::is_bulk(writes) {
                 // Bulk writes (imports) are never undone entry by entry: no keys to hand back.
                 t.commit_bulk(writes, rules_fingerprint, None, ids)?;
@@ -529,16 +589,18 @@ impl Store {
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
     ) -> Result<Vec<TimelineKey>, StoreError> {
-        self.writing(|t, ids| t.commit_unflushed(writes, rules_fingerprint, ids))
+        self.writing(size_of(writes), |t, ids| {
+            t.commit_unflushed(writes, rules_fingerprint, ids)
+        })
     }
 
     /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
     pub fn rewrite_interaction(&self, key: TimelineKey, i: &Interaction) -> Result<(), StoreError> {
-        self.writing(|t, _| t.rewrite_interaction(key, i))
+        self.writing(4096, |t, _| t.rewrite_interaction(key, i))
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.writing(|t, _| t.flush().map_err(write::Failure::During))
+        self.writing(0, |t, _| t.flush().map_err(write::Failure::During))
     }
 
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
@@ -575,7 +637,7 @@ impl Store {
 
     /// Writes the schema version as-is (tests of the newer-store refusal and of migrations).
     pub fn force_schema_version(&self, version: u32) -> Result<(), StoreError> {
-        self.writing(|t, _| {
+        self.writing(0, |t, _| {
             t.meta
                 .insert(META_SCHEMA, &version.to_be_bytes())
                 .map_err(|e| write::Failure::During(e.into()))?;

@@ -3,7 +3,35 @@
 //! sled takes a lock over the whole database for each `apply_batch` (so two trees cannot be
 //! written at once) and a batch costs more than its inserts one by one (benches/README.md).
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use sled::{Batch, IVec, Tree};
+
+/// Fault injection for tests (`LEADQ_FAULT_DISK_FULL_AFTER=N`): the N+1-th key written key by
+/// key (a bulk write) fails once as a full disk would, half-way through the write. Negative:
+/// off.
+static FAIL_AFTER: AtomicI64 = AtomicI64::new(-1);
+
+/// Reads the fault-injection setting of this process (once, when a store is opened).
+pub(super) fn arm_fault_injection() {
+    if let Some(n) = std::env::var("LEADQ_FAULT_DISK_FULL_AFTER")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        FAIL_AFTER.store(n, Ordering::SeqCst);
+    }
+}
+
+/// Counts a key down towards an injected failure.
+fn injected_failure() -> sled::Result<()> {
+    if FAIL_AFTER.load(Ordering::Relaxed) < 0 {
+        return Ok(());
+    }
+    if FAIL_AFTER.fetch_sub(1, Ordering::SeqCst) == 0 {
+        return Err(sled::Error::Io(std::io::Error::from_raw_os_error(28)));
+    }
+    Ok(())
+}
 
 #[derive(Default)]
 pub(super) struct Ops(Vec<(IVec, Option<IVec>)>);
@@ -47,6 +75,7 @@ impl Ops {
     /// Applies the changes one by one, in order: not atomic.
     pub fn apply_each(self, tree: &Tree) -> sled::Result<()> {
         for (key, value) in self.0 {
+            injected_failure()?;
             match value {
                 Some(v) => tree.insert(key, v)?,
                 None => tree.remove(key)?,
