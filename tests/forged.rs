@@ -264,6 +264,16 @@ fn forger_process() {
         };
         println!("FORGE {name}\t{line}");
     }
+    // A rep's requests are small: a frame declared over 1 MB is not read, the connection ends.
+    use std::io::{Read, Write};
+    s.write_all(&(2u32 * 1024 * 1024).to_be_bytes())
+        .expect("send");
+    let mut buf = [0u8; 16];
+    let hung_up = matches!(s.read(&mut buf), Ok(0) | Err(_));
+    println!(
+        "FORGE a 2 MB frame\t{}\t-",
+        if hung_up { "refused" } else { "answered" }
+    );
 }
 
 /// Every lead and its whole timeline, as the admin (a manager) sees them.
@@ -348,10 +358,11 @@ fn a_rep_forging_any_request_changes_nothing_and_sees_nothing_of_others() {
             Some((parts.next()?, parts.next()?, parts.next()?))
         })
         .collect();
-    let want = forgeries(&targets).len() + reads(&targets).len();
+    let want = forgeries(&targets).len() + reads(&targets).len() + 1;
     assert_eq!(lines.len(), want, "one answer per request: {lines:?}");
 
-    let writes: Vec<_> = forgeries(&targets).iter().map(|(n, _)| *n).collect();
+    let mut writes: Vec<_> = forgeries(&targets).iter().map(|(n, _)| *n).collect();
+    writes.push("a 2 MB frame");
     for (name, how, what) in &lines {
         if writes.contains(&name.as_str()) {
             assert_eq!(how, "refused", "{name} was let through: {what}");

@@ -63,6 +63,9 @@ pub struct Client {
     reconnecting: Arc<AtomicBool>,
 }
 
+/// How often a long-lived client pings its server (which drops connections idle for 5 min).
+const KEEPALIVE: Duration = Duration::from_secs(60);
+
 /// How long a client waits for a server it started to answer.
 const START_WAIT: Duration = Duration::from_secs(10);
 
@@ -440,10 +443,17 @@ impl Client {
     pub fn keep_connected(self: &Arc<Self>) {
         let me = Arc::clone(self);
         std::thread::spawn(move || {
+            let mut pinged = Instant::now();
             loop {
                 std::thread::sleep(Duration::from_millis(250));
                 if Arc::strong_count(&me) == 1 {
                     return;
+                }
+                // The server hangs up on a connection idle for five minutes: one that stays
+                // says it is there.
+                if pinged.elapsed() >= KEEPALIVE {
+                    pinged = Instant::now();
+                    let _ = me.call(Request::Ping, false);
                 }
                 let dead = me
                     .conn

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod log;
+mod outbox;
 pub mod protocol;
 pub mod server;
 pub mod team;

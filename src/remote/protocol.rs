@@ -25,33 +25,59 @@ pub const PROTOCOL: u32 = 2;
 /// garbage frame does not get a buffer allocated.
 pub const MAX_FRAME: u32 = 256 * 1024 * 1024;
 
+/// The largest frame a client may send before the server knows who it is (the handshake), and
+/// afterwards as a rep (whose requests are small); a manager's may be `MAX_FRAME` (an import).
+pub const HANDSHAKE_FRAME: u32 = 64 * 1024;
+pub const REP_FRAME: u32 = 1024 * 1024;
+
+/// How much of a frame is read at a time: the buffer grows with what arrives, never to the
+/// length a peer merely declares.
+const STEP: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     #[error("the peer closed the connection")]
     Closed,
-    #[error("a frame of {0} bytes is over the limit of {MAX_FRAME}")]
-    Oversized(u32),
+    #[error("a frame of {0} bytes is over the limit of {1}")]
+    Oversized(u32, u32),
+    #[error("a frame stalled part-way (nothing came for {0:?})")]
+    Stalled(std::time::Duration),
     #[error("a frame cannot be read: {0}")]
     Garbage(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
 
+/// A message as a frame: its length, then its JSON (None if it would be over `MAX_FRAME`).
+pub fn encode_frame<T: Serialize>(msg: &T) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; 4];
+    serde_json::to_writer(&mut out, msg).ok()?;
+    let len = u32::try_from(out.len() - 4)
+        .ok()
+        .filter(|l| *l <= MAX_FRAME)?;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    Some(out)
+}
+
 pub fn write_frame<T: Serialize>(w: &mut impl Write, msg: &T) -> Result<(), FrameError> {
-    let body = serde_json::to_vec(msg).map_err(|e| FrameError::Garbage(e.to_string()))?;
-    let len = u32::try_from(body.len()).ok().filter(|l| *l <= MAX_FRAME);
-    let Some(len) = len else {
-        return Err(FrameError::Oversized(u32::MAX));
-    };
-    let mut out = Vec::with_capacity(body.len() + 4);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&body);
+    let out = encode_frame(msg).ok_or(FrameError::Oversized(u32::MAX, MAX_FRAME))?;
     w.write_all(&out)?;
     w.flush()?;
     Ok(())
 }
 
 pub fn read_frame<T: DeserializeOwned>(r: &mut impl Read) -> Result<T, FrameError> {
+    read_frame_within(r, MAX_FRAME, |_| Ok(()))
+}
+
+/// Reads a frame of at most `max` bytes in steps (see `STEP`). `begun` is called once the
+/// length has arrived, before the body is read (the server shortens the read timeout there:
+/// a frame once begun must keep coming).
+pub fn read_frame_within<R: Read, T: DeserializeOwned>(
+    r: &mut R,
+    max: u32,
+    begun: impl FnOnce(&mut R) -> io::Result<()>,
+) -> Result<T, FrameError> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
         Ok(()) => {}
@@ -59,16 +85,26 @@ pub fn read_frame<T: DeserializeOwned>(r: &mut impl Read) -> Result<T, FrameErro
         Err(e) => return Err(e.into()),
     }
     let len = u32::from_be_bytes(len);
-    if len > MAX_FRAME {
-        return Err(FrameError::Oversized(len));
+    if len > max {
+        return Err(FrameError::Oversized(len, max));
     }
-    let mut body = vec![0u8; len as usize];
-    r.read_exact(&mut body).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            FrameError::Garbage(format!("the frame ended after fewer than {len} bytes"))
+    begun(r)?;
+    let mut body = Vec::with_capacity((len as usize).min(STEP));
+    let mut chunk = vec![0u8; (len as usize).min(STEP)];
+    while body.len() < len as usize {
+        let want = (len as usize - body.len()).min(STEP);
+        match r.read(&mut chunk[..want]) {
+            Ok(0) => {
+                return Err(FrameError::Garbage(format!(
+                    "the frame ended after {} of its {len} bytes",
+                    body.len()
+                )));
+            }
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
         }
-        _ => FrameError::Io(e),
-    })?;
+    }
     serde_json::from_slice(&body).map_err(|e| FrameError::Garbage(e.to_string()))
 }
 

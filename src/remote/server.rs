@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use super::log::Log;
+use super::outbox::Outbox;
 use super::protocol::*;
 use super::team::Team;
 use crate::domain::LeadId;
@@ -35,7 +36,7 @@ pub fn socket_path(store: &Path) -> PathBuf {
 }
 
 struct Conn {
-    writer: Arc<Mutex<UnixStream>>,
+    outbox: Arc<Outbox>,
     who: Identity,
     subscribed: bool,
     presence: Option<(LeadId, Activity)>,
@@ -66,11 +67,6 @@ impl Shared {
         self.broadcast_presence();
     }
 
-    fn send(&self, writer: &Arc<Mutex<UnixStream>>, frame: &ServerFrame) -> bool {
-        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
-        write_frame(&mut *w, frame).is_ok()
-    }
-
     fn broadcast_presence(&self) {
         let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         let list: Vec<Presence> = conns
@@ -86,7 +82,7 @@ impl Shared {
         let readers: Vec<_> = conns
             .values()
             .filter(|c| c.subscribed)
-            .map(|c| (Arc::clone(&c.writer), c.who.clone()))
+            .map(|c| (Arc::clone(&c.outbox), c.who.clone()))
             .collect();
         drop(conns);
         // Who is on a lead is news only to those who may see that lead.
@@ -106,7 +102,7 @@ impl Shared {
                 })
                 .cloned()
                 .collect();
-            self.send(&w, &ServerFrame::Presence(visible));
+            w.event(&ServerFrame::Presence(visible));
         }
     }
 }
@@ -226,15 +222,19 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
     };
     shared.log.line(&format!("exiting: {reason}"));
     let _ = std::fs::remove_file(&path);
-    let writers: Vec<_> = shared
+    let outboxes: Vec<_> = shared
         .conns
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .values()
-        .map(|c| Arc::clone(&c.writer))
+        .map(|c| Arc::clone(&c.outbox))
         .collect();
-    for w in writers {
-        shared.send(&w, &ServerFrame::Bye(reason.clone()));
+    for o in &outboxes {
+        o.event(&ServerFrame::Bye(reason.clone()));
+    }
+    // A moment for the last word to reach clients that read; none is waited on for long.
+    for o in &outboxes {
+        o.drain(Duration::from_millis(200));
     }
     shared.base.store().flush()?;
     Ok(())
@@ -299,10 +299,10 @@ fn spawn_fanout(shared: Arc<Shared>) {
                     None => true,
                     Some(l) => shared.base.session(c.who.clone()).may_see(l),
                 })
-                .map(|c| Arc::clone(&c.writer))
+                .map(|c| Arc::clone(&c.outbox))
                 .collect();
-            for w in targets {
-                shared.send(&w, &ServerFrame::Changed(id));
+            for o in targets {
+                o.event(&ServerFrame::Changed(id));
             }
         }
     });
@@ -325,28 +325,68 @@ fn tell_who_lost_sight(shared: &Shared, change: &crate::service::Change) {
             let s = shared.base.session(c.who.clone());
             s.may_see_owner(before) && !s.may_see_owner(after)
         })
-        .map(|c| Arc::clone(&c.writer))
+        .map(|c| Arc::clone(&c.outbox))
         .collect();
-    for w in targets {
-        shared.send(&w, &ServerFrame::Changed(change.id));
+    for o in targets {
+        o.event(&ServerFrame::Changed(change.id));
+    }
+}
+
+/// Connections one user may hold at once, and all users together: a client that opens more
+/// is refused, so that no one user can take every thread of the server.
+const CONNECTIONS_PER_USER: usize = 32;
+const CONNECTIONS: usize = 512;
+/// A connection may sit idle between requests this long (clients that stay send a ping every
+/// minute); a frame once begun must keep coming, each step within `FRAME_STALL`.
+const IDLE: Duration = Duration::from_secs(300);
+const FRAME_STALL: Duration = Duration::from_secs(10);
+
+/// Why `who` may not have another connection now, if they may not.
+fn over_capacity(shared: &Shared, who: &Identity) -> Option<String> {
+    let conns = shared.conns.lock().unwrap_or_else(|p| p.into_inner());
+    let mine = conns.values().filter(|c| c.who.user == who.user).count();
+    if mine >= CONNECTIONS_PER_USER {
+        return Some(format!(
+            "{} already has {mine} connections to this server (the limit is \
+             {CONNECTIONS_PER_USER}): close some leadq windows",
+            who.user
+        ));
+    }
+    (conns.len() >= CONNECTIONS)
+        .then(|| format!("the server has {CONNECTIONS} connections already: try again in a moment"))
+}
+
+/// How a connection's reading ended, for the log.
+fn read_end(e: &FrameError) -> String {
+    match e {
+        FrameError::Closed => "left".to_string(),
+        FrameError::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            "disconnected: it went quiet (idle too long, or a frame stalled)".to_string()
+        }
+        other => format!("disconnected: {other}"),
     }
 }
 
 fn handle(shared: Arc<Shared>, stream: UnixStream) {
     let conn_id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     let Ok(writer) = stream.try_clone() else {
         return;
     };
-    let writer = Arc::new(Mutex::new(writer));
+    let outbox = Outbox::start(writer);
     let mut reader = stream;
-    let hello: Hello = match read_frame(&mut reader) {
+    let hello: Hello = match read_frame_within(&mut reader, HANDSHAKE_FRAME, |_| Ok(())) {
         Ok(h) => h,
         Err(e) => {
             shared
                 .log
                 .line(&format!("client {conn_id}: no handshake: {e}"));
+            outbox.close();
             return;
         }
     };
@@ -354,8 +394,8 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         shared
             .log
             .line(&format!("client {conn_id}: refused: {reason}"));
-        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = write_frame(&mut *w, &Welcome::Refused { reason });
+        let _ = outbox.reply_raw(&Welcome::Refused { reason });
+        outbox.close();
     };
     if hello.protocol != PROTOCOL {
         refuse(format!(
@@ -370,6 +410,9 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         Ok(who) => who,
         Err(reason) => return refuse(reason),
     };
+    if let Some(reason) = over_capacity(&shared, &who) {
+        return refuse(reason);
+    }
     let welcome = Welcome::Accepted {
         protocol: PROTOCOL,
         version: env!("CARGO_PKG_VERSION").into(),
@@ -379,11 +422,7 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         now: shared.base.now(),
         clock_fixed: shared.base.settings().fixed_now.is_some(),
     };
-    let sent = write_frame(
-        &mut *writer.lock().unwrap_or_else(|p| p.into_inner()),
-        &welcome,
-    );
-    if sent.is_err() {
+    if !outbox.reply_raw(&welcome) {
         return;
     }
     shared.log.line(&format!(
@@ -399,32 +438,36 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         .insert(
             conn_id,
             Conn {
-                writer: Arc::clone(&writer),
+                outbox: Arc::clone(&outbox),
                 who: who.clone(),
                 subscribed: false,
                 presence: None,
             },
         );
     *shared.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    let _ = reader.set_read_timeout(None);
+    // A rep's requests are small; a manager's may be an import.
+    let max = match who.role {
+        Role::Rep => REP_FRAME,
+        Role::Manager => MAX_FRAME,
+    };
     let session = shared.base.session(who.clone());
     let end = loop {
-        let frame: ClientFrame = match read_frame(&mut reader) {
-            Ok(f) => f,
-            Err(FrameError::Closed) => break "left".to_string(),
-            Err(e) => break format!("disconnected: {e}"),
-        };
+        let _ = reader.set_read_timeout(Some(IDLE));
+        let frame: ClientFrame =
+            match read_frame_within(&mut reader, max, |r| r.set_read_timeout(Some(FRAME_STALL))) {
+                Ok(f) => f,
+                Err(e) => break read_end(&e),
+            };
         let result = answer(&shared, conn_id, &session, frame.request);
-        if !shared.send(
-            &writer,
-            &ServerFrame::Reply {
-                id: frame.id,
-                result,
-            },
-        ) {
+        let reply = ServerFrame::Reply {
+            id: frame.id,
+            result,
+        };
+        if !outbox.reply(&reply) {
             break "could not be written to".into();
         }
     };
+    outbox.close();
     shared
         .log
         .line(&format!("client {conn_id}: {} {end}", who.user));

@@ -1,0 +1,191 @@
+//! One client cannot stall the others or fill the server's memory: a subscriber that stops
+//! reading, clients that declare huge frames and stall, and a user who opens connection after
+//! connection, against a live server. The bound stated here: while they misbehave, another
+//! client's 1000 round trips, with the change event each one causes, take under 10 seconds in
+//! all (before, once the stalled reader's socket was full, each event waited out its 10 s write
+//! timeout in turn).
+
+mod common;
+
+use common::home::Home;
+use common::server::{LIMIT, SAFETY_IDLE, Server};
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use leadq::domain::Kind;
+use leadq::remote::client::Client;
+use leadq::remote::protocol::{
+    ClientFrame, Hello, PROTOCOL, Request, Welcome, read_frame, write_frame,
+};
+use leadq::remote::server::socket_path;
+use leadq::service::{LeadService, LogEntry};
+
+const BOUND: Duration = Duration::from_secs(10);
+
+fn server(home: &Home) -> Server {
+    let mut cmd = home.command();
+    cmd.args(["serve", "--foreground", "--db"])
+        .arg(home.store())
+        .args(["--idle-exit", SAFETY_IDLE]);
+    Server::start(cmd, socket_path(&home.store()))
+}
+
+/// A connection past the handshake, or the server's refusal.
+fn connect(home: &Home) -> Result<UnixStream, String> {
+    let mut s = UnixStream::connect(home.socket()).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    write_frame(
+        &mut s,
+        &Hello {
+            protocol: PROTOCOL,
+            version: "raw".into(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    match read_frame::<Welcome>(&mut s).map_err(|e| e.to_string())? {
+        Welcome::Accepted { .. } => Ok(s),
+        Welcome::Refused { reason } => Err(reason),
+    }
+}
+
+/// Bytes waiting to be read on `s`.
+fn unread(s: &UnixStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: nix::libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which lives for the call.
+    let r = unsafe { nix::libc::ioctl(s.as_raw_fd(), nix::libc::FIONREAD, &mut n) };
+    assert_eq!(r, 0, "FIONREAD");
+    n as usize
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+/// The server hangs up on `s` within `LIMIT`.
+fn hung_up(s: &mut UnixStream) -> bool {
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
+    let home = Home::new();
+    home.cli(&["demo", "--count", "3000"]);
+    let server = server(&home);
+    let pid = server.child.id();
+
+    // A subscriber that never reads a byte: its socket fills with change events, and from
+    // then on every write to it would block.
+    let mut stalled_reader = connect(&home).unwrap();
+    write_frame(
+        &mut stalled_reader,
+        &ClientFrame {
+            id: 1,
+            request: Request::Subscribe,
+        },
+    )
+    .unwrap();
+    // Eight clients that declare a frame of 200 MB, send 4 MB of it, and stall.
+    let rss_before = rss_kb(pid);
+    let mut stalled_writers: Vec<UnixStream> = (0..8)
+        .map(|_| {
+            let mut s = connect(&home).unwrap();
+            s.write_all(&(200u32 * 1024 * 1024).to_be_bytes()).unwrap();
+            s.write_all(&vec![b' '; 4 * 1024 * 1024]).unwrap();
+            s
+        })
+        .collect();
+
+    let good = Client::connect(&home.store(), false).unwrap();
+    let changes = good.subscribe();
+    let note = LogEntry {
+        kind: Kind::Note,
+        outcome: None,
+        note: Some("still here".into()),
+        at: None,
+        next_action: None,
+        duration_secs: None,
+    };
+    let start = Instant::now();
+    for _ in 0..1000 {
+        good.log(1, note.clone()).unwrap();
+        // The change event it causes reaches this client too.
+        loop {
+            let left = BOUND.saturating_sub(start.elapsed());
+            match changes.recv_timeout(left) {
+                Ok(1) => break,
+                Ok(_) => {}
+                Err(_) => panic!("a change event took over {BOUND:?} ({:?})", start.elapsed()),
+            }
+        }
+    }
+    let took = start.elapsed();
+    eprintln!("1000 round trips with a stalled reader and 8 stalled writers: {took:?}");
+    assert!(took < BOUND, "1000 round trips took {took:?}");
+    // Its socket took only part of the 1000 events (17 bytes each): it was full, as meant.
+    let waiting = unread(&stalled_reader);
+    assert!(
+        waiting > 0 && waiting < 1000 * 17,
+        "the stalled reader's socket holds {waiting} bytes: it never filled"
+    );
+
+    let grown_mb = rss_kb(pid).saturating_sub(rss_before) / 1024;
+    assert!(
+        grown_mb < 128,
+        "the server grew by {grown_mb} MB for eight stalled 200 MB frames"
+    );
+    // A frame once begun must keep coming: the stalled writers are hung up on.
+    for s in &mut stalled_writers {
+        assert!(hung_up(s), "a stalled writer kept its connection");
+    }
+    drop(stalled_reader);
+    assert!(good.stats().is_ok(), "the server still answers");
+    drop(good);
+    server.stop();
+}
+
+#[test]
+fn one_user_cannot_take_every_connection() {
+    let home = Home::new();
+    home.cli(&["demo", "--count", "10"]);
+    let server = server(&home);
+    let mut held = Vec::new();
+    let refusal = loop {
+        match connect(&home) {
+            Ok(s) => held.push(s),
+            Err(reason) => break reason,
+        }
+        assert!(held.len() <= 64, "no limit on connections");
+    };
+    assert_eq!(held.len(), 32, "{refusal}");
+    assert!(refusal.contains("already has 32 connections"), "{refusal}");
+    // Once one is closed, the user gets in again.
+    drop(held.pop());
+    let start = Instant::now();
+    while connect(&home).is_err() {
+        assert!(
+            start.elapsed() < LIMIT,
+            "the closed connection was never counted out"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(held);
+    server.stop();
+}
