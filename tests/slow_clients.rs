@@ -189,3 +189,38 @@ fn one_user_cannot_take_every_connection() {
     drop(held);
     server.stop();
 }
+
+/// What a client sends is never a line of the server's log: a version string with line
+/// breaks and an escape sequence stays on its own line, neutralised.
+#[test]
+fn a_client_cannot_forge_lines_of_the_server_log() {
+    let home = Home::new();
+    let server = server(&home);
+    let forged = "1.0\n2026-01-01T00:00:00Z [1] shutdown asked by root\u{1b}[2J";
+    let mut s = UnixStream::connect(home.socket()).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    write_frame(
+        &mut s,
+        &Hello {
+            protocol: PROTOCOL,
+            version: forged.into(),
+        },
+    )
+    .unwrap();
+    let _: Welcome = read_frame(&mut s).unwrap();
+    drop(s);
+    server.stop();
+    let log = std::fs::read_to_string(home.path().join("state/leadq/server.log")).unwrap();
+    assert!(
+        log.contains("shutdown asked by root"),
+        "the version is logged: {log}"
+    );
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "a forged line: {log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "an escape sequence reached the log"
+    );
+}

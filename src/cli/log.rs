@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::output::{change_json, change_line, print_json};
 use super::{Format, usage};
-use crate::domain::time::{DAY_MS, Millis, parse_when};
+use crate::domain::time::{Millis, parse_past, parse_when};
 use crate::domain::{Kind, LeadId, Outcome};
 use crate::service::{LeadService, LogEntry};
 
@@ -42,22 +42,8 @@ pub struct Args {
     pub format: Format,
 }
 
-/// `--at` says when something happened, so a relative time counts back from now: `2h` is two
-/// hours ago (`parse_when` reads it forward, as a follow-up date, which is always refused here).
 fn parse_at(t: &str, now: Millis) -> Result<Millis> {
-    let s = t.trim().to_ascii_lowercase();
-    let units = [
-        ('m', 60_000),
-        ('h', 3_600_000),
-        ('d', DAY_MS),
-        ('w', 7 * DAY_MS),
-    ];
-    for (unit, ms) in units {
-        if let Some(n) = s.strip_suffix(unit).and_then(|n| n.parse::<u32>().ok()) {
-            return Ok(now.saturating_sub(i64::from(n).saturating_mul(ms)));
-        }
-    }
-    parse_when(t, now).map_err(|e| usage(format!("--at: {e}")))
+    parse_past(t, now).map_err(|e| usage(format!("--at: {e}")))
 }
 
 /// `--minutes` as seconds, within a day.

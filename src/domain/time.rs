@@ -43,12 +43,8 @@ pub fn start_of_local_date(date: NaiveDate) -> Millis {
 
 /// Short relative age for tables: `now`, `5m`, `3h`, `2d`, `6w`, `1y`; `in 2d` for the future.
 pub fn relative(ms: Millis, now: Millis) -> String {
-    let delta = now - ms;
-    let (future, d) = if delta < 0 {
-        (true, -delta)
-    } else {
-        (false, delta)
-    };
+    let delta = now.saturating_sub(ms);
+    let (future, d) = (delta < 0, delta.unsigned_abs());
     let mins = d / 60_000;
     let text = if mins < 1 {
         return "now".into();
@@ -119,13 +115,16 @@ pub fn parse_when(input: &str, now: Millis) -> Result<Millis, DateParseError> {
         .strip_suffix('w')
         .and_then(|n| n.trim_start_matches('+').parse::<u64>().ok())
     {
-        return day_offset(n * 7);
+        return day_offset(n.checked_mul(7).ok_or_else(err)?);
     }
     if let Some(n) = s
         .strip_suffix('h')
         .and_then(|n| n.trim_start_matches('+').parse::<i64>().ok())
     {
-        return Ok(now + n * 3_600_000);
+        return n
+            .checked_mul(3_600_000)
+            .and_then(|d| now.checked_add(d))
+            .ok_or_else(err);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(input.trim()) {
         return Ok(dt.timestamp_millis());
@@ -143,6 +142,24 @@ pub fn parse_when(input: &str, now: Millis) -> Result<Millis, DateParseError> {
         }
     }
     Err(err())
+}
+
+/// When something happened, as a rep types it: a relative time counts back from now (`2h` is
+/// two hours ago, `3d` three days ago), anything else reads as `parse_when` does.
+pub fn parse_past(input: &str, now: Millis) -> Result<Millis, DateParseError> {
+    let s = input.trim().to_ascii_lowercase();
+    let units = [
+        ('m', MINUTE_MS),
+        ('h', 3_600_000),
+        ('d', DAY_MS),
+        ('w', 7 * DAY_MS),
+    ];
+    for (unit, ms) in units {
+        if let Some(n) = s.strip_suffix(unit).and_then(|n| n.parse::<u32>().ok()) {
+            return Ok(now.saturating_sub(i64::from(n).saturating_mul(ms)));
+        }
+    }
+    parse_when(input, now)
 }
 
 /// Reads `LEADQ_NOW`-style RFC 3339 text.

@@ -46,7 +46,14 @@ impl Log {
         &self.path
     }
 
+    /// Appends one line. What a client sent (its version, a path) may be in `text`: control
+    /// characters are neutralised and the line is cut at 1,000 characters, so no client can
+    /// forge a line of the log or flood it.
     pub fn line(&self, text: &str) {
+        let text: String = crate::domain::sanitize::for_display(text)
+            .chars()
+            .take(1_000)
+            .collect();
         let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(f, "{stamp} [{}] {text}", std::process::id());
