@@ -469,3 +469,62 @@ fn a_full_disk_refuses_writes_before_they_start() {
         tried.join(" / ")
     );
 }
+
+/// A backup taken while a colleague keeps writing holds writers back only at its end, and
+/// restores to a store that checks out whole: every index and count as leadq wrote them.
+#[test]
+fn a_backup_taken_while_writes_go_on_restores_whole() {
+    use leadq::domain::{Kind, NewLead};
+    use leadq::service::{LeadService, Local, LogEntry, Settings};
+    use leadq::store::BackupTarget;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        fixed_now: Some(1_795_860_000_000),
+        user: "tester".into(),
+        ..Settings::default()
+    };
+    let store = Store::open(&dir.path().join("store"), DEFAULT_CACHE_BYTES).unwrap();
+    let s = Local::new(store, settings).unwrap();
+    s.demo(3000, 3).unwrap();
+    let stop = AtomicBool::new(false);
+    let backup = dir.path().join("during.lqb");
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                s.add(NewLead {
+                    name: format!("During {n}"),
+                    email: Some(format!("during{n}@x.example")),
+                    ..NewLead::default()
+                })
+                .unwrap();
+                let note = LogEntry {
+                    kind: Kind::Note,
+                    outcome: None,
+                    note: Some(format!("note {n}")),
+                    at: None,
+                    next_action: None,
+                    duration_secs: None,
+                };
+                s.log(1 + n % 3000, note).unwrap();
+            }
+            n
+        });
+        s.store().backup_to(&backup, BackupTarget::New).unwrap();
+        stop.store(true, Ordering::SeqCst);
+        let written = writer.join().unwrap();
+        assert!(written > 0, "the writer ran during the backup");
+    });
+    let restored = dir.path().join("restored");
+    Store::restore_new(&backup, &restored).unwrap();
+    let store = Store::open(&restored, DEFAULT_CACHE_BYTES).unwrap();
+    assert_eq!(
+        store.verify().unwrap(),
+        vec![],
+        "the restored store checks out whole"
+    );
+    assert!(store.lead_count() >= 3000);
+}

@@ -425,7 +425,8 @@ impl LeadService for Local {
         } else {
             crate::store::BackupTarget::New
         };
-        let _guard = self.lock();
+        // No writer lock: the store copies while writers go on, and holds them back only for
+        // the moment the copy stands for.
         Ok(self.store.backup_to(std::path::Path::new(path), target)?)
     }
 

@@ -1,9 +1,16 @@
 //! Backups: every tree of the store in one file, and a store rebuilt from such a file; the
 //! automatic snapshots kept in the store's `backups/` folder.
 //!
-//! The file: `LEADQBK1`, then per tree a 1 tag byte, the name and its entries (each length-
-//! prefixed, big-endian), a 0 tag byte at the end, and an FNV-1a checksum of everything before
-//! it, so a truncated or damaged file is refused before anything is written.
+//! The file (`LEADQBK2`): records, each a tag byte and length-prefixed (big-endian) parts:
+//! 1 name (the tree the next records are in), 2 key value (an entry), 3 key (no such entry),
+//! then a 0 tag and an FNV-1a checksum of everything before it, so a truncated or damaged file
+//! is refused before anything is written. `LEADQBK1` files (a tree with its count, then its
+//! entries) of older leadq versions are read too.
+//!
+//! A backup does not hold writers back while it copies: it notes the keys they change
+//! meanwhile, and once the copy is done, with writers held back for that moment only, writes
+//! those keys again as they are then (or says they are gone). Read in order, the file is the
+//! store as of that moment.
 //!
 //! A backup is only ever written as a new regular file: written beside its target under a
 //! temporary name that no other file has, flushed, then linked into place (which fails if
@@ -15,7 +22,16 @@ use std::path::{Path, PathBuf};
 
 use super::{Store, StoreError, Trees};
 
-const MAGIC: &[u8; 8] = b"LEADQBK1";
+const MAGIC: &[u8; 8] = b"LEADQBK2";
+const MAGIC_V1: &[u8; 8] = b"LEADQBK1";
+
+/// The keys changed while a backup copies, by tree.
+pub(super) type Dirty = std::collections::HashMap<&'static str, std::collections::HashSet<Vec<u8>>>;
+
+const TAG_END: u8 = 0;
+const TAG_TREE: u8 = 1;
+const TAG_ENTRY: u8 = 2;
+const TAG_GONE: u8 = 3;
 
 /// The folder in a store that holds its automatic snapshots.
 pub const SNAPSHOT_DIR: &str = "backups";
@@ -133,95 +149,137 @@ fn create_temporary(path: &Path) -> Result<(PathBuf, std::fs::File), StoreError>
     Err(bad("no free temporary name beside the backup"))
 }
 
-impl Trees {
-    /// Writes every tree to a new file at `path`. The caller holds the gate (no writer runs),
-    /// so the copy is one consistent moment.
-    pub(super) fn backup_to(&self, path: &Path, target: BackupTarget) -> Result<u64, StoreError> {
-        check_target(path, target)?;
-        let (tmp, file) = create_temporary(path)?;
-        let result = self.write_backup(&tmp, file);
-        let placed =
-            result.and_then(|entries| {
-                match target {
-                // A link fails if anything appeared at `path` since the check.
-                BackupTarget::New => std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => StoreError::BackupRefused(format!(
-                        "{} already exists: pass --force to replace it, or name a new file",
-                        path.display()
-                    )),
-                    _ => io_err(path, e),
-                })?,
-                BackupTarget::Replace => {
-                    check_target(path, target)?;
-                    // rename replaces the entry itself: it never writes through a link.
-                    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-                }
-            }
-                Ok(entries)
-            });
-        let _ = std::fs::remove_file(&tmp);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        }
-        placed
+/// Where a backup is being written, and its checksum so far.
+type Sink = Hashing<BufWriter<std::fs::File>>;
+
+impl Sink {
+    fn tree(&mut self, name: &[u8]) -> std::io::Result<()> {
+        self.put(&[TAG_TREE])?;
+        self.put_blob(name)
     }
 
-    fn write_backup(&self, tmp: &Path, file: std::fs::File) -> Result<u64, StoreError> {
-        let mut w = Hashing {
-            inner: BufWriter::new(file),
-            hash: 0xcbf2_9ce4_8422_2325,
-        };
-        let mut entries = 0u64;
-        let e = |err| io_err(tmp, err);
-        w.put(MAGIC).map_err(e)?;
-        for name in self.db.tree_names() {
-            if name.as_ref() == b"__sled__default" {
-                continue;
-            }
-            let tree = self.db.open_tree(&name)?;
-            w.put(&[1]).map_err(e)?;
-            w.put_blob(&name).map_err(e)?;
-            w.put(&(tree.len() as u64).to_be_bytes()).map_err(e)?;
-            let mut n = 0usize;
-            for item in tree.iter() {
-                let (k, v) = item?;
-                w.put_blob(&k).map_err(e)?;
-                w.put_blob(&v).map_err(e)?;
-                n += 1;
-            }
-            if n != tree.len() {
-                return Err(bad("a tree changed while it was copied"));
-            }
-            entries += n as u64;
+    fn entry(&mut self, k: &[u8], v: &[u8]) -> std::io::Result<()> {
+        self.put(&[TAG_ENTRY])?;
+        self.put_blob(k)?;
+        self.put_blob(v)
+    }
+
+    fn gone(&mut self, k: &[u8]) -> std::io::Result<()> {
+        self.put(&[TAG_GONE])?;
+        self.put_blob(k)
+    }
+
+    /// The end mark and the checksum, flushed to disk.
+    fn finish(mut self) -> std::io::Result<()> {
+        self.put(&[TAG_END])?;
+        let sum = self.hash;
+        self.inner.write_all(&sum.to_be_bytes())?;
+        self.inner.flush()?;
+        self.inner.get_ref().sync_all()
+    }
+}
+
+/// Every tree of `db` but sled's default one.
+fn trees_of(db: &sled::Db) -> Result<Vec<(Vec<u8>, sled::Tree)>, StoreError> {
+    let mut out = Vec::new();
+    for name in db.tree_names() {
+        if name.as_ref() == b"__sled__default" {
+            continue;
         }
-        w.put(&[0]).map_err(e)?;
-        let sum = w.hash;
-        w.inner.write_all(&sum.to_be_bytes()).map_err(e)?;
-        w.inner.flush().map_err(e)?;
-        w.inner.get_ref().sync_all().map_err(e)?;
+        out.push((name.to_vec(), db.open_tree(&name)?));
+    }
+    Ok(out)
+}
+
+/// Writes a backup to a temporary file beside `path` (`copy` writes the records), then puts
+/// it at `path` as `target` allows; returns the number of entries.
+fn write_file(
+    path: &Path,
+    target: BackupTarget,
+    copy: impl FnOnce(&mut Sink) -> Result<u64, StoreError>,
+) -> Result<u64, StoreError> {
+    check_target(path, target)?;
+    let (tmp, file) = create_temporary(path)?;
+    let mut sink = Hashing {
+        inner: BufWriter::new(file),
+        hash: 0xcbf2_9ce4_8422_2325,
+    };
+    let written = sink
+        .put(MAGIC)
+        .map_err(|e| io_err(&tmp, e))
+        .and_then(|()| copy(&mut sink))
+        .and_then(|n| sink.finish().map(|()| n).map_err(|e| io_err(&tmp, e)));
+    let placed = written.and_then(|entries| {
+        match target {
+            // A link fails if anything appeared at `path` since the check.
+            BackupTarget::New => std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => StoreError::BackupRefused(format!(
+                    "{} already exists: pass --force to replace it, or name a new file",
+                    path.display()
+                )),
+                _ => io_err(path, e),
+            })?,
+            BackupTarget::Replace => {
+                check_target(path, target)?;
+                // rename replaces the entry itself: it never writes through a link.
+                std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+            }
+        }
         Ok(entries)
+    });
+    let _ = std::fs::remove_file(&tmp);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
+    placed
+}
 
-    /// Writes an automatic snapshot into the store's `backups/` folder; returns its path.
+/// Copies every entry of `trees` to the sink.
+fn copy_trees(
+    w: &mut Sink,
+    trees: &[(Vec<u8>, sled::Tree)],
+    tmp: &Path,
+) -> Result<u64, StoreError> {
+    let mut entries = 0u64;
+    for (name, tree) in trees {
+        w.tree(name).map_err(|e| io_err(tmp, e))?;
+        for item in tree.iter() {
+            let (k, v) = item?;
+            w.entry(&k, &v).map_err(|e| io_err(tmp, e))?;
+            entries += 1;
+        }
+    }
+    Ok(entries)
+}
+
+impl Trees {
+    /// Writes an automatic snapshot into the store's `backups/` folder in one go: for a store
+    /// being opened (before a migration), where nothing else writes.
     pub(super) fn snapshot(&self, store: &Path, label: &str) -> Result<PathBuf, StoreError> {
-        use std::os::unix::fs::DirBuilderExt;
-        let dir = store.join(SNAPSHOT_DIR);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| io_err(&dir, e))?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        let path = (1..)
-            .map(|n| match n {
-                1 => dir.join(format!("{label}-{stamp}.{SNAPSHOT_EXT}")),
-                n => dir.join(format!("{label}-{stamp}-{n}.{SNAPSHOT_EXT}")),
-            })
-            .find(|p| !p.exists())
-            .expect("a free name");
-        self.backup_to(&path, BackupTarget::New)?;
+        let path = snapshot_path(store, label)?;
+        let trees = trees_of(&self.db)?;
+        write_file(&path, BackupTarget::New, |w| copy_trees(w, &trees, &path))?;
         Ok(path)
     }
+}
+
+/// A new file name in the store's `backups/` folder (created private if need be).
+fn snapshot_path(store: &Path, label: &str) -> Result<PathBuf, StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = store.join(SNAPSHOT_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| io_err(&dir, e))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    Ok((1..)
+        .map(|n| match n {
+            1 => dir.join(format!("{label}-{stamp}.{SNAPSHOT_EXT}")),
+            n => dir.join(format!("{label}-{stamp}-{n}.{SNAPSHOT_EXT}")),
+        })
+        .find(|p| !p.exists())
+        .expect("a free name"))
 }
 
 /// The automatic snapshots of a store, oldest first (by the time in their names).
@@ -252,10 +310,51 @@ pub fn newest_snapshot(store: &Path) -> Option<PathBuf> {
 }
 
 impl Store {
-    /// Writes a consistent copy of every tree to `path` while writers wait; returns the
-    /// number of entries copied.
+    /// Writes a copy of every tree to `path`, as of one moment, while writers go on (only the
+    /// last step holds them back, briefly); returns the number of entries copied.
     pub fn backup_to(&self, path: &Path, target: BackupTarget) -> Result<u64, StoreError> {
-        self.read()?.backup_to(path, target)
+        // One backup at a time: they share the notes of changed keys.
+        let _one = self.backup_lock.lock();
+        let trees = trees_of(&self.read()?.db)?;
+        *self.dirty.lock() = Some(Dirty::default());
+        let result = write_file(path, target, |w| {
+            let mut entries = copy_trees(w, &trees, path)?;
+            let meta_keys: Vec<Vec<u8>> = trees
+                .iter()
+                .filter(|(n, _)| n == b"meta")
+                .flat_map(|(_, t)| t.iter().keys().flatten().map(|k| k.to_vec()))
+                .collect();
+            // The moment the copy stands for: no writer runs while the changed keys are
+            // copied again.
+            let t = self.read()?;
+            let dirty = self.dirty.lock().take().unwrap_or_default();
+            for (name, keys) in dirty {
+                let tree = t.db.open_tree(name)?;
+                w.tree(name.as_bytes()).map_err(|e| io_err(path, e))?;
+                for k in keys {
+                    match tree.get(&k)? {
+                        Some(v) => w.entry(&k, &v),
+                        None => w.gone(&k),
+                    }
+                    .map_err(|e| io_err(path, e))?;
+                    entries += 1;
+                }
+            }
+            // The meta tree is small and written outside the noted paths: copied again whole.
+            w.tree(b"meta").map_err(|e| io_err(path, e))?;
+            for k in meta_keys {
+                if !t.meta.contains_key(&k)? {
+                    w.gone(&k).map_err(|e| io_err(path, e))?;
+                }
+            }
+            for item in t.meta.iter() {
+                let (k, v) = item?;
+                w.entry(&k, &v).map_err(|e| io_err(path, e))?;
+            }
+            Ok(entries)
+        });
+        *self.dirty.lock() = None;
+        result
     }
 
     /// Takes an automatic snapshot (`label`: why, such as "auto" or "before-restore") and
@@ -272,7 +371,8 @@ impl Store {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let path = self.read()?.snapshot(&self.path, label)?;
+        let path = snapshot_path(&self.path, label)?;
+        self.backup_to(&path, BackupTarget::New)?;
         let all = snapshots(&self.path);
         for old in all.iter().take(all.len().saturating_sub(keep.max(1))) {
             let _ = std::fs::remove_file(old);
@@ -287,29 +387,44 @@ impl Store {
         std::fs::File::open(backup)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(|e| io_err(backup, e))?;
-        let trees = parse(&bytes)?;
+        let records = parse(&bytes)?;
         if target.exists() {
             return Err(io_err(
                 target,
                 std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
             ));
         }
-        let store = Store::open(target, super::DEFAULT_CACHE_BYTES)?;
+        // Each tree's records in order, as one batch: a later record of a key wins.
+        let mut batches: Vec<(&[u8], sled::Batch)> = Vec::new();
         let mut entries = 0u64;
-        store.writing(bytes.len() as u64, |t, _| {
-            for (name, items) in &trees {
-                let tree =
-                    t.db.open_tree(name)
-                        .map_err(|e| super::write::Failure::During(e.into()))?;
-                tree.clear()
-                    .map_err(|e| super::write::Failure::During(e.into()))?;
-                let mut batch = sled::Batch::default();
-                for (k, v) in items {
-                    batch.insert(*k, *v);
+        for record in &records {
+            match *record {
+                Record::Tree(name) => match batches.iter().position(|(n, _)| *n == name) {
+                    // Back to a tree seen before: move it last, to go on adding to it.
+                    Some(i) => {
+                        let b = batches.remove(i);
+                        batches.push(b);
+                    }
+                    None => batches.push((name, sled::Batch::default())),
+                },
+                Record::Entry(k, v) => {
+                    let (_, b) = batches.last_mut().expect("checked by parse");
+                    b.insert(k, v);
                     entries += 1;
                 }
-                tree.apply_batch(batch)
-                    .map_err(|e| super::write::Failure::During(e.into()))?;
+                Record::Gone(k) => {
+                    let (_, b) = batches.last_mut().expect("checked by parse");
+                    b.remove(k);
+                }
+            }
+        }
+        let store = Store::open(target, super::DEFAULT_CACHE_BYTES)?;
+        let during = |e: sled::Error| super::write::Failure::During(e.into());
+        store.writing(bytes.len() as u64, |t, _| {
+            for (name, batch) in batches {
+                let tree = t.db.open_tree(name).map_err(during)?;
+                tree.clear().map_err(during)?;
+                tree.apply_batch(batch).map_err(during)?;
             }
             t.flush().map_err(super::write::Failure::During)
         })?;
@@ -321,10 +436,16 @@ impl Store {
     }
 }
 
-type Parsed<'a> = Vec<(&'a [u8], Vec<(&'a [u8], &'a [u8])>)>;
+/// A record of a backup file.
+enum Record<'a> {
+    Tree(&'a [u8]),
+    Entry(&'a [u8], &'a [u8]),
+    Gone(&'a [u8]),
+}
 
-fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StoreError> {
-    if bytes.len() < MAGIC.len() + 9 || &bytes[..8] != MAGIC {
+fn parse(bytes: &[u8]) -> Result<Vec<Record<'_>>, StoreError> {
+    let v1 = bytes.get(..8) == Some(&MAGIC_V1[..]);
+    if bytes.len() < MAGIC.len() + 9 || !(v1 || &bytes[..8] == MAGIC) {
         return Err(bad("it is not a leadq backup"));
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);
@@ -346,23 +467,58 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, StoreError> {
         let n = u32::from_be_bytes(take(at, 4)?.try_into().expect("4 bytes")) as usize;
         take(at, n)
     };
-    let mut trees = Vec::new();
+    let mut records = Vec::new();
     loop {
-        match take(&mut at, 1)?[0] {
-            0 => break,
-            1 => {
-                let name = blob(&mut at)?;
+        match (take(&mut at, 1)?[0], v1) {
+            (TAG_END, _) => break,
+            // Format 1: a tree, its count, then that many entries.
+            (TAG_TREE, true) => {
+                records.push(Record::Tree(blob(&mut at)?));
                 let count = u64::from_be_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
-                let mut items = Vec::new();
                 for _ in 0..count {
                     let k = blob(&mut at)?;
-                    let v = blob(&mut at)?;
-                    items.push((k, v));
+                    records.push(Record::Entry(k, blob(&mut at)?));
                 }
-                trees.push((name, items));
             }
-            t => return Err(bad(format!("unknown section tag {t}"))),
+            (TAG_TREE, false) => records.push(Record::Tree(blob(&mut at)?)),
+            (TAG_ENTRY, false) => {
+                let k = blob(&mut at)?;
+                records.push(Record::Entry(k, blob(&mut at)?));
+            }
+            (TAG_GONE, false) => records.push(Record::Gone(blob(&mut at)?)),
+            (t, _) => return Err(bad(format!("unknown record tag {t}"))),
         }
     }
-    Ok(trees)
+    if records.iter().any(|r| !matches!(r, Record::Tree(_)))
+        && !matches!(records.first(), Some(Record::Tree(_)))
+    {
+        return Err(bad("an entry comes before any tree"));
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backup an older leadq wrote (format 1: a tree, its count, its entries) still reads.
+    #[test]
+    fn a_format_1_backup_still_reads() {
+        let mut body = MAGIC_V1.to_vec();
+        body.push(TAG_TREE);
+        body.extend_from_slice(&4u32.to_be_bytes());
+        body.extend_from_slice(b"meta");
+        body.extend_from_slice(&1u64.to_be_bytes());
+        for part in [&b"schema"[..], &2u32.to_be_bytes()[..]] {
+            body.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            body.extend_from_slice(part);
+        }
+        body.push(TAG_END);
+        let sum = fnv(0xcbf2_9ce4_8422_2325, &body);
+        body.extend_from_slice(&sum.to_be_bytes());
+        let records = parse(&body).expect("a format-1 file parses");
+        assert!(matches!(records[0], Record::Tree(b"meta")));
+        assert!(matches!(records[1], Record::Entry(b"schema", v) if v == 2u32.to_be_bytes()));
+        assert_eq!(records.len(), 2);
+    }
 }

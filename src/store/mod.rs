@@ -20,6 +20,7 @@ mod timeline;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -85,6 +86,8 @@ pub(crate) struct Trees {
     by_followup: Tree,
     /// The generation and counts as last committed (also in `meta`).
     counts: Counts,
+    /// While a snapshot is being copied: the keys changed meanwhile, by tree (`backup`).
+    dirty: Arc<Mutex<Option<backup::Dirty>>>,
 }
 
 /// The gate's state: open, or closed after a failed write or on finding damage.
@@ -113,6 +116,10 @@ pub struct Store {
     damage: Mutex<Option<String>>,
     /// Bytes to keep free on the store's disk (`room_for`).
     min_free: AtomicU64,
+    /// Shared with the trees (and kept across a reopen): the keys changed during a snapshot.
+    dirty: Arc<Mutex<Option<backup::Dirty>>>,
+    /// One backup at a time.
+    backup_lock: Mutex<()>,
 }
 
 /// One lead's part of a write: its new state, its state before (to move its index entries;
@@ -162,7 +169,8 @@ impl Store {
             path: path.into(),
             error,
         })?;
-        let trees = Self::open_trees(path, cache_bytes, &seal)?;
+        let dirty = Arc::new(Mutex::new(None));
+        let trees = Self::open_trees(path, cache_bytes, &seal, &dirty)?;
         let store = Store {
             path: path.to_path_buf(),
             cache_bytes,
@@ -172,13 +180,20 @@ impl Store {
             seal: Some(Mutex::new(seal)),
             damage: Mutex::new(None),
             min_free: AtomicU64::new(DEFAULT_MIN_FREE),
+            dirty,
+            backup_lock: Mutex::new(()),
         };
         store.write_seal();
         Ok(store)
     }
 
     /// Opens sled and the trees, checks them against the seal, migrates and recovers.
-    fn open_trees(path: &Path, cache_bytes: u64, seal: &health::Seal) -> Result<Trees, StoreError> {
+    fn open_trees(
+        path: &Path,
+        cache_bytes: u64,
+        seal: &health::Seal,
+        dirty: &Arc<Mutex<Option<backup::Dirty>>>,
+    ) -> Result<Trees, StoreError> {
         // A process that just finished with the store may hold its lock for a moment more (sled
         // releases it when its flusher stops): wait a little before calling it in use.
         let deadline = Instant::now() + Duration::from_millis(1500);
@@ -197,7 +212,7 @@ impl Store {
             }
         };
         let ready = || -> Result<Trees, StoreError> {
-            let mut trees = Trees::new(db)?;
+            let mut trees = Trees::new(db, Arc::clone(dirty))?;
             trees.check_on_open(path, seal.last())?;
             let migrated = trees.prepare(path)?;
             trees.recover_bulk()?;
@@ -212,7 +227,8 @@ impl Store {
     /// A store that lives in memory and vanishes when dropped (tests, benchmarks).
     pub fn temporary() -> Result<Store, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
-        let mut trees = Trees::new(db)?;
+        let dirty = Arc::new(Mutex::new(None));
+        let mut trees = Trees::new(db, Arc::clone(&dirty))?;
         trees.prepare(Path::new("(temporary)"))?;
         Ok(Store {
             path: PathBuf::from("(temporary)"),
@@ -223,6 +239,8 @@ impl Store {
             seal: None,
             damage: Mutex::new(None),
             min_free: AtomicU64::new(0),
+            dirty,
+            backup_lock: Mutex::new(()),
         })
     }
 
@@ -380,10 +398,9 @@ impl Store {
             }
             return;
         }
-        let seal = self.seal.as_ref().map(|s| s.lock().last());
         let opened = health::Seal::open(&self.path)
             .map_err(StoreError::from)
-            .and_then(|s| Self::open_trees(&self.path, self.cache_bytes, &s));
+            .and_then(|s| Self::open_trees(&self.path, self.cache_bytes, &s, &self.dirty));
         match opened {
             Ok(trees) => {
                 if let Ok(next) = trees.next_id() {
@@ -391,7 +408,6 @@ impl Store {
                 }
                 *guard = State::Open(Box::new(trees));
                 drop(guard);
-                let _ = seal;
                 self.write_seal();
             }
             Err(StoreError::Damaged { what, .. }) => *guard = State::Damaged(what),
@@ -647,7 +663,7 @@ impl Store {
 }
 
 impl Trees {
-    fn new(db: sled::Db) -> Result<Trees, StoreError> {
+    fn new(db: sled::Db, dirty: Arc<Mutex<Option<backup::Dirty>>>) -> Result<Trees, StoreError> {
         let tree = |name: &str| db.open_tree(name);
         Ok(Trees {
             meta: tree("meta")?,
@@ -658,6 +674,7 @@ impl Trees {
             by_rank: tree("by_rank")?,
             by_followup: tree("by_followup")?,
             counts: Counts::default(),
+            dirty,
             db,
         })
     }

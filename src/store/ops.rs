@@ -45,6 +45,11 @@ impl Ops {
         self.0.push((key.into(), None));
     }
 
+    /// The keys these changes touch.
+    pub fn keys(&self) -> impl Iterator<Item = &IVec> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
     /// The same changes as one sled batch (a later change to a key wins, as in order).
     pub fn to_batch(&self) -> Batch {
         let mut batch = Batch::default();

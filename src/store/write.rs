@@ -147,8 +147,27 @@ impl Trees {
         Ok(())
     }
 
+    /// Notes the keys a write changes, while a snapshot is being copied (`backup`): they are
+    /// copied again, as they are once it ends.
+    fn note_changes(&self, b: &Batches) {
+        let mut dirty = self.dirty.lock();
+        let Some(d) = dirty.as_mut() else { return };
+        for (tree, ops) in [
+            ("leads", &b.leads),
+            ("timelines", &b.timeline),
+            ("by_email", &b.by_email),
+            ("by_phone", &b.by_phone),
+            ("by_rank", &b.by_rank),
+            ("by_followup", &b.by_followup),
+        ] {
+            let keys = d.entry(tree).or_default();
+            keys.extend(ops.keys().map(|k| k.to_vec()));
+        }
+    }
+
     /// Applies staged batches as one transaction across every tree.
     pub(super) fn apply(&self, b: &Batches) -> Result<(), StoreError> {
+        self.note_changes(b);
         let trees = [
             &self.meta,
             &self.leads,
@@ -183,6 +202,7 @@ impl Trees {
     /// Applies staged changes key by key, two trees at a time: not atomic at all. Only for
     /// bulk writes, whose journal takes back any part that landed.
     pub(super) fn apply_untransacted(&self, b: Batches) -> Result<(), StoreError> {
+        self.note_changes(&b);
         let Batches {
             meta,
             leads,
