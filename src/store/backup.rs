@@ -319,10 +319,18 @@ impl Store {
         *self.dirty.lock() = Some(Dirty::default());
         let result = write_file(path, target, |w| {
             let mut entries = copy_trees(w, &trees, path)?;
-            let meta_keys: Vec<Vec<u8>> = trees
+            // Trees written outside the noted paths (the small meta tree, the journal of a
+            // bulk write) are copied again whole, with what left them since marked gone.
+            let whole = |n: &[u8]| n == b"meta" || n == b"journal";
+            let first_keys: Vec<(Vec<u8>, Vec<Vec<u8>>)> = trees
                 .iter()
-                .filter(|(n, _)| n == b"meta")
-                .flat_map(|(_, t)| t.iter().keys().flatten().map(|k| k.to_vec()))
+                .filter(|(n, _)| whole(n))
+                .map(|(n, t)| {
+                    (
+                        n.clone(),
+                        t.iter().keys().flatten().map(|k| k.to_vec()).collect(),
+                    )
+                })
                 .collect();
             // The moment the copy stands for: no writer runs while the changed keys are
             // copied again.
@@ -340,16 +348,18 @@ impl Store {
                     entries += 1;
                 }
             }
-            // The meta tree is small and written outside the noted paths: copied again whole.
-            w.tree(b"meta").map_err(|e| io_err(path, e))?;
-            for k in meta_keys {
-                if !t.meta.contains_key(&k)? {
-                    w.gone(&k).map_err(|e| io_err(path, e))?;
+            for (name, keys) in first_keys {
+                let tree = t.db.open_tree(&name)?;
+                w.tree(&name).map_err(|e| io_err(path, e))?;
+                for k in keys {
+                    if !tree.contains_key(&k)? {
+                        w.gone(&k).map_err(|e| io_err(path, e))?;
+                    }
                 }
-            }
-            for item in t.meta.iter() {
-                let (k, v) = item?;
-                w.entry(&k, &v).map_err(|e| io_err(path, e))?;
+                for item in tree.iter() {
+                    let (k, v) = item?;
+                    w.entry(&k, &v).map_err(|e| io_err(path, e))?;
+                }
             }
             Ok(entries)
         });

@@ -18,7 +18,13 @@ use super::write::{Batches, Failure};
 use super::{LeadWrite, Store, StoreError, Trees, codec, keys, rank_key};
 use crate::domain::{Lead, LeadId};
 
-const META_PENDING: &[u8] = b"pending_bulk_write";
+/// Where the journal of a bulk write in progress is kept: a tree of its own, since sled writes
+/// a tree's whole node at every change, and in `meta` (where older leadq kept it) the journal
+/// of a 100k-row import (6 MB) was written again with every chunk's counts.
+const JOURNAL_TREE: &str = "journal";
+const PENDING: &[u8] = b"pending_bulk_write";
+/// Where a leadq before schema 3 kept the journal.
+const META_PENDING: &[u8] = PENDING;
 /// 2: each lead's part names the rank and follow-up keys the write adds. 3: the counts
 /// before the write, to put back with it.
 const JOURNAL_FORMAT: u8 = 3;
@@ -111,8 +117,9 @@ impl Trees {
             counts: self.counts,
         };
         let during = |e: StoreError| Failure::During(e);
-        self.meta
-            .insert(META_PENDING, codec::encode(JOURNAL_FORMAT, &journal))
+        let journal_tree = self.db.open_tree(JOURNAL_TREE)?;
+        journal_tree
+            .insert(PENDING, codec::encode(JOURNAL_FORMAT, &journal))
             .map_err(|e| during(e.into()))?;
         self.flush().map_err(during)?;
         let chunks = writes
@@ -139,9 +146,7 @@ impl Trees {
             Ok(counts) => {
                 self.counts = counts;
                 self.flush().map_err(during)?;
-                self.meta
-                    .remove(META_PENDING)
-                    .map_err(|e| during(e.into()))?;
+                journal_tree.remove(PENDING).map_err(|e| during(e.into()))?;
                 self.flush().map_err(during)
             }
             Err(e) => {
@@ -220,8 +225,13 @@ impl Trees {
 
     /// On open: takes back a bulk write that a crash interrupted.
     pub(super) fn recover_bulk(&mut self) -> Result<(), StoreError> {
-        let Some(bytes) = self.meta.get(META_PENDING)? else {
-            return Ok(());
+        let journal_tree = self.db.open_tree(JOURNAL_TREE)?;
+        let (bytes, in_meta) = match journal_tree.get(PENDING)? {
+            Some(b) => (b, false),
+            None => match self.meta.get(META_PENDING)? {
+                Some(b) => (b, true),
+                None => return Ok(()),
+            },
         };
         let journal = if bytes.first() == Some(&2) {
             let old: JournalV2 = codec::decode("bulk-write journal", 2, &bytes)?;
@@ -254,6 +264,9 @@ impl Trees {
         };
         let before = journal.counts;
         self.roll_back(&journal)?;
+        if in_meta {
+            self.meta.remove(META_PENDING)?;
+        }
         // A journal of an older leadq has no counts: the store is counted once instead.
         self.counts = if before.generation == 0 && self.stored_counts()?.is_some() {
             let (leads, interactions) = self.recount()?;
@@ -286,7 +299,7 @@ impl Trees {
             self.apply(&b)?;
         }
         self.flush()?;
-        self.meta.remove(META_PENDING)?;
+        self.db.open_tree(JOURNAL_TREE)?.remove(PENDING)?;
         self.flush()
     }
 
