@@ -135,8 +135,16 @@ fn damaged_bytes_are_refused_or_harmless_never_served_as_something_else() {
                 pristine_list,
                 "{what}: served, but not as it was"
             );
+            // The damage may sit in a part the list did not read (a timeline): the full
+            // check finds it, and names it as a damage.
             let doctor = home.run(&["doctor"]);
-            assert!(doctor.status.success(), "{what}: {}", text(&doctor));
+            if !doctor.status.success() {
+                assert!(
+                    text(&doctor).contains("is damaged"),
+                    "{what}: {}",
+                    text(&doctor)
+                );
+            }
         } else {
             refused += 1;
             assert_refused_as_damaged(&out, &home.store(), &what);

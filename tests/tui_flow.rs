@@ -402,11 +402,14 @@ mod presence {
 /// second `c 1` logs on the same lead and never on the one that took its row (issue 8).
 #[test]
 fn the_selection_follows_the_lead_when_the_queue_re_sorts() {
-    let service = service_with_demo(60);
+    // More leads than the view's quick first page (200), and a lead below it: a reload's
+    // first page does not hold it.
+    let service = service_with_demo(600);
     let mut state = start_state(&service);
     press(&service, &mut state, "A");
     // Far enough down that a connected call lifts the lead above others.
-    press(&service, &mut state, "j j j j j j j j j j");
+    press(&service, &mut state, "G k k k k k");
+    assert!(state.selected > 200, "{}", state.selected);
     let id = state.selected_lead().unwrap().lead.id;
     let row_before = state.selected;
     let neighbour = state.rows[row_before - 1].lead.id;
@@ -457,4 +460,25 @@ fn the_selection_follows_the_lead_in_search_hits_too() {
         [Some(Outcome::NoAnswer), Some(Outcome::Connected)],
         "both calls on the lead selected in the search"
     );
+}
+
+/// A view that cannot be loaded (a damaged store) says why where its rows would be, until a
+/// load succeeds; it is never shown as an empty queue.
+#[test]
+fn a_view_that_cannot_load_says_why_until_one_can() {
+    let service = service_with_demo(20);
+    let mut state = start_state(&service);
+    let generation = state.view_generation;
+    step(
+        &service,
+        &mut state,
+        Msg::LoadFailed(generation, "the store at /x is damaged".into()),
+    );
+    assert_eq!(
+        state.load_error.as_deref(),
+        Some("the store at /x is damaged")
+    );
+    press(&service, &mut state, "A");
+    assert_eq!(state.load_error, None, "a load that works clears it");
+    assert!(!state.rows.is_empty());
 }

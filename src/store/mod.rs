@@ -626,7 +626,8 @@ impl Store {
     /// Recounts everything the meta tree keeps and checks the indexes against the leads: the
     /// problems found (none: the store is as leadq wrote it). A scan of the whole store.
     pub fn verify(&self) -> Result<Vec<Problem>, StoreError> {
-        self.read()?.verify()
+        let r = self.read()?.verify();
+        self.seen(r)
     }
 
     /// The raw encoding of a record, for golden-bytes tests of the stored format.

@@ -38,6 +38,9 @@ pub enum Msg {
     Done(Box<Done>),
     /// A write or a load failed: the message says what.
     Failed(String),
+    /// The view of this generation could not be loaded (the store is damaged, closed after a
+    /// failed write, the server gone): said where the rows would be, until a load succeeds.
+    LoadFailed(u64, String),
     /// The store changed (this client or another): reload what is shown.
     StoreChanged,
     /// Who else is on which lead changed: redraw, nothing to reload.

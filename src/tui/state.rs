@@ -149,6 +149,8 @@ pub struct State {
     /// Which generation of view query `rows` answer.
     pub view_generation: u64,
     pub loading: bool,
+    /// Why the view could not be loaded, until it can.
+    pub load_error: Option<String>,
     pub stats: Stats,
     pub selected: usize,
     pub search: Search,
@@ -200,6 +202,7 @@ impl State {
             index: Default::default(),
             view_generation: 0,
             loading: true,
+            load_error: None,
             stats: Stats::default(),
             selected: 0,
             search: Search::default(),

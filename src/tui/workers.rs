@@ -193,11 +193,11 @@ fn load_view(
                             },
                         );
                     }
-                    Err(e) => send(tx, Msg::Failed(e.to_string())),
+                    Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
                 }
             }
         }
-        Err(e) => send(tx, Msg::Failed(e.to_string())),
+        Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
     }
     match service.stats() {
         Ok(st) => send(tx, Msg::StatsLoaded(st)),

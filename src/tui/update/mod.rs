@@ -85,6 +85,14 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Done(done) => done_msg(s, *done),
+        Msg::LoadFailed(generation, text) => {
+            if generation == s.view_generation {
+                s.loading = false;
+                s.flash(text.clone(), true);
+                s.load_error = Some(text);
+            }
+            vec![]
+        }
         Msg::Failed(text) => {
             s.flash(text, true);
             s.loading = false;
@@ -152,7 +160,16 @@ fn view_loaded(
     // The selection follows its lead, wherever the new order puts it: a key pressed next must
     // act on the lead the rep saw selected, never on whatever took its row.
     let keep = s.selected_lead().map(|v| v.lead.id);
+    // A quick first page without the selected lead would put another lead under the cursor:
+    // keep what is on screen until the whole view arrives.
+    if !complete
+        && !s.rows.is_empty()
+        && keep.is_some_and(|id| !rows.iter().any(|v| v.lead.id == id))
+    {
+        return vec![];
+    }
     let old = std::mem::replace(&mut s.rows, rows);
+    s.load_error = None;
     s.index = index;
     s.loading = !complete;
     if let Some(hits) = &mut s.search.hits {

@@ -83,6 +83,15 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     };
     let rows = usize::from(body.height);
     if s.visible_len() == 0 {
+        if let Some(error) = &s.load_error {
+            let text = format!(" {}", crate::domain::sanitize::for_display(error));
+            use ratatui::widgets::Widget as _;
+            ratatui::widgets::Paragraph::new(text)
+                .style(theme.style("error"))
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .render(body, buf);
+            return;
+        }
         let msg = if s.loading {
             " loading…".to_string()
         } else if !s.search.query.is_empty() {
