@@ -536,3 +536,73 @@ fn a_backup_taken_while_writes_go_on_restores_whole() {
     );
     assert!(store.lead_count() >= 3000);
 }
+
+/// The first import into a new store failing half-way leaves a new, empty, usable store (the
+/// counts were put back with the leads, though the store had made no change before).
+#[test]
+fn a_failed_first_import_leaves_a_new_store_usable() {
+    let home = Home::new();
+    let file = import_file(&home, 2500);
+    let mut cmd = home.command();
+    cmd.env("LEADQ_SERVER", "off")
+        .env("LEADQ_FAULT_DISK_FULL_AFTER", "3000")
+        .args(["import", &file]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let add = home.cli(&["add", "--name", "First", "--email", "first@x.example"]);
+    assert!(add.contains("created"), "{add}");
+    assert!(
+        home.cli(&["doctor"])
+            .contains("a full check found every lead")
+    );
+}
+
+/// After a restore (a new sled database, whose own id counter starts again), an import that
+/// merges into known leads and fails half-way takes back only what it appended: the leads'
+/// older timelines are whole.
+#[test]
+fn a_failed_import_after_a_restore_keeps_the_older_timelines() {
+    let home = Home::new();
+    home.seed(30);
+    for id in 1..=30 {
+        home.cli(&[
+            "log",
+            &id.to_string(),
+            "note",
+            "--note",
+            "before the restore",
+        ]);
+    }
+    let backup = home.path().join("b.lqb");
+    home.cli(&["backup", backup.to_str().unwrap()]);
+    home.cli(&["restore", backup.to_str().unwrap()]);
+    let before = home.export();
+    let timelines = |home: &Home| -> Vec<String> {
+        (1..=30)
+            .map(|id| home.cli(&["show", &id.to_string(), "--format", "json"]))
+            .collect()
+    };
+    let shown = timelines(&home);
+    // 30 merges into the known leads (same e-mails), then enough new rows to be a bulk write.
+    let path = home.path().join("merge.csv");
+    let mut text_csv = String::from("name,email\n");
+    for i in 0..30 {
+        text_csv.push_str(&format!("Again {i},p{i}@x.example\n"));
+    }
+    for i in 0..2000 {
+        text_csv.push_str(&format!("New {i},new{i}@y.example\n"));
+    }
+    std::fs::write(&path, text_csv).unwrap();
+    let mut cmd = home.command();
+    cmd.env("LEADQ_SERVER", "off")
+        .env("LEADQ_FAULT_DISK_FULL_AFTER", "4000")
+        .args(["import", path.to_str().unwrap()]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(home.export(), before);
+    assert_eq!(
+        timelines(&home),
+        shown,
+        "an older entry was taken back with the import"
+    );
+}

@@ -224,3 +224,28 @@ fn a_client_cannot_forge_lines_of_the_server_log() {
         "an escape sequence reached the log"
     );
 }
+
+/// Connections count from the first byte: a crowd that never says hello is refused at the
+/// door, before it holds any thread.
+#[test]
+fn connections_that_never_say_hello_count_too() {
+    let home = Home::new();
+    let server = server(&home);
+    let mut silent = Vec::new();
+    for _ in 0..32 {
+        silent.push(UnixStream::connect(home.socket()).unwrap());
+    }
+    // The 33rd, handshake or not, is told why and closed.
+    let refusal = connect(&home).unwrap_err();
+    assert!(refusal.contains("already has 32 connections"), "{refusal}");
+    drop(silent);
+    let start = Instant::now();
+    while connect(&home).is_err() {
+        assert!(
+            start.elapsed() < LIMIT,
+            "the silent connections were never counted out"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.stop();
+}

@@ -270,3 +270,70 @@ fn an_owner_must_be_a_user_name_and_in_a_team_a_member() {
         Some("alice")
     );
 }
+
+/// Repeated requests for one person merge into one card, adding tags up to the limit of one
+/// request: no sender can grow a lead (a colleague's, say) without bound.
+#[test]
+fn repeated_merges_cannot_grow_a_lead_without_bound() {
+    let base = manager();
+    let id = base
+        .add(lead("Ann Lee", "ann@example.com", Some("bob")))
+        .unwrap()
+        .id;
+    let alice = rep(&base, "alice");
+    for round in 0..5 {
+        let mut again = lead("Ann", "ann@example.com", None);
+        again.tags = (0..50).map(|t| format!("t{round}-{t}")).collect();
+        again.attributes = (0..100)
+            .map(|a| (format!("a{round}-{a}"), "x".to_string()))
+            .collect();
+        alice.add(again).unwrap();
+    }
+    let lead = base.show(id).unwrap().view.lead;
+    assert_eq!(lead.tags.len(), leadq::domain::limits::TAGS);
+    assert_eq!(lead.attributes.len(), leadq::domain::limits::ATTRIBUTES);
+}
+
+/// Owners compare as Unix user names do, exactly: in a team with both "bob" and "Bob", each
+/// sees his own leads only; "Alice" from a manager is the one member alice.
+#[test]
+fn owners_compare_exactly_as_user_names_do() {
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "carol".into(),
+        members: Some(vec![
+            "bob".into(),
+            "Bob".into(),
+            "alice".into(),
+            "carol".into(),
+        ]),
+        ..Settings::default()
+    };
+    let base = Local::new(Store::temporary().unwrap(), settings).unwrap();
+    let big_bob = base
+        .add(lead("Big", "big@example.com", Some("Bob")))
+        .unwrap()
+        .id;
+    let small = base
+        .add(lead("Small", "small@example.com", Some("bob")))
+        .unwrap()
+        .id;
+    let bob = rep(&base, "bob");
+    assert!(bob.show(big_bob).is_err(), "bob opened Bob's lead");
+    assert!(bob.show(small).is_ok());
+    let ids: Vec<u64> = bob
+        .export()
+        .unwrap()
+        .into_iter()
+        .map(|v| v.lead.id)
+        .collect();
+    assert_eq!(ids, [small]);
+    let id = base
+        .add(lead("Ann", "ann@example.com", Some("Alice")))
+        .unwrap()
+        .id;
+    assert_eq!(
+        base.show(id).unwrap().view.lead.owner.as_deref(),
+        Some("alice")
+    );
+}

@@ -254,14 +254,19 @@ impl Lead {
             self.name.clone_from(&req.name);
             filled.push("name".into());
         }
+        // Repeated requests add tags and attributes up to the limits a single request has, so
+        // no sender can grow a lead without bound.
         for t in &req.tags {
-            if !self.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            if self.tags.len() < super::limits::TAGS
+                && !self.tags.iter().any(|x| x.eq_ignore_ascii_case(t))
+            {
                 self.tags.push(t.clone());
                 filled.push(format!("tag {t}"));
             }
         }
         for (k, v) in &req.attributes {
-            if !self.attributes.contains_key(k) {
+            if self.attributes.len() < super::limits::ATTRIBUTES && !self.attributes.contains_key(k)
+            {
                 self.attributes.insert(k.clone(), v.clone());
                 filled.push(k.clone());
             }

@@ -157,7 +157,9 @@ fn handshake(socket: &Path) -> Result<Accepted, ServiceError> {
             let clock = if clock_fixed {
                 Clock::Fixed(now)
             } else {
-                Clock::Offset(now - (asked + utc_now()) / 2)
+                // Saturating: a server's "now" is outside data too.
+                let ours = asked / 2 + utc_now() / 2;
+                Clock::Offset(now.saturating_sub(ours))
             };
             Ok(Accepted {
                 stream,

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -16,7 +17,13 @@ use crate::service::ANY_LEAD;
 /// Queued bytes beyond which events for a client are dropped.
 const EVENT_LIMIT: usize = 1024 * 1024;
 /// Queued bytes beyond which a client's next reply waits (its requests are not read meanwhile).
-const REPLY_LIMIT: usize = 64 * 1024 * 1024;
+const REPLY_LIMIT: usize = 16 * 1024 * 1024;
+/// Queued bytes, all clients together, beyond which a client with replies still queued waits
+/// before queueing another, and events are dropped.
+const ALL_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Bytes queued for every client together.
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
 /// A write to a client that makes no progress for this long ends its connection.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -58,11 +65,12 @@ impl Outbox {
         if q.closed {
             return;
         }
-        if q.bytes + bytes.len() > EVENT_LIMIT {
+        if q.bytes + bytes.len() > EVENT_LIMIT || QUEUED.load(Ordering::Relaxed) > ALL_LIMIT {
             q.overflowed = true;
             return;
         }
         q.bytes += bytes.len();
+        QUEUED.fetch_add(bytes.len(), Ordering::Relaxed);
         q.frames.push_back(bytes);
         self.ready.notify_all();
     }
@@ -79,13 +87,24 @@ impl Outbox {
             return false;
         };
         let mut q = self.lock();
-        while !q.closed && q.bytes > 0 && q.bytes + bytes.len() > REPLY_LIMIT {
-            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+        // A client with replies queued waits for room, its own and everyone's (re-checked as
+        // other clients drain).
+        while !q.closed
+            && q.bytes > 0
+            && (q.bytes + bytes.len() > REPLY_LIMIT
+                || QUEUED.load(Ordering::Relaxed) + bytes.len() > ALL_LIMIT)
+        {
+            q = self
+                .ready
+                .wait_timeout(q, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         if q.closed {
             return false;
         }
         q.bytes += bytes.len();
+        QUEUED.fetch_add(bytes.len(), Ordering::Relaxed);
         q.frames.push_back(bytes);
         self.ready.notify_all();
         true
@@ -122,6 +141,7 @@ impl Outbox {
                 loop {
                     if let Some(f) = q.frames.pop_front() {
                         q.bytes -= f.len();
+                        QUEUED.fetch_sub(f.len(), Ordering::Relaxed);
                         break Some(f);
                     }
                     if q.overflowed {
@@ -146,6 +166,12 @@ impl Outbox {
             }
         }
         self.close();
+        // What is still queued will never be written: it no longer counts.
+        let mut q = self.lock();
+        QUEUED.fetch_sub(q.bytes, Ordering::Relaxed);
+        q.bytes = 0;
+        q.frames.clear();
+        drop(q);
         let _ = stream.shutdown(std::net::Shutdown::Both);
     }
 }

@@ -6,6 +6,7 @@
 //! capture, and the store's format stays private to the store.
 
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -40,7 +41,7 @@ pub enum FrameError {
     Closed,
     #[error("a frame of {0} bytes is over the limit of {1}")]
     Oversized(u32, u32),
-    #[error("a frame stalled part-way (nothing came for {0:?})")]
+    #[error("a frame did not arrive whole in time ({0:?} plus a second per MiB)")]
     Stalled(std::time::Duration),
     #[error("a frame cannot be read: {0}")]
     Garbage(String),
@@ -66,17 +67,38 @@ pub fn write_frame<T: Serialize>(w: &mut impl Write, msg: &T) -> Result<(), Fram
     Ok(())
 }
 
-pub fn read_frame<T: DeserializeOwned>(r: &mut impl Read) -> Result<T, FrameError> {
-    read_frame_within(r, MAX_FRAME, |_| Ok(()))
+/// Where frames come from: a socket, which can be told how long a read may wait, or bytes
+/// in memory (tests), which never wait.
+pub trait FrameSource: Read {
+    fn wait_at_most(&mut self, _left: Duration) -> io::Result<()> {
+        Ok(())
+    }
 }
 
-/// Reads a frame of at most `max` bytes in steps (see `STEP`). `begun` is called once the
-/// length has arrived, before the body is read (the server shortens the read timeout there:
-/// a frame once begun must keep coming).
-pub fn read_frame_within<R: Read, T: DeserializeOwned>(
+impl FrameSource for std::os::unix::net::UnixStream {
+    fn wait_at_most(&mut self, left: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+    }
+}
+
+impl FrameSource for &[u8] {}
+
+/// How long a frame may take once its length has arrived: `base`, plus a second per MiB.
+fn frame_deadline(base: Duration, len: u32) -> Instant {
+    Instant::now() + base + Duration::from_secs(u64::from(len >> 20))
+}
+
+pub fn read_frame<T: DeserializeOwned>(r: &mut impl FrameSource) -> Result<T, FrameError> {
+    read_frame_within(r, MAX_FRAME, None)
+}
+
+/// Reads a frame of at most `max` bytes in steps (see `STEP`). With `budget`, once the length
+/// has arrived each step must come within it, and the whole body within it plus a second per
+/// MiB: a peer that declares a frame and stalls, or trickles it, is cut off.
+pub fn read_frame_within<R: FrameSource, T: DeserializeOwned>(
     r: &mut R,
     max: u32,
-    begun: impl FnOnce(&mut R) -> io::Result<()>,
+    budget: Option<Duration>,
 ) -> Result<T, FrameError> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
@@ -88,10 +110,19 @@ pub fn read_frame_within<R: Read, T: DeserializeOwned>(
     if len > max {
         return Err(FrameError::Oversized(len, max));
     }
-    begun(r)?;
+    let deadline = budget.map(|b| (b, frame_deadline(b, len)));
     let mut body = Vec::with_capacity((len as usize).min(STEP));
     let mut chunk = vec![0u8; (len as usize).min(STEP)];
     while body.len() < len as usize {
+        if let Some((b, until)) = deadline {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(FrameError::Stalled(b));
+            }
+            // Each step must come within the budget too: a peer that stops sending is cut
+            // off then, not when a large frame's whole allowance runs out.
+            r.wait_at_most(left.min(b))?;
+        }
         let want = (len as usize - body.len()).min(STEP);
         match r.read(&mut chunk[..want]) {
             Ok(0) => {
@@ -102,6 +133,16 @@ pub fn read_frame_within<R: Read, T: DeserializeOwned>(
             }
             Ok(n) => body.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) && deadline.is_some() =>
+            {
+                return Err(FrameError::Stalled(
+                    deadline.map_or(Duration::ZERO, |d| d.0),
+                ));
+            }
             Err(e) => return Err(e.into()),
         }
     }

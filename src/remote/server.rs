@@ -47,6 +47,8 @@ struct Shared {
     stop: Arc<AtomicBool>,
     team: Option<Team>,
     conns: Mutex<HashMap<u64, Conn>>,
+    /// Connections by the uid of their peer, from accept (handshake or not) until they end.
+    seats: Mutex<HashMap<u32, usize>>,
     next_conn: AtomicU64,
     /// When the last client left (None while some are connected).
     idle_since: Mutex<Option<Instant>>,
@@ -176,6 +178,7 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
         stop: Arc::clone(&stop),
         team: opts.team,
         conns: Mutex::new(HashMap::new()),
+        seats: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
         idle_since: Mutex::new(Some(Instant::now())),
         log,
@@ -192,6 +195,7 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
     ));
     spawn_fanout(Arc::clone(&shared));
     spawn_care(Arc::clone(&shared));
+    let mut accept_failed: Option<Instant> = None;
     let reason = loop {
         if stop.load(Ordering::Relaxed) {
             break "stopped by a signal".to_string();
@@ -205,8 +209,13 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
         }
         match listener.accept() {
             Ok((stream, _)) => {
+                // Counted from the first byte, handshake or not: no user can hold more than
+                // their share of the server's threads, and no crowd more than all of them.
+                let Some(seat) = Seat::take(&shared, &stream) else {
+                    continue;
+                };
                 let shared = Arc::clone(&shared);
-                std::thread::spawn(move || handle(shared, stream));
+                std::thread::spawn(move || handle(shared, stream, seat));
             }
             // Wait for the next client, or 50 ms to look at the stop flag and the idle clock.
             // A plain sleep here made every connection wait up to 50 ms for its handshake
@@ -217,7 +226,15 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
                 let mut ready = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
                 let _ = poll(&mut ready, 50u8);
             }
-            Err(e) => shared.log.line(&format!("accept failed: {e}")),
+            // Out of descriptors, say: wait a moment rather than spin (and log it once in a
+            // while, not once a loop).
+            Err(e) => {
+                if accept_failed.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(10)) {
+                    shared.log.line(&format!("accept failed: {e}"));
+                    accept_failed = Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     };
     shared.log.line(&format!("exiting: {reason}"));
@@ -339,21 +356,66 @@ const CONNECTIONS: usize = 512;
 /// A connection may sit idle between requests this long (clients that stay send a ping every
 /// minute); a frame once begun must keep coming, each step within `FRAME_STALL`.
 const IDLE: Duration = Duration::from_secs(300);
-const FRAME_STALL: Duration = Duration::from_secs(10);
+/// A frame, once its length has come, must arrive whole within this (plus a second per MiB);
+/// the handshake, within `HANDSHAKE` from the connection.
+const FRAME_BUDGET: Duration = Duration::from_secs(10);
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
-/// Why `who` may not have another connection now, if they may not.
-fn over_capacity(shared: &Shared, who: &Identity) -> Option<String> {
-    let conns = shared.conns.lock().unwrap_or_else(|p| p.into_inner());
-    let mine = conns.values().filter(|c| c.who.user == who.user).count();
-    if mine >= CONNECTIONS_PER_USER {
-        return Some(format!(
-            "{} already has {mine} connections to this server (the limit is \
-             {CONNECTIONS_PER_USER}): close some leadq windows",
-            who.user
-        ));
+/// A connection's place in the server's counts, from accept until it ends.
+struct Seat {
+    shared: Arc<Shared>,
+    uid: u32,
+}
+
+impl Seat {
+    /// A seat for a connection just accepted, or None (the connection is refused with a word
+    /// and closed) when its user, or the server, is at the limit.
+    fn take(shared: &Arc<Shared>, stream: &UnixStream) -> Option<Seat> {
+        let uid = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+            .map(|c| c.uid())
+            .unwrap_or(u32::MAX);
+        let mut seats = shared.seats.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = seats.values().sum();
+        let mine = seats.entry(uid).or_default();
+        let refusal = if *mine >= CONNECTIONS_PER_USER {
+            Some(format!(
+                "{} already has {CONNECTIONS_PER_USER} connections to this server (the limit): \
+                 close some leadq windows",
+                user_name(nix::unistd::Uid::from_raw(uid))
+            ))
+        } else if total >= CONNECTIONS {
+            Some(format!(
+                "the server has {CONNECTIONS} connections already: try again in a moment"
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            drop(seats);
+            // A word before closing, without waiting on a client that does not read.
+            let mut s = stream;
+            let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
+            let _ = write_frame(&mut s, &Welcome::Refused { reason });
+            return None;
+        }
+        *mine += 1;
+        Some(Seat {
+            shared: Arc::clone(shared),
+            uid,
+        })
     }
-    (conns.len() >= CONNECTIONS)
-        .then(|| format!("the server has {CONNECTIONS} connections already: try again in a moment"))
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut seats = self.shared.seats.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = seats.get_mut(&self.uid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                seats.remove(&self.uid);
+            }
+        }
+    }
 }
 
 /// How a connection's reading ended, for the log.
@@ -372,7 +434,7 @@ fn read_end(e: &FrameError) -> String {
     }
 }
 
-fn handle(shared: Arc<Shared>, stream: UnixStream) {
+fn handle(shared: Arc<Shared>, stream: UnixStream, _seat: Seat) {
     let conn_id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Ok(writer) = stream.try_clone() else {
@@ -380,7 +442,7 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
     };
     let outbox = Outbox::start(writer);
     let mut reader = stream;
-    let hello: Hello = match read_frame_within(&mut reader, HANDSHAKE_FRAME, |_| Ok(())) {
+    let hello: Hello = match read_frame_within(&mut reader, HANDSHAKE_FRAME, Some(HANDSHAKE)) {
         Ok(h) => h,
         Err(e) => {
             shared
@@ -410,9 +472,6 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
         Ok(who) => who,
         Err(reason) => return refuse(reason),
     };
-    if let Some(reason) = over_capacity(&shared, &who) {
-        return refuse(reason);
-    }
     let welcome = Welcome::Accepted {
         protocol: PROTOCOL,
         version: env!("CARGO_PKG_VERSION").into(),
@@ -453,11 +512,10 @@ fn handle(shared: Arc<Shared>, stream: UnixStream) {
     let session = shared.base.session(who.clone());
     let end = loop {
         let _ = reader.set_read_timeout(Some(IDLE));
-        let frame: ClientFrame =
-            match read_frame_within(&mut reader, max, |r| r.set_read_timeout(Some(FRAME_STALL))) {
-                Ok(f) => f,
-                Err(e) => break read_end(&e),
-            };
+        let frame: ClientFrame = match read_frame_within(&mut reader, max, Some(FRAME_BUDGET)) {
+            Ok(f) => f,
+            Err(e) => break read_end(&e),
+        };
         let result = answer(&shared, conn_id, &session, frame.request);
         let reply = ServerFrame::Reply {
             id: frame.id,

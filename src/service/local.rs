@@ -141,9 +141,9 @@ impl Local {
     }
 
     /// Whether this session may see a lead owned by `owner` (None: the pool).
+    /// Owners compare exactly, as Unix user names do: "Bob" is not "bob".
     pub fn may_see_owner(&self, owner: Option<&str>) -> bool {
-        self.who.role == Role::Manager
-            || owner.is_none_or(|o| o.eq_ignore_ascii_case(&self.who.user))
+        self.who.role == Role::Manager || owner.is_none_or(|o| o == self.who.user)
     }
 
     pub(super) fn check_access(&self, lead: &Lead) -> Result<(), ServiceError> {
@@ -159,10 +159,23 @@ impl Local {
 
     /// Whether `user` may own leads here: anyone with a user name, or in a team its members.
     pub fn is_member(&self, user: &str) -> bool {
-        self.settings
-            .members
-            .as_ref()
-            .is_none_or(|m| m.iter().any(|u| u.eq_ignore_ascii_case(user)))
+        self.member_named(user).is_some()
+    }
+
+    /// The member `user` names: themselves, or the one member spelled so with other letter
+    /// case ("Alice" for alice), as a team file spells them. Anyone outside a team.
+    fn member_named(&self, user: &str) -> Option<String> {
+        let Some(members) = &self.settings.members else {
+            return Some(user.to_string());
+        };
+        if members.iter().any(|m| m == user) {
+            return Some(user.to_string());
+        }
+        let mut alike = members.iter().filter(|m| m.eq_ignore_ascii_case(user));
+        match (alike.next(), alike.next()) {
+            (Some(one), None) => Some(one.clone()),
+            _ => None,
+        }
     }
 
     /// The owner a request may set: a valid user name, in a team a member, and, unless the
@@ -176,13 +189,16 @@ impl Local {
         let Some(owner) = owner else {
             return Ok(None);
         };
-        if owner.eq_ignore_ascii_case(&self.who.user) {
-            return Ok(Some(self.who.user.clone()));
-        }
         crate::domain::limits::owner(&owner)?;
-        self.require_manager(what)?;
-        if !self.is_member(&owner) {
-            return Err(ValidationError::NotMember(owner).into());
+        let owner = self
+            .member_named(&owner)
+            .ok_or(ValidationError::NotMember(owner))?;
+        if owner != self.who.user && !owner.eq_ignore_ascii_case(&self.who.user) {
+            self.require_manager(what)?;
+        }
+        // "ALICE" from alice herself, outside a team, is alice.
+        if owner.eq_ignore_ascii_case(&self.who.user) && self.settings.members.is_none() {
+            return Ok(Some(self.who.user.clone()));
         }
         Ok(Some(owner))
     }

@@ -315,8 +315,14 @@ impl Store {
     pub fn backup_to(&self, path: &Path, target: BackupTarget) -> Result<u64, StoreError> {
         // One backup at a time: they share the notes of changed keys.
         let _one = self.backup_lock.lock();
-        let trees = trees_of(&self.read()?.db)?;
-        *self.dirty.lock() = Some(Dirty::default());
+        // Changes are noted from a moment no write is under way (the gate is held for it): a
+        // write then either landed before the copy began or is noted.
+        let trees = {
+            let t = self.read()?;
+            let trees = trees_of(&t.db)?;
+            *self.dirty.lock() = Some(Dirty::default());
+            trees
+        };
         let result = write_file(path, target, |w| {
             let mut entries = copy_trees(w, &trees, path)?;
             // Trees written outside the noted paths (the small meta tree, the journal of a

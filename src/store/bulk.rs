@@ -109,7 +109,12 @@ impl Trees {
         ids: &AtomicU64,
     ) -> Result<(), Failure> {
         let journal = Journal {
-            seq_fence: self.db.generate_id()?,
+            // Every entry in the store has a lower sequence number than the next one; every
+            // entry this write appends, a higher one.
+            seq_fence: self
+                .seq
+                .load(std::sync::atomic::Ordering::SeqCst)
+                .saturating_sub(1),
             leads: writes
                 .iter()
                 .map(|w| self.undo_for(w))
@@ -152,7 +157,7 @@ impl Trees {
             Err(e) => {
                 // Best effort: if this fails too, the store is reopened from disk, where the
                 // journal takes the chunks back.
-                if self.roll_back(&journal).is_ok() {
+                if self.roll_back(&journal, true).is_ok() {
                     self.counts = journal.counts;
                 }
                 Err(during(e))
@@ -233,6 +238,7 @@ impl Trees {
                 None => return Ok(()),
             },
         };
+        let with_counts = bytes.first() == Some(&JOURNAL_FORMAT);
         let journal = if bytes.first() == Some(&2) {
             let old: JournalV2 = codec::decode("bulk-write journal", 2, &bytes)?;
             Journal {
@@ -262,21 +268,20 @@ impl Trees {
         } else {
             codec::decode("bulk-write journal", JOURNAL_FORMAT, &bytes)?
         };
-        let before = journal.counts;
-        self.roll_back(&journal)?;
+        self.roll_back(&journal, with_counts)?;
         if in_meta {
             self.meta.remove(META_PENDING)?;
         }
         // A journal of an older leadq has no counts: the store is counted once instead.
-        self.counts = if before.generation == 0 && self.stored_counts()?.is_some() {
+        self.counts = if with_counts {
+            journal.counts
+        } else {
             let (leads, interactions) = self.recount()?;
             Counts {
                 generation: self.counts.generation + 1,
                 leads,
                 interactions,
             }
-        } else {
-            before
         };
         let (key, value) = self.counts.meta_entry();
         self.meta.insert(key, &value)?;
@@ -285,14 +290,16 @@ impl Trees {
 
     /// Puts every lead of the journal back as it was, with the counts. Idempotent, so a
     /// crash while rolling back is finished on the next open.
-    fn roll_back(&self, journal: &Journal) -> Result<(), StoreError> {
+    /// `with_counts`: the journal has the counts from before (format 3 on): they go back
+    /// with the leads.
+    fn roll_back(&self, journal: &Journal, with_counts: bool) -> Result<(), StoreError> {
         for chunk in journal.leads.chunks(CHUNK_LEADS) {
             let mut b = Batches::default();
             for u in chunk {
                 self.stage_undo(&mut b, u, journal.seq_fence)?;
             }
             std::mem::take(&mut b.edits).stage(&mut b.timeline);
-            if journal.counts.generation > 0 {
+            if with_counts {
                 let (key, value) = journal.counts.meta_entry();
                 b.meta.insert(key, &value);
             }

@@ -57,8 +57,15 @@ pub enum StoreError {
         mb(*need)
     )]
     DiskFull { path: PathBuf, free: u64, need: u64 },
-    #[error("nothing was saved: {reason}")]
-    WriteFailed { path: PathBuf, reason: String },
+    /// A write failed part-way: the store was reopened from disk (where it says whether the
+    /// write got there), or stays closed until it can be.
+    #[error("{}{reason}", saved_word(*saved))]
+    WriteFailed {
+        path: PathBuf,
+        reason: String,
+        /// Whether the write is in the reopened store (None: not reopened yet).
+        saved: Option<bool>,
+    },
     #[error("the store at {path} is closed after a failed write: {reason}")]
     Unavailable { path: PathBuf, reason: String },
     // `error`, not `source`: the message carries it once (as a source it was printed twice).
@@ -84,6 +91,17 @@ pub enum StoreError {
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> StoreError {
         StoreError::Sled(e)
+    }
+}
+
+fn saved_word(saved: Option<bool>) -> &'static str {
+    match saved {
+        Some(false) => "nothing was saved: ",
+        Some(true) => {
+            "it was saved after all, though the write reported a failure (do not \
+                       repeat it): "
+        }
+        None => "it may not have been saved (check once the store is back): ",
     }
 }
 

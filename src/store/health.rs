@@ -145,7 +145,7 @@ pub(super) fn failure_reason(path: &Path, e: &StoreError) -> String {
     if is_disk_full(e) {
         format!(
             "the disk holding {} is full (no space left on device); free some space and leadq \
-             reopens the store by itself, without the write that failed",
+             reopens the store by itself, as it is on disk",
             path.display()
         )
     } else {

@@ -51,6 +51,9 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_SCHEMA: &[u8] = b"schema";
 const META_NEXT_ID: &[u8] = b"next_lead_id";
 const META_RULES: &[u8] = b"rules";
+/// The next timeline sequence number: kept by leadq (not sled's id generator, which starts
+/// again in a store rebuilt from a backup), so every entry appended later has a greater one.
+const META_NEXT_SEQ: &[u8] = b"next_seq";
 
 /// How soon a closed store is tried again after a failed reopen.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -74,7 +77,9 @@ fn size_of(writes: &[LeadWrite]) -> u64 {
         + 4096
 }
 
-/// The trees of an open store, and what the store knows of itself.
+/// The trees of an open store, and what the store knows of itself. A clone shares the trees
+/// (sled's handles are shared) and copies the counts.
+#[derive(Clone)]
 pub(crate) struct Trees {
     db: sled::Db,
     meta: Tree,
@@ -88,6 +93,8 @@ pub(crate) struct Trees {
     counts: Counts,
     /// While a snapshot is being copied: the keys changed meanwhile, by tree (`backup`).
     dirty: Arc<Mutex<Option<backup::Dirty>>>,
+    /// The next timeline sequence number (`META_NEXT_SEQ`).
+    seq: Arc<AtomicU64>,
 }
 
 /// The gate's state: open, or closed after a failed write or on finding damage.
@@ -143,9 +150,30 @@ pub struct TimelineKey {
     pub seq: u64,
 }
 
+thread_local! {
+    /// How many read guards this thread holds.
+    static READING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The gate held for reading (see `Store::read`).
+struct ReadGuard<'a>(MappedRwLockReadGuard<'a, Trees>);
+
+impl std::ops::Deref for ReadGuard<'_> {
+    type Target = Trees;
+    fn deref(&self) -> &Trees {
+        &self.0
+    }
+}
+
+impl Drop for ReadGuard<'_> {
+    fn drop(&mut self) {
+        READING.with(|r| r.set(r.get().saturating_sub(1)));
+    }
+}
+
 /// An iterator that holds the gate open for reading while it lives.
 struct Guarded<'a, I> {
-    _gate: MappedRwLockReadGuard<'a, Trees>,
+    _gate: ReadGuard<'a>,
     it: I,
 }
 
@@ -216,7 +244,8 @@ impl Store {
             trees.check_on_open(path, seal.last())?;
             let migrated = trees.prepare(path)?;
             trees.recover_bulk()?;
-            if migrated {
+            let counted = trees.load_seq()?;
+            if migrated || counted {
                 trees.db.flush()?;
             }
             Ok(trees)
@@ -230,6 +259,7 @@ impl Store {
         let dirty = Arc::new(Mutex::new(None));
         let mut trees = Trees::new(db, Arc::clone(&dirty))?;
         trees.prepare(Path::new("(temporary)"))?;
+        trees.load_seq()?;
         Ok(Store {
             path: PathBuf::from("(temporary)"),
             cache_bytes: 0,
@@ -248,18 +278,27 @@ impl Store {
         &self.path
     }
 
-    /// The trees, for reading. Readers never wait for each other, nor for a reader of the same
-    /// thread (`read_recursive`: a scan may look up leads as it goes); they wait for a writer
-    /// to finish, so they see its write whole or not at all.
-    fn read(&self) -> Result<MappedRwLockReadGuard<'_, Trees>, StoreError> {
+    /// The trees, for reading. Readers wait for a writer to finish, so they see its write
+    /// whole or not at all. A thread's first read also waits behind a writer that is waiting
+    /// (so a stream of reads cannot starve writers); a read nested in one the thread already
+    /// holds (a scan that looks leads up as it goes) does not, or the two would deadlock.
+    fn read(&self) -> Result<ReadGuard<'_>, StoreError> {
         self.refuse_if_damaged()?;
         self.recover_if_due();
-        let guard = self.state.read_recursive();
+        let nested = READING.with(|r| r.get() > 0);
+        let guard = if nested {
+            self.state.read_recursive()
+        } else {
+            self.state.read()
+        };
         match &*guard {
-            State::Open(_) => Ok(RwLockReadGuard::map(guard, |s| match s {
-                State::Open(t) => &**t,
-                _ => unreachable!("checked above"),
-            })),
+            State::Open(_) => {
+                READING.with(|r| r.set(r.get() + 1));
+                Ok(ReadGuard(RwLockReadGuard::map(guard, |s| match s {
+                    State::Open(t) => &**t,
+                    _ => unreachable!("checked above"),
+                })))
+            }
             other => Err(self.closed_error(other)),
         }
     }
@@ -320,6 +359,7 @@ impl Store {
         let State::Open(trees) = &mut *guard else {
             unreachable!("write() checked the store is open")
         };
+        let before = trees.counts.generation;
         match apply(trees, &self.next_id) {
             Ok(v) => {
                 drop(guard);
@@ -336,9 +376,16 @@ impl Store {
                 };
                 drop(guard);
                 self.recover();
+                // Reopened from disk, the store says whether the write got there before the
+                // failure: said as it is, so that nobody repeats a saved call.
+                let saved = match &*self.state.read_recursive() {
+                    State::Open(t) => Some(t.counts.generation > before),
+                    _ => None,
+                };
                 Err(StoreError::WriteFailed {
                     path: self.path.clone(),
                     reason,
+                    saved,
                 })
             }
         }
@@ -625,7 +672,22 @@ impl Store {
 
     /// Recounts everything the meta tree keeps and checks the indexes against the leads: the
     /// problems found (none: the store is as leadq wrote it). A scan of the whole store.
+    ///
+    /// Writers are not held back: the check reads a copy of the tree handles, and counts as
+    /// exact only a pass during which no write landed (the generation is read at both ends
+    /// with the gate, so no write is in flight then). A pass that writes overlapped is
+    /// repeated; after a few, one last pass holds writers back.
     pub fn verify(&self) -> Result<Vec<Problem>, StoreError> {
+        for _ in 0..4 {
+            let trees = self.read()?.clone();
+            let before = trees.counts.generation;
+            let r = trees.verify();
+            let after = self.read()?.counts.generation;
+            drop(trees);
+            if after == before {
+                return self.seen(r);
+            }
+        }
         let r = self.read()?.verify();
         self.seen(r)
     }
@@ -676,6 +738,7 @@ impl Trees {
             by_followup: tree("by_followup")?,
             counts: Counts::default(),
             dirty,
+            seq: Arc::new(AtomicU64::new(1)),
             db,
         })
     }
@@ -686,6 +749,26 @@ impl Trees {
             .get(META_NEXT_ID)?
             .and_then(|v| keys::read_id(&v))
             .unwrap_or(1))
+    }
+
+    /// Loads the next timeline sequence number; a store from before it was kept is scanned
+    /// once for its highest. Returns whether it had to be found (and was written).
+    fn load_seq(&mut self) -> Result<bool, StoreError> {
+        if let Some(v) = self
+            .meta
+            .get(META_NEXT_SEQ)?
+            .and_then(|v| keys::read_id(&v))
+        {
+            self.seq.store(v, Ordering::SeqCst);
+            return Ok(false);
+        }
+        let mut next = self.db.generate_id()?.saturating_add(1);
+        for chunk in self.timeline.iter().values() {
+            next = next.max(timeline::max_seq(&chunk?)?.saturating_add(1));
+        }
+        self.seq.store(next, Ordering::SeqCst);
+        self.meta.insert(META_NEXT_SEQ, &next.to_be_bytes())?;
+        Ok(true)
     }
 
     fn schema(&self) -> Result<Option<u32>, StoreError> {

@@ -21,6 +21,15 @@ fn decode_chunk(bytes: &[u8]) -> Result<Vec<Entry>, StoreError> {
     codec::decode("timeline chunk", TIMELINE_FORMAT, bytes)
 }
 
+/// The highest sequence number in a stored chunk (0 for an empty one).
+pub(super) fn max_seq(bytes: &[u8]) -> Result<u64, StoreError> {
+    Ok(decode_chunk(bytes)?
+        .iter()
+        .map(|(_, seq, _)| *seq)
+        .max()
+        .unwrap_or(0))
+}
+
 /// How many entries a stored chunk holds.
 pub(super) fn chunk_len(bytes: &[u8]) -> Result<usize, StoreError> {
     Ok(decode_chunk(bytes)?.len())

@@ -10,8 +10,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use super::health::Counts;
 use super::ops::Ops;
 use super::{
-    LEAD_FORMAT, LeadWrite, META_NEXT_ID, META_RULES, StoreError, TimelineKey, Trees, codec, keys,
-    rank_key, timeline,
+    LEAD_FORMAT, LeadWrite, META_NEXT_ID, META_NEXT_SEQ, META_RULES, StoreError, TimelineKey,
+    Trees, codec, keys, rank_key, timeline,
 };
 use crate::domain::Interaction;
 
@@ -90,6 +90,10 @@ impl Trees {
         b.counts.interactions = b.counts.interactions.saturating_sub(removed);
         b.meta
             .insert(META_NEXT_ID, &ids.load(Ordering::SeqCst).to_be_bytes());
+        b.meta.insert(
+            META_NEXT_SEQ,
+            &self.seq.load(Ordering::SeqCst).to_be_bytes(),
+        );
         if let Some(fp) = rules_fingerprint {
             b.meta.insert(META_RULES, &fp.to_be_bytes());
         }
@@ -127,7 +131,7 @@ impl Trees {
             b.by_followup.insert(&keys::followup(at, id), &[]);
         }
         for i in &w.append {
-            let seq = self.db.generate_id()?;
+            let seq = self.seq.fetch_add(1, Ordering::SeqCst);
             b.edits.append(
                 self,
                 id,
