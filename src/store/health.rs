@@ -173,6 +173,16 @@ pub(super) fn free_space(path: &Path) -> Option<u64> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem(pub String);
 
+const COUNTS_DIFFER: &str = "its meta data counts";
+
+impl Problem {
+    /// Whether this is only the kept counts differing from a recount: what writes during a
+    /// pass also cause, unlike a missing index entry.
+    pub fn counts_only(&self) -> bool {
+        self.0.starts_with(COUNTS_DIFFER)
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -323,7 +333,7 @@ impl Trees {
         let c = self.counts;
         if (c.leads, c.interactions) != (leads, interactions) {
             say(format!(
-                "its meta data counts {} leads and {} interactions; there are {leads} and \
+                "{COUNTS_DIFFER} {} leads and {} interactions; there are {leads} and \
                  {interactions}",
                 c.leads, c.interactions
             ));
