@@ -606,3 +606,26 @@ fn a_failed_import_after_a_restore_keeps_the_older_timelines() {
         "an older entry was taken back with the import"
     );
 }
+
+/// A restore over a healthy store snapshots it first, and the snapshots stay with the store in
+/// use.
+#[test]
+fn a_restore_snapshots_the_store_it_replaces() {
+    let home = Home::new();
+    home.seed(3);
+    let backup = home.path().join("early.lqb");
+    home.cli(&["backup", backup.to_str().unwrap()]);
+    home.cli(&["log", "1", "note", "--note", "after the backup"]);
+    let later = home.export();
+    let out = home.cli(&["restore", backup.to_str().unwrap()]);
+    assert!(out.contains("snapshotted to"), "{out}");
+    let taken = snapshots(&home.store());
+    let snap = taken
+        .iter()
+        .find(|p| p.to_string_lossy().contains("/before-restore-"))
+        .unwrap_or_else(|| panic!("no before-restore snapshot in {taken:?}"));
+    // It holds the store as it was before the restore.
+    let other = Home::new();
+    other.cli(&["restore", snap.to_str().unwrap()]);
+    assert_eq!(other.export(), later);
+}

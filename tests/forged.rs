@@ -222,6 +222,10 @@ fn reads(_t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("export", Request::Export),
         ("sources", Request::Sources),
+        ("stats", Request::Stats),
+        ("health", Request::Health),
+        ("subscribe", Request::Subscribe),
+        ("ping", Request::Ping),
     ]
 }
 
