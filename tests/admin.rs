@@ -9,26 +9,11 @@
 mod common;
 
 use common::home::Home;
+use common::server::{SAFETY_IDLE, servers_under, wait_until};
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const LIMIT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(10);
-/// A server left behind by a failed test exits this many seconds after its last client.
-const SAFETY_IDLE: &str = "60";
-
-/// Polls `ok` until it holds; fails naming `what` after `LIMIT`.
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < LIMIT, "waited {LIMIT:?} for {what}");
-        std::thread::sleep(POLL);
-    }
-}
 
 impl Home {
     fn file(&self, name: &str) -> String {
@@ -45,10 +30,6 @@ impl Home {
             "leadq {args:?} should fail: {err}"
         );
         err
-    }
-
-    fn export(&self) -> String {
-        self.cli(&["export", "--format", "json"])
     }
 
     /// A few leads with a history: calls, an owner, a stage, a snooze, a loss.
@@ -87,32 +68,6 @@ impl Home {
         self.cli(&["lost", "3", "--reason", "price"]);
     }
 
-    /// `leadq serve --foreground` on this home's store, once it takes connections.
-    fn server(&self) -> Server {
-        let store = self.store().display().to_string();
-        let mut cmd = self.command();
-        cmd.args([
-            "serve",
-            "--foreground",
-            "--db",
-            &store,
-            "--idle-exit",
-            SAFETY_IDLE,
-        ]);
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start leadq serve");
-        let mut server = Server { child };
-        wait_until("the server to listen", || {
-            assert!(server.running(), "leadq serve exited");
-            UnixStream::connect(self.socket()).is_ok()
-        });
-        server
-    }
-
     /// The folders a restore kept the previous store in.
     fn kept(&self) -> Vec<PathBuf> {
         let mut kept: Vec<PathBuf> = std::fs::read_dir(self.path())
@@ -125,61 +80,6 @@ impl Home {
             .collect();
         kept.sort();
         kept
-    }
-
-    /// `leadq serve` processes whose command line names this home.
-    fn servers(&self) -> Vec<u32> {
-        let dir = self.path().display().to_string();
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        procs
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| {
-                let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-                    return false;
-                };
-                let args: Vec<String> = cmdline
-                    .split(|b| *b == 0)
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect();
-                args.iter().any(|a| a == "serve") && args.iter().any(|a| a.starts_with(&dir))
-            })
-            .collect()
-    }
-}
-
-/// A `leadq serve --foreground` child; SIGTERM when dropped.
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits (bounded) for the server to exit, and checks it exited cleanly.
-    fn wait_exit(&mut self) {
-        wait_until("the server to exit", || !self.running());
-        let status = self.child.wait().expect("reap the server");
-        assert!(status.success(), "leadq serve ended with {status:?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.running() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let start = Instant::now();
-            while self.running() && start.elapsed() < Duration::from_secs(5) {
-                std::thread::sleep(POLL);
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -197,7 +97,7 @@ fn a_backup_taken_while_the_server_runs_restores_the_same_leads() {
     let backed_up = home.export();
     home.cli(&["log", "2", "note", "--note", "after the backup"]);
     home.cli(&["serve", "--stop"]);
-    server.wait_exit();
+    assert!(server.wait_exit().success(), "leadq serve ended cleanly");
     let changed = home.export();
     assert_ne!(changed, backed_up);
 
@@ -262,7 +162,7 @@ fn restore_refuses_while_a_server_runs_and_says_how_to_stop_it() {
     assert_eq!(home.export(), before, "a refused restore changed the store");
     assert!(home.kept().is_empty(), "a refused restore moved the store");
     home.cli(&["serve", "--stop"]);
-    server.wait_exit();
+    assert!(server.wait_exit().success(), "leadq serve ended cleanly");
     assert_eq!(home.export(), before);
 }
 
@@ -363,7 +263,7 @@ fn doctor_names_the_store_the_server_and_the_log_and_what_to_fix() {
         assert!(running.contains(part), "{part:?} not in:\n{running}");
     }
     home.cli(&["serve", "--stop"]);
-    server.wait_exit();
+    assert!(server.wait_exit().success(), "leadq serve ended cleanly");
 
     std::fs::set_permissions(home.store(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let out = home.run(&["doctor"]);
@@ -388,7 +288,11 @@ fn serve_starts_a_server_in_the_background_and_serve_stop_stops_it() {
     let out = home.cli(&["serve", "--idle-exit", SAFETY_IDLE]);
     assert!(out.contains("leadq server started"), "{out}");
     assert!(out.contains(&home.socket().display().to_string()), "{out}");
-    assert_eq!(home.servers().len(), 1, "one server for the store");
+    assert_eq!(
+        servers_under(home.path()).len(),
+        1,
+        "one server for the store"
+    );
     assert!(
         UnixStream::connect(home.socket()).is_ok(),
         "the server takes connections"
@@ -403,7 +307,9 @@ fn serve_starts_a_server_in_the_background_and_serve_stop_stops_it() {
     let out = home.cli(&["serve", "--stop"]);
     assert!(out.contains("stop"), "{out}");
     wait_until("the server's socket to go", || !home.socket().exists());
-    wait_until("the server to exit", || home.servers().is_empty());
+    wait_until("the server to exit", || {
+        servers_under(home.path()).is_empty()
+    });
     let err = home.fails(&["serve", "--stop"]);
     assert!(err.contains("no leadq server runs"), "{err}");
     // The store is whole and usable without a server.

@@ -5,12 +5,11 @@
 
 mod common;
 
+use common::words;
+
 use common::home::Home;
-use common::server::{SAFETY_IDLE, Server};
 
 use std::process::Output;
-
-use leadq::remote::server::socket_path;
 
 /// A client clock that disagrees with the server's by years.
 const CLIENT_NOW: &str = "2029-06-01T12:00:00Z";
@@ -92,33 +91,6 @@ const TABLE: &[(&str, &[&str])] = &[
     ("assign 2 'bad owner'", &["is not a user name"]),
 ];
 
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut word, mut quoted, mut started) = (String::new(), false, false);
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                started = true;
-            }
-            ' ' if !quoted => {
-                if started {
-                    out.push(std::mem::take(&mut word));
-                }
-                started = false;
-            }
-            c => {
-                word.push(c);
-                started = true;
-            }
-        }
-    }
-    if started {
-        out.push(word);
-    }
-    out
-}
-
 /// What a run printed, with the one line that may differ (where the store is) made equal.
 fn answer(out: &Output) -> (Option<i32>, String, String) {
     let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(" (through its server)", "");
@@ -129,11 +101,7 @@ fn answer(out: &Output) -> (Option<i32>, String, String) {
 fn every_command_answers_the_same_in_process_and_through_the_server() {
     let alone = Home::new();
     let served = Home::new();
-    let mut cmd = served.command();
-    cmd.args(["serve", "--foreground", "--db"])
-        .arg(served.store())
-        .args(["--idle-exit", SAFETY_IDLE]);
-    let server = Server::start(cmd, socket_path(&served.store()));
+    let server = served.server();
 
     for (line, wants) in TABLE {
         let args = words(line);

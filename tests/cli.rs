@@ -5,6 +5,9 @@
 //!
 //! Commands are written as shell-like lines (`add --name 'Ann Lee'`), split by `words`.
 
+mod common;
+
+use common::words;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,35 +33,6 @@ fn leadq(dir: &Path) -> Command {
         .current_dir(dir)
         .timeout(Duration::from_secs(120));
     cmd
-}
-
-/// Splits a command line on spaces; 'single quotes' keep spaces and may be empty.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut word, mut quoted, mut started) = (String::new(), false, false);
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                started = true;
-            }
-            ' ' if !quoted => {
-                if started {
-                    out.push(std::mem::take(&mut word));
-                }
-                started = false;
-            }
-            c => {
-                word.push(c);
-                started = true;
-            }
-        }
-    }
-    assert!(!quoted, "unbalanced quote in {line:?}");
-    if started {
-        out.push(word);
-    }
-    out
 }
 
 /// A temporary store and the helpers every test uses on it.

@@ -12,15 +12,6 @@ use std::process::{Output, Stdio};
 use serde_json::Value;
 
 impl Home {
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.cli(args);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-    }
-
-    fn export(&self) -> Value {
-        self.json(&["export", "--format", "json"])
-    }
-
     /// A few leads, one with an international phone (which a spreadsheet would read as a
     /// formula) and one with attributes.
     fn seed(&self) {
@@ -353,7 +344,7 @@ fn import_says_what_is_wrong_with_the_file() {
     // The fixes work.
     home.cli(&["import", &semi, "--delimiter", ";"]);
     home.cli(&["import", &dup, "--map", "E-mail=ignore"]);
-    let leads = home.export();
+    let leads = home.json(&["export", "--format", "json"]);
     let names: Vec<&str> = leads
         .as_array()
         .unwrap()
@@ -408,9 +399,10 @@ fn an_exported_csv_imports_back_to_the_same_leads() {
             })
             .collect()
     };
-    assert_eq!(who(&other.export()), who(&home.export()));
-    assert_eq!(other.export()[0]["phone"], "+44 20 7946 0958");
-    assert_eq!(other.export()[0]["company"], "=HYPERLINK(\"http://x\")");
+    let exported = |h: &Home| h.json(&["export", "--format", "json"]);
+    assert_eq!(who(&exported(&other)), who(&exported(&home)));
+    assert_eq!(exported(&other)[0]["phone"], "+44 20 7946 0958");
+    assert_eq!(exported(&other)[0]["company"], "=HYPERLINK(\"http://x\")");
 }
 
 /// A read-only store of one's own says so and how to fix it, without the team-group hint that

@@ -25,11 +25,6 @@ const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
 
 impl Home {
-    fn json(&self, args: &[&str]) -> Value {
-        let text = self.cli(args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("leadq {args:?}: {e}: {text}"))
-    }
-
     /// Bare `leadq` on a terminal of `cols` x `rows`: the TUI.
     fn tui(&self, cols: u16, rows: u16) -> Tui {
         Tui::start(self, cols, rows)

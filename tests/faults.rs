@@ -6,12 +6,11 @@
 mod common;
 
 use common::home::Home;
-use common::server::{SAFETY_IDLE, Server, wait_until};
+use common::server::wait_until;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use leadq::remote::server::socket_path;
 use leadq::store::{DEFAULT_CACHE_BYTES, SNAPSHOT_DIR, Store, snapshots};
 
 impl Home {
@@ -27,18 +26,6 @@ impl Home {
         }
         self.cli(&["log", "1", "call", "--note", "first"]);
         self.cli(&["assign", "2", "bob"]);
-    }
-
-    fn export(&self) -> String {
-        self.cli(&["export", "--format", "json"])
-    }
-
-    fn server(&self) -> Server {
-        let mut cmd = self.command();
-        cmd.args(["serve", "--foreground", "--db"])
-            .arg(self.store())
-            .args(["--idle-exit", SAFETY_IDLE]);
-        Server::start(cmd, socket_path(&self.store()))
     }
 
     /// Starts a server, waits for its first automatic snapshot, stops it.
@@ -305,7 +292,7 @@ fn snapshots_come_before_a_migration_and_only_the_newest_are_kept() {
         "{taken:?}"
     );
     assert_eq!(
-        store.lead_count(),
+        store.lead_count().unwrap(),
         3,
         "the counts were made by the migration"
     );
@@ -316,6 +303,15 @@ fn snapshots_come_before_a_migration_and_only_the_newest_are_kept() {
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(kept.iter().all(|p| p.to_string_lossy().contains("/auto-")));
     assert!(store.verify().unwrap().is_empty());
+}
+
+/// `leadq import FILE` in process, with a full disk injected after `keys` keys are written.
+fn import_failing_after(home: &Home, file: &str, keys: &str) -> Output {
+    let mut cmd = home.command();
+    cmd.env("LEADQ_SERVER", "off")
+        .env("LEADQ_FAULT_DISK_FULL_AFTER", keys)
+        .args(["import", file]);
+    cmd.output().expect("leadq runs")
 }
 
 fn import_file(home: &Home, rows: usize) -> String {
@@ -337,12 +333,7 @@ fn a_write_that_fails_half_way_is_never_seen_and_the_server_recovers() {
     home.seed(20);
     let before = home.export();
     let file = import_file(&home, 3000);
-    let mut cmd = home.command();
-    cmd.env("LEADQ_FAULT_DISK_FULL_AFTER", "2500")
-        .args(["serve", "--foreground", "--db"])
-        .arg(home.store())
-        .args(["--idle-exit", SAFETY_IDLE]);
-    let mut server = Server::start(cmd, socket_path(&home.store()));
+    let mut server = home.server_with(&[("LEADQ_FAULT_DISK_FULL_AFTER", "2500")]);
     let out = home.run(&["import", &file]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
@@ -379,11 +370,7 @@ fn an_import_that_fails_half_way_in_process_leaves_the_store_as_it_was() {
     home.seed(5);
     let before = home.export();
     let file = import_file(&home, 2500);
-    let mut cmd = home.command();
-    cmd.env("LEADQ_SERVER", "off")
-        .env("LEADQ_FAULT_DISK_FULL_AFTER", "3000")
-        .args(["import", &file]);
-    let out = cmd.output().unwrap();
+    let out = import_failing_after(&home, &file, "3000");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("is full"), "{}", text(&out));
     assert_eq!(home.export(), before);
@@ -534,7 +521,7 @@ fn a_backup_taken_while_writes_go_on_restores_whole() {
         vec![],
         "the restored store checks out whole"
     );
-    assert!(store.lead_count() >= 3000);
+    assert!(store.lead_count().unwrap() >= 3000);
 }
 
 /// The first import into a new store failing half-way leaves a new, empty, usable store (the
@@ -543,11 +530,7 @@ fn a_backup_taken_while_writes_go_on_restores_whole() {
 fn a_failed_first_import_leaves_a_new_store_usable() {
     let home = Home::new();
     let file = import_file(&home, 2500);
-    let mut cmd = home.command();
-    cmd.env("LEADQ_SERVER", "off")
-        .env("LEADQ_FAULT_DISK_FULL_AFTER", "3000")
-        .args(["import", &file]);
-    let out = cmd.output().unwrap();
+    let out = import_failing_after(&home, &file, "3000");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let add = home.cli(&["add", "--name", "First", "--email", "first@x.example"]);
     assert!(add.contains("created"), "{add}");
@@ -593,11 +576,7 @@ fn a_failed_import_after_a_restore_keeps_the_older_timelines() {
         text_csv.push_str(&format!("New {i},new{i}@y.example\n"));
     }
     std::fs::write(&path, text_csv).unwrap();
-    let mut cmd = home.command();
-    cmd.env("LEADQ_SERVER", "off")
-        .env("LEADQ_FAULT_DISK_FULL_AFTER", "4000")
-        .args(["import", path.to_str().unwrap()]);
-    let out = cmd.output().unwrap();
+    let out = import_failing_after(&home, path.to_str().unwrap(), "4000");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(home.export(), before);
     assert_eq!(

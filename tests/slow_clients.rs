@@ -8,7 +8,7 @@
 mod common;
 
 use common::home::Home;
-use common::server::{LIMIT, SAFETY_IDLE, Server};
+use common::server::LIMIT;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -19,18 +19,9 @@ use leadq::remote::client::Client;
 use leadq::remote::protocol::{
     ClientFrame, Hello, PROTOCOL, Request, Welcome, read_frame, write_frame,
 };
-use leadq::remote::server::socket_path;
 use leadq::service::{LeadService, LogEntry};
 
 const BOUND: Duration = Duration::from_secs(10);
-
-fn server(home: &Home) -> Server {
-    let mut cmd = home.command();
-    cmd.args(["serve", "--foreground", "--db"])
-        .arg(home.store())
-        .args(["--idle-exit", SAFETY_IDLE]);
-    Server::start(cmd, socket_path(&home.store()))
-}
 
 /// A connection past the handshake, or the server's refusal.
 fn connect(home: &Home) -> Result<UnixStream, String> {
@@ -88,7 +79,7 @@ fn hung_up(s: &mut UnixStream) -> bool {
 fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
     let home = Home::new();
     home.cli(&["demo", "--count", "3000"]);
-    let server = server(&home);
+    let server = home.server();
     let pid = server.child.id();
 
     // A subscriber that never reads a byte: its socket fills with change events, and from
@@ -165,7 +156,7 @@ fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
 fn one_user_cannot_take_every_connection() {
     let home = Home::new();
     home.cli(&["demo", "--count", "10"]);
-    let server = server(&home);
+    let server = home.server();
     let mut held = Vec::new();
     let refusal = loop {
         match connect(&home) {
@@ -195,7 +186,7 @@ fn one_user_cannot_take_every_connection() {
 #[test]
 fn a_client_cannot_forge_lines_of_the_server_log() {
     let home = Home::new();
-    let server = server(&home);
+    let server = home.server();
     let forged = "1.0\n2026-01-01T00:00:00Z [1] shutdown asked by root\u{1b}[2J";
     let mut s = UnixStream::connect(home.socket()).unwrap();
     s.set_read_timeout(Some(LIMIT)).unwrap();
@@ -230,7 +221,7 @@ fn a_client_cannot_forge_lines_of_the_server_log() {
 #[test]
 fn connections_that_never_say_hello_count_too() {
     let home = Home::new();
-    let server = server(&home);
+    let server = home.server();
     let mut silent = Vec::new();
     for _ in 0..32 {
         silent.push(UnixStream::connect(home.socket()).unwrap());

@@ -11,7 +11,7 @@
 mod common;
 
 use common::home::{BIN, Home};
-use common::server::{LIMIT, POLL, SAFETY_IDLE, Server, servers_under, wait_until};
+use common::server::{LIMIT, POLL, servers_under, wait_until};
 use common::team::{MANAGER, OUTSIDER, REP1, REP2, STRANGER, TeamSetup, require_team_users};
 
 use std::collections::{BTreeSet, HashMap};
@@ -63,15 +63,6 @@ fn notes(client: &Client, id: LeadId) -> Vec<String> {
 }
 
 impl Home {
-    /// `leadq serve --foreground` on this home's store.
-    fn server(&self) -> Server {
-        let store = self.store().display().to_string();
-        let mut cmd = self.command();
-        cmd.args(["serve", "--foreground", "--db", &store]);
-        cmd.args(["--idle-exit", SAFETY_IDLE]);
-        Server::start(cmd, socket_path(&self.store()))
-    }
-
     fn client(&self) -> Client {
         Client::connect(&self.store(), false).expect("connect to the server")
     }

@@ -12,8 +12,8 @@ use crate::remote::client::Client;
 use crate::remote::log::log_path;
 use crate::remote::server::socket_path;
 use crate::remote::team::Team;
-use crate::service::{Health, LeadService, Verification, free_bytes, newest_snapshot};
-use crate::store::{DEFAULT_CACHE_BYTES, Store};
+use crate::service::{Health, LeadService, Verification, newest_snapshot};
+use crate::store::{DEFAULT_CACHE_BYTES, Store, free_space};
 
 /// Below this much free space on the store's disk, doctor asks for room.
 const LOW_SPACE: u64 = 64 * 1024 * 1024;
@@ -169,7 +169,7 @@ fn check_in_process(r: &mut Report, store: &Path) {
                         .as_ref()
                         .and_then(|s| s.snapshot_every)
                         .map(|d| d.as_secs()),
-                    free_bytes: free_bytes(store),
+                    free_bytes: free_space(store),
                 },
             );
         }

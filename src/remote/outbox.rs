@@ -75,14 +75,9 @@ impl Outbox {
         self.ready.notify_all();
     }
 
-    /// Queues a reply, waiting while the client has too much unread; false if the connection
-    /// is gone.
-    pub fn reply(&self, frame: &ServerFrame) -> bool {
-        self.reply_raw(frame)
-    }
-
-    /// As `reply`, for any message (the handshake's answer).
-    pub fn reply_raw<T: serde::Serialize>(&self, msg: &T) -> bool {
+    /// Queues a reply (or the handshake's answer), waiting while the client has too much
+    /// unread; false if the connection is gone.
+    pub fn reply<T: serde::Serialize>(&self, msg: &T) -> bool {
         let Some(bytes) = encode_frame(msg) else {
             return false;
         };

@@ -456,7 +456,7 @@ fn handle(shared: Arc<Shared>, stream: UnixStream, _seat: Seat) {
         shared
             .log
             .line(&format!("client {conn_id}: refused: {reason}"));
-        let _ = outbox.reply_raw(&Welcome::Refused { reason });
+        let _ = outbox.reply(&Welcome::Refused { reason });
         outbox.close();
     };
     if hello.protocol != PROTOCOL {
@@ -481,7 +481,7 @@ fn handle(shared: Arc<Shared>, stream: UnixStream, _seat: Seat) {
         now: shared.base.now(),
         clock_fixed: shared.base.settings().fixed_now.is_some(),
     };
-    if !outbox.reply_raw(&welcome) {
+    if !outbox.reply(&welcome) {
         return;
     }
     shared.log.line(&format!(

@@ -48,12 +48,6 @@ pub struct Health {
 pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(6 * 3600);
 pub const SNAPSHOT_KEEP: usize = 8;
 
-/// The free space on the disk holding `path`, for its user.
-pub fn free_bytes(path: &Path) -> Option<u64> {
-    let st = nix::sys::statvfs::statvfs(path).ok()?;
-    Some(st.blocks_available() as u64 * st.fragment_size() as u64)
-}
-
 /// The newest automatic snapshot of the store at `path`, and its age.
 pub fn newest_snapshot(path: &Path) -> Option<Snapshot> {
     let p = crate::store::newest_snapshot(path)?;
@@ -131,7 +125,7 @@ impl Local {
             snapshot: newest_snapshot(store.path()),
             snapshot_keep: self.settings().snapshot_keep,
             snapshot_every_secs: self.settings().snapshot_every.map(|d| d.as_secs()),
-            free_bytes: free_bytes(store.path()),
+            free_bytes: crate::store::free_space(store.path()),
         }
     }
 }

@@ -10,9 +10,7 @@ mod planner;
 mod query;
 mod types;
 
-pub use health::{
-    Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, free_bytes, newest_snapshot,
-};
+pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, newest_snapshot};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
 

@@ -168,8 +168,8 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
 pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
     let now = s.now();
     let mut st = Stats {
-        leads: s.store.lead_count(),
-        interactions: s.store.interaction_count(),
+        leads: s.store.lead_count()?,
+        interactions: s.store.interaction_count()?,
         ..Stats::default()
     };
     let open = Query::default();

@@ -421,7 +421,7 @@ mod tests {
             store.read()?.meta.get(META_PENDING)?.is_none(),
             "the journal is gone"
         );
-        assert_eq!(store.lead_count(), 0, "the count follows the rollback");
+        assert_eq!(store.lead_count()?, 0, "the count follows the rollback");
         Ok(())
     }
 }

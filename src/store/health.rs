@@ -164,7 +164,7 @@ fn is_disk_full(e: &StoreError) -> bool {
 }
 
 /// The free space on the disk holding `path`.
-pub(super) fn free_space(path: &Path) -> Option<u64> {
+pub fn free_space(path: &Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(path).ok()?;
     Some(st.blocks_available() as u64 * st.fragment_size() as u64)
 }

@@ -89,6 +89,19 @@ impl Home {
     }
 }
 
+impl Home {
+    /// Every lead as `export --format json` prints it: what a test compares before and after.
+    pub fn export(&self) -> String {
+        self.cli(&["export", "--format", "json"])
+    }
+
+    /// A command's JSON output, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cli(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    }
+}
+
 /// The safety net of a failed test: no server of its folder may outlive it.
 impl Drop for Home {
     fn drop(&mut self) {

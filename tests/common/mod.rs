@@ -43,3 +43,32 @@ pub fn press(service: &dyn LeadService, state: &mut State, spec: &str) {
         step(service, state, Msg::Key(k));
     }
 }
+
+/// Splits a command line on spaces; 'single quotes' keep spaces and may be empty.
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut word, mut quoted, mut started) = (String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                started = true;
+            }
+            ' ' if !quoted => {
+                if started {
+                    out.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    assert!(!quoted, "unbalanced quote in {line:?}");
+    if started {
+        out.push(word);
+    }
+    out
+}

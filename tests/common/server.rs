@@ -148,3 +148,19 @@ impl Drop for Server {
         }
     }
 }
+
+impl super::home::Home {
+    /// `leadq serve --foreground` on this home's store, with `env` on top of the home's.
+    pub fn server_with(&self, env: &[(&str, &str)]) -> Server {
+        let mut cmd = self.command();
+        cmd.envs(env.iter().copied())
+            .args(["serve", "--foreground", "--db"])
+            .arg(self.store())
+            .args(["--idle-exit", SAFETY_IDLE]);
+        Server::start(cmd, self.socket())
+    }
+
+    pub fn server(&self) -> Server {
+        self.server_with(&[])
+    }
+}
