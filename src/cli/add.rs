@@ -61,6 +61,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         owner: a.owner.clone(),
         tags: a.tags.clone(),
         attributes: parse_attrs(&a.attrs)?,
+        closed: None,
     };
     let out = s.add(request)?;
     match a.format {

@@ -91,6 +91,7 @@ fn parse_json(a: &Args) -> Result<Table> {
                     owner: j.owner,
                     tags: j.tags,
                     attributes: j.attributes,
+                    closed: None,
                 });
             }
             Err(e) => parsed.bad.push(BadRow {

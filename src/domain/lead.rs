@@ -49,6 +49,16 @@ pub struct NewLead {
     pub owner: Option<String>,
     pub tags: Vec<String>,
     pub attributes: BTreeMap<String, String>,
+    /// Closed history (an import from an old CRM): the lead arrives won or lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Closed>,
+}
+
+/// How a lead from history ended, and when (None: at the import).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closed {
+    pub won: bool,
+    pub at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

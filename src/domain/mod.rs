@@ -5,6 +5,7 @@ pub mod dedupe;
 pub mod interaction;
 pub mod lead;
 pub mod limits;
+pub mod model;
 pub mod sanitize;
 pub mod scoring;
 pub mod search;
@@ -13,7 +14,7 @@ pub mod temperature;
 pub mod time;
 
 pub use interaction::{Interaction, Kind, Outcome};
-pub use lead::{Lead, LeadId, NewLead, ValidationError};
+pub use lead::{Closed, Lead, LeadId, NewLead, ValidationError};
 pub use scoring::{Explanation, Rules, ScoreState};
 pub use stage::{LostReason, Stage};
 pub use temperature::Temperature;

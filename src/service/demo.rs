@@ -280,6 +280,7 @@ fn person(rng: &mut ChaCha8Rng, id: u64) -> Person {
             owner: rng.random_bool(0.7).then(|| pick(rng, OWNERS).to_string()),
             tags,
             attributes,
+            closed: None,
         }
         .cleaned(),
     }
