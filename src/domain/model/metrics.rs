@@ -103,6 +103,19 @@ pub fn deciles(scores: &[f64], won: &[bool], probabilities: bool) -> Vec<Decile>
     let mut order = sorted(scores);
     order.reverse();
     let n = order.len();
+    // A lead's share of a win is its run of tied scores' won rate: leads that tie across a
+    // cut are not told apart by their order in the file.
+    let mut share = vec![0.0; n];
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let rate = order[i..=j].iter().filter(|&&k| won[k]).count() as f64 / (j - i + 1) as f64;
+        share[i..=j].fill(rate);
+        i = j + 1;
+    }
     (0..10)
         .map(|d| (d * n / 10, (d + 1) * n / 10))
         .filter(|(a, b)| b > a)
@@ -113,7 +126,7 @@ pub fn deciles(scores: &[f64], won: &[bool], probabilities: bool) -> Vec<Decile>
                 leads: group.len(),
                 predicted: probabilities
                     .then(|| group.iter().map(|&k| scores[k]).sum::<f64>() / len),
-                observed: group.iter().filter(|&&k| won[k]).count() as f64 / len,
+                observed: share[a..b].iter().sum::<f64>() / len,
             }
         })
         .collect()
@@ -135,10 +148,17 @@ mod tests {
 
     #[test]
     fn ties_never_count_file_order() {
-        let won = [true, false, false, false, false, false, false, false, false, false];
+        let won = [
+            true, false, false, false, false, false, false, false, false, false,
+        ];
         let tied = [0.0; 10];
         assert!((top_share(&tied, &won, 0.1) - 0.1).abs() < 1e-12);
         assert!((average_precision(&tied, &won) - 0.1).abs() < 1e-12);
+        assert!(
+            deciles(&tied, &won, false)
+                .iter()
+                .all(|d| (d.observed - 0.1).abs() < 1e-12)
+        );
     }
 
     #[test]

@@ -2,5 +2,510 @@
 //! regression trained on the team's won and lost leads, the figures that prove it on a
 //! holdout, and the explanation of each prediction. Pure: the service feeds it leads and
 //! timelines and keeps what it returns.
+//!
+//! A prediction is `sigmoid(base + sum of factors)`: each factor is one column's effect on
+//! the log-odds against the average lead of the history, so the factors shown with a chance
+//! add up to it exactly.
 
+pub mod features;
 pub mod metrics;
+pub mod solver;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub use features::{Column, Example};
+use metrics::Decile;
+
+use super::interaction::{Interaction, Kind, Outcome};
+use super::lead::Lead;
+use super::scoring::Rules;
+use super::temperature::{Temperature, Thresholds};
+use super::time::Millis;
+
+/// The history a model needs before it may be used: this many won and this many lost leads,
+/// so the holdout (30%) still has fifteen of each to judge it by.
+pub const MIN_WON: usize = 50;
+pub const MIN_LOST: usize = 50;
+/// The share of closed leads held out to judge a model, and the seed that picks them.
+pub const HOLDOUT: f64 = 0.3;
+pub const SEED: u64 = 9;
+/// The L2 penalty of the regression (per the sum of the rows' losses).
+pub const L2: f64 = 5.0;
+/// A lead this many times likelier to win than the history's average is hot (with the
+/// engagement of its touches on top), one below the average is cold.
+pub const HOT_LIFT: f64 = 2.5;
+/// How many of the strongest columns are crossed in pairs.
+const CROSSED: usize = 8;
+
+/// A trained model with the figures that judged it. Stored in the store as one record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Counts up from 1 in a store; 0 until the store keeps it.
+    pub version: u32,
+    pub trained_at: Millis,
+    /// The closed leads it was (re)fitted on.
+    pub won: usize,
+    pub lost: usize,
+    pub base_rate: f64,
+    pub columns: Vec<Column>,
+    /// Per column, per level: the weight, and the level's average value in the history.
+    pub weights: Vec<Vec<f64>>,
+    pub means: Vec<Vec<f64>>,
+    /// The log-odds of the history's average lead.
+    pub base: f64,
+    /// Columns a manager left out.
+    pub excluded: Vec<String>,
+    pub holdout: Holdout,
+    /// Whether the queue uses it: it beat the rules on the holdout with enough history.
+    pub active: bool,
+    /// Why it is or is not used, in a sentence.
+    pub verdict: String,
+    pub warnings: Vec<String>,
+}
+
+/// How the model and the rules ranked the held-out leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Holdout {
+    pub leads: usize,
+    pub won: usize,
+    pub model: Performance,
+    pub rules: Performance,
+    /// The held-out leads by the temperature the model's score gives them.
+    pub temperatures: Vec<TemperatureRate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Performance {
+    pub auc: f64,
+    pub average_precision: f64,
+    /// The share won among the top tenth of the ranking.
+    pub top_tenth_won: f64,
+    pub deciles: Vec<Decile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemperatureRate {
+    pub temperature: Temperature,
+    pub leads: usize,
+    pub won_rate: f64,
+}
+
+/// A lead's chance to win and what makes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// 0.0 to 1.0.
+    pub chance: f64,
+    /// The log-odds of the average lead of the history.
+    pub base: f64,
+    /// Each column's effect on the log-odds, strongest first; `base` plus all of them is the
+    /// log-odds of `chance`.
+    pub factors: Vec<Factor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    pub label: String,
+    pub effect: f64,
+}
+
+/// Why no model could be trained.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "not enough history to learn from: {won} won and {lost} lost leads; a model needs at least \
+     {MIN_WON} won and {MIN_LOST} lost ({missing})"
+)]
+pub struct NotEnough {
+    pub won: usize,
+    pub lost: usize,
+    pub missing: String,
+}
+
+pub struct TrainOptions {
+    pub exclude: Vec<String>,
+    pub now: Millis,
+    pub seed: u64,
+}
+
+/// The columns, weights and averages of one fit.
+struct Fitted {
+    columns: Vec<Column>,
+    weights: Vec<Vec<f64>>,
+    means: Vec<Vec<f64>>,
+    base: f64,
+}
+
+impl Fitted {
+    fn learn(examples: &[Example], exclude: &[String]) -> Fitted {
+        let mut columns = features::learn(examples, exclude);
+        let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
+        let mut encoded: Vec<Vec<Option<(usize, f64)>>> = examples
+            .iter()
+            .map(|e| features::levels(&columns, e.lead, e.timeline, e.cutoff))
+            .collect();
+        let first = Fitted::solve(columns.clone(), &encoded, &won);
+        // What one column means may depend on another: the strongest columns are crossed
+        // in pairs and the model is fitted again with the pairs.
+        let importance: Vec<f64> = (0..columns.len())
+            .map(|c| spread(&first.weights[c], &first.means[c]))
+            .collect();
+        let min_level = (examples.len() / 1000).max(30);
+        let crosses = features::crosses(&columns, &importance, &encoded, CROSSED, min_level);
+        if crosses.is_empty() {
+            return first;
+        }
+        columns.extend(crosses);
+        for (row, e) in encoded.iter_mut().zip(examples) {
+            *row = features::levels(&columns, e.lead, e.timeline, e.cutoff);
+        }
+        Fitted::solve(columns, &encoded, &won)
+    }
+
+    fn solve(columns: Vec<Column>, encoded: &[Vec<Option<(usize, f64)>>], won: &[bool]) -> Fitted {
+        let offsets: Vec<usize> = columns
+            .iter()
+            .scan(0, |at, c| {
+                let o = *at;
+                *at += c.levels.len();
+                Some(o)
+            })
+            .collect();
+        let dims = columns.iter().map(|c| c.levels.len()).sum();
+        let rows: Vec<solver::Row> = encoded
+            .iter()
+            .map(|levels| {
+                levels
+                    .iter()
+                    .zip(&offsets)
+                    .filter_map(|(l, o)| l.map(|(l, v)| ((o + l) as u32, v)))
+                    .collect()
+            })
+            .collect();
+        let fit = solver::fit(&rows, won, dims, L2);
+        let mut sums = vec![0.0; dims];
+        for r in &rows {
+            for &(j, v) in r {
+                sums[j as usize] += v;
+            }
+        }
+        let n = rows.len().max(1) as f64;
+        let split = |flat: &[f64]| -> Vec<Vec<f64>> {
+            columns
+                .iter()
+                .zip(&offsets)
+                .map(|(c, o)| flat[*o..*o + c.levels.len()].to_vec())
+                .collect()
+        };
+        let means: Vec<f64> = sums.iter().map(|s| s / n).collect();
+        let base = fit.intercept
+            + fit
+                .weights
+                .iter()
+                .zip(&means)
+                .map(|(w, m)| w * m)
+                .sum::<f64>();
+        Fitted {
+            weights: split(&fit.weights),
+            means: split(&means),
+            columns,
+            base,
+        }
+    }
+
+    fn predict(&self, lead: &Lead, timeline: &[Interaction], cutoff: Millis) -> Prediction {
+        predict(
+            &self.columns,
+            &self.weights,
+            &self.means,
+            self.base,
+            (lead, timeline, cutoff),
+        )
+    }
+}
+
+/// How much a column moves the log-odds across the history: the spread of its levels'
+/// weights, weighted by how often each occurs.
+fn spread(weights: &[f64], means: &[f64]) -> f64 {
+    let average: f64 = weights.iter().zip(means).map(|(w, m)| w * m).sum();
+    weights
+        .iter()
+        .zip(means)
+        .map(|(w, m)| m * (w - average).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn predict(
+    columns: &[Column],
+    weights: &[Vec<f64>],
+    means: &[Vec<f64>],
+    base: f64,
+    (lead, timeline, cutoff): (&Lead, &[Interaction], Millis),
+) -> Prediction {
+    let mut factors: Vec<Factor> = Vec::with_capacity(columns.len());
+    let levels = features::levels(columns, lead, timeline, cutoff);
+    for (((c, w), m), level) in columns.iter().zip(weights).zip(means).zip(levels) {
+        let average: f64 = w.iter().zip(m).map(|(w, m)| w * m).sum();
+        let (effect, label) = match level {
+            Some((level, value)) => (w[level] * value - average, c.levels[level].label.clone()),
+            None => (-average, format!("without {}", c.levels[0].label)),
+        };
+        factors.push(Factor { label, effect });
+    }
+    let logit = base + factors.iter().map(|f| f.effect).sum::<f64>();
+    factors.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
+    Prediction {
+        chance: solver::sigmoid(logit),
+        base,
+        factors,
+    }
+}
+
+/// The timeline a rules score at `cutoff` sees: what happened before it, and the lead's
+/// arrival.
+fn before(timeline: &[Interaction], cutoff: Millis) -> Vec<Interaction> {
+    timeline
+        .iter()
+        .filter(|i| {
+            i.at < cutoff || (i.kind == Kind::System && i.outcome == Some(Outcome::Created))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Fit points for a chance: the history's average chance scores at the warm threshold, one
+/// `HOT_LIFT` times likelier at the hot one, on a log scale above the average and a linear one
+/// below, easing towards 100 without reaching it (so no two chances share a score's fine
+/// order).
+pub fn points(chance: f64, base_rate: f64, t: &Thresholds) -> f64 {
+    let (warm, hot) = (f64::from(t.warm), f64::from(t.hot));
+    let lift = chance / base_rate.max(1e-9);
+    if lift <= 1.0 {
+        return warm * lift;
+    }
+    let x = warm + (hot - warm) * lift.ln() / HOT_LIFT.ln();
+    if x <= hot {
+        x
+    } else {
+        let room = 100.0 - hot;
+        hot + room * (1.0 - (-(x - hot) / room).exp())
+    }
+}
+
+fn performance(scores: &[f64], won: &[bool], probabilities: bool) -> Performance {
+    Performance {
+        auc: metrics::auc(scores, won),
+        average_precision: metrics::average_precision(scores, won),
+        top_tenth_won: metrics::top_share(scores, won, 0.1),
+        deciles: metrics::deciles(scores, won, probabilities),
+    }
+}
+
+/// Splits the examples into training and holdout, stratified by outcome.
+fn split(examples: &[Example], seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut train, mut hold) = (Vec::new(), Vec::new());
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..examples.len())
+            .filter(|&i| examples[i].won == class)
+            .collect();
+        idx.shuffle(&mut rng);
+        let cut = (idx.len() as f64 * HOLDOUT).round() as usize;
+        hold.extend_from_slice(&idx[..cut]);
+        train.extend_from_slice(&idx[cut..]);
+    }
+    (train, hold)
+}
+
+/// Trains on closed leads: holds out 30% (stratified, seeded) to judge the model against the
+/// rules, then refits on all of them. The model is marked active only if it beat the rules.
+pub fn train(examples: &[Example], rules: &Rules, o: &TrainOptions) -> Result<Model, NotEnough> {
+    let won = examples.iter().filter(|e| e.won).count();
+    let lost = examples.len() - won;
+    if won < MIN_WON || lost < MIN_LOST {
+        let mut missing = Vec::new();
+        if won < MIN_WON {
+            missing.push(format!("{} more won", MIN_WON - won));
+        }
+        if lost < MIN_LOST {
+            missing.push(format!("{} more lost", MIN_LOST - lost));
+        }
+        return Err(NotEnough {
+            won,
+            lost,
+            missing: missing.join(" and "),
+        });
+    }
+    let (train_idx, hold_idx) = split(examples, o.seed);
+    let pick = |idx: &[usize]| -> Vec<Example> { idx.iter().map(|&i| examples[i]).collect() };
+    let (training, holdout) = (pick(&train_idx), pick(&hold_idx));
+    let trial = Fitted::learn(&training, &o.exclude);
+    let base_rate = training.iter().filter(|e| e.won).count() as f64 / training.len() as f64;
+    let outcomes: Vec<bool> = holdout.iter().map(|e| e.won).collect();
+    let mut chances = Vec::with_capacity(holdout.len());
+    let mut rules_scores = Vec::with_capacity(holdout.len());
+    let mut temperatures = Vec::with_capacity(holdout.len());
+    for e in &holdout {
+        let chance = trial.predict(e.lead, e.timeline, e.cutoff).chance;
+        let state = rules.compute(e.lead, &before(e.timeline, e.cutoff), e.cutoff);
+        rules_scores.push(f64::from(state.score(rules, e.cutoff)));
+        let engagement = state.sum.clamp(rules.engagement.min, rules.engagement.max);
+        let score = (points(chance, base_rate, &rules.temperature) + engagement)
+            .round()
+            .clamp(0.0, 100.0) as u8;
+        temperatures.push(rules.temperature.classify(score, Temperature::Cold));
+        chances.push(chance);
+    }
+    let model_perf = performance(&chances, &outcomes, true);
+    let rules_perf = performance(&rules_scores, &outcomes, false);
+    let rates = [Temperature::Hot, Temperature::Warm, Temperature::Cold]
+        .into_iter()
+        .map(|t| {
+            let of: Vec<bool> = temperatures
+                .iter()
+                .zip(&outcomes)
+                .filter(|(x, _)| **x == t)
+                .map(|(_, w)| *w)
+                .collect();
+            TemperatureRate {
+                temperature: t,
+                leads: of.len(),
+                won_rate: of.iter().filter(|w| **w).count() as f64 / of.len().max(1) as f64,
+            }
+        })
+        .collect();
+    let beats = model_perf.auc > rules_perf.auc || rules_perf.auc.is_nan();
+    let verdict = if beats {
+        format!(
+            "used: it ranks held-out leads at AUC {:.3} against the rules' {:.3}",
+            model_perf.auc, rules_perf.auc
+        )
+    } else {
+        format!(
+            "not used: it ranks held-out leads at AUC {:.3}, no better than the rules' {:.3}",
+            model_perf.auc, rules_perf.auc
+        )
+    };
+    let warnings = warnings(&model_perf, &holdout, &training, &trial);
+    let all = Fitted::learn(examples, &o.exclude);
+    Ok(Model {
+        version: 0,
+        trained_at: o.now,
+        won,
+        lost,
+        base_rate: won as f64 / examples.len() as f64,
+        columns: all.columns,
+        weights: all.weights,
+        means: all.means,
+        base: all.base,
+        excluded: o.exclude.clone(),
+        holdout: Holdout {
+            leads: holdout.len(),
+            won: outcomes.iter().filter(|w| **w).count(),
+            model: model_perf,
+            rules: rules_perf,
+            temperatures: rates,
+        },
+        active: beats,
+        verdict,
+        warnings,
+    })
+}
+
+/// What a manager should know about a model: a column that alone nearly decides the outcome
+/// (filled in after it?), deciles off their prediction, a small holdout.
+fn warnings(
+    perf: &Performance,
+    holdout: &[Example],
+    training: &[Example],
+    fit: &Fitted,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let won: Vec<bool> = training.iter().map(|e| e.won).collect();
+    let mut flagged: Vec<&str> = Vec::new();
+    let encoded: Vec<Vec<Option<(usize, f64)>>> = training
+        .iter()
+        .map(|e| features::levels(&fit.columns, e.lead, e.timeline, e.cutoff))
+        .collect();
+    for (i, (c, w)) in fit.columns.iter().zip(&fit.weights).enumerate() {
+        if flagged.contains(&c.name.as_str())
+            || c.name == "timeline"
+            || matches!(c.input, features::Input::Cross(..))
+        {
+            continue;
+        }
+        let scores: Vec<f64> = encoded
+            .iter()
+            .map(|row| row[i].map_or(0.0, |(l, v)| w[l] * v))
+            .collect();
+        let auc = metrics::auc(&scores, &won);
+        if auc >= 0.9 {
+            flagged.push(&c.name);
+            out.push(format!(
+                "{:?} alone tells won from lost (AUC {auc:.2}): if it was filled in after the \
+                 outcome, leave it out with `leadq model train --exclude {:?}`",
+                c.name, c.name
+            ));
+        }
+    }
+    for (i, d) in perf.deciles.iter().enumerate() {
+        if let Some(p) = d.predicted
+            && (p - d.observed).abs() > 0.05
+        {
+            out.push(format!(
+                "decile {} of the holdout predicted {:.0}% and won {:.0}%",
+                i + 1,
+                p * 100.0,
+                d.observed * 100.0
+            ));
+        }
+    }
+    let held_won = holdout.iter().filter(|e| e.won).count();
+    if held_won < 100 {
+        out.push(format!(
+            "only {held_won} won leads in the holdout: its figures are rough"
+        ));
+    }
+    out
+}
+
+impl Model {
+    /// An open lead's chance as of `now`, with its factors.
+    pub fn predict(&self, lead: &Lead, timeline: &[Interaction], now: Millis) -> Prediction {
+        predict(
+            &self.columns,
+            &self.weights,
+            &self.means,
+            self.base,
+            (lead, timeline, now.saturating_add(1)),
+        )
+    }
+
+    /// The fit points of a chance under `thresholds`.
+    pub fn points(&self, chance: f64, thresholds: &Thresholds) -> f64 {
+        points(chance, self.base_rate, thresholds)
+    }
+
+    /// "learned from 812 won / 4,960 lost"
+    pub fn learned_from(&self) -> String {
+        format!(
+            "learned from {} won / {} lost",
+            thousands(self.won),
+            thousands(self.lost)
+        )
+    }
+}
+
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
