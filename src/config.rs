@@ -56,9 +56,33 @@ pub struct SnapshotConfig {
 }
 
 pub fn read_config(path: &Path) -> Result<FileConfig> {
+    read_toml(path)
+}
+
+/// `model.toml`: what the learned score leaves out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Columns (attribute names, `source`, `email`, `timeline`) never to learn from: those
+    /// filled in after the outcome.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// `~/.config/leadq/model.toml`, if it exists.
+pub fn model_config() -> Result<ModelConfig> {
+    match config_dir() {
+        Some(d) => read_toml(&d.join("model.toml")),
+        None => Ok(ModelConfig::default()),
+    }
+}
+
+/// A TOML file of settings: the defaults if it does not exist, an error naming the file and
+/// line if it cannot be read.
+fn read_toml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     toml::from_str(&text).map_err(|e| {
@@ -151,5 +175,6 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
         user: current_user(),
         fixed_now: fixed_now()?,
         members: None,
+        model_exclude: model_config()?.exclude,
     })
 }

@@ -79,3 +79,22 @@ fn the_bank_history_is_learned_and_proven_on_a_holdout() {
     }
     assert!(m.active, "{}", m.verdict);
 }
+
+#[test]
+fn fit_points_give_back_their_chance() {
+    let t = Rules::defaults().temperature;
+    for base in [0.02, 0.113, 0.4] {
+        let mut last = -1.0;
+        for i in 1..200 {
+            let chance = f64::from(i) / 200.0;
+            let p = model::points(chance, base, &t);
+            assert!(p > last && p < 100.0, "points rise with the chance: {p} at {chance}");
+            last = p;
+            let back = model::chance_at(p, base, &t);
+            assert!((back - chance).abs() < 1e-9, "{chance} -> {p} -> {back}");
+        }
+        // The average lead is warm, one 2.5 times likelier is hot.
+        assert!((model::points(base, base, &t) - f64::from(t.warm)).abs() < 1e-9);
+        assert!((model::points(base * 2.5, base, &t) - f64::from(t.hot)).abs() < 1e-9);
+    }
+}

@@ -301,6 +301,29 @@ impl Rules {
         if fit != fit_raw {
             items.push(("fit cap".into(), fit - fit_raw));
         }
+        self.explain_with(items, fit, lead, timeline, now)
+    }
+
+    /// As `explain`, with the fit learned by a model (one item, `label`) instead of the rules'.
+    pub fn explain_learned(
+        &self,
+        label: String,
+        fit: f64,
+        lead: &Lead,
+        timeline: &[Interaction],
+        now: Millis,
+    ) -> Explanation {
+        self.explain_with(vec![(label, fit)], fit, lead, timeline, now)
+    }
+
+    fn explain_with(
+        &self,
+        mut items: Vec<(String, f64)>,
+        fit: f64,
+        lead: &Lead,
+        timeline: &[Interaction],
+        now: Millis,
+    ) -> Explanation {
         let mut engagement: Vec<(String, usize, f64)> = Vec::new();
         for i in timeline {
             if let Some(rule) = self.engagement_rule(lead, i) {

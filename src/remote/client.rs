@@ -610,6 +610,23 @@ impl LeadService for Client {
         }
     }
 
+    fn train_model(
+        &self,
+        exclude: Option<Vec<String>>,
+    ) -> Result<crate::domain::model::Model, ServiceError> {
+        match self.call(Request::TrainModel { exclude }, false)? {
+            Reply::Model(Some(m)) => Ok(*m),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn model(&self) -> Result<Option<crate::domain::model::Model>, ServiceError> {
+        match self.call(Request::Model, true)? {
+            Reply::Model(m) => Ok(m.map(|m| *m)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn backup(&self, path: &str, force: bool) -> Result<u64, ServiceError> {
         match self.call(
             Request::Backup {

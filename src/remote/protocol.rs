@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
     ActionId, Activity, AddOutcome, Change, DemoReport, Health, Identity, ImportOptions,
@@ -20,7 +21,8 @@ use crate::service::{
 /// Bumped on any change a peer of the previous version could misread.
 /// 2: undo and annotate name a change the server keeps (`ActionId`) instead of carrying it;
 /// the owner filter is an enum; the welcome says the server's clock.
-pub const PROTOCOL: u32 = 2;
+/// 3: the learned model (train, status), a lead's chance and closed history on import.
+pub const PROTOCOL: u32 = 3;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -229,6 +231,12 @@ pub enum Request {
     Stats,
     /// The store's health, for `doctor`.
     Health,
+    /// Train the scoring model (managers), leaving these columns out (None: as before).
+    TrainModel {
+        exclude: Option<Vec<String>>,
+    },
+    /// The last model trained.
+    Model,
     Sources,
     /// Start pushing `Event`s to this connection.
     Subscribe,
@@ -257,6 +265,7 @@ pub enum Reply {
     Demo(DemoReport),
     Stats(Stats),
     Health(Box<Health>),
+    Model(Option<Box<Model>>),
     Sources(Vec<String>),
     Pong { now: Millis },
     Entries(u64),

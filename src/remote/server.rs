@@ -583,6 +583,14 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .health()
             .map(|h| Reply::Health(Box::new(h)))
             .map_err(failure),
+        Request::TrainModel { exclude } => s
+            .train_model(exclude)
+            .map(|m| Reply::Model(Some(Box::new(m))))
+            .map_err(failure),
+        Request::Model => s
+            .model()
+            .map(|m| Reply::Model(m.map(Box::new)))
+            .map_err(failure),
         Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
         // The server may run as root: it writes a team's backup only for its own user, never
         // wherever a manager names.

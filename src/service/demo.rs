@@ -374,7 +374,7 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
         lead.next_action = Some(now + rng.random_range(-3 * DAY_MS..7 * DAY_MS));
     }
     let rules = s.rules();
-    lead.score = rules.compute(&lead, &timeline, now);
+    lead.score = s.score_lead(&lead, &timeline, now);
     let score = lead.score.score(rules, now);
     lead.temperature = rules
         .temperature

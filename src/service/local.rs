@@ -11,6 +11,7 @@ use crate::domain::scoring::{self, Rules};
 use crate::domain::stage::Stage;
 use crate::domain::time::{Millis, utc_now};
 use crate::domain::{Lead, LeadId, ValidationError};
+use crate::domain::model::Model;
 use crate::store::{LeadWrite, Store};
 
 /// Who is acting, under which rules, at what time.
@@ -30,6 +31,8 @@ pub struct Settings {
     pub snapshot_keep: usize,
     /// Bytes to keep free on the store's disk.
     pub min_free: u64,
+    /// Columns the learned model leaves out unless a training names its own (model.toml).
+    pub model_exclude: Vec<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             snapshot_every: Some(super::health::SNAPSHOT_EVERY),
             snapshot_keep: super::health::SNAPSHOT_KEEP,
             min_free: crate::store::DEFAULT_MIN_FREE,
+            model_exclude: Vec::new(),
         }
     }
 }
@@ -63,6 +67,13 @@ pub struct Core {
     pub(super) actions: Mutex<super::actions::Actions>,
     /// What the last full check of the store found.
     pub(super) verification: Mutex<super::health::Verification>,
+    /// The learned model the queue is scored with (None: the rules alone).
+    pub(super) model: std::sync::RwLock<Option<Arc<Model>>>,
+    /// Leads won or lost since the model was trained (in this process): the server retrains
+    /// once enough have arrived.
+    pub(super) outcomes: std::sync::atomic::AtomicUsize,
+    /// One training at a time.
+    pub(super) training: Mutex<()>,
 }
 
 /// (user, role) -> (change count, minute, counts).
@@ -110,10 +121,16 @@ impl Local {
             stats_cache: Mutex::new(std::collections::HashMap::new()),
             actions: Mutex::new(super::actions::Actions::default()),
             verification: Mutex::new(super::health::Verification::NotRun),
+            model: std::sync::RwLock::new(None),
+            outcomes: std::sync::atomic::AtomicUsize::new(0),
+            training: Mutex::new(()),
         };
         core.store.set_min_free(core.settings.min_free);
-        let fp = core.settings.rules.fingerprint();
-        if core.store.rules_fingerprint()? != Some(fp) {
+        if let Some(m) = core.store.model()?.filter(|m| m.active) {
+            *core.model.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(m));
+        }
+        let fp = core.fingerprint();
+        if core.store.rules_fingerprint()? != fp {
             core.rescore_all()?;
         }
         Ok(Local {
@@ -233,8 +250,13 @@ impl Core {
         &self.settings.rules
     }
 
+    /// What the cached scores were computed with: the rules and the active model's version.
     pub(super) fn fingerprint(&self) -> Option<u64> {
-        Some(self.settings.rules.fingerprint())
+        let model = self.active_model().map_or(0, |m| u64::from(m.version));
+        Some(
+            self.settings.rules.fingerprint()
+                ^ model.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        )
     }
 
     /// Recomputes every cached score from its timeline, e.g. after the rules file changed.
@@ -258,7 +280,7 @@ impl Core {
                 .map(|(_, i)| i)
                 .collect();
             let mut after = before.clone();
-            after.score = self.rules().compute(&after, &timeline, now);
+            after.score = self.score_lead(&after, &timeline, now);
             let score = after.score.score(self.rules(), now);
             after.temperature = self.rules().temperature.classify(score, before.temperature);
             batch.push(LeadWrite {
@@ -284,6 +306,7 @@ impl Core {
     pub(super) fn view(&self, lead: Lead, now: Millis) -> LeadView {
         let (score, temperature) = scoring::current(self.rules(), &lead, now);
         LeadView {
+            chance: self.chance(&lead),
             lead,
             score,
             temperature,
@@ -312,8 +335,7 @@ impl Local {
         for i in &append {
             lead.score.add(self.rules(), &before, i);
         }
-        lead.score.fit = self.rules().fit(&lead);
-        lead.score.bound = lead.score.upper_bound(self.rules());
+        self.refit(&mut lead, &append, now)?;
         let score_after = lead.score.score(self.rules(), now);
         lead.temperature = self
             .rules()

@@ -4,6 +4,7 @@
 mod actions;
 mod demo;
 mod health;
+mod learning;
 mod local;
 mod operations;
 mod planner;
@@ -11,9 +12,11 @@ mod query;
 mod types;
 
 pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, newest_snapshot};
+pub use learning::{RETRAIN_AFTER, closed_at};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
 
+use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 
 /// Everything a client can ask of leadq.
@@ -61,6 +64,11 @@ pub trait LeadService {
     /// Fills the store with generated leads.
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError>;
     fn stats(&self) -> Result<Stats, ServiceError>;
+    /// Trains the scoring model on the closed leads (managers only), keeps it, and uses it if
+    /// it beat the rules on the holdout. `exclude`: columns to leave out (None: as before).
+    fn train_model(&self, exclude: Option<Vec<String>>) -> Result<Model, ServiceError>;
+    /// The last model trained, used or not.
+    fn model(&self) -> Result<Option<Model>, ServiceError>;
     /// The store's health: counts, what the last full check found, the newest automatic
     /// snapshot, the free space on its disk.
     fn health(&self) -> Result<Health, ServiceError>;

@@ -32,6 +32,12 @@ impl LeadService for Local {
     }
 
     fn add(&self, request: NewLead) -> Result<AddOutcome, ServiceError> {
+        if request.closed.is_some() {
+            return Err(ServiceError::Refused(
+                "a lead arrives open: won and lost history comes in through `import` (managers)"
+                    .into(),
+            ));
+        }
         let mut request = request.cleaned();
         let keys = request.validate(&self.settings.country_code, false)?;
         request.owner = self.owner_for(request.owner.take(), "add a lead for someone else")?;
@@ -69,6 +75,7 @@ impl LeadService for Local {
         // core. Deciding new or duplicate does, and stays in file order.
         crate::domain::limits::text("the file name", &options.origin, 200)?;
         let country = &self.settings.country_code;
+        let now = self.now();
         let checked = crate::par::flat_map(rows, ROWS_PER_THREAD, |row| {
             let row = row.cleaned();
             let keys = row
@@ -76,6 +83,11 @@ impl LeadService for Local {
                 .and_then(|k| match &row.owner {
                     Some(o) if !self.is_member(o) => Err(ValidationError::NotMember(o.clone())),
                     _ => Ok(k),
+                })
+                .and_then(|k| match row.closed.and_then(|c| c.at) {
+                    Some(at) => crate::domain::limits::happened("the close date", at, now)
+                        .map(|()| k),
+                    None => Ok(k),
                 });
             Some((row, keys))
         });
@@ -86,7 +98,6 @@ impl LeadService for Local {
                 Err(e) => report.invalid.push((index, e.to_string())),
             }
         }
-        let now = self.now();
         let note = format!("imported from {} by {}", options.origin, self.who.user);
         let drafts = crate::par::flat_map(valid.iter().collect(), ROWS_PER_THREAD, |(row, _)| {
             Some(planner::new_lead(self, row, now, &note, None))
@@ -389,11 +400,22 @@ impl LeadService for Local {
             .into_iter()
             .map(|(_, i)| i)
             .collect();
-        let explanation = self.rules().explain(&lead, &timeline, now);
+        let prediction = self.prediction(&lead, &timeline, now);
+        let explanation = match &prediction {
+            Some(p) => self.rules().explain_learned(
+                format!("learned fit ({:.0}% chance to win)", p.chance * 100.0),
+                lead.score.fit,
+                &lead,
+                &timeline,
+                now,
+            ),
+            None => self.rules().explain(&lead, &timeline, now),
+        };
         timeline.reverse();
         Ok(LeadDetail {
             view: self.view(lead, now),
             explanation,
+            prediction,
             timeline,
         })
     }
@@ -408,6 +430,14 @@ impl LeadService for Local {
             }
         }
         Ok(out)
+    }
+
+    fn train_model(&self, exclude: Option<Vec<String>>) -> Result<crate::domain::model::Model, ServiceError> {
+        self.train(exclude)
+    }
+
+    fn model(&self) -> Result<Option<crate::domain::model::Model>, ServiceError> {
+        Ok(self.store.model()?)
     }
 
     fn demo(&self, count: usize, seed: u64) -> Result<DemoReport, ServiceError> {

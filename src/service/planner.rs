@@ -7,7 +7,7 @@ use super::local::Local;
 use super::types::{AddOutcome, ServiceError};
 use crate::domain::interaction::Outcome;
 use crate::domain::lead::DedupeKeys;
-use crate::domain::{Interaction, Lead, LeadId, Millis, NewLead};
+use crate::domain::{Interaction, Lead, LeadId, Millis, NewLead, Stage};
 use crate::store::LeadWrite;
 
 pub struct Planner<'a> {
@@ -78,7 +78,7 @@ impl<'a> Planner<'a> {
         };
         let Some(id) = duplicate else {
             let id = self.service.store.reserve_id();
-            let NewLeadDraft(mut lead, created) = match prepared {
+            let NewLeadDraft(mut lead, timeline) = match prepared {
                 Some(draft) if !draft.0.name.is_empty() => draft,
                 _ => new_lead(self.service, &req, self.now, origin, Some(id)),
             };
@@ -90,7 +90,7 @@ impl<'a> Planner<'a> {
                 before: None,
                 after: lead,
                 keys,
-                append: vec![created],
+                append: timeline,
                 remove: vec![],
             });
             return Ok(AddOutcome {
@@ -126,11 +126,10 @@ impl<'a> Planner<'a> {
         w.after.score = w.after.score.advanced(rules, self.now);
         let snapshot = w.after.clone();
         w.after.score.add(rules, &snapshot, &merged);
-        w.after.score.fit = rules.fit(&w.after);
-        w.after.score.bound = w.after.score.upper_bound(rules);
+        w.append.push(merged);
+        self.service.refit(&mut w.after, &w.append, self.now)?;
         let score = w.after.score.score(rules, self.now);
         w.after.temperature = rules.temperature.classify(score, temperature);
-        w.append.push(merged);
         // Only a filled e-mail or phone joins the index: an address the lead does not show
         // must not pull later requests into it.
         let mut known = DedupeKeys::default();
@@ -157,11 +156,13 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// A request made into a new lead, scored, with its "created" event, before it has an id.
-pub struct NewLeadDraft(Lead, Interaction);
+/// A request made into a new lead, scored, with its timeline (its "created" event, and for
+/// closed history its won or lost event), before it has an id.
+pub struct NewLeadDraft(Lead, Vec<Interaction>);
 
 /// `req` as a new lead with its "created" event, scored as of `now`. A lead without a name is
-/// named after its id ("Lead 17"), so it can only be drafted once the id is known.
+/// named after its id ("Lead 17"), so it can only be drafted once the id is known. A request
+/// from closed history arrives won (a customer) or lost, as of its close date.
 pub fn new_lead(
     service: &Local,
     req: &NewLead,
@@ -176,9 +177,24 @@ pub fn new_lead(
     {
         lead.name = format!("Lead {id}");
     }
-    let created = service.system_event(Outcome::Created, now, origin.to_string());
-    lead.score = rules.compute(&lead, std::slice::from_ref(&created), now);
+    let mut timeline = Vec::with_capacity(2);
+    match req.closed {
+        None => timeline.push(service.system_event(Outcome::Created, now, origin.to_string())),
+        Some(closed) => {
+            let at = closed.at.unwrap_or(now).min(now);
+            lead.created = at;
+            timeline.push(service.system_event(Outcome::Created, at, origin.to_string()));
+            let (outcome, stage, note) = if closed.won {
+                (Outcome::Won, Stage::Customer, "won (history)")
+            } else {
+                (Outcome::Lost, Stage::Lost, "lost (history)")
+            };
+            lead.stage = stage;
+            timeline.push(service.system_event(outcome, at, note.to_string()));
+        }
+    }
+    lead.score = service.score_lead(&lead, &timeline, now);
     let score = lead.score.score(rules, now);
     lead.temperature = rules.temperature.classify(score, lead.temperature);
-    NewLeadDraft(lead, created)
+    NewLeadDraft(lead, timeline)
 }

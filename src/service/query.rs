@@ -12,16 +12,23 @@ use super::local::Local;
 use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats};
 use crate::domain::Stage;
 use crate::domain::time::{DAY_MS, end_of_local_day};
+use crate::store::keys::fine_fit;
 
 /// A hot lead not touched for this many days belongs in today's queue.
 pub const STALE_DAYS: i64 = 3;
 use crate::domain::{Lead, Millis, Temperature};
 
-/// Queue order: score descending, then the lead that has waited longest for a touch, then id.
-type Rank = (u8, Reverse<Millis>, Reverse<u64>);
+/// Queue order: score descending, then the finer number (the fit: the learned chance when a
+/// model is active), then the lead that has waited longest for a touch, then id.
+type Rank = (u8, u16, Reverse<Millis>, Reverse<u64>);
 
 fn rank(v: &LeadView) -> Rank {
-    (v.score, Reverse(v.lead.waiting_since()), Reverse(v.lead.id))
+    (
+        v.score,
+        fine_fit(v.lead.score.fit),
+        Reverse(v.lead.waiting_since()),
+        Reverse(v.lead.id),
+    )
 }
 
 /// Whether a lead belongs in the list. A follow-up due today shows even if its snooze ends
@@ -135,7 +142,7 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
         }
         // The index is in rank order with the bound in place of the score, so nothing from
         // here on can rank above this.
-        let ceiling: Rank = (bound, Reverse(entry.waiting_since), Reverse(id));
+        let ceiling: Rank = (bound, entry.fit, Reverse(entry.waiting_since), Reverse(id));
         if best.len() >= limit && best.peek().is_some_and(|Reverse((r, _))| *r >= ceiling) {
             break;
         }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::model::Factor;
 use crate::domain::scoring::Explanation;
 use crate::domain::{
     Interaction, Kind, Lead, LeadId, Millis, Outcome, Stage, Temperature, ValidationError,
@@ -27,14 +28,33 @@ pub struct LeadView {
     pub lead: Lead,
     pub score: u8,
     pub temperature: Temperature,
+    /// The learned chance to win (0.0 to 1.0), when a model is active.
+    #[serde(default)]
+    pub chance: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadDetail {
     pub view: LeadView,
     pub explanation: Explanation,
+    /// The learned chance and its factors, when a model is active.
+    #[serde(default)]
+    pub prediction: Option<LeadPrediction>,
     /// Newest first.
     pub timeline: Vec<Interaction>,
+}
+
+/// A lead's chance to win as the active model sees it, with what it learned from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadPrediction {
+    pub chance: f64,
+    /// The strongest factors first; with `base` they add up to the chance's log-odds.
+    pub factors: Vec<Factor>,
+    pub base: f64,
+    pub model_version: u32,
+    pub won: usize,
+    pub lost: usize,
+    pub trained_at: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

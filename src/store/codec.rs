@@ -11,6 +11,7 @@ use super::error::StoreError;
 /// the older layout in `decode`).
 pub const LEAD_FORMAT: u8 = 1;
 pub const INTERACTION_FORMAT: u8 = 1;
+pub const MODEL_FORMAT: u8 = 1;
 
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()

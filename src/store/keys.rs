@@ -4,13 +4,15 @@
 //! | tree        | key                                        | value            |
 //! |-------------|--------------------------------------------|------------------|
 //! | meta        | `schema`, `next_lead_id`, `rules`          | u32 / u64 BE     |
+//! |             | `model`                                    | Model            |
 //! | leads       | id u64                                     | Lead             |
 //! | timelines   | id u64, chunk number u32                   | up to 64 entries |
 //! |             |                                            | (at, seq, record)|
 //! | by_email    | normalised e-mail                          | id u64           |
 //! | by_phone    | normalised phone (digits)                  | id u64           |
-//! | by_rank     | 255 - score upper bound u8, waiting since  | empty            |
-//! |             | i64 (sign-flipped), id u64                 |                  |
+//! | by_rank     | 255 - score upper bound u8, u16::MAX - fit | empty            |
+//! |             | (`fine_fit`), waiting since i64            |                  |
+//! |             | (sign-flipped), id u64                     |                  |
 //! | by_followup | next action i64 (sign-flipped), id u64     | empty            |
 
 use crate::domain::{LeadId, Millis};
@@ -46,22 +48,31 @@ pub fn read_chunk_number(key: &[u8; 12]) -> u32 {
 }
 
 /// Highest bound first when scanned in key order, then, within one bound, in queue order (the
-/// lead waiting longest for a touch first, then the lowest id): the queue can stop scanning
-/// once the page it was asked for is full.
-pub fn rank(bound: u8, waiting_since: Millis, lead: LeadId) -> [u8; 17] {
-    let mut k = [0u8; 17];
+/// better fit first, then the lead waiting longest for a touch, then the lowest id): the queue
+/// can stop scanning once the page it was asked for is full. Fit does not decay, so within one
+/// bound the key orders leads exactly as the queue does.
+pub fn rank(bound: u8, fit: u16, waiting_since: Millis, lead: LeadId) -> [u8; 19] {
+    let mut k = [0u8; 19];
     k[0] = 255 - bound;
-    k[1..9].copy_from_slice(&time(waiting_since));
-    k[9..].copy_from_slice(&id(lead));
+    k[1..3].copy_from_slice(&(u16::MAX - fit).to_be_bytes());
+    k[3..11].copy_from_slice(&time(waiting_since));
+    k[11..].copy_from_slice(&id(lead));
     k
 }
 
-/// The bound, waiting-since time and lead of a rank key.
-pub fn read_rank(key: &[u8]) -> Option<(u8, Millis, LeadId)> {
+/// A lead's fit as the rank key's tie-break: hundredths of a point, from -100.
+pub fn fine_fit(fit: f64) -> u16 {
+    ((fit + 100.0) * 100.0).round().clamp(0.0, f64::from(u16::MAX)) as u16
+}
+
+/// The bound, fit, waiting-since time and lead of a rank key.
+pub fn read_rank(key: &[u8]) -> Option<(u8, u16, Millis, LeadId)> {
+    let fit = u16::from_be_bytes(key.get(1..3)?.try_into().ok()?);
     Some((
         255 - *key.first()?,
-        read_time(key.get(1..)?)?,
-        read_id(key.get(9..)?)?,
+        u16::MAX - fit,
+        read_time(key.get(3..)?)?,
+        read_id(key.get(11..)?)?,
     ))
 }
 

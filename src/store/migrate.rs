@@ -54,8 +54,11 @@ impl Trees {
         if path.is_dir() {
             self.snapshot(path, &format!("before-migration-from-schema-{from}"))?;
         }
-        if from < 2 {
+        if from < 4 {
+            // 2 and 4 changed the rank key's layout.
             self.rebuild_rank_index()?;
+        }
+        if from < 2 {
             if self.has_tree(OLD_TIMELINE) {
                 self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
             }

@@ -38,13 +38,15 @@ pub use health::{free_space, seal_path};
 pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
 use crate::domain::lead::DedupeKeys;
+use crate::domain::model::Model;
 use crate::domain::{Interaction, Lead, LeadId, Millis};
 
 /// The schema this leadq writes. A store with a higher one is refused; a lower one is migrated
 /// on open (after an automatic snapshot). 2: rank keys carry the queue's tie-break (waiting
 /// since), see `keys::rank`, and timelines are stored in chunks (`timeline`). 3: the meta tree
-/// keeps a generation and the counts, changed in the same write as what they count.
-pub const SCHEMA_VERSION: u32 = 3;
+/// keeps a generation and the counts, changed in the same write as what they count. 4: rank
+/// keys order ties of one score by fit (the learned chance, when a model is active).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -53,6 +55,8 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const META_SCHEMA: &[u8] = b"schema";
 const META_NEXT_ID: &[u8] = b"next_lead_id";
 const META_RULES: &[u8] = b"rules";
+/// The learned model: the last one trained, used or not.
+const META_MODEL: &[u8] = b"model";
 /// The next timeline sequence number: kept by leadq (not sled's id generator, which starts
 /// again in a store rebuilt from a backup), so every entry appended later has a greater one.
 const META_NEXT_SEQ: &[u8] = b"next_seq";
@@ -280,12 +284,14 @@ impl Store {
         };
         let it = t.by_rank.iter().keys().map(|k| {
             let k = k?;
-            let (bound, waiting_since, id) = keys::read_rank(&k).ok_or(StoreError::Corrupt {
-                what: "rank index",
-                reason: "short key".into(),
-            })?;
+            let (bound, fit, waiting_since, id) =
+                keys::read_rank(&k).ok_or(StoreError::Corrupt {
+                    what: "rank index",
+                    reason: "short key".into(),
+                })?;
             Ok(RankEntry {
                 bound,
+                fit,
                 waiting_since,
                 id,
             })
@@ -343,6 +349,37 @@ impl Store {
             .into_iter()
             .find(|(k, _)| *k == key)
             .map(|(_, i)| i))
+    }
+
+    /// The last model trained, if any.
+    pub fn model(&self) -> Result<Option<Model>, StoreError> {
+        let r = self.read()?.meta.get(META_MODEL).map_err(StoreError::from);
+        match self.seen(r)? {
+            None => Ok(None),
+            Some(v) => {
+                let m = codec::decode("model", codec::MODEL_FORMAT, &v);
+                self.seen(m).map(Some)
+            }
+        }
+    }
+
+    /// Keeps `model` as the store's model, flushed.
+    pub fn put_model(&self, model: &Model) -> Result<(), StoreError> {
+        let bytes = codec::encode(codec::MODEL_FORMAT, model);
+        self.writing(bytes.len() as u64 + 4096, |t, _| {
+            t.meta
+                .insert(META_MODEL, bytes.as_slice())
+                .map_err(|e| write::Failure::During(e.into()))?;
+            t.flush().map_err(write::Failure::During)
+        })
+    }
+
+    pub fn encode_model(model: &Model) -> Vec<u8> {
+        codec::encode(codec::MODEL_FORMAT, model)
+    }
+
+    pub fn decode_model(bytes: &[u8]) -> Result<Model, StoreError> {
+        codec::decode("model", codec::MODEL_FORMAT, bytes)
     }
 
     pub fn rules_fingerprint(&self) -> Result<Option<u64>, StoreError> {
@@ -552,12 +589,19 @@ impl Trees {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankEntry {
     pub bound: u8,
+    /// The lead's fit (`keys::fine_fit`): the first tie-break within one bound.
+    pub fit: u16,
     pub waiting_since: Millis,
     pub id: LeadId,
 }
 
-fn rank_key(lead: &Lead) -> [u8; 17] {
-    keys::rank(lead.score.bound, lead.waiting_since(), lead.id)
+fn rank_key(lead: &Lead) -> [u8; 19] {
+    keys::rank(
+        lead.score.bound,
+        keys::fine_fit(lead.score.fit),
+        lead.waiting_since(),
+        lead.id,
+    )
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {

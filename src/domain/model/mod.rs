@@ -294,6 +294,24 @@ pub fn points(chance: f64, base_rate: f64, t: &Thresholds) -> f64 {
     }
 }
 
+/// The chance whose fit points are `points` (the inverse of `points`): a lead's stored fit
+/// gives back its chance without reading its timeline again.
+pub fn chance_at(points: f64, base_rate: f64, t: &Thresholds) -> f64 {
+    let (warm, hot) = (f64::from(t.warm), f64::from(t.hot));
+    let lift = if points <= warm {
+        points / warm
+    } else {
+        let x = if points <= hot {
+            points
+        } else {
+            let room = 100.0 - hot;
+            hot - room * (1.0 - ((points - hot) / room).min(1.0 - 1e-12)).ln()
+        };
+        ((x - warm) / (hot - warm) * HOT_LIFT.ln()).exp()
+    };
+    (lift * base_rate).clamp(0.0, 1.0)
+}
+
 fn performance(scores: &[f64], won: &[bool], probabilities: bool) -> Performance {
     Performance {
         auc: metrics::auc(scores, won),
@@ -486,6 +504,11 @@ impl Model {
     /// The fit points of a chance under `thresholds`.
     pub fn points(&self, chance: f64, thresholds: &Thresholds) -> f64 {
         points(chance, self.base_rate, thresholds)
+    }
+
+    /// The chance of a lead whose fit this model set.
+    pub fn chance_at(&self, fit: f64, thresholds: &Thresholds) -> f64 {
+        chance_at(fit, self.base_rate, thresholds)
     }
 
     /// "learned from 812 won / 4,960 lost"

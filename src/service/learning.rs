@@ -1,0 +1,240 @@
+//! The learned score in the service: training on the store's closed leads (off the write
+//! path), keeping the model as a record, scoring leads with it, and explaining a lead's chance.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::local::{ANY_LEAD, Core, Local};
+use super::types::{LeadPrediction, ServiceError};
+use crate::domain::interaction::{Interaction, Kind, Outcome};
+use crate::domain::model::{self, Example, Model, TrainOptions};
+use crate::domain::stage::Stage;
+use crate::domain::{Lead, Millis, ScoreState};
+use crate::store::LeadWrite;
+
+/// The server retrains once this many leads were won or lost since the last training, or a
+/// tenth of the history the model learned from, whichever is more.
+pub const RETRAIN_AFTER: usize = 50;
+
+/// Leads rescored per write when a new model is put to use: writers wait for one chunk at a
+/// time, never for the whole store.
+const RESCORE_CHUNK: usize = 2_000;
+
+impl Core {
+    /// The model the queue is scored with, if one is active.
+    pub fn active_model(&self) -> Option<Arc<Model>> {
+        self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A lead's score state as of `now` from its timeline: the rules' engagement, and the fit
+    /// of the active model (else of the rules).
+    pub(super) fn score_lead(&self, lead: &Lead, timeline: &[Interaction], now: Millis) -> ScoreState {
+        let mut state = self.rules().compute(lead, timeline, now);
+        if let Some(m) = self.active_model() {
+            let chance = m.predict(lead, timeline, now).chance;
+            state.fit = m.points(chance, &self.rules().temperature);
+            state.bound = state.upper_bound(self.rules());
+        }
+        state
+    }
+
+    /// The lead's chance, read back from the fit the active model gave it.
+    pub(super) fn chance(&self, lead: &Lead) -> Option<f64> {
+        let m = self.active_model()?;
+        Some(m.chance_at(lead.score.fit, &self.rules().temperature))
+    }
+
+    /// Whether enough outcomes arrived since the model was trained to train again.
+    pub fn retrain_due(&self) -> bool {
+        let learned = self
+            .store
+            .model()
+            .ok()
+            .flatten()
+            .map_or(0, |m| m.won + m.lost);
+        self.outcomes.load(Ordering::SeqCst) >= RETRAIN_AFTER.max(learned / 10)
+    }
+}
+
+impl Local {
+    /// Sets a changed lead's fit (the model's, reading its timeline, or the rules') and the
+    /// bound it is filed under. `append` is what this change adds to the stored timeline.
+    pub(super) fn refit(
+        &self,
+        lead: &mut Lead,
+        append: &[Interaction],
+        now: Millis,
+    ) -> Result<(), ServiceError> {
+        if let Some(m) = self.active_model() {
+            let mut timeline: Vec<Interaction> = self
+                .store
+                .timeline(lead.id)?
+                .into_iter()
+                .map(|(_, i)| i)
+                .collect();
+            timeline.extend_from_slice(append);
+            let chance = m.predict(lead, &timeline, now).chance;
+            lead.score.fit = m.points(chance, &self.rules().temperature);
+        } else {
+            lead.score.fit = self.rules().fit(lead);
+        }
+        lead.score.bound = lead.score.upper_bound(self.rules());
+        if append
+            .iter()
+            .any(|i| matches!(i.outcome, Some(Outcome::Won | Outcome::Lost)))
+        {
+            self.outcomes.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// The chance of a lead and its factors, for `show`.
+    pub(super) fn prediction(
+        &self,
+        lead: &Lead,
+        timeline: &[Interaction],
+        now: Millis,
+    ) -> Option<LeadPrediction> {
+        let m = self.active_model()?;
+        let p = m.predict(lead, timeline, now);
+        Some(LeadPrediction {
+            chance: p.chance,
+            factors: p.factors,
+            base: p.base,
+            model_version: m.version,
+            won: m.won,
+            lost: m.lost,
+            trained_at: m.trained_at,
+        })
+    }
+
+    /// Trains a model on the store's closed leads, keeps it, and puts it to use if it beat
+    /// the rules on the holdout. `exclude`: columns to leave out (None: as the last model).
+    pub(super) fn train(&self, exclude: Option<Vec<String>>) -> Result<Model, ServiceError> {
+        self.require_manager("train the scoring model")?;
+        let _one = self.training.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.now();
+        let previous = self.store.model()?;
+        let exclude = exclude
+            .or_else(|| previous.as_ref().map(|m| m.excluded.clone()))
+            .unwrap_or_else(|| self.settings.model_exclude.clone());
+        for e in &exclude {
+            crate::domain::limits::text("an excluded column", e, crate::domain::limits::ATTRIBUTE_NAME)?;
+        }
+        let outcomes_before = self.outcomes.load(Ordering::SeqCst);
+        let history = self.history(now)?;
+        let examples: Vec<Example> = history
+            .iter()
+            .map(|(lead, timeline, cutoff, won)| Example {
+                lead,
+                timeline,
+                cutoff: *cutoff,
+                won: *won,
+            })
+            .collect();
+        let options = TrainOptions {
+            exclude,
+            now,
+            seed: model::SEED,
+        };
+        let mut trained = model::train(&examples, self.rules(), &options)
+            .map_err(|e| ServiceError::Refused(e.to_string()))?;
+        trained.version = previous.as_ref().map_or(0, |m| m.version) + 1;
+        self.store.put_model(&trained)?;
+        self.outcomes.fetch_sub(outcomes_before, Ordering::SeqCst);
+        let was_active = self.active_model().is_some();
+        *self.model.write().unwrap_or_else(|p| p.into_inner()) =
+            trained.active.then(|| Arc::new(trained.clone()));
+        if trained.active || was_active {
+            self.rescore_in_chunks()?;
+            self.notify(ANY_LEAD);
+        }
+        Ok(trained)
+    }
+
+    /// Every closed lead with its timeline, the moment it closed and whether it was won.
+    #[allow(clippy::type_complexity)]
+    fn history(&self, now: Millis) -> Result<Vec<(Lead, Vec<Interaction>, Millis, bool)>, ServiceError> {
+        let mut out = Vec::new();
+        for lead in self.store.leads() {
+            let lead = lead?;
+            let won = match lead.stage {
+                Stage::Customer | Stage::Loyal => true,
+                Stage::Lost => false,
+                _ => continue,
+            };
+            let timeline: Vec<Interaction> = self
+                .store
+                .timeline(lead.id)?
+                .into_iter()
+                .map(|(_, i)| i)
+                .collect();
+            let cutoff = closed_at(&lead, &timeline).unwrap_or(now);
+            out.push((lead, timeline, cutoff, won));
+        }
+        Ok(out)
+    }
+
+    /// Rescores every lead with the current model (or the rules), a chunk per write.
+    fn rescore_in_chunks(&self) -> Result<(), ServiceError> {
+        let ids: Vec<u64> = self
+            .store
+            .leads()
+            .map(|l| l.map(|l| l.id))
+            .collect::<Result<_, _>>()?;
+        let chunks: Vec<&[u64]> = ids.chunks(RESCORE_CHUNK).collect();
+        for (n, chunk) in chunks.iter().enumerate() {
+            let _guard = self.lock();
+            let now = self.now();
+            let mut batch = Vec::with_capacity(chunk.len());
+            for &id in *chunk {
+                let Some(before) = self.store.lead(id)? else {
+                    continue;
+                };
+                let timeline: Vec<Interaction> = self
+                    .store
+                    .timeline(id)?
+                    .into_iter()
+                    .map(|(_, i)| i)
+                    .collect();
+                let mut after = before.clone();
+                after.score = self.score_lead(&after, &timeline, now);
+                let score = after.score.score(self.rules(), now);
+                after.temperature = self.rules().temperature.classify(score, before.temperature);
+                batch.push(LeadWrite {
+                    before: Some(before),
+                    after,
+                    keys: Default::default(),
+                    append: vec![],
+                    remove: vec![],
+                });
+            }
+            if n + 1 == chunks.len() {
+                self.store.commit(&batch, self.fingerprint())?;
+            } else {
+                self.store.commit_unflushed(&batch, None)?;
+            }
+        }
+        if chunks.is_empty() {
+            self.store.commit(&[], self.fingerprint())?;
+        }
+        Ok(())
+    }
+}
+
+/// When a closed lead closed: its last won or lost event, else its last move to a closed
+/// stage. None for a lead closed without either (from an older leadq).
+pub fn closed_at(lead: &Lead, timeline: &[Interaction]) -> Option<Millis> {
+    let closing = |i: &&Interaction| {
+        i.kind == Kind::System
+            && match i.outcome {
+                Some(Outcome::Won | Outcome::Lost) => true,
+                Some(Outcome::StageChanged) => i
+                    .note
+                    .as_deref()
+                    .is_some_and(|n| n.ends_with(&format!("-> {}", lead.stage))),
+                _ => false,
+            }
+    };
+    timeline.iter().filter(closing).map(|i| i.at).max()
+}
