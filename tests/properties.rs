@@ -88,6 +88,66 @@ fn csv_like() -> impl Strategy<Value = String> {
         })
 }
 
+/// A file with history columns: the header names an outcome and a close date column, and the
+/// body is either arbitrary bytes or rows of outcome words, dates good and bad, and noise.
+fn history_file() -> impl Strategy<Value = Vec<u8>> {
+    let outcome = prop_oneof![
+        prop::sample::select(vec![
+            "",
+            "1",
+            "0",
+            "Yes",
+            " no ",
+            "WON",
+            "Closed Won",
+            "closed-lost",
+            "maybe",
+            "2",
+            "not converted",
+            "unqualified",
+            "\u{1b}[2J",
+        ])
+        .prop_map(str::to_string),
+        ".{0,12}",
+    ];
+    let date = prop_oneof![
+        prop::sample::select(vec![
+            "",
+            "2025-03-14",
+            "2025-06-30 14:30",
+            "2025-06-30T14:30:05",
+            "2025-07-21T09:15:00Z",
+            "2025-07-21T11:15:00+02:00",
+            "2099-01-01",
+            "1999-12-31",
+            "03/04/2024",
+            "2025-02-30",
+            "9999-99-99",
+            "+262143-01-01",
+        ])
+        .prop_map(str::to_string),
+        "[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}( [0-9]{1,3}:[0-9]{1,3})?",
+        ".{0,20}",
+    ];
+    let row = (outcome, date, "[a-zA-Z ]{0,10}").prop_map(|(o, d, n)| {
+        let quote = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        format!("{},{},{}\n", quote(&n), quote(&o), quote(&d))
+    });
+    let header = b"Name,Outcome,Closed\n".to_vec();
+    prop_oneof![
+        prop::collection::vec(row, 0..12).prop_map(move |rows| {
+            let mut text = header.clone();
+            text.extend(rows.concat().into_bytes());
+            text
+        }),
+        prop::collection::vec(any::<u8>(), 0..1024).prop_map(|body| {
+            let mut text = b"Name,Outcome,Closed\n".to_vec();
+            text.extend(body);
+            text
+        }),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -146,6 +206,46 @@ proptest! {
         if let Err(e) = read_csv(&bytes[..], &options) {
             prop_assert!(!e.to_string().is_empty());
         }
+    }
+
+    /// A file of history, whatever its bytes: no panic, and every record the CSV holds is
+    /// either a row (its outcome and close date read, the date within 2000..now) or a bad row
+    /// named by its line, never both and never lost.
+    #[test]
+    fn history_columns_take_any_bytes(bytes in history_file()) {
+        let options = CsvOptions {
+            file: "history.csv".into(),
+            outcome_column: Some("Outcome".into()),
+            closed_column: Some("Closed".into()),
+            now: NOW,
+            profile: true,
+            ..CsvOptions::default()
+        };
+        let table = read_csv(&bytes[..], &options).expect("the header is good");
+        let records = csv::ReaderBuilder::new().from_reader(&bytes[..]).records().count();
+        prop_assert_eq!(table.rows.len() + table.bad.len(), records);
+        prop_assert_eq!(table.lines.len(), table.rows.len());
+        // Lines in file order (a lone \r ends a record without starting a line, so two
+        // records may share one).
+        let bad_lines: Vec<u64> = table.bad.iter().map(|b| b.line).collect();
+        for lines in [&table.lines, &bad_lines] {
+            prop_assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{:?}", lines);
+            prop_assert!(lines.iter().all(|l| *l >= 2), "{:?}", lines);
+        }
+        for row in &table.rows {
+            prop_assert!(!row.attributes.contains_key("Outcome") && !row.attributes.contains_key("Closed"));
+            if let Some(at) = row.closed.and_then(|c| c.at) {
+                prop_assert!((limits::EARLIEST..=NOW).contains(&at), "{}", at);
+            }
+        }
+        for bad in &table.bad {
+            prop_assert!(!bad.reason.is_empty());
+            prop_assert!(!bad.reason.chars().any(|c| c.is_control()), "{:?}", bad.reason);
+        }
+        let profile = table.profile.expect("asked for");
+        let o = profile.outcomes;
+        prop_assert_eq!(o.won + o.lost + o.open, table.rows.len());
+        prop_assert_eq!(profile.report().len(), 3);
     }
 
     /// CSV-like files imported into a store: written whole when every row is valid, else the

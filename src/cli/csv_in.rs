@@ -5,16 +5,25 @@
 //! Every problem is named with its line: a header that maps two columns to one field, a file
 //! that looks separated by another character, an empty file. Rows that cannot be read are
 //! listed, not fatal: the service refuses the import if any are left.
+//!
+//! History from an old CRM comes in through two columns the command line names: the outcome
+//! (won, lost or still open) and the close date. Neither is kept as an attribute: they become
+//! the lead's closed history, which is what a learned score is trained on.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use anyhow::{Result, bail};
 
+use super::csv_profile::Profile;
 use super::output::EXPORT_COLUMNS;
 use super::usage;
-use crate::domain::NewLead;
 use crate::domain::sanitize::for_display;
+use crate::domain::time::Millis;
+use crate::domain::{Closed, NewLead};
+use history::{close_date, outcome_of};
+
+pub mod history;
 
 /// What a column feeds.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +39,10 @@ pub enum Field {
     Tags,
     Ignore,
     Attribute(String),
+    /// `--outcome-column`: won, lost or open.
+    Outcome,
+    /// `--closed-column`: when a closed row was won or lost.
+    ClosedAt,
 }
 
 impl Field {
@@ -47,7 +60,44 @@ impl Field {
             Field::Tags => "tags".into(),
             Field::Ignore => "nothing".into(),
             Field::Attribute(k) => format!("the attribute {k:?}"),
+            Field::Outcome => "the outcome".into(),
+            Field::ClosedAt => "the close date".into(),
         }
+    }
+
+    /// What the column feeds, as the dry run lists it.
+    pub fn shown(&self) -> String {
+        match self {
+            Field::Name => "name".into(),
+            Field::FirstName => "first name".into(),
+            Field::LastName => "last name".into(),
+            Field::Email => "e-mail".into(),
+            Field::Phone => "phone".into(),
+            Field::Company => "company".into(),
+            Field::Source => "source".into(),
+            Field::Owner => "owner".into(),
+            Field::Tags => "tags".into(),
+            Field::Ignore => "ignored".into(),
+            Field::Attribute(k) => format!("attribute {:?}", for_display(k)),
+            Field::Outcome => "outcome".into(),
+            Field::ClosedAt => "close date".into(),
+        }
+    }
+
+    /// The name a model knows the field by (`leadq model train --exclude NAME`).
+    pub fn model_name(&self) -> Option<String> {
+        let name = match self {
+            Field::Name | Field::FirstName | Field::LastName => "name",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::Company => "company",
+            Field::Source => "source",
+            Field::Owner => "owner",
+            Field::Tags => "tags",
+            Field::Attribute(k) => k,
+            Field::Ignore | Field::Outcome | Field::ClosedAt => return None,
+        };
+        Some(name.to_string())
     }
 
     /// Two columns with the same key would overwrite each other; tags add up and ignored
@@ -65,26 +115,39 @@ impl Field {
     }
 }
 
-/// The field a header (or a `--map` target) names.
+/// The field a header (or a `--map` target) names. Headers of the usual CRM exports
+/// (Salesforce, HubSpot, Pipedrive, Zoho) land on the standard fields; the attributes the
+/// scoring rules read (`title`, `company_size` ...) get one name whatever the export called
+/// them, so rules and a learned model see one feature.
 pub fn field_named(word: &str) -> Field {
     let w: String = word
         .to_lowercase()
         .chars()
         .filter(|c| c.is_alphanumeric())
         .collect();
+    let attribute = |k: &str| Field::Attribute(k.to_string());
     match w.as_str() {
         "name" | "fullname" | "contactname" | "contact" | "leadname" | "person" => Field::Name,
-        "firstname" | "givenname" | "first" => Field::FirstName,
-        "lastname" | "surname" | "familyname" | "last" => Field::LastName,
-        "email" | "emailaddress" | "mail" | "workemail" => Field::Email,
-        "phone" | "phonenumber" | "telephone" | "tel" | "mobile" | "cell" | "mobilephone"
-        | "workphone" => Field::Phone,
-        "company" | "companyname" | "organization" | "organisation" | "account" | "org"
-        | "employer" => Field::Company,
-        "source" | "leadsource" | "channel" | "utmsource" => Field::Source,
-        "owner" | "rep" | "assignedto" | "salesrep" | "accountowner" => Field::Owner,
+        "firstname" | "givenname" | "first" | "contactfirstname" => Field::FirstName,
+        "lastname" | "surname" | "familyname" | "last" | "contactlastname" => Field::LastName,
+        "email" | "emailaddress" | "mail" | "workemail" | "businessemail" | "primaryemail"
+        | "contactemail" => Field::Email,
+        "phone" | "phonenumber" | "telephone" | "telephonenumber" | "tel" | "mobile" | "cell"
+        | "cellphone" | "mobilephone" | "mobilenumber" | "mobilephonenumber" | "workphone"
+        | "businessphone" | "officephone" | "directphone" | "primaryphone" => Field::Phone,
+        "company" | "companyname" | "organization" | "organisation" | "organizationname"
+        | "organisationname" | "account" | "accountname" | "org" | "employer" => Field::Company,
+        "source" | "leadsource" | "originalsource" | "channel" | "utmsource" => Field::Source,
+        "owner" | "rep" | "assignedto" | "salesrep" | "accountowner" | "leadowner"
+        | "contactowner" | "ownername" => Field::Owner,
         "tags" | "tag" | "labels" => Field::Tags,
         "ignore" | "skip" => Field::Ignore,
+        "title" | "jobtitle" | "position" => attribute("title"),
+        "companysize" | "employees" | "noofemployees" | "numberofemployees" | "employeecount"
+        | "headcount" => attribute("company_size"),
+        "annualrevenue" | "revenue" => attribute("annual_revenue"),
+        "industry" => attribute("industry"),
+        "budget" => attribute("budget"),
         _ => Field::Attribute(word.trim().to_string()),
     }
 }
@@ -102,6 +165,9 @@ pub struct Table {
     pub rows: Vec<NewLead>,
     pub lines: Vec<u64>,
     pub bad: Vec<BadRow>,
+    /// How each column maps, with samples and leakage figures: asked for by a dry run or an
+    /// import of history (`CsvOptions::profile`).
+    pub profile: Option<Profile>,
 }
 
 /// How to read the file, from the command line.
@@ -115,6 +181,14 @@ pub struct CsvOptions {
     pub name_column: Option<String>,
     /// The file's name, for messages.
     pub file: String,
+    /// `--outcome-column COL`: won, lost or empty (open) on each row.
+    pub outcome_column: Option<String>,
+    /// `--closed-column COL`: when each closed row closed.
+    pub closed_column: Option<String>,
+    /// The service's clock: a close date after it is refused.
+    pub now: Millis,
+    /// Gather what `Table::profile` holds.
+    pub profile: bool,
 }
 
 fn delimiter(o: &CsvOptions) -> Result<u8> {
@@ -131,7 +205,7 @@ fn delimiter(o: &CsvOptions) -> Result<u8> {
 
 /// A cell as leadq exported it, back to its value: the `'` that kept a spreadsheet from
 /// running `+44 20...` or `=SUM(...)` as a formula comes off again.
-fn cell(v: &str) -> &str {
+pub(super) fn cell(v: &str) -> &str {
     let v = v.trim();
     match v.strip_prefix('\'') {
         Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
@@ -157,6 +231,7 @@ fn columns(headers: &csv::StringRecord, o: &CsvOptions) -> Result<Vec<Field>> {
         })
         .collect();
     let find = |col: &str| names.iter().position(|h| *h == col.trim());
+    let history = history_columns(&names, o)?;
     if let Some(col) = &o.name_column {
         let Some(i) = find(col) else {
             return Err(usage(format!(
@@ -185,8 +260,109 @@ fn columns(headers: &csv::StringRecord, o: &CsvOptions) -> Result<Vec<Field>> {
             None => field_named(field),
         };
     }
+    for (i, field) in history {
+        fields[i] = field;
+    }
     refuse_duplicates(&names, &fields, o)?;
     Ok(fields)
+}
+
+/// The columns `--outcome-column` and `--closed-column` name, which take over whatever the
+/// header or a `--map` said.
+fn history_columns(names: &[&str], o: &CsvOptions) -> Result<Vec<(usize, Field)>> {
+    let mut out = Vec::new();
+    if let Some(col) = &o.outcome_column {
+        out.push((
+            named_column(names, "--outcome-column", col)?,
+            Field::Outcome,
+        ));
+    }
+    if let Some(col) = &o.closed_column {
+        if o.outcome_column.is_none() {
+            return Err(usage(
+                "--closed-column needs --outcome-column: a close date means something only for \
+                 a row that says whether it was won or lost",
+            ));
+        }
+        let i = named_column(names, "--closed-column", col)?;
+        if out.first().is_some_and(|(o, _)| *o == i) {
+            return Err(usage(format!(
+                "--outcome-column and --closed-column both name {:?}: the close date needs a \
+                 column of its own",
+                for_display(col)
+            )));
+        }
+        out.push((i, Field::ClosedAt));
+    }
+    Ok(out)
+}
+
+/// The index of the column a flag names, or a usage error listing the columns it may have
+/// meant.
+fn named_column(names: &[&str], flag: &str, col: &str) -> Result<usize> {
+    if let Some(i) = names.iter().position(|h| *h == col.trim()) {
+        return Ok(i);
+    }
+    let near = near_matches(names, col);
+    let hint = if near.is_empty() {
+        let all: Vec<String> = names
+            .iter()
+            .take(20)
+            .map(|n| format!("{:?}", for_display(n)))
+            .collect();
+        format!("its columns are {}", all.join(", "))
+    } else {
+        let near: Vec<String> = near
+            .iter()
+            .map(|n| format!("{:?}", for_display(n)))
+            .collect();
+        format!("did you mean {}?", near.join(" or "))
+    };
+    Err(usage(format!(
+        "{flag} {:?}: the file has no such column; {hint}",
+        for_display(col)
+    )))
+}
+
+/// Headers that differ from `col` by case, punctuation, a few typos, or that contain it.
+fn near_matches<'a>(names: &[&'a str], col: &str) -> Vec<&'a str> {
+    let squash = |s: &str| -> String {
+        s.to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    };
+    let wanted = squash(col);
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    names
+        .iter()
+        .filter(|n| {
+            let n = squash(n);
+            !n.is_empty() && (n.contains(&wanted) || wanted.contains(&n) || edits(&n, &wanted) <= 2)
+        })
+        .take(3)
+        .copied()
+        .collect()
+}
+
+/// Levenshtein distance, for near matches of short header names.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Two columns feeding one field: the second would silently win.
@@ -213,10 +389,17 @@ fn refuse_duplicates(names: &[&str], fields: &[Field], o: &CsvOptions) -> Result
     Ok(())
 }
 
-fn row_to_lead(record: &csv::StringRecord, fields: &[Field]) -> NewLead {
+/// A row as a lead, or why it cannot be one (an outcome or a close date leadq cannot read).
+fn row_to_lead(
+    record: &csv::StringRecord,
+    fields: &[Field],
+    headers: &[&str],
+    now: Millis,
+) -> Result<NewLead, String> {
     let mut lead = NewLead::default();
     let (mut first, mut last) = (String::new(), String::new());
     let mut attributes = BTreeMap::new();
+    let (mut outcome, mut closed_at) = (None, None);
     for (value, field) in record.iter().zip(fields) {
         let v = cell(value);
         if v.is_empty() {
@@ -239,13 +422,42 @@ fn row_to_lead(record: &csv::StringRecord, fields: &[Field]) -> NewLead {
             Field::Attribute(k) => {
                 attributes.insert(k.clone(), v.to_string());
             }
+            Field::Outcome => outcome = Some(column_of(fields, headers, field, v, outcome_of)?),
+            Field::ClosedAt => closed_at = Some(v),
         }
     }
     if lead.name.is_empty() {
         lead.name = format!("{first} {last}").trim().to_string();
     }
     lead.attributes = attributes;
-    lead
+    // A close date on an open row is the CRM's expected close, not history: it is dropped.
+    if let Some(won) = outcome {
+        let at = match closed_at {
+            Some(v) => Some(column_of(fields, headers, &Field::ClosedAt, v, |v| {
+                close_date(v, now)
+            })?),
+            None => None,
+        };
+        lead.closed = Some(Closed { won, at });
+    }
+    Ok(lead)
+}
+
+/// Reads the cell `v` of the column that feeds `field`; a refusal names the column.
+fn column_of<T>(
+    fields: &[Field],
+    headers: &[&str],
+    field: &Field,
+    v: &str,
+    read: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    read(v).map_err(|why| {
+        let column = fields
+            .iter()
+            .position(|f| f == field)
+            .map_or("", |i| headers[i]);
+        format!("column {:?}: {why}", for_display(column))
+    })
 }
 
 /// Says so when a header read with commas is one column that another separator would split:
@@ -307,14 +519,29 @@ pub fn read_csv(input: impl Read, o: &CsvOptions) -> Result<Table> {
     }
     sniff(&headers, o)?;
     let fields = columns(&headers, o)?;
-    let mut table = Table::default();
+    let names: Vec<&str> = headers.iter().map(str::trim).collect();
+    let mut table = Table {
+        profile: o
+            .profile
+            .then(|| Profile::new(&names, &fields, o.outcome_column.is_some())),
+        ..Table::default()
+    };
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                table.lines.push(record.position().map_or(0, |p| p.line()));
-                table.rows.push(row_to_lead(&record, &fields));
+                let line = record.position().map_or(0, |p| p.line());
+                match row_to_lead(&record, &fields, &names, o.now) {
+                    Ok(lead) => {
+                        if let Some(p) = &mut table.profile {
+                            p.add(&record, lead.closed.map(|c| c.won));
+                        }
+                        table.lines.push(line);
+                        table.rows.push(lead);
+                    }
+                    Err(reason) => table.bad.push(BadRow { line, reason }),
+                }
             }
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
                 bail!("cannot read {}: {e}", o.file)
@@ -326,4 +553,139 @@ pub fn read_csv(input: impl Read, o: &CsvOptions) -> Result<Table> {
         }
     }
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> CsvOptions {
+        CsvOptions {
+            file: "t.csv".into(),
+            now: 1_795_341_600_000,
+            ..CsvOptions::default()
+        }
+    }
+
+    fn history(outcome: &str, closed: Option<&str>) -> CsvOptions {
+        CsvOptions {
+            outcome_column: Some(outcome.into()),
+            closed_column: closed.map(str::to_string),
+            ..options()
+        }
+    }
+
+    #[test]
+    fn typical_crm_headers_map_to_fields() {
+        let attr = |k: &str| Field::Attribute(k.into());
+        let cases = [
+            ("First Name", Field::FirstName),
+            ("Last Name", Field::LastName),
+            ("Email Address", Field::Email),
+            ("E-mail", Field::Email),
+            ("Mobile Phone", Field::Phone),
+            ("Business Phone", Field::Phone),
+            ("Account Name", Field::Company),
+            (
+                "Company / Account",
+                Field::Attribute("Company / Account".into()),
+            ),
+            ("Lead Source", Field::Source),
+            ("Original Source", Field::Source),
+            ("Lead Owner", Field::Owner),
+            ("Job Title", attr("title")),
+            ("jobtitle", attr("title")),
+            ("Title", attr("title")),
+            ("Position", attr("title")),
+            ("No. of Employees", attr("company_size")),
+            ("Number of Employees", attr("company_size")),
+            ("Employee Count", attr("company_size")),
+            ("Headcount", attr("company_size")),
+            ("company_size", attr("company_size")),
+            ("Annual Revenue", attr("annual_revenue")),
+            ("Industry", attr("industry")),
+            ("Budget", attr("budget")),
+            ("Favourite Colour", attr("Favourite Colour")),
+        ];
+        for (header, field) in cases {
+            assert_eq!(field_named(header), field, "{header}");
+        }
+    }
+
+    #[test]
+    fn two_title_columns_are_refused_naming_both() {
+        let e = read_csv(&b"Name,Title,Job Title\nAnn,CTO,CTO\n"[..], &options()).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("t.csv: line 1: columns 2 (\"Title\") and 3 (\"Job Title\")"),
+            "{e}"
+        );
+        assert!(e.contains("the attribute \"title\""), "{e}");
+    }
+
+    #[test]
+    fn outcome_and_close_date_become_history_not_attributes() {
+        let text = "Name,Converted,Closed Date,Stage\n\
+                    Ann,Yes,2025-03-14T00:00:00Z,Closed Won\n\
+                    Bo,no,,Closed Lost\n\
+                    Cy,,2027-01-01,Open\n\
+                    Di,perhaps,,Open\n\
+                    Ed,won,2031-01-01,Closed Won\n";
+        let t = read_csv(text.as_bytes(), &history("Converted", Some("Closed Date"))).unwrap();
+        let closed: Vec<_> = t.rows.iter().map(|r| r.closed).collect();
+        assert_eq!(
+            closed,
+            [
+                Some(Closed {
+                    won: true,
+                    at: Some(1_741_910_400_000)
+                }),
+                Some(Closed {
+                    won: false,
+                    at: None
+                }),
+                None,
+            ]
+        );
+        assert_eq!(t.lines, [2, 3, 4]);
+        assert!(t.rows.iter().all(|r| r.attributes.keys().eq(["Stage"])));
+        assert_eq!(t.bad.len(), 2, "{:?}", t.bad);
+        assert_eq!(t.bad[0].line, 5);
+        assert!(
+            t.bad[0]
+                .reason
+                .starts_with("column \"Converted\": \"perhaps\" is not an outcome")
+        );
+        assert_eq!(t.bad[1].line, 6);
+        assert!(
+            t.bad[1]
+                .reason
+                .starts_with("column \"Closed Date\": \"2031-01-01\" is in the future")
+        );
+    }
+
+    #[test]
+    fn history_flags_name_columns_the_file_has() {
+        let text = &b"Name,Converted,Closed Date\nAnn,1,\n"[..];
+        let said = |o: CsvOptions| read_csv(text, &o).unwrap_err().to_string();
+        let e = said(history("Convrted", None));
+        assert!(e.contains("--outcome-column \"Convrted\": the file has no such column; did you mean \"Converted\"?"), "{e}");
+        let e = said(history("Converted", Some("Close")));
+        assert!(
+            e.contains("--closed-column \"Close\"") && e.contains("\"Closed Date\""),
+            "{e}"
+        );
+        let e = said(history("zzz", None));
+        assert!(
+            e.contains("its columns are \"Name\", \"Converted\", \"Closed Date\""),
+            "{e}"
+        );
+        let e = said(CsvOptions {
+            closed_column: Some("Closed Date".into()),
+            ..options()
+        });
+        assert!(e.contains("--closed-column needs --outcome-column"), "{e}");
+        let e = said(history("Converted", Some("Converted")));
+        assert!(e.contains("both name \"Converted\""), "{e}");
+    }
 }

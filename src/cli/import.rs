@@ -1,5 +1,10 @@
 //! `leadq import FILE`: CSV (any delimiter, common header names recognised, other columns kept
 //! as attributes) or JSON from `leadq export`. Every row is checked before anything is written.
+//!
+//! A CSV from an old CRM may carry history: `--outcome-column` says which leads were won or
+//! lost (and `--closed-column` when), the material a learned score is trained on. The dry run
+//! shows how every column maps, and columns that look filled in after the outcome are named
+//! before a model learns from them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,10 +14,11 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::csv_in::{BadRow, CsvOptions, Table, read_csv};
+use super::csv_profile::{ColumnReport, Outcomes};
 use super::output::print_json;
 use super::{Exit, Format, usage};
-use crate::domain::NewLead;
 use crate::domain::sanitize::for_display;
+use crate::domain::{Millis, NewLead};
 use crate::service::{ImportOptions, ImportReport, LeadService};
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +43,16 @@ pub struct Args {
     /// With --allow-anonymous: the column that names each lead (else "Lead <id>")
     #[arg(long, value_name = "COL")]
     pub name_column: Option<String>,
+    /// The column that says how each lead ended, imported as history (not as an attribute):
+    /// won (1 yes y true won win converted customer "closed won"), lost (0 no n false lost
+    /// "closed lost" "not converted" unqualified) or empty (still open); case ignored
+    #[arg(long, value_name = "COL")]
+    pub outcome_column: Option<String>,
+    /// With --outcome-column: the column of the date each won or lost lead closed:
+    /// YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] (local time) or RFC 3339, from 2000 up to now.
+    /// 03/04/2024 is refused as ambiguous; an empty cell means the time of the import
+    #[arg(long, value_name = "COL", requires = "outcome_column")]
+    pub closed_column: Option<String>,
     /// csv or json (default: from the file name, else csv)
     #[arg(long = "input-format", value_name = "FORMAT")]
     pub input_format: Option<String>,
@@ -60,7 +76,7 @@ struct JsonLead {
     attributes: BTreeMap<String, String>,
 }
 
-fn parse_csv(a: &Args) -> Result<Table> {
+fn parse_csv(a: &Args, now: Millis) -> Result<Table> {
     let file = std::fs::File::open(&a.file)
         .with_context(|| format!("cannot open {}", a.file.display()))?;
     let options = CsvOptions {
@@ -68,6 +84,10 @@ fn parse_csv(a: &Args) -> Result<Table> {
         maps: a.map.clone(),
         name_column: a.name_column.clone(),
         file: a.file.display().to_string(),
+        outcome_column: a.outcome_column.clone(),
+        closed_column: a.closed_column.clone(),
+        now,
+        profile: a.dry_run || a.outcome_column.is_some(),
     };
     read_csv(std::io::BufReader::new(file), &options)
 }
@@ -114,7 +134,17 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         }
         Some(other) => return Err(usage(format!("--input-format {other:?}: use csv or json"))),
     };
-    let parsed = if json { parse_json(a)? } else { parse_csv(a)? };
+    if json && a.outcome_column.is_some() {
+        return Err(usage(
+            "--outcome-column reads a CSV file: a JSON file from `leadq export` has no history \
+             column",
+        ));
+    }
+    let mut parsed = if json {
+        parse_json(a)?
+    } else {
+        parse_csv(a, s.now())?
+    };
     let unit = if json { "item" } else { "line" };
     if parsed.rows.is_empty() && parsed.bad.is_empty() {
         say!(
@@ -133,7 +163,24 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
             .file_name()
             .map_or("a file".into(), |f| f.to_string_lossy().into_owned()),
     };
+    let history: Vec<Option<bool>> = parsed
+        .rows
+        .iter()
+        .map(|r| r.closed.map(|c| c.won))
+        .collect();
+    let columns = parsed.profile.take().map(|p| p.report());
     let mut report = s.import(parsed.rows, &options)?;
+    let outcomes = a.outcome_column.as_ref().map(|_| {
+        let mut o = Outcomes::default();
+        let refused: std::collections::BTreeSet<usize> =
+            report.invalid.iter().map(|(i, _)| *i).collect();
+        for (i, h) in history.iter().enumerate() {
+            if !refused.contains(&i) {
+                o.add(*h);
+            }
+        }
+        o
+    });
     let mut bad = parsed.bad;
     bad.extend(report.invalid.iter().map(|(i, reason)| BadRow {
         line: parsed.lines[*i],
@@ -141,30 +188,70 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     }));
     bad.sort_by_key(|b| b.line);
     report.rows += bad.len() - report.invalid.len();
-    print_report(a, &report, &bad, unit)?;
+    let summary = Summary {
+        report: &report,
+        bad: &bad,
+        unit,
+        columns: columns.as_deref(),
+        outcomes,
+    };
+    print_report(a, &summary)?;
     if !bad.is_empty() {
         return Err(Exit(if a.skip_invalid { 3 } else { 1 }).into());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(a: &Args, r: &ImportReport, bad: &[BadRow], unit: &str) -> Result<()> {
+/// What an import did, for the summary.
+struct Summary<'a> {
+    report: &'a ImportReport,
+    bad: &'a [BadRow],
+    unit: &'a str,
+    /// How the columns map (a dry run, or an import with an outcome column).
+    columns: Option<&'a [ColumnReport]>,
+    /// Won, lost and open rows among those accepted (with an outcome column).
+    outcomes: Option<Outcomes>,
+}
+
+fn print_report(a: &Args, sum: &Summary) -> Result<()> {
+    let (r, bad, unit) = (sum.report, sum.bad, sum.unit);
     let file = a.file.display();
     if a.format == Format::Json {
         let invalid: Vec<_> = bad
             .iter()
             .map(|b| serde_json::json!({ unit: b.line, "reason": b.reason }))
             .collect();
-        return print_json(&serde_json::json!({
+        let mut out = serde_json::json!({
             "file": file.to_string(), "rows": r.rows, "created": r.created, "merged": r.merged,
             "invalid": invalid, "written": r.written,
-        }));
+        });
+        if let Some(columns) = sum.columns {
+            out["columns"] = serde_json::to_value(columns)?;
+        }
+        if let Some(o) = sum.outcomes {
+            out["outcomes"] = serde_json::to_value(o)?;
+        }
+        return print_json(&out);
+    }
+    if let Some(columns) = sum.columns {
+        if a.dry_run {
+            print_columns(a, columns)?;
+        } else {
+            for c in columns {
+                for w in &c.warnings {
+                    tell!("warning: {file}: column {:?}: {w}", c.column);
+                }
+            }
+        }
     }
     for b in bad {
         tell!("{file}: {unit} {}: {}", b.line, for_display(&b.reason));
     }
+    let history = sum
+        .outcomes
+        .map_or(String::new(), |o| format!("; history: {}", o.line()));
     let summary = format!(
-        "{} rows: {} new, {} merged into known leads, {} invalid",
+        "{} rows: {} new, {} merged into known leads, {} invalid{history}",
         r.rows,
         r.created,
         r.merged,
@@ -176,6 +263,35 @@ fn print_report(a: &Args, r: &ImportReport, bad: &[BadRow], unit: &str) -> Resul
         say!("dry run of {file}: {summary}; nothing written")?;
     } else {
         tell!("nothing imported from {file}: {summary}; fix the rows above or pass --skip-invalid");
+    }
+    Ok(())
+}
+
+/// One line per column: `Job Title -> attribute "title"   e.g. "CTO", "VP Sales"`, and its
+/// warnings under it.
+fn print_columns(a: &Args, columns: &[ColumnReport]) -> Result<()> {
+    let maps: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{} -> {}", c.column, c.field))
+        .collect();
+    let width = maps
+        .iter()
+        .map(|m| m.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    say!("columns of {}:", a.file.display())?;
+    for (c, map) in columns.iter().zip(&maps) {
+        let samples: Vec<String> = c.samples.iter().map(|s| format!("{s:?}")).collect();
+        let samples = if samples.is_empty() {
+            "(all empty)".to_string()
+        } else {
+            format!("e.g. {}", samples.join(", "))
+        };
+        say!("  {map:<width$}  {samples}")?;
+        for w in &c.warnings {
+            say!("      warning: {w}")?;
+        }
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ macro_rules! tell {
 mod add;
 mod admin;
 pub mod csv_in;
+pub mod csv_profile;
 mod demo;
 mod doctor;
 mod export;
