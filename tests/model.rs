@@ -88,7 +88,10 @@ fn fit_points_give_back_their_chance() {
         for i in 1..200 {
             let chance = f64::from(i) / 200.0;
             let p = model::points(chance, base, &t);
-            assert!(p > last && p < 100.0, "points rise with the chance: {p} at {chance}");
+            assert!(
+                p > last && p < 100.0,
+                "points rise with the chance: {p} at {chance}"
+            );
             last = p;
             let back = model::chance_at(p, base, &t);
             assert!((back - chance).abs() < 1e-9, "{chance} -> {p} -> {back}");

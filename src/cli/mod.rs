@@ -28,9 +28,10 @@ mod export;
 mod import;
 mod list;
 mod log;
+mod model;
 pub mod output;
 mod serve;
-mod show;
+pub mod show;
 mod stage;
 
 use std::path::PathBuf;
@@ -108,6 +109,9 @@ pub enum Command {
     Restore(admin::RestoreArgs),
     /// Report on the store, the server, the socket and the permissions
     Doctor,
+    /// The learned score: train it on won and lost leads, or see how it does
+    #[command(subcommand)]
+    Model(model::Command),
 }
 
 /// A command line that asks for something that cannot be (`--delimiter ';;'`, `--map x`): the
@@ -284,6 +288,7 @@ fn dispatch(
         Some(Command::Assign(a)) => stage::run_assign(service, a)?,
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,
+        Some(Command::Model(c)) => model::run(service, c)?,
         Some(Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Doctor) => {
             unreachable!("handled above")
         }

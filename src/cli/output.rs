@@ -33,6 +33,9 @@ pub struct LeadJson {
     pub next_action: Option<String>,
     pub last_touch: Option<String>,
     pub created: String,
+    /// The learned chance to win, 0 to 1, when a model is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<f64>,
 }
 
 impl LeadJson {
@@ -55,6 +58,7 @@ impl LeadJson {
             next_action: l.next_action.map(format_rfc3339),
             last_touch: l.last_touch.map(format_rfc3339),
             created: format_rfc3339(l.created),
+            chance: v.chance.map(|c| (c * 10_000.0).round() / 10_000.0),
         }
     }
 }
@@ -89,6 +93,22 @@ pub fn detail_json(d: &LeadDetail) -> serde_json::Value {
         "explanation".into(),
         serde_json::to_value(&d.explanation.items).expect("serialises"),
     );
+    if let Some(p) = &d.prediction {
+        obj.insert(
+            "prediction".into(),
+            serde_json::json!({
+                "chance": (p.chance * 10_000.0).round() / 10_000.0,
+                "base_log_odds": p.base,
+                "factors": p.factors.iter().map(|f| serde_json::json!({
+                    "factor": f.label, "log_odds": f.effect,
+                })).collect::<Vec<_>>(),
+                "model_version": p.model_version,
+                "won": p.won,
+                "lost": p.lost,
+                "trained_at": format_rfc3339(p.trained_at),
+            }),
+        );
+    }
     let timeline: Vec<_> = d.timeline.iter().map(TimelineJson::from).collect();
     obj.insert(
         "timeline".into(),
@@ -143,11 +163,19 @@ pub fn next_label(next: Option<Millis>, now: Millis) -> String {
 
 pub fn print_table(rows: &[LeadView], now: Millis) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    // The chance column shows only when a learned model scores the queue.
+    let learned = rows.iter().any(|v| v.chance.is_some());
+    let win = |c: Option<f64>| match (learned, c) {
+        (false, _) => String::new(),
+        (true, Some(c)) => format!(" {:>3.0}%", c * 100.0),
+        (true, None) => "    -".into(),
+    };
     writeln!(
         out,
-        "{:>6} {:>5} {:<4} {} {} {} {:>5} {:<8} OWNER",
+        "{:>6} {:>5}{} {:<4} {} {} {} {:>5} {:<8} OWNER",
         "ID",
         "SCORE",
+        if learned { "  WIN" } else { "" },
         "TEMP",
         fit("NAME", 22),
         fit("COMPANY", 18),
@@ -159,9 +187,10 @@ pub fn print_table(rows: &[LeadView], now: Millis) -> anyhow::Result<()> {
         let l = &v.lead;
         writeln!(
             out,
-            "{:>6} {:>5} {:<4} {} {} {} {:>5} {:<8} {}",
+            "{:>6} {:>5}{} {:<4} {} {} {} {:>5} {:<8} {}",
             l.id,
             v.score,
+            win(v.chance),
             temperature_label(v.temperature),
             fit(&l.name, 22),
             fit(l.company.as_deref().unwrap_or("-"), 18),

@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::Format;
 use super::output::{detail_json, next_label, print_json, temperature_label};
 use crate::domain::LeadId;
+use crate::domain::model::learned_from;
 use crate::domain::sanitize::for_display;
 use crate::domain::time::{format_rfc3339, relative};
 use crate::service::{LeadDetail, LeadService};
@@ -82,6 +83,17 @@ fn print_text(d: &LeadDetail, now: i64) -> std::io::Result<()> {
     for item in &d.explanation.items {
         say!("  {:>+6.1}  {}", item.points, for_display(&item.rule))?;
     }
+    if let Some(p) = &d.prediction {
+        say!()?;
+        say!(
+            "Chance to win {:.0}% ({})",
+            p.chance * 100.0,
+            learned_from(p.won, p.lost, p.trained_at, now),
+        )?;
+        for f in p.factors.iter().filter(|f| f.effect.abs() >= 0.05).take(6) {
+            say!("  {}", factor_line(f))?;
+        }
+    }
     say!()?;
     say!("Timeline (newest first)")?;
     for i in &d.timeline {
@@ -105,7 +117,19 @@ fn print_text(d: &LeadDetail, now: i64) -> std::io::Result<()> {
     Ok(())
 }
 
-fn ago(t: i64, now: i64) -> String {
+/// `+ source: referral  (odds x2.1)`: which way a factor pulls, and how hard.
+pub fn factor_line(f: &crate::domain::model::Factor) -> String {
+    let sign = if f.effect >= 0.0 { '+' } else { '-' };
+    let odds = f.effect.exp();
+    let strength = if odds >= 1.0 {
+        format!("odds x{odds:.1}")
+    } else {
+        format!("odds /{:.1}", 1.0 / odds)
+    };
+    format!("{sign} {}  ({strength})", for_display(&f.label))
+}
+
+pub fn ago(t: i64, now: i64) -> String {
     match relative(t, now).as_str() {
         "now" => "just now".into(),
         r if r.starts_with("in ") => r.to_string(),

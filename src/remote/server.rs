@@ -279,9 +279,24 @@ fn spawn_care(shared: Arc<Shared>) {
             }
             _ => "the store checked out whole".to_string(),
         });
+        if let Err(e) = shared.base.count_new_outcomes() {
+            shared
+                .log
+                .line(&format!("cannot count the new outcomes: {e}"));
+        }
         loop {
             if shared.stop.load(Ordering::Relaxed) {
                 return;
+            }
+            // The learned score keeps up with the team's outcomes, off the write path: the
+            // training reads, and the rescoring writes a chunk at a time.
+            match shared.base.retrain_if_due() {
+                Some(Ok(m)) => shared.log.line(&format!(
+                    "retrained the scoring model (model {}, {} won / {} lost): {}",
+                    m.version, m.won, m.lost, m.verdict
+                )),
+                Some(Err(e)) => shared.log.line(&format!("no new scoring model: {e}")),
+                None => {}
             }
             if shared.base.snapshot_due() {
                 match shared.base.snapshot("auto") {

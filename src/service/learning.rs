@@ -28,7 +28,12 @@ impl Core {
 
     /// A lead's score state as of `now` from its timeline: the rules' engagement, and the fit
     /// of the active model (else of the rules).
-    pub(super) fn score_lead(&self, lead: &Lead, timeline: &[Interaction], now: Millis) -> ScoreState {
+    pub(super) fn score_lead(
+        &self,
+        lead: &Lead,
+        timeline: &[Interaction],
+        now: Millis,
+    ) -> ScoreState {
         let mut state = self.rules().compute(lead, timeline, now);
         if let Some(m) = self.active_model() {
             let chance = m.predict(lead, timeline, now).chance;
@@ -44,19 +49,47 @@ impl Core {
         Some(m.chance_at(lead.score.fit, &self.rules().temperature))
     }
 
+    /// Counts the closed leads the last model has not learned from (a scan of the leads): a
+    /// server starting over a store that closed leads without it knows when to retrain.
+    pub fn count_new_outcomes(&self) -> Result<(), ServiceError> {
+        let learned = self.store.model()?.map_or(0, |m| m.won + m.lost);
+        let mut closed = 0usize;
+        for lead in self.store.leads() {
+            if !lead?.stage.is_open() {
+                closed += 1;
+            }
+        }
+        self.outcomes
+            .store(closed.saturating_sub(learned), Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Whether enough outcomes arrived since the model was trained to train again.
+    /// Only a store whose manager trained a model once is retrained: the rules stay until
+    /// someone asks for a learned score.
     pub fn retrain_due(&self) -> bool {
-        let learned = self
-            .store
-            .model()
-            .ok()
-            .flatten()
-            .map_or(0, |m| m.won + m.lost);
+        let Some(learned) = self.store.model().ok().flatten().map(|m| m.won + m.lost) else {
+            return false;
+        };
         self.outcomes.load(Ordering::SeqCst) >= RETRAIN_AFTER.max(learned / 10)
     }
 }
 
 impl Local {
+    /// Trains in the background when enough outcomes arrived (the server's care thread): the
+    /// model trained, or why not. Either way the count starts again, so a store without enough
+    /// history is not rescanned every minute.
+    pub fn retrain_if_due(&self) -> Option<Result<Model, ServiceError>> {
+        if !self.retrain_due() {
+            return None;
+        }
+        let result = self.train(None);
+        if result.is_err() {
+            self.outcomes.store(0, Ordering::SeqCst);
+        }
+        Some(result)
+    }
+
     /// Sets a changed lead's fit (the model's, reading its timeline, or the rules') and the
     /// bound it is filed under. `append` is what this change adds to the stored timeline.
     pub(super) fn refit(
@@ -119,7 +152,11 @@ impl Local {
             .or_else(|| previous.as_ref().map(|m| m.excluded.clone()))
             .unwrap_or_else(|| self.settings.model_exclude.clone());
         for e in &exclude {
-            crate::domain::limits::text("an excluded column", e, crate::domain::limits::ATTRIBUTE_NAME)?;
+            crate::domain::limits::text(
+                "an excluded column",
+                e,
+                crate::domain::limits::ATTRIBUTE_NAME,
+            )?;
         }
         let outcomes_before = self.outcomes.load(Ordering::SeqCst);
         let history = self.history(now)?;
@@ -154,7 +191,10 @@ impl Local {
 
     /// Every closed lead with its timeline, the moment it closed and whether it was won.
     #[allow(clippy::type_complexity)]
-    fn history(&self, now: Millis) -> Result<Vec<(Lead, Vec<Interaction>, Millis, bool)>, ServiceError> {
+    fn history(
+        &self,
+        now: Millis,
+    ) -> Result<Vec<(Lead, Vec<Interaction>, Millis, bool)>, ServiceError> {
         let mut out = Vec::new();
         for lead in self.store.leads() {
             let lead = lead?;

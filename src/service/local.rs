@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::LeadService;
 use super::types::*;
 use crate::domain::interaction::{Interaction, Kind, Outcome};
+use crate::domain::model::Model;
 use crate::domain::scoring::{self, Rules};
 use crate::domain::stage::Stage;
 use crate::domain::time::{Millis, utc_now};
 use crate::domain::{Lead, LeadId, ValidationError};
-use crate::domain::model::Model;
 use crate::store::{LeadWrite, Store};
 
 /// Who is acting, under which rules, at what time.
@@ -253,10 +253,7 @@ impl Core {
     /// What the cached scores were computed with: the rules and the active model's version.
     pub(super) fn fingerprint(&self) -> Option<u64> {
         let model = self.active_model().map_or(0, |m| u64::from(m.version));
-        Some(
-            self.settings.rules.fingerprint()
-                ^ model.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        )
+        Some(self.settings.rules.fingerprint() ^ model.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
     /// Recomputes every cached score from its timeline, e.g. after the rules file changed.

@@ -85,8 +85,9 @@ impl LeadService for Local {
                     _ => Ok(k),
                 })
                 .and_then(|k| match row.closed.and_then(|c| c.at) {
-                    Some(at) => crate::domain::limits::happened("the close date", at, now)
-                        .map(|()| k),
+                    Some(at) => {
+                        crate::domain::limits::happened("the close date", at, now).map(|()| k)
+                    }
                     None => Ok(k),
                 });
             Some((row, keys))
@@ -432,7 +433,10 @@ impl LeadService for Local {
         Ok(out)
     }
 
-    fn train_model(&self, exclude: Option<Vec<String>>) -> Result<crate::domain::model::Model, ServiceError> {
+    fn train_model(
+        &self,
+        exclude: Option<Vec<String>>,
+    ) -> Result<crate::domain::model::Model, ServiceError> {
         self.train(exclude)
     }
 

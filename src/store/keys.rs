@@ -62,7 +62,9 @@ pub fn rank(bound: u8, fit: u16, waiting_since: Millis, lead: LeadId) -> [u8; 19
 
 /// A lead's fit as the rank key's tie-break: hundredths of a point, from -100.
 pub fn fine_fit(fit: f64) -> u16 {
-    ((fit + 100.0) * 100.0).round().clamp(0.0, f64::from(u16::MAX)) as u16
+    ((fit + 100.0) * 100.0)
+        .round()
+        .clamp(0.0, f64::from(u16::MAX)) as u16
 }
 
 /// The bound, fit, waiting-since time and lead of a rank key.

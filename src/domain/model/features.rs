@@ -99,6 +99,8 @@ const FREE_MAIL: &[&str] = &[
 /// The most levels a text column gets, and a number's column of exact values.
 const LEVELS: usize = 30;
 const LEVELS_EXACT: usize = 300;
+/// The most levels a pair of crossed columns gets (its most common pairs).
+const CROSS_LEVELS: usize = 20;
 
 /// Attributes that are the outcome or decided with it, whatever a file called them.
 const NEVER: &[&str] = &["stage", "status", "lost_reason", "won", "lost", "outcome"];
@@ -521,6 +523,8 @@ pub fn crosses(
                 .into_iter()
                 .filter(|(_, c)| *c >= min_level)
                 .collect();
+            common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            common.truncate(CROSS_LEVELS);
             common.sort();
             if common.len() < 2 {
                 continue;

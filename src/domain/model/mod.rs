@@ -38,7 +38,7 @@ pub const L2: f64 = 5.0;
 /// engagement of its touches on top), one below the average is cold.
 pub const HOT_LIFT: f64 = 2.5;
 /// How many of the strongest columns are crossed in pairs.
-const CROSSED: usize = 8;
+const CROSSED: usize = 5;
 
 /// A trained model with the figures that judged it. Stored in the store as one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +109,16 @@ pub struct Prediction {
 pub struct Factor {
     pub label: String,
     pub effect: f64,
+}
+
+/// How much one column moves the chance (the spread of its effect on the log-odds across the
+/// history) and its strongest levels either way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Strength {
+    pub column: String,
+    pub spread: f64,
+    pub raises: Option<Factor>,
+    pub lowers: Option<Factor>,
 }
 
 /// Why no model could be trained.
@@ -511,14 +521,66 @@ impl Model {
         chance_at(fit, self.base_rate, thresholds)
     }
 
-    /// "learned from 812 won / 4,960 lost"
-    pub fn learned_from(&self) -> String {
-        format!(
-            "learned from {} won / {} lost",
-            thousands(self.won),
-            thousands(self.lost)
-        )
+    /// The `n` columns that move the chance most across the history, each with the level that
+    /// raises it most and the one that lowers it most.
+    pub fn strongest(&self, n: usize) -> Vec<Strength> {
+        let mut out: Vec<Strength> = self
+            .columns
+            .iter()
+            .zip(&self.weights)
+            .zip(&self.means)
+            .filter(|((c, _), _)| c.levels.len() > 1 || c.levels[0].test != features::Test::Rare)
+            .map(|((c, w), m)| {
+                let average: f64 = w.iter().zip(m).map(|(w, m)| w * m).sum();
+                let pick = |better: bool| {
+                    let (i, x) = w
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| m[*i] > 0.0)
+                        .map(|(i, x)| (i, x - average))
+                        .max_by(|a, b| {
+                            if better {
+                                a.1.total_cmp(&b.1)
+                            } else {
+                                b.1.total_cmp(&a.1)
+                            }
+                        })?;
+                    Some(Factor {
+                        label: c.levels[i].label.clone(),
+                        effect: x,
+                    })
+                };
+                Strength {
+                    column: c.name.clone(),
+                    spread: spread(w, m),
+                    raises: pick(true).filter(|f| f.effect > 0.0),
+                    lowers: pick(false).filter(|f| f.effect < 0.0),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.spread.total_cmp(&a.spread));
+        out.truncate(n);
+        out
     }
+
+    /// "learned from 812 won / 4,960 lost, 3d ago"
+    pub fn learned_from(&self, now: Millis) -> String {
+        learned_from(self.won, self.lost, self.trained_at, now)
+    }
+}
+
+/// "learned from 812 won / 4,960 lost, 3d ago": what a rep reads beside a chance.
+pub fn learned_from(won: usize, lost: usize, trained_at: Millis, now: Millis) -> String {
+    let when = match super::time::relative(trained_at, now).as_str() {
+        "now" => "just now".to_string(),
+        r if r.starts_with("in ") => "just now".to_string(),
+        r => format!("{r} ago"),
+    };
+    format!(
+        "learned from {} won / {} lost, {when}",
+        thousands(won),
+        thousands(lost)
+    )
 }
 
 pub fn thousands(n: usize) -> String {

@@ -42,7 +42,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .block(block(" Lead ", theme))
         .style(theme.text())
         .render(top, buf);
-    explanation(buf, bottom, d, theme);
+    explanation(buf, bottom, d, s.now, theme);
     timeline(buf, right, d, s, theme);
 }
 
@@ -133,7 +133,7 @@ fn card_lines(d: &LeadDetail, now: i64, width: usize, theme: &Theme) -> Vec<Line
 }
 
 /// The rules behind the score, biggest first when they do not all fit.
-fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, theme: &Theme) {
+fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, now: i64, theme: &Theme) {
     let e = &d.explanation;
     let width = usize::from(area.width.saturating_sub(10));
     let room = usize::from(area.height.saturating_sub(3));
@@ -163,6 +163,40 @@ fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, theme: &Theme) {
             format!("  ... {} more: leadq show {}", hidden + 1, d.view.lead.id),
             theme.style("muted"),
         ));
+    }
+    if let Some(p) = &d.prediction {
+        lines.insert(
+            0,
+            Line::styled(
+                fit(
+                    &format!(
+                        "{:.0}% chance to win · {}",
+                        p.chance * 100.0,
+                        crate::domain::model::learned_from(p.won, p.lost, p.trained_at, now)
+                    ),
+                    width + 8,
+                ),
+                theme.style("title"),
+            ),
+        );
+        let room = usize::from(area.height.saturating_sub(3)).saturating_sub(lines.len());
+        for f in p
+            .factors
+            .iter()
+            .filter(|f| f.effect.abs() >= 0.05)
+            .take(room.min(5))
+        {
+            let role = if f.effect >= 0.0 {
+                "positive"
+            } else {
+                "negative"
+            };
+            let sign = if f.effect >= 0.0 { "+" } else { "-" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{sign:>6} "), theme.style(role)),
+                Span::styled(fit(&f.label, width), theme.text()),
+            ]));
+        }
     }
     let title = format!(" Score {} ", e.score);
     Paragraph::new(lines)

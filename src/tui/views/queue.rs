@@ -19,19 +19,22 @@ struct Columns {
     name: usize,
     company: usize,
     owner: usize,
+    /// The learned chance to win, when a model scores the queue.
+    win: bool,
 }
 
 const FIXED: usize = 1 + 3 + 1 + 4 + 1 + 1 + 1 + 11 + 1 + 4 + 1 + 8 + 1;
 
 impl Columns {
-    fn for_width(width: usize) -> Columns {
+    fn for_width(width: usize, win: bool) -> Columns {
         let owner = 8;
-        let flexible = width.saturating_sub(FIXED + owner);
+        let flexible = width.saturating_sub(FIXED + owner + if win { 4 } else { 0 });
         let name = flexible * 55 / 100;
         Columns {
             name,
             company: flexible - name,
             owner,
+            win,
         }
     }
 }
@@ -56,10 +59,12 @@ fn next_cell(next: Option<i64>, now: i64) -> (String, bool) {
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
-    let cols = Columns::for_width(usize::from(area.width));
+    let win = s.rows.iter().take(200).any(|v| v.chance.is_some());
+    let cols = Columns::for_width(usize::from(area.width), win);
     let header = format!(
-        " {:>3} {:<4} {:<nw$} {:<cw$} {:<11} {:>4} {:<8} {}",
+        " {:>3} {}{:<4} {:<nw$} {:<cw$} {:<11} {:>4} {:<8} {}",
         "SC",
+        if win { "WIN " } else { "" },
         "TEMP",
         "NAME",
         "COMPANY",
@@ -164,6 +169,15 @@ fn row_spans(
     let mut spans = vec![
         Span::styled(" ", text),
         Span::styled(format!("{:>3} ", v.score), text),
+        Span::styled(
+            match (cols.win, v.chance) {
+                (false, _) => String::new(),
+                (true, Some(c)) => format!("{:>3.0}%", c * 100.0),
+                (true, None) => "   -".into(),
+            },
+            theme.style("muted"),
+        ),
+        Span::styled(if cols.win { " " } else { "" }, text),
         Span::styled(temp_badge(v.temperature), theme.temperature(v.temperature)),
         Span::styled(" ", text),
     ];
