@@ -2,6 +2,7 @@
 //! chunks is still all or nothing across a crash, the rank index carries the queue's tie-break
 //! so the queue stops early and still matches brute force, and a schema-1 store is migrated.
 
+use leadq::store::keys::fine_fit;
 use std::cmp::Reverse;
 use std::path::Path;
 
@@ -192,7 +193,7 @@ fn settings() -> Settings {
 }
 
 /// Leads whose scores tie at the top (the cap), touched at different times: the queue must
-/// come out as brute force orders it, longest waiting first.
+/// come out as brute force orders it: the better fit first, then the longest waiting.
 #[test]
 fn the_hot_queue_breaks_ties_by_waiting_time_like_brute_force() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -219,14 +220,28 @@ fn the_hot_queue_breaks_ties_by_waiting_time_like_brute_force() -> TestResult {
                     && v.lead.next_action.is_some_and(|at| at > NOW))
             })
             .filter(|v| temperature.is_none_or(|t| t == v.temperature))
-            .map(|v| (v.score, Reverse(v.lead.waiting_since()), Reverse(v.lead.id)))
+            .map(|v| {
+                (
+                    v.score,
+                    fine_fit(v.lead.score.fit),
+                    Reverse(v.lead.waiting_since()),
+                    Reverse(v.lead.id),
+                )
+            })
             .collect();
         expected.sort_by_key(|r| Reverse(*r));
         expected.truncate(limit);
         let got: Vec<_> = s
             .list(&q)?
             .into_iter()
-            .map(|v| (v.score, Reverse(v.lead.waiting_since()), Reverse(v.lead.id)))
+            .map(|v| {
+                (
+                    v.score,
+                    fine_fit(v.lead.score.fit),
+                    Reverse(v.lead.waiting_since()),
+                    Reverse(v.lead.id),
+                )
+            })
             .collect();
         assert_eq!(got, expected, "{temperature:?} top {limit}");
         assert!(
@@ -355,7 +370,14 @@ fn a_log_on_a_tied_lead_moves_it_in_the_queue() -> TestResult {
     assert_eq!(view.lead.waiting_since(), NOW, "touched now");
     let ranks: Vec<_> = after
         .iter()
-        .map(|v| (v.score, Reverse(v.lead.waiting_since()), Reverse(v.lead.id)))
+        .map(|v| {
+            (
+                v.score,
+                fine_fit(v.lead.score.fit),
+                Reverse(v.lead.waiting_since()),
+                Reverse(v.lead.id),
+            )
+        })
         .collect();
     assert!(
         ranks.windows(2).all(|w| w[0] > w[1]),

@@ -300,7 +300,7 @@ fn import_maps_common_headers_and_keeps_other_columns_as_attributes() {
     let shown = env.show(ann["id"].as_u64().unwrap());
     assert_eq!(
         shown["attributes"],
-        json!({"Favourite Colour": "teal", "Title": "CTO"})
+        json!({"Favourite Colour": "teal", "title": "CTO"})
     );
     // The Title column feeds the scoring rule on titles.
     let rules: Vec<&str> = array(&shown["explanation"])

@@ -1034,6 +1034,7 @@ fn fill_from_fills_empty_fields_and_never_overwrites() {
         owner: None,
         tags: vec!["VIP".into(), "eu".into()],
         attributes: attrs(&[("title", "Intern"), ("city", "Riga")]),
+        closed: None,
     };
     let filled = lead.fill_from(&repeat);
     assert_eq!(filled, ["phone", "source", "tag eu", "city"]);

@@ -190,6 +190,24 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("stop the server", Request::Shutdown),
         (
+            "train the scoring model",
+            Request::TrainModel {
+                exclude: Some(vec!["title".into()]),
+            },
+        ),
+        (
+            "add a lead already won",
+            Request::Add(NewLead {
+                name: "Won already".into(),
+                email: Some("won@t.example".into()),
+                closed: Some(leadq::domain::Closed {
+                    won: true,
+                    at: None,
+                }),
+                ..NewLead::default()
+            }),
+        ),
+        (
             "be seen on a colleague's lead",
             Request::SetPresence(Some((t.theirs, Activity::Logging))),
         ),
@@ -224,6 +242,7 @@ fn reads(_t: &Targets) -> Vec<(&'static str, Request)> {
         ("sources", Request::Sources),
         ("stats", Request::Stats),
         ("health", Request::Health),
+        ("the scoring model", Request::Model),
         ("subscribe", Request::Subscribe),
         ("ping", Request::Ping),
     ]

@@ -923,6 +923,7 @@ fn brute_force(all: &[LeadView], now: Millis, t: Temperature, limit: usize) -> V
     v.sort_by_key(|v| {
         (
             Reverse(v.score),
+            Reverse(leadq::store::keys::fine_fit(v.lead.score.fit)),
             v.lead.last_touch.unwrap_or(v.lead.created),
             v.lead.id,
         )
@@ -960,5 +961,89 @@ fn the_hot_queue_matches_brute_force_now_and_weeks_later() -> TestResult {
             assert_eq!(listed, expected, "{t}, limit {limit}, {weeks} weeks later");
         }
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the learned model's record
+
+fn golden_model() -> leadq::domain::model::Model {
+    use leadq::domain::model::features::{Column, Input, Level, Test};
+    use leadq::domain::model::metrics::Decile;
+    use leadq::domain::model::{Holdout, Model, Performance, TemperatureRate};
+    let performance = |auc: f64, predicted: Option<f64>| Performance {
+        auc,
+        average_precision: 0.5,
+        top_tenth_won: 0.5,
+        deciles: vec![Decile {
+            leads: 9,
+            predicted,
+            observed: 0.5,
+        }],
+    };
+    Model {
+        version: 2,
+        trained_at: NOW,
+        won: 60,
+        lost: 240,
+        base_rate: 0.2,
+        columns: vec![Column {
+            name: "source".into(),
+            input: Input::Field("source".into()),
+            levels: vec![
+                Level {
+                    label: "source: referral".into(),
+                    test: Test::Equals("referral".into()),
+                },
+                Level {
+                    label: "source: a rare value".into(),
+                    test: Test::Rare,
+                },
+            ],
+        }],
+        weights: vec![vec![0.5, -0.25]],
+        means: vec![vec![0.25, 0.75]],
+        base: -1.5,
+        excluded: vec!["budget".into()],
+        holdout: Holdout {
+            leads: 90,
+            won: 18,
+            model: performance(0.75, Some(0.5)),
+            rules: performance(0.5, None),
+            temperatures: vec![TemperatureRate {
+                temperature: Temperature::Hot,
+                leads: 9,
+                won_rate: 0.5,
+            }],
+        },
+        active: true,
+        verdict: "used".into(),
+        warnings: vec!["only 18 won".into()],
+    }
+}
+
+/// The stored form of `golden_model()`: a store keeps its model across leadq versions.
+const MODEL_GOLDEN: &str = "0102fd00d4a7f1430300003cf09a9999999999c93f0106736f757263650006736f757263650210736f757263653a20726566657272616c0008726566657272616c14736f757263653a206120726172652076616c7565020102000000000000e03f000000000000d0bf0102000000000000d03f000000000000e83f000000000000f8bf01066275646765745a12000000000000e83f000000000000e03f000000000000e03f010901000000000000e03f000000000000e03f000000000000e03f000000000000e03f000000000000e03f010900000000000000e03f010209000000000000e03f010475736564010b6f6e6c7920313820776f6e";
+
+#[test]
+fn a_model_is_stored_in_a_fixed_format_and_kept() -> TestResult {
+    let bytes = Store::encode_model(&golden_model());
+    assert_eq!(bytes[0], 1, "the first byte is the format version");
+    assert_eq!(hex(&bytes), MODEL_GOLDEN, "the stored model format changed");
+    assert_eq!(Store::decode_model(&bytes)?, golden_model());
+    let mut newer = bytes.clone();
+    newer[0] = 2;
+    assert!(matches!(
+        Store::decode_model(&newer),
+        Err(StoreError::NewerRecord { .. })
+    ));
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    {
+        let store = Store::open(&path, DEFAULT_CACHE_BYTES)?;
+        assert_eq!(store.model()?, None);
+        store.put_model(&golden_model())?;
+    }
+    let store = Store::open(&path, DEFAULT_CACHE_BYTES)?;
+    assert_eq!(store.model()?, Some(golden_model()));
     Ok(())
 }
