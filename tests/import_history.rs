@@ -341,3 +341,90 @@ fn the_bank_file_imports_as_history_without_false_alarms() {
         .collect();
     assert!(warned.is_empty(), "{warned:#?}");
 }
+
+/// A CRM export with enough history to learn from: the plan decides the odds.
+fn history_csv(home: &Home) -> std::path::PathBuf {
+    let mut text = String::from("First Name,Last Name,Email,Plan,Region,Converted\n");
+    for i in 0..600 {
+        let plan = ["enterprise", "team", "free"][i % 3];
+        // Deterministic odds: enterprise 3 in 5, team 1 in 5, free 1 in 20.
+        let won = match plan {
+            "enterprise" => i % 5 < 3,
+            "team" => i % 5 == 0,
+            _ => i % 20 == 1,
+        };
+        let outcome = if i >= 570 {
+            ""
+        } else if won {
+            "yes"
+        } else {
+            "no"
+        };
+        text.push_str(&format!(
+            "Ann{i},Lee,ann{i}@corp{}.example,{plan},{},{outcome}\n",
+            i % 40,
+            ["north", "south"][i / 3 % 2]
+        ));
+    }
+    let path = home.path().join("history.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_model_trained_on_imported_history_scores_the_queue() {
+    let home = Home::new();
+    let file = history_csv(&home);
+    home.cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--outcome-column",
+        "Converted",
+    ]);
+    let status = home.cli(&["model", "status"]);
+    assert!(status.contains("No model yet"), "{status}");
+
+    let trained = home.json(&["model", "train", "--exclude", "Region", "--format", "json"]);
+    let m = &trained["model"];
+    assert_eq!(m["active"], true, "{m:#}");
+    assert_eq!(
+        m["won"].as_u64().unwrap() + m["lost"].as_u64().unwrap(),
+        570
+    );
+    assert!(
+        m["holdout"]["model"]["auc"].as_f64().unwrap() > 0.7,
+        "{m:#}"
+    );
+    assert_eq!(m["excluded"][0], "Region");
+
+    let text = home.cli(&["model", "status"]);
+    for want in [
+        "In use",
+        "AUC",
+        "won in top 10%",
+        "Calibration by decile",
+        "Strongest factors",
+        "Plan: enterprise",
+        "Left out: Region",
+    ] {
+        assert!(text.contains(want), "{want:?} in\n{text}");
+    }
+
+    // The queue: a chance on every open lead, enterprise on top; show explains it.
+    let queue = home.json(&["list", "--format", "json"]);
+    let first = &queue[0];
+    assert_eq!(first["attributes"]["Plan"], "enterprise", "{queue:#}");
+    assert!(first["chance"].as_f64().unwrap() > 0.4);
+    let table = home.cli(&["list"]);
+    assert!(table.lines().next().unwrap().contains("WIN"), "{table}");
+    let id = first["id"].as_u64().unwrap().to_string();
+    let shown = home.cli(&["show", &id]);
+    assert!(shown.contains("Chance to win"), "{shown}");
+    assert!(shown.contains("learned from 1"), "{shown}");
+    assert!(shown.contains("+ Plan: enterprise"), "{shown}");
+    let detail = home.json(&["show", &id, "--format", "json"]);
+    assert_eq!(
+        detail["prediction"]["factors"][0]["factor"],
+        "Plan: enterprise"
+    );
+}

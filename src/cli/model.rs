@@ -79,9 +79,9 @@ fn print(s: &dyn LeadService, m: &Model, format: Format, trained: bool) -> Resul
     }
     let now = s.now();
     let h = &m.holdout;
-    let verb = if trained { "Trained" } else { "Model" };
+    let verb = if trained { "Trained model" } else { "Model" };
     say!(
-        "{verb} model {} on {} closed leads ({} won / {} lost), {}",
+        "{verb} {} on {} closed leads ({} won / {} lost), {}",
         m.version,
         thousands(m.won + m.lost),
         thousands(m.won),
