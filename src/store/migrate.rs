@@ -58,10 +58,8 @@ impl Trees {
             // 2 and 4 changed the rank key's layout.
             self.rebuild_rank_index()?;
         }
-        if from < 2 {
-            if self.has_tree(OLD_TIMELINE) {
-                self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
-            }
+        if from < 2 && self.has_tree(OLD_TIMELINE) {
+            self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
         }
         if from < 3 {
             let (leads, interactions) = self.recount()?;
