@@ -145,8 +145,7 @@ fn main() {
     for _ in 0..runs {
         let t = Instant::now();
         for (lead, timeline) in all.iter().zip(&timelines) {
-            let p = m.predict(lead, timeline, NOW);
-            sum += m.points(p.chance, &rules.temperature);
+            sum += m.points(m.chance(lead, timeline, NOW), &rules.temperature);
         }
         times.push(t.elapsed().as_secs_f64());
     }

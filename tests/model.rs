@@ -318,6 +318,7 @@ fn the_factors_add_up_to_the_chance() {
         let p = m.predict(lead, timeline, NOW);
         let logit = p.base + p.factors.iter().map(|f| f.effect).sum::<f64>();
         assert!((sigmoid(logit) - p.chance).abs() < 1e-12);
+        assert!((m.chance(lead, timeline, NOW) - p.chance).abs() < 1e-12);
         // The strongest factor names what the history was made of, never the noise.
         let top = &p.factors[0].label;
         assert!(

@@ -987,6 +987,7 @@ fn golden_model() -> leadq::domain::model::Model {
         lost: 240,
         base_rate: 0.2,
         columns: vec![Column {
+            lookup: Default::default(),
             name: "source".into(),
             input: Input::Field("source".into()),
             levels: vec![

@@ -36,7 +36,7 @@ impl Core {
     ) -> ScoreState {
         let mut state = self.rules().compute(lead, timeline, now);
         if let Some(m) = self.active_model() {
-            let chance = m.predict(lead, timeline, now).chance;
+            let chance = m.chance(lead, timeline, now);
             state.fit = m.points(chance, &self.rules().temperature);
             state.bound = state.upper_bound(self.rules());
         }
@@ -106,7 +106,7 @@ impl Local {
                 .map(|(_, i)| i)
                 .collect();
             timeline.extend_from_slice(append);
-            let chance = m.predict(lead, &timeline, now).chance;
+            let chance = m.chance(lead, &timeline, now);
             lead.score.fit = m.points(chance, &self.rules().temperature);
         } else {
             lead.score.fit = self.rules().fit(lead);

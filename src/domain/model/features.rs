@@ -4,6 +4,7 @@
 //! the tags (reps add them after the fact), system events, or anything logged at or after the
 //! close.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,55 @@ pub struct Column {
     pub name: String,
     pub input: Input,
     pub levels: Vec<Level>,
+    /// The levels by their text, built on first use (a column may have hundreds).
+    #[serde(skip)]
+    pub lookup: Lookup,
+}
+
+/// A column's `Equals` levels by their text: derived from the levels, so it is not stored and
+/// never makes two columns differ.
+#[derive(Default, Clone)]
+pub struct Lookup(std::sync::OnceLock<HashMap<String, usize>>);
+
+impl PartialEq for Lookup {
+    fn eq(&self, _: &Lookup) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookup")
+    }
+}
+
+impl Column {
+    fn new(name: String, input: Input, levels: Vec<Level>) -> Column {
+        Column {
+            name,
+            input,
+            levels,
+            lookup: Lookup::default(),
+        }
+    }
+
+    /// The level whose text is `value`.
+    fn equals(&self, value: &str) -> Option<usize> {
+        self.lookup
+            .0
+            .get_or_init(|| {
+                self.levels
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, l)| match &l.test {
+                        Test::Equals(e) => Some((e.clone(), i)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .get(value)
+            .copied()
+    }
 }
 
 /// The closed leads a model learns from, each with what was known before its outcome.
@@ -123,10 +173,42 @@ fn title_words(title: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
+/// A value trimmed and lower-cased, copied only when it has to change.
+fn lower_trimmed(v: Cow<'_, str>) -> Cow<'_, str> {
+    let needs_lower = |t: &str| t.chars().any(char::is_uppercase);
+    match v {
+        Cow::Borrowed(b) => {
+            let t = b.trim();
+            if needs_lower(t) {
+                Cow::Owned(t.to_lowercase())
+            } else {
+                Cow::Borrowed(t)
+            }
+        }
+        Cow::Owned(o) => Cow::Owned(o.trim().to_lowercase()),
+    }
+}
+
+/// Whether `title` has the (lower-case) word `word`.
+fn has_word(title: &str, word: &str) -> bool {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case(word) || (!w.is_ascii() && w.to_lowercase() == word))
+}
+
 fn number(v: &str) -> Option<f64> {
     let v = v.trim();
-    let cleaned: String = v.chars().filter(|c| *c != ',' && *c != '_').collect();
-    cleaned.parse::<f64>().ok().filter(|x| x.is_finite())
+    let first = v.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let parsed = if v.contains([',', '_']) {
+        let cleaned: String = v.chars().filter(|c| *c != ',' && *c != '_').collect();
+        cleaned.parse::<f64>()
+    } else {
+        v.parse::<f64>()
+    };
+    parsed.ok().filter(|x| x.is_finite())
 }
 
 /// The interactions a model may look at: people's, before `cutoff`.
@@ -147,31 +229,77 @@ pub fn learn(examples: &[Example], exclude: &[String]) -> Vec<Column> {
     let min_exact = 10;
     let mut columns = Vec::new();
     // Attribute names, as first spelt, by how many leads have them.
-    let mut keys: Vec<(String, String, usize)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut spelt: Vec<(&str, usize)> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for e in examples {
         for k in e.lead.attributes.keys() {
-            let nk = norm(k);
-            match index.get(&nk) {
-                Some(&i) => keys[i].2 += 1,
+            match seen.get(k.as_str()) {
+                Some(&i) => spelt[i].1 += 1,
                 None => {
-                    index.insert(nk.clone(), keys.len());
-                    keys.push((k.clone(), nk, 1));
+                    seen.insert(k, spelt.len());
+                    spelt.push((k, 1));
                 }
             }
         }
     }
+    let mut keys: Vec<(String, String, usize)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (k, count) in spelt {
+        let nk = norm(k);
+        match index.get(&nk) {
+            Some(&i) => keys[i].2 += count,
+            None => {
+                index.insert(nk.clone(), keys.len());
+                keys.push((k.to_string(), nk, count));
+            }
+        }
+    }
+    // Every value of every attribute, read lead by lead in one pass: each lead's strings are
+    // touched once, not once per column.
+    let slot: HashMap<&str, usize> = keys
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, nk, _))| {
+            seen.keys()
+                .filter(move |k| norm(k) == *nk)
+                .map(move |k| (*k, i))
+        })
+        .collect();
+    let mut columns_of: Vec<Vec<Option<Cow<str>>>> = vec![vec![None; n]; keys.len()];
+    for (row, e) in examples.iter().enumerate() {
+        for (k, v) in &e.lead.attributes {
+            if let Some(&i) = slot.get(k.as_str()) {
+                columns_of[i][row] = Some(lower_trimmed(Cow::Borrowed(v.as_str())));
+            }
+        }
+    }
     if !excluded("source") {
+        columns_of.insert(
+            0,
+            examples
+                .iter()
+                .map(|e| {
+                    e.lead
+                        .source
+                        .as_deref()
+                        .map(|v| lower_trimmed(Cow::Borrowed(v)))
+                })
+                .collect(),
+        );
         keys.insert(0, ("source".into(), "source".into(), n));
     }
+    let mut table: HashMap<String, Vec<Option<Cow<str>>>> = keys
+        .iter()
+        .map(|(_, nk, _)| nk.clone())
+        .zip(columns_of)
+        .collect();
     for (key, nk, count) in keys {
         if count < min_rows || excluded(&key) || NEVER.contains(&nk.as_str()) {
             continue;
         }
-        let values: Vec<Option<String>> = examples
-            .iter()
-            .map(|e| e.lead.field(&key).map(|v| v.trim().to_lowercase()))
-            .collect();
+        let Some(values) = table.remove(&nk) else {
+            continue;
+        };
         if nk == "title" {
             columns.extend(title_columns(&values, min_level));
             continue;
@@ -197,9 +325,9 @@ pub fn learn(examples: &[Example], exclude: &[String]) -> Vec<Column> {
         }
     }
     if !excluded("email") && !excluded("email_kind") {
-        let kinds: Vec<Option<String>> = examples
+        let kinds: Vec<Option<Cow<str>>> = examples
             .iter()
-            .map(|e| Some(email_kind(e.lead).to_string()))
+            .map(|e| Some(Cow::Borrowed(email_kind(e.lead))))
             .collect();
         if let Some(mut c) = category_column("e-mail", &kinds, 1, LEVELS) {
             c.input = Input::EmailKind;
@@ -226,8 +354,8 @@ fn email_kind(lead: &Lead) -> &'static str {
 
 /// A number column, cut at its deciles (or one level per value when it has a dozen or fewer),
 /// with a level for leads without a number.
-fn numeric_column(key: &str, values: &[Option<String>], min_level: usize) -> Option<Column> {
-    let present: Vec<&String> = values.iter().flatten().collect();
+fn numeric_column(key: &str, values: &[Option<Cow<str>>], min_level: usize) -> Option<Column> {
+    let present: Vec<&Cow<str>> = values.iter().flatten().collect();
     let mut numbers: Vec<f64> = present.iter().filter_map(|v| number(v)).collect();
     if numbers.is_empty() || numbers.len() * 50 < present.len() * 49 {
         return None;
@@ -269,11 +397,11 @@ fn numeric_column(key: &str, values: &[Option<String>], min_level: usize) -> Opt
             test: Test::Missing,
         });
     }
-    Some(Column {
-        name: key.to_string(),
-        input: Input::Field(key.to_string()),
+    Some(Column::new(
+        key.to_string(),
+        Input::Field(key.to_string()),
         levels,
-    })
+    ))
 }
 
 fn short(x: f64) -> String {
@@ -306,7 +434,7 @@ fn range_level(key: &str, from: f64, to: f64, single: bool) -> Level {
 /// free-text note) teaches nothing and is left out.
 fn category_column(
     key: &str,
-    values: &[Option<String>],
+    values: &[Option<Cow<str>>],
     min_level: usize,
     most: usize,
 ) -> Option<Column> {
@@ -314,7 +442,7 @@ fn category_column(
     let mut missing = 0;
     for v in values {
         match v {
-            Some(v) => *counts.entry(v.as_str()).or_default() += 1,
+            Some(v) => *counts.entry(v.as_ref()).or_default() += 1,
             None => missing += 1,
         }
     }
@@ -348,15 +476,15 @@ fn category_column(
     if common.is_empty() || levels.len() < 2 {
         return None;
     }
-    Some(Column {
-        name: key.to_string(),
-        input: Input::Field(key.to_string()),
+    Some(Column::new(
+        key.to_string(),
+        Input::Field(key.to_string()),
         levels,
-    })
+    ))
 }
 
 /// One flag per word common in titles ("cto", "manager"), up to 30.
-fn title_columns(values: &[Option<String>], min_level: usize) -> Vec<Column> {
+fn title_columns(values: &[Option<Cow<str>>], min_level: usize) -> Vec<Column> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for v in values.iter().flatten() {
         let mut seen: Vec<String> = title_words(v).collect();
@@ -375,13 +503,15 @@ fn title_columns(values: &[Option<String>], min_level: usize) -> Vec<Column> {
     common
         .into_iter()
         .filter(|(_, c)| *c < values.len())
-        .map(|(w, _)| Column {
-            name: "title".into(),
-            input: Input::TitleWord(w.clone()),
-            levels: vec![Level {
-                label: format!("title: {w}"),
-                test: Test::Value,
-            }],
+        .map(|(w, _)| {
+            Column::new(
+                "title".into(),
+                Input::TitleWord(w.clone()),
+                vec![Level {
+                    label: format!("title: {w}"),
+                    test: Test::Value,
+                }],
+            )
         })
         .collect()
 }
@@ -414,14 +544,14 @@ fn timeline_columns(examples: &[Example], min_level: usize) -> Vec<Column> {
                 Some(o) => format!("{} {}", kind.name(), o.name()),
                 None => kind.name().to_string(),
             };
-            Column {
-                name: "timeline".into(),
-                input: Input::Touches(kind, outcome),
-                levels: vec![Level {
+            Column::new(
+                "timeline".into(),
+                Input::Touches(kind, outcome),
+                vec![Level {
                     label: format!("touches: {what}"),
                     test: Test::Value,
                 }],
-            }
+            )
         })
         .collect();
     if touched >= min_level && touched < examples.len() {
@@ -451,11 +581,7 @@ fn timeline_columns(examples: &[Example], min_level: usize) -> Vec<Column> {
             label: "not touched yet".into(),
             test: Test::Missing,
         });
-        columns.push(Column {
-            name: "timeline".into(),
-            input: Input::FirstTouch,
-            levels,
-        });
+        columns.push(Column::new("timeline".into(), Input::FirstTouch, levels));
     }
     columns
 }
@@ -469,8 +595,16 @@ pub fn levels(
     cutoff: Millis,
 ) -> Vec<Option<(usize, f64)>> {
     let mut out: Vec<Option<(usize, f64)>> = Vec::with_capacity(columns.len());
+    // The lead's attributes read once, in order: every column then finds its own among them
+    // without chasing the map's scattered strings again.
+    let attrs: Vec<(&str, &str)> = lead
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     for c in columns {
         let level = match c.input {
+            Input::Field(ref key) => field_level(c, key, lead, &attrs),
             Input::Cross(a, b) => {
                 let pair = (out.get(a).copied().flatten(), out.get(b).copied().flatten());
                 let found = match pair {
@@ -488,6 +622,29 @@ pub fn levels(
         out.push(level);
     }
     out
+}
+
+/// Adds to `row` (the levels of the columns before it) the levels of the rest, which are
+/// crosses: a fit with crosses reuses the levels already found.
+pub fn extend_crosses(columns: &[Column], row: &mut Vec<Option<(usize, f64)>>) {
+    for c in &columns[row.len()..] {
+        let level = match c.input {
+            Input::Cross(a, b) => {
+                let pair = (row.get(a).copied().flatten(), row.get(b).copied().flatten());
+                let found = match pair {
+                    (Some((la, _)), Some((lb, _))) => {
+                        c.levels.iter().position(|l| l.test == Test::Pair(la, lb))
+                    }
+                    _ => None,
+                };
+                found
+                    .or_else(|| c.levels.iter().position(|l| l.test == Test::Rare))
+                    .map(|i| (i, 1.0))
+            }
+            _ => None,
+        };
+        row.push(level);
+    }
 }
 
 /// Crossed columns for each pair of the `k` most important one-hot columns (by `importance`,
@@ -543,14 +700,50 @@ pub fn crosses(
                 label: format!("{} with {}: a rare pair", columns[a].name, columns[b].name),
                 test: Test::Rare,
             });
-            out.push(Column {
-                name: format!("{} with {}", columns[a].name, columns[b].name),
-                input: Input::Cross(a, b),
+            out.push(Column::new(
+                format!("{} with {}", columns[a].name, columns[b].name),
+                Input::Cross(a, b),
                 levels,
-            });
+            ));
         }
     }
     out
+}
+
+/// The level of a `Field` column, its value found among the lead's `attrs`.
+fn field_level(
+    column: &Column,
+    key: &str,
+    lead: &Lead,
+    attrs: &[(&str, &str)],
+) -> Option<(usize, f64)> {
+    let find = |pred: &dyn Fn(&Test) -> bool| column.levels.iter().position(|l| pred(&l.test));
+    let raw = if key == "source" {
+        lead.source.as_deref().map(Cow::Borrowed)
+    } else {
+        match attrs.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => Some(Cow::Borrowed(*v)),
+            None if attrs.is_empty() => None,
+            None => lead.field(key),
+        }
+    };
+    let Some(v) = raw.map(lower_trimmed).filter(|v| !v.is_empty()) else {
+        return find(&|t| *t == Test::Missing).map(|i| (i, 1.0));
+    };
+    let numeric = column
+        .levels
+        .iter()
+        .any(|l| matches!(l.test, Test::Range(..)));
+    if numeric {
+        let Some(x) = number(&v) else {
+            return find(&|t| *t == Test::Missing).map(|i| (i, 1.0));
+        };
+        return find(&|t| matches!(t, Test::Range(a, b) if x >= *a && x < *b)).map(|i| (i, 1.0));
+    }
+    column
+        .equals(&v)
+        .or_else(|| find(&|t| *t == Test::Rare))
+        .map(|i| (i, 1.0))
 }
 
 /// The level a lead falls in for one column that reads the lead (not a cross), and its value.
@@ -563,32 +756,17 @@ pub fn level_of(
     let find = |pred: &dyn Fn(&Test) -> bool| column.levels.iter().position(|l| pred(&l.test));
     match &column.input {
         Input::Field(key) => {
-            let value = lead.field(key).map(|v| v.trim().to_lowercase());
-            let Some(v) = value.filter(|v| !v.is_empty()) else {
-                return find(&|t| *t == Test::Missing).map(|i| (i, 1.0));
-            };
-            let numeric = column
-                .levels
+            let attrs: Vec<(&str, &str)> = lead
+                .attributes
                 .iter()
-                .any(|l| matches!(l.test, Test::Range(..)));
-            if numeric {
-                let Some(x) = number(&v) else {
-                    return find(&|t| *t == Test::Missing).map(|i| (i, 1.0));
-                };
-                return find(&|t| matches!(t, Test::Range(a, b) if x >= *a && x < *b))
-                    .map(|i| (i, 1.0));
-            }
-            find(&|t| matches!(t, Test::Equals(e) if *e == v))
-                .or_else(|| find(&|t| *t == Test::Rare))
-                .map(|i| (i, 1.0))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            field_level(column, key, lead, &attrs)
         }
-        Input::EmailKind => {
-            let kind = email_kind(lead);
-            find(&|t| matches!(t, Test::Equals(e) if e == kind)).map(|i| (i, 1.0))
-        }
+        Input::EmailKind => column.equals(email_kind(lead)).map(|i| (i, 1.0)),
         Input::TitleWord(word) => {
             let title = lead.field("title")?;
-            title_words(&title).any(|w| w == *word).then_some((0, 1.0))
+            has_word(&title, word).then_some((0, 1.0))
         }
         Input::Touches(kind, outcome) => {
             let n = touches(timeline, cutoff)

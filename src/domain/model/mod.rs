@@ -145,17 +145,18 @@ struct Fitted {
     weights: Vec<Vec<f64>>,
     means: Vec<Vec<f64>>,
     base: f64,
+    intercept: f64,
+    /// The training rows' levels, per column.
+    encoded: Vec<Vec<Option<(usize, f64)>>>,
 }
 
 impl Fitted {
     fn learn(examples: &[Example], exclude: &[String]) -> Fitted {
         let mut columns = features::learn(examples, exclude);
         let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
-        let mut encoded: Vec<Vec<Option<(usize, f64)>>> = examples
-            .iter()
-            .map(|e| features::levels(&columns, e.lead, e.timeline, e.cutoff))
-            .collect();
-        let first = Fitted::solve(columns.clone(), &encoded, &won);
+        let encoded = encode(&columns, examples);
+        let first = Fitted::solve(columns.clone(), encoded, &won);
+        let mut encoded = first.encoded;
         // What one column means may depend on another: the strongest columns are crossed
         // in pairs and the model is fitted again with the pairs.
         let importance: Vec<f64> = (0..columns.len())
@@ -164,16 +165,20 @@ impl Fitted {
         let min_level = (examples.len() / 1000).max(30);
         let crosses = features::crosses(&columns, &importance, &encoded, CROSSED, min_level);
         if crosses.is_empty() {
-            return first;
+            return Fitted { encoded, ..first };
         }
         columns.extend(crosses);
-        for (row, e) in encoded.iter_mut().zip(examples) {
-            *row = features::levels(&columns, e.lead, e.timeline, e.cutoff);
+        for row in &mut encoded {
+            features::extend_crosses(&columns, row);
         }
-        Fitted::solve(columns, &encoded, &won)
+        Fitted::solve(columns, encoded, &won)
     }
 
-    fn solve(columns: Vec<Column>, encoded: &[Vec<Option<(usize, f64)>>], won: &[bool]) -> Fitted {
+    fn solve(
+        columns: Vec<Column>,
+        encoded: Vec<Vec<Option<(usize, f64)>>>,
+        won: &[bool],
+    ) -> Fitted {
         let offsets: Vec<usize> = columns
             .iter()
             .scan(0, |at, c| {
@@ -221,18 +226,60 @@ impl Fitted {
             means: split(&means),
             columns,
             base,
+            intercept: fit.intercept,
+            encoded,
         }
     }
 
-    fn predict(&self, lead: &Lead, timeline: &[Interaction], cutoff: Millis) -> Prediction {
-        predict(
+    fn chance(&self, lead: &Lead, timeline: &[Interaction], cutoff: Millis) -> f64 {
+        chance(
             &self.columns,
             &self.weights,
-            &self.means,
-            self.base,
+            self.intercept,
             (lead, timeline, cutoff),
         )
     }
+}
+
+/// The chance alone (no factors to name): what rescoring a whole store needs.
+fn chance(
+    columns: &[Column],
+    weights: &[Vec<f64>],
+    intercept: f64,
+    (lead, timeline, cutoff): (&Lead, &[Interaction], Millis),
+) -> f64 {
+    let levels = features::levels(columns, lead, timeline, cutoff);
+    let logit = intercept
+        + levels
+            .iter()
+            .zip(weights)
+            .filter_map(|(l, w)| l.map(|(i, v)| w[i] * v))
+            .sum::<f64>();
+    solver::sigmoid(logit)
+}
+
+/// Every example's levels, on every core.
+fn encode(columns: &[Column], examples: &[Example]) -> Vec<Vec<Option<(usize, f64)>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(8);
+    let chunk = examples.len().div_ceil(threads).max(2048);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = examples
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|e| features::levels(columns, e.lead, e.timeline, e.cutoff))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("an encoding thread panicked"))
+            .collect()
+    })
 }
 
 /// How much a column moves the log-odds across the history: the spread of its levels'
@@ -376,7 +423,7 @@ pub fn train(examples: &[Example], rules: &Rules, o: &TrainOptions) -> Result<Mo
     let mut rules_scores = Vec::with_capacity(holdout.len());
     let mut temperatures = Vec::with_capacity(holdout.len());
     for e in &holdout {
-        let chance = trial.predict(e.lead, e.timeline, e.cutoff).chance;
+        let chance = trial.chance(e.lead, e.timeline, e.cutoff);
         let state = rules.compute(e.lead, &before(e.timeline, e.cutoff), e.cutoff);
         rules_scores.push(f64::from(state.score(rules, e.cutoff)));
         let engagement = state.sum.clamp(rules.engagement.min, rules.engagement.max);
@@ -453,10 +500,7 @@ fn warnings(
     let mut out = Vec::new();
     let won: Vec<bool> = training.iter().map(|e| e.won).collect();
     let mut flagged: Vec<&str> = Vec::new();
-    let encoded: Vec<Vec<Option<(usize, f64)>>> = training
-        .iter()
-        .map(|e| features::levels(&fit.columns, e.lead, e.timeline, e.cutoff))
-        .collect();
+    let encoded = &fit.encoded;
     for (i, (c, w)) in fit.columns.iter().zip(&fit.weights).enumerate() {
         if flagged.contains(&c.name.as_str())
             || c.name == "timeline"
@@ -507,6 +551,24 @@ impl Model {
             &self.weights,
             &self.means,
             self.base,
+            (lead, timeline, now.saturating_add(1)),
+        )
+    }
+
+    /// An open lead's chance as of `now`, without naming its factors: what rescoring a
+    /// whole store needs.
+    pub fn chance(&self, lead: &Lead, timeline: &[Interaction], now: Millis) -> f64 {
+        let average: f64 = self
+            .weights
+            .iter()
+            .flatten()
+            .zip(self.means.iter().flatten())
+            .map(|(w, m)| w * m)
+            .sum();
+        chance(
+            &self.columns,
+            &self.weights,
+            self.base - average,
             (lead, timeline, now.saturating_add(1)),
         )
     }
