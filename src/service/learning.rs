@@ -227,18 +227,32 @@ impl Local {
             let _guard = self.lock();
             let now = self.now();
             let mut batch = Vec::with_capacity(chunk.len());
+            let model = self.active_model();
+            // Engagement does not depend on the model: only the fit is redone, and the
+            // timeline is read only by a model that learned from it.
+            let reads_timeline = model.as_ref().is_some_and(|m| m.reads_timeline());
             for &id in *chunk {
                 let Some(before) = self.store.lead(id)? else {
                     continue;
                 };
-                let timeline: Vec<Interaction> = self
-                    .store
-                    .timeline(id)?
-                    .into_iter()
-                    .map(|(_, i)| i)
-                    .collect();
+                let timeline: Vec<Interaction> = if reads_timeline {
+                    self.store
+                        .timeline(id)?
+                        .into_iter()
+                        .map(|(_, i)| i)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let mut after = before.clone();
-                after.score = self.score_lead(&after, &timeline, now);
+                after.score = before.score.advanced(self.rules(), now);
+                after.score.fit = match &model {
+                    Some(m) => {
+                        m.points(m.chance(&after, &timeline, now), &self.rules().temperature)
+                    }
+                    None => self.rules().fit(&after),
+                };
+                after.score.bound = after.score.upper_bound(self.rules());
                 let score = after.score.score(self.rules(), now);
                 after.temperature = self.rules().temperature.classify(score, before.temperature);
                 batch.push(LeadWrite {

@@ -573,6 +573,16 @@ impl Model {
         )
     }
 
+    /// Whether a prediction looks at the lead's timeline (else the lead alone decides).
+    pub fn reads_timeline(&self) -> bool {
+        self.columns.iter().any(|c| {
+            matches!(
+                c.input,
+                features::Input::Touches(..) | features::Input::FirstTouch
+            )
+        })
+    }
+
     /// The fit points of a chance under `thresholds`.
     pub fn points(&self, chance: f64, thresholds: &Thresholds) -> f64 {
         points(chance, self.base_rate, thresholds)
