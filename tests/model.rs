@@ -386,3 +386,45 @@ fn temperature_means_something_on_the_holdout() {
     assert!(rate(leadq::domain::Temperature::Hot) >= 2.0 * base);
     assert!(rate(leadq::domain::Temperature::Cold) < base);
 }
+
+#[test]
+fn a_file_of_many_wide_columns_is_bounded() {
+    // 300 attribute names, each lead with 100 of them, 40 values each: a careless export.
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (mut leads, mut won) = (Vec::new(), Vec::new());
+    for i in 0..1_500 {
+        let mut attributes = BTreeMap::new();
+        for _ in 0..100 {
+            let k = rng.random_range(0..300);
+            attributes.insert(format!("k{k}"), format!("v{}", rng.random_range(0..40)));
+        }
+        let req = NewLead {
+            name: format!("Lead {i}"),
+            attributes,
+            ..NewLead::default()
+        };
+        leads.push(Lead::from_request(i + 1, &req, NOW - DAY));
+        won.push(rng.random_bool(0.3));
+    }
+    let none: Vec<Vec<Interaction>> = vec![vec![]; leads.len()];
+    let m = model::train(
+        &examples(&leads, &none, &won),
+        &Rules::defaults(),
+        &options(&[]),
+    )
+    .unwrap();
+    let plain: Vec<_> = m
+        .columns
+        .iter()
+        .filter(|c| !matches!(c.input, model::features::Input::Cross(..)))
+        .collect();
+    assert!(
+        plain.len() <= model::features::MAX_COLUMNS + 2,
+        "{}",
+        plain.len()
+    );
+    let levels: usize = plain.iter().map(|c| c.levels.len()).sum();
+    assert!(levels <= model::features::MAX_LEVELS + 40, "{levels}");
+    // Noise is noise: the rules (which see nothing here either) are not beaten by much.
+    assert!(m.holdout.model.auc < 0.6, "{}", m.holdout.model.auc);
+}

@@ -77,8 +77,8 @@ fn print_text(d: &LeadDetail, now: i64) -> std::io::Result<()> {
     say!(
         "Score {} = fit {:.1} + engagement {:.1}",
         d.explanation.score,
-        d.explanation.fit,
-        d.explanation.engagement
+        d.explanation.fit + 0.0,
+        d.explanation.engagement + 0.0
     )?;
     for item in &d.explanation.items {
         say!("  {:>+6.1}  {}", item.points, for_display(&item.rule))?;

@@ -151,6 +151,13 @@ impl Local {
         let exclude = exclude
             .or_else(|| previous.as_ref().map(|m| m.excluded.clone()))
             .unwrap_or_else(|| self.settings.model_exclude.clone());
+        if exclude.len() > crate::domain::limits::ATTRIBUTES {
+            return Err(ServiceError::Refused(format!(
+                "{} columns to exclude; the limit is {}",
+                exclude.len(),
+                crate::domain::limits::ATTRIBUTES
+            )));
+        }
         for e in &exclude {
             crate::domain::limits::text(
                 "an excluded column",

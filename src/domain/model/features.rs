@@ -149,6 +149,9 @@ const FREE_MAIL: &[&str] = &[
 /// The most levels a text column gets, and a number's column of exact values.
 const LEVELS: usize = 30;
 const LEVELS_EXACT: usize = 300;
+/// The most attribute columns and levels a model learns from (before crossing).
+pub const MAX_COLUMNS: usize = 60;
+pub const MAX_LEVELS: usize = 900;
 /// The most levels a pair of crossed columns gets (its most common pairs).
 const CROSS_LEVELS: usize = 20;
 
@@ -293,7 +296,17 @@ pub fn learn(examples: &[Example], exclude: &[String]) -> Vec<Column> {
         .map(|(_, nk, _)| nk.clone())
         .zip(columns_of)
         .collect();
+    // The most common attributes first; beyond `MAX_COLUMNS` of them, or once the levels
+    // reach `MAX_LEVELS`, the rest are left out (a solver step grows with the square of the
+    // levels: a file of a thousand sparse columns must not take the server down).
+    let mut keys = keys;
+    keys.sort_by(|a, b| b.2.cmp(&a.2));
+    keys.truncate(MAX_COLUMNS);
+    let budget = |columns: &[Column]| columns.iter().map(|c| c.levels.len()).sum::<usize>();
     for (key, nk, count) in keys {
+        if budget(&columns) >= MAX_LEVELS {
+            break;
+        }
         if count < min_rows || excluded(&key) || NEVER.contains(&nk.as_str()) {
             continue;
         }
@@ -316,7 +329,7 @@ pub fn learn(examples: &[Example], exclude: &[String]) -> Vec<Column> {
                     l.label = l.label.replacen(": ", " exactly ", 1);
                 }
                 exact.levels.retain(|l| l.test != Test::Missing);
-                if exact.levels.len() > 2 {
+                if exact.levels.len() > 2 && budget(&columns) + exact.levels.len() <= MAX_LEVELS {
                     columns.push(exact);
                 }
             }

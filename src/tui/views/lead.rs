@@ -144,7 +144,12 @@ fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, now: i64, theme: &T
         items.truncate(room.saturating_sub(1));
     }
     let mut lines = vec![Line::styled(
-        format!("fit {:.0} + engagement {:.0}", e.fit, e.engagement),
+        // `+ 0.0` turns a -0 (a sum of nothing negative) into 0.
+        format!(
+            "fit {:.0} + engagement {:.0}",
+            e.fit + 0.0,
+            e.engagement + 0.0
+        ),
         theme.style("muted"),
     )];
     for item in &items {
@@ -169,14 +174,20 @@ fn explanation(buf: &mut Buffer, area: Rect, d: &LeadDetail, now: i64, theme: &T
             0,
             Line::styled(
                 fit(
-                    &format!(
-                        "{:.0}% chance to win · {}",
-                        p.chance * 100.0,
-                        crate::domain::model::learned_from(p.won, p.lost, p.trained_at, now)
-                    ),
+                    &format!("{:.0}% chance to win", p.chance * 100.0),
                     width + 8,
                 ),
                 theme.style("title"),
+            ),
+        );
+        lines.insert(
+            1,
+            Line::styled(
+                fit(
+                    &crate::domain::model::learned_from(p.won, p.lost, p.trained_at, now),
+                    width + 8,
+                ),
+                theme.style("muted"),
             ),
         );
         let room = usize::from(area.height.saturating_sub(3)).saturating_sub(lines.len());
