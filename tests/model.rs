@@ -428,3 +428,35 @@ fn a_file_of_many_wide_columns_is_bounded() {
     // Noise is noise: the rules (which see nothing here either) are not beaten by much.
     assert!(m.holdout.model.auc < 0.6, "{}", m.holdout.model.auc);
 }
+
+#[test]
+fn a_model_crosses_the_wire_as_json_unchanged() {
+    // The server sends `model status` as JSON, which has no infinity or NaN.
+    let (leads, won) = bank();
+    let examples: Vec<Example> = leads
+        .iter()
+        .zip(&won)
+        .take(8_000)
+        .map(|(lead, &won)| Example {
+            lead,
+            timeline: &[],
+            cutoff: NOW,
+            won,
+        })
+        .collect();
+    let m = model::train(&examples, &Rules::defaults(), &options(&[])).unwrap();
+    let text = serde_json::to_string(&m).unwrap();
+    let back: model::Model =
+        serde_json::from_str(&text).expect("every number in the model is one JSON carries");
+    // JSON may round the last bit of a float: the same columns, the same chances.
+    let labels = |m: &model::Model| -> Vec<String> {
+        m.columns
+            .iter()
+            .flat_map(|c| c.levels.iter().map(|l| l.label.clone()))
+            .collect()
+    };
+    assert_eq!(labels(&back), labels(&m));
+    for lead in leads.iter().step_by(97) {
+        assert!((back.chance(lead, &[], NOW) - m.chance(lead, &[], NOW)).abs() < 1e-9);
+    }
+}

@@ -36,7 +36,8 @@ pub enum Input {
 pub enum Test {
     /// The text, lower-cased.
     Equals(String),
-    /// A number in [from, to).
+    /// A number in [from, to); open ends are `f64::MIN` and `f64::MAX` (finite, so a model
+    /// crosses the wire as JSON, which has no infinity).
     Range(f64, f64),
     /// A value seen too rarely in the history to learn from.
     Rare,
@@ -388,8 +389,8 @@ fn numeric_column(key: &str, values: &[Option<Cow<str>>], min_level: usize) -> O
             levels.push(range_level(key, w[0], w[1], true));
         }
         let last = distinct[distinct.len() - 1];
-        levels.push(range_level(key, last, f64::INFINITY, true));
-        levels[0].test = Test::Range(f64::NEG_INFINITY, distinct[1]);
+        levels.push(range_level(key, last, f64::MAX, true));
+        levels[0].test = Test::Range(f64::MIN, distinct[1]);
     } else {
         let bins = 10;
         let mut edges: Vec<f64> = (1..bins)
@@ -397,12 +398,12 @@ fn numeric_column(key: &str, values: &[Option<Cow<str>>], min_level: usize) -> O
             .collect();
         edges.dedup();
         edges.retain(|e| *e > numbers[0]);
-        let mut from = f64::NEG_INFINITY;
+        let mut from = f64::MIN;
         for &e in &edges {
             levels.push(range_level(key, from, e, false));
             from = e;
         }
-        levels.push(range_level(key, from, f64::INFINITY, false));
+        levels.push(range_level(key, from, f64::MAX, false));
     }
     if missing >= min_level.min(values.len() / 100 + 1) {
         levels.push(Level {
@@ -429,9 +430,9 @@ fn short(x: f64) -> String {
 fn range_level(key: &str, from: f64, to: f64, single: bool) -> Level {
     let label = if single {
         format!("{key} {}", short(from))
-    } else if from == f64::NEG_INFINITY {
+    } else if from == f64::MIN {
         format!("{key} under {}", short(to))
-    } else if to == f64::INFINITY {
+    } else if to == f64::MAX {
         format!("{key} {} or more", short(from))
     } else {
         format!("{key} {} to {}", short(from), short(to))
@@ -576,11 +577,7 @@ fn timeline_columns(examples: &[Example], min_level: usize) -> Vec<Column> {
                 DAY_MS as f64,
                 7.0 * DAY_MS as f64,
             ),
-            (
-                "first touch after a week",
-                7.0 * DAY_MS as f64,
-                f64::INFINITY,
-            ),
+            ("first touch after a week", 7.0 * DAY_MS as f64, f64::MAX),
         ];
         let mut levels: Vec<Level> = bands
             .iter()
@@ -589,7 +586,7 @@ fn timeline_columns(examples: &[Example], min_level: usize) -> Vec<Column> {
                 test: Test::Range(*from, *to),
             })
             .collect();
-        levels[0].test = Test::Range(f64::NEG_INFINITY, 3_600_000.0);
+        levels[0].test = Test::Range(f64::MIN, 3_600_000.0);
         levels.push(Level {
             label: "not touched yet".into(),
             test: Test::Missing,
