@@ -300,8 +300,7 @@ pub fn learn(examples: &[Example], exclude: &[String]) -> Vec<Column> {
     // The most common attributes first; beyond `MAX_COLUMNS` of them, or once the levels
     // reach `MAX_LEVELS`, the rest are left out (a solver step grows with the square of the
     // levels: a file of a thousand sparse columns must not take the server down).
-    let mut keys = keys;
-    keys.sort_by(|a, b| b.2.cmp(&a.2));
+    keys.sort_by_key(|k| std::cmp::Reverse(k.2));
     keys.truncate(MAX_COLUMNS);
     let budget = |columns: &[Column]| columns.iter().map(|c| c.levels.len()).sum::<usize>();
     for (key, nk, count) in keys {
@@ -612,25 +611,16 @@ pub fn levels(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    // Crosses come after the columns they cross, at the end of the list.
     for c in columns {
         let level = match c.input {
             Input::Field(ref key) => field_level(c, key, lead, &attrs),
-            Input::Cross(a, b) => {
-                let pair = (out.get(a).copied().flatten(), out.get(b).copied().flatten());
-                let found = match pair {
-                    (Some((la, _)), Some((lb, _))) => {
-                        c.levels.iter().position(|l| l.test == Test::Pair(la, lb))
-                    }
-                    _ => None,
-                };
-                found
-                    .or_else(|| c.levels.iter().position(|l| l.test == Test::Rare))
-                    .map(|i| (i, 1.0))
-            }
+            Input::Cross(..) => break,
             _ => level_of(c, lead, timeline, cutoff),
         };
         out.push(level);
     }
+    extend_crosses(columns, &mut out);
     out
 }
 
