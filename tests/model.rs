@@ -460,3 +460,32 @@ fn a_model_crosses_the_wire_as_json_unchanged() {
         assert!((back.chance(lead, &[], NOW) - m.chance(lead, &[], NOW)).abs() < 1e-9);
     }
 }
+
+#[test]
+fn hand_rules_can_make_a_lead_hot_from_its_attributes_alone() {
+    // Without history the rules score; a team's own rules file may let fit alone reach hot.
+    let text = leadq::domain::scoring::DEFAULT_RULES.replacen("max = 40", "max = 100", 1)
+        + "\n[[fit.rule]]\nname = \"enterprise plan\"\nfield = \"plan\"\nequals = [\"enterprise\"]\npoints = 70\n";
+    let rules = Rules::parse(&text, "scoring.toml").unwrap();
+    let mut attributes = BTreeMap::new();
+    attributes.insert("plan".to_string(), "Enterprise".to_string());
+    let lead = Lead::from_request(
+        1,
+        &NewLead {
+            name: "Ann".into(),
+            email: Some("ann@corp.example".into()),
+            attributes,
+            ..NewLead::default()
+        },
+        NOW,
+    );
+    let state = rules.compute(&lead, &[], NOW);
+    let score = state.score(&rules, NOW);
+    assert!(score >= 65, "{score}");
+    assert_eq!(
+        rules
+            .temperature
+            .classify(score, leadq::domain::Temperature::Cold),
+        leadq::domain::Temperature::Hot
+    );
+}
