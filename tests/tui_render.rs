@@ -564,3 +564,47 @@ mod presence {
         assert_eq!(status_line(&text), " reconnected to the leadq server");
     }
 }
+
+/// A store with won and lost history and a model trained on it: the plan decides the odds.
+fn learned_service() -> Local {
+    let s = service();
+    let rows: Vec<leadq::domain::NewLead> = (0..400)
+        .map(|i| {
+            let plan = ["enterprise", "team", "free"][i % 3];
+            let won = match plan {
+                "enterprise" => i % 5 < 3,
+                "team" => i % 5 == 0,
+                _ => i % 20 == 1,
+            };
+            let mut attributes = std::collections::BTreeMap::new();
+            attributes.insert("plan".to_string(), plan.to_string());
+            leadq::domain::NewLead {
+                name: format!("Person {i}"),
+                email: Some(format!("p{i}@corp.example")),
+                attributes,
+                closed: (i < 360).then_some(leadq::domain::Closed { won, at: None }),
+                ..leadq::domain::NewLead::default()
+            }
+        })
+        .collect();
+    s.import(rows, &leadq::service::ImportOptions::default())
+        .unwrap();
+    assert!(s.train_model(None).unwrap().active);
+    s
+}
+
+#[test]
+fn the_learned_chance_shows_in_the_queue_and_the_lead_view() {
+    let s = learned_service();
+    let queue = after(&s, "");
+    let lead = after(&s, "<enter>");
+    for (w, h) in SIZES {
+        let text = screen(&draw(&queue, w, h));
+        assert!(text.lines().nth(1).unwrap().contains("WIN"), "{text}");
+        assert!(text.contains('%'), "{text}");
+        let text = screen(&draw(&lead, w, h));
+        assert!(text.contains("chance to win"), "{text}");
+        assert!(text.contains("learned from"), "{text}");
+        assert!(text.contains("plan: enterprise"), "{text}");
+    }
+}
