@@ -27,15 +27,20 @@ const BOUND: Duration = Duration::from_secs(10);
 fn connect(home: &Home) -> Result<UnixStream, String> {
     let mut s = UnixStream::connect(home.socket()).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(LIMIT)).unwrap();
-    write_frame(
+    // A server that refuses the connection may say so and close before the hello is written:
+    // the refusal is still there to read, so a failed write is not the answer.
+    let wrote = write_frame(
         &mut s,
         &Hello {
             protocol: PROTOCOL,
             version: "raw".into(),
         },
-    )
-    .map_err(|e| e.to_string())?;
-    match read_frame::<Welcome>(&mut s).map_err(|e| e.to_string())? {
+    );
+    let welcome = read_frame::<Welcome>(&mut s);
+    if let (Err(e), Err(_)) = (&wrote, &welcome) {
+        return Err(e.to_string());
+    }
+    match welcome.map_err(|e| e.to_string())? {
         Welcome::Accepted { .. } => Ok(s),
         Welcome::Refused { reason } => Err(reason),
     }

@@ -143,9 +143,16 @@ fn handshake(socket: &Path) -> Result<Accepted, ServiceError> {
             socket.display()
         ))
     };
-    write_frame(&mut stream, &hello).map_err(io)?;
+    // A server that refuses (too many connections) may say why and close before the hello
+    // is written: read its answer even when the write failed.
+    let wrote = write_frame(&mut stream, &hello);
     let asked = utc_now();
-    match read_frame::<Welcome>(&mut stream).map_err(io)? {
+    let welcome = read_frame::<Welcome>(&mut stream);
+    let welcome = match (wrote, welcome) {
+        (_, Ok(w)) => w,
+        (Err(e), Err(_)) | (Ok(()), Err(e)) => return Err(io(e)),
+    };
+    match welcome {
         Welcome::Accepted {
             identity,
             log,
