@@ -99,12 +99,7 @@ impl Local {
         now: Millis,
     ) -> Result<(), ServiceError> {
         if let Some(m) = self.active_model() {
-            let mut timeline: Vec<Interaction> = self
-                .store
-                .timeline(lead.id)?
-                .into_iter()
-                .map(|(_, i)| i)
-                .collect();
+            let mut timeline: Vec<Interaction> = self.interactions(lead.id)?;
             timeline.extend_from_slice(append);
             let chance = m.chance(lead, &timeline, now);
             lead.score.fit = m.points(chance, &self.rules().temperature);
@@ -210,12 +205,7 @@ impl Local {
                 Stage::Lost => false,
                 _ => continue,
             };
-            let timeline: Vec<Interaction> = self
-                .store
-                .timeline(lead.id)?
-                .into_iter()
-                .map(|(_, i)| i)
-                .collect();
+            let timeline: Vec<Interaction> = self.interactions(lead.id)?;
             let cutoff = closed_at(&lead, &timeline).unwrap_or(now);
             out.push((lead, timeline, cutoff, won));
         }
@@ -243,11 +233,7 @@ impl Local {
                     continue;
                 };
                 let timeline: Vec<Interaction> = if reads_timeline {
-                    self.store
-                        .timeline(id)?
-                        .into_iter()
-                        .map(|(_, i)| i)
-                        .collect()
+                    self.interactions(id)?
                 } else {
                     Vec::new()
                 };

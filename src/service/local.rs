@@ -242,6 +242,16 @@ impl Core {
         &self.settings
     }
 
+    /// A lead's timeline, oldest first, without the store's keys.
+    pub(super) fn interactions(&self, id: LeadId) -> Result<Vec<Interaction>, ServiceError> {
+        Ok(self
+            .store
+            .timeline(id)?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect())
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, ()> {
         self.write.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -270,12 +280,7 @@ impl Core {
             let Some(before) = self.store.lead(id)? else {
                 continue;
             };
-            let timeline: Vec<Interaction> = self
-                .store
-                .timeline(id)?
-                .into_iter()
-                .map(|(_, i)| i)
-                .collect();
+            let timeline: Vec<Interaction> = self.interactions(id)?;
             let mut after = before.clone();
             after.score = self.score_lead(&after, &timeline, now);
             let score = after.score.score(self.rules(), now);

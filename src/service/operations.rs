@@ -395,12 +395,7 @@ impl LeadService for Local {
         let now = self.now();
         let lead = self.get(id)?;
         self.check_access(&lead)?;
-        let mut timeline: Vec<Interaction> = self
-            .store
-            .timeline(id)?
-            .into_iter()
-            .map(|(_, i)| i)
-            .collect();
+        let mut timeline: Vec<Interaction> = self.interactions(id)?;
         let prediction = self.prediction(&lead, &timeline, now);
         let explanation = match &prediction {
             Some(p) => self.rules().explain_learned(
