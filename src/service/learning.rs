@@ -75,6 +75,95 @@ impl Core {
     }
 }
 
+/// What a rescore of the whole store redoes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Redo {
+    /// The fit alone (another model put to use): engagement does not depend on it, and the
+    /// timeline is read only for a model that learned from it.
+    Fit,
+    /// The whole score from each lead's timeline (another rules file).
+    Everything,
+}
+
+impl Core {
+    /// Rescores every lead, a chunk at a time: writers wait for one chunk, never for the whole
+    /// store. A lead whose score and temperature come out as they were is not rewritten. The
+    /// chunks are scored on every core and written by the store's rescore path (a mark that
+    /// makes a cut-short rescore safe, each chunk without a transaction).
+    pub(super) fn rescore(&self, redo: Redo) -> Result<(), ServiceError> {
+        self.store.begin_rescore()?;
+        let mut after = None;
+        loop {
+            let _guard = self.lock();
+            let leads = self.store.leads_after(after, RESCORE_CHUNK)?;
+            let Some(last) = leads.last() else { break };
+            after = Some(last.id);
+            let now = self.now();
+            let model = self.active_model();
+            let rescored = crate::par::flat_map(leads.iter().collect(), 64, |lead| {
+                std::iter::once(self.rescored(lead, redo, model.as_deref(), now))
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+            let batch: Vec<LeadWrite> = leads
+                .into_iter()
+                .zip(rescored)
+                .filter_map(|(before, after)| {
+                    after.map(|after| LeadWrite {
+                        before: Some(before),
+                        after,
+                        keys: Default::default(),
+                        append: vec![],
+                        remove: vec![],
+                    })
+                })
+                .collect();
+            if !batch.is_empty() {
+                self.store.rescore_chunk(&batch)?;
+            }
+        }
+        self.store.end_rescore(self.fingerprint())?;
+        Ok(())
+    }
+
+    /// A lead as `redo` scores it now, or None when its score and temperature stay as stored.
+    fn rescored(
+        &self,
+        before: &Lead,
+        redo: Redo,
+        model: Option<&Model>,
+        now: Millis,
+    ) -> Result<Option<Lead>, ServiceError> {
+        let reads_timeline = redo == Redo::Everything || model.is_some_and(Model::reads_timeline);
+        let timeline: Vec<Interaction> = if reads_timeline {
+            self.interactions(before.id)?
+        } else {
+            Vec::new()
+        };
+        let mut after = before.clone();
+        after.score = match redo {
+            Redo::Everything => self.score_lead(&after, &timeline, now),
+            Redo::Fit => before.score.advanced(self.rules(), now),
+        };
+        if redo == Redo::Fit {
+            after.score.fit = match model {
+                Some(m) => m.points(m.chance(&after, &timeline, now), &self.rules().temperature),
+                None => self.rules().fit(&after),
+            };
+            after.score.bound = after.score.upper_bound(self.rules());
+        }
+        let score = after.score.score(self.rules(), now);
+        after.temperature = self.rules().temperature.classify(score, before.temperature);
+        let same = match redo {
+            Redo::Fit => {
+                after.score.fit == before.score.fit && after.score.bound == before.score.bound
+            }
+            Redo::Everything => after.score == before.score,
+        };
+        Ok((!same || after.temperature != before.temperature).then_some(after))
+    }
+}
+
 impl Local {
     /// Trains in the background when enough outcomes arrived (the server's care thread): the
     /// model trained, or why not. Either way the count starts again, so a store without enough
@@ -185,7 +274,7 @@ impl Local {
         *self.model.write().unwrap_or_else(|p| p.into_inner()) =
             trained.active.then(|| Arc::new(trained.clone()));
         if trained.active || was_active {
-            self.rescore_in_chunks()?;
+            self.rescore(Redo::Fit)?;
             self.notify(ANY_LEAD);
         }
         Ok(trained)
@@ -210,62 +299,6 @@ impl Local {
             out.push((lead, timeline, cutoff, won));
         }
         Ok(out)
-    }
-
-    /// Rescores every lead with the current model (or the rules), a chunk per write.
-    fn rescore_in_chunks(&self) -> Result<(), ServiceError> {
-        let ids: Vec<u64> = self
-            .store
-            .leads()
-            .map(|l| l.map(|l| l.id))
-            .collect::<Result<_, _>>()?;
-        let chunks: Vec<&[u64]> = ids.chunks(RESCORE_CHUNK).collect();
-        for (n, chunk) in chunks.iter().enumerate() {
-            let _guard = self.lock();
-            let now = self.now();
-            let mut batch = Vec::with_capacity(chunk.len());
-            let model = self.active_model();
-            // Engagement does not depend on the model: only the fit is redone, and the
-            // timeline is read only by a model that learned from it.
-            let reads_timeline = model.as_ref().is_some_and(|m| m.reads_timeline());
-            for &id in *chunk {
-                let Some(before) = self.store.lead(id)? else {
-                    continue;
-                };
-                let timeline: Vec<Interaction> = if reads_timeline {
-                    self.interactions(id)?
-                } else {
-                    Vec::new()
-                };
-                let mut after = before.clone();
-                after.score = before.score.advanced(self.rules(), now);
-                after.score.fit = match &model {
-                    Some(m) => {
-                        m.points(m.chance(&after, &timeline, now), &self.rules().temperature)
-                    }
-                    None => self.rules().fit(&after),
-                };
-                after.score.bound = after.score.upper_bound(self.rules());
-                let score = after.score.score(self.rules(), now);
-                after.temperature = self.rules().temperature.classify(score, before.temperature);
-                batch.push(LeadWrite {
-                    before: Some(before),
-                    after,
-                    keys: Default::default(),
-                    append: vec![],
-                    remove: vec![],
-                });
-            }
-            if n + 1 == chunks.len() {
-                self.store.commit(&batch, self.fingerprint())?;
-            } else {
-                self.store.commit_unflushed(&batch, None)?;
-            }
-        }
-        if chunks.is_empty() {
-            self.store.commit(&[], self.fingerprint())?;
-        }
-        Ok(())
     }
 }
 

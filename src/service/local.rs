@@ -131,7 +131,7 @@ impl Local {
         }
         let fp = core.fingerprint();
         if core.store.rules_fingerprint()? != fp {
-            core.rescore_all()?;
+            core.rescore(super::learning::Redo::Everything)?;
         }
         Ok(Local {
             core: Arc::new(core),
@@ -264,41 +264,6 @@ impl Core {
     pub(super) fn fingerprint(&self) -> Option<u64> {
         let model = self.active_model().map_or(0, |m| u64::from(m.version));
         Some(self.settings.rules.fingerprint() ^ model.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-    }
-
-    /// Recomputes every cached score from its timeline, e.g. after the rules file changed.
-    pub(super) fn rescore_all(&self) -> Result<(), ServiceError> {
-        let _guard = self.lock();
-        let now = self.now();
-        let mut batch = Vec::new();
-        let ids: Vec<LeadId> = self
-            .store
-            .leads()
-            .map(|l| l.map(|l| l.id))
-            .collect::<Result<_, _>>()?;
-        for id in ids {
-            let Some(before) = self.store.lead(id)? else {
-                continue;
-            };
-            let timeline: Vec<Interaction> = self.interactions(id)?;
-            let mut after = before.clone();
-            after.score = self.score_lead(&after, &timeline, now);
-            let score = after.score.score(self.rules(), now);
-            after.temperature = self.rules().temperature.classify(score, before.temperature);
-            batch.push(LeadWrite {
-                before: Some(before),
-                after,
-                keys: Default::default(),
-                append: vec![],
-                remove: vec![],
-            });
-            if batch.len() >= 5_000 {
-                self.store.commit_unflushed(&batch, None)?;
-                batch.clear();
-            }
-        }
-        self.store.commit(&batch, self.fingerprint())?;
-        Ok(())
     }
 
     pub(super) fn get(&self, id: LeadId) -> Result<Lead, ServiceError> {

@@ -275,12 +275,12 @@ impl Store {
         }
     }
 
-    /// Records what leadq last wrote in the seal file (a write of a few bytes, not flushed:
-    /// it only ever lags the store, which the open check accepts).
+    /// Records what leadq last wrote and flushed in the seal file (a write of a few bytes, not
+    /// flushed: it only ever lags the store, which the open check accepts).
     pub(super) fn write_seal(&self) {
         let Some(seal) = &self.seal else { return };
         let counts = match &*self.state.read_recursive() {
-            State::Open(t) => t.counts,
+            State::Open(t) => *t.durable.lock(),
             _ => return,
         };
         seal.lock().record(counts);

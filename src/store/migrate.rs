@@ -92,7 +92,7 @@ impl Trees {
     }
 
     /// Schema 1 -> 2: the rank index is rebuilt from the leads with the new key layout.
-    fn rebuild_rank_index(&self) -> Result<(), StoreError> {
+    pub(super) fn rebuild_rank_index(&self) -> Result<(), StoreError> {
         self.by_rank.clear()?;
         let mut batch = Batch::default();
         for v in self.leads.iter().values() {

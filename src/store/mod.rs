@@ -17,6 +17,7 @@ mod health;
 pub mod keys;
 mod migrate;
 mod ops;
+mod rescore;
 mod timeline;
 mod write;
 
@@ -87,6 +88,9 @@ pub(crate) struct Trees {
     by_followup: Tree,
     /// The generation and counts as last committed (also in `meta`).
     counts: Counts,
+    /// The counts as of the last flush: what the seal may say leadq wrote. A write not yet
+    /// flushed (a chunk of a rescore) is lost to a kill -9, and the seal must not claim it.
+    durable: Arc<Mutex<Counts>>,
     /// While a snapshot is being copied: the keys changed meanwhile, by tree (`backup`).
     dirty: Arc<Mutex<Option<backup::Dirty>>>,
     /// The next timeline sequence number (`META_NEXT_SEQ`).
@@ -193,10 +197,12 @@ impl Store {
             trees.check_on_open(path, seal.last())?;
             let migrated = trees.prepare(path)?;
             trees.recover_bulk()?;
+            trees.recover_rescore()?;
             let counted = trees.load_seq()?;
             if migrated || counted {
                 trees.db.flush()?;
             }
+            *trees.durable.lock() = trees.counts;
             Ok(trees)
         };
         ready().map_err(|e| health::damaged_on_open(path, e))
@@ -334,6 +340,34 @@ impl Store {
             .values()
             .map(|v| codec::decode("lead", LEAD_FORMAT, &v?));
         Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
+    }
+
+    /// Up to `limit` leads in id order, from the first after `after` (from the first lead
+    /// when None): a scan in pieces, each read whole under the gate.
+    pub fn leads_after(
+        &self,
+        after: Option<LeadId>,
+        limit: usize,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let Some(from) = after.map_or(Some(0), |id| id.checked_add(1)) else {
+            return Ok(Vec::new());
+        };
+        let t = self.read()?;
+        let bytes = t
+            .leads
+            .range(keys::id(from)..)
+            .values()
+            .take(limit)
+            .collect::<Result<Vec<_>, _>>();
+        drop(t);
+        let r = bytes.map_err(StoreError::from).and_then(|bytes| {
+            crate::par::flat_map(bytes, 256, |v| {
+                std::iter::once(codec::decode("lead", LEAD_FORMAT, &v))
+            })
+            .into_iter()
+            .collect()
+        });
+        self.seen(r)
     }
 
     /// A lead's timeline, oldest first.
@@ -505,6 +539,7 @@ impl Trees {
             by_rank: tree("by_rank")?,
             by_followup: tree("by_followup")?,
             counts: Counts::default(),
+            durable: Arc::new(Mutex::new(Counts::default())),
             dirty,
             seq: Arc::new(AtomicU64::new(1)),
             db,
@@ -581,6 +616,7 @@ impl Trees {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        *self.durable.lock() = self.counts;
         Ok(())
     }
 }

@@ -11,6 +11,9 @@ use sled::{Batch, IVec, Tree};
 /// key (a bulk write) fails once as a full disk would, half-way through the write. Negative:
 /// off.
 static FAIL_AFTER: AtomicI64 = AtomicI64::new(-1);
+/// Crash injection for tests (`LEADQ_TEST_ABORT_AFTER=N`): the process aborts before the N+1-th
+/// key written key by key, as a `kill -9` would stop it: what sled had not written is lost.
+static ABORT_AFTER: AtomicI64 = AtomicI64::new(-1);
 
 /// Reads the fault-injection setting of this process (once, when a store is opened).
 pub(super) fn arm_fault_injection() {
@@ -20,10 +23,19 @@ pub(super) fn arm_fault_injection() {
     {
         FAIL_AFTER.store(n, Ordering::SeqCst);
     }
+    if let Some(n) = std::env::var("LEADQ_TEST_ABORT_AFTER")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        ABORT_AFTER.store(n, Ordering::SeqCst);
+    }
 }
 
 /// Counts a key down towards an injected failure.
 fn injected_failure() -> sled::Result<()> {
+    if ABORT_AFTER.load(Ordering::Relaxed) >= 0 && ABORT_AFTER.fetch_sub(1, Ordering::SeqCst) == 0 {
+        std::process::abort();
+    }
     if FAIL_AFTER.load(Ordering::Relaxed) < 0 {
         return Ok(());
     }

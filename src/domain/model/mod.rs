@@ -174,10 +174,29 @@ impl Fitted {
         Fitted::solve(columns, encoded, &won)
     }
 
+    /// The same columns (crossed pairs included) fitted again on `examples`, starting from
+    /// these weights: the final model on every closed lead, without learning its columns again.
+    fn refit(&self, examples: &[Example]) -> Fitted {
+        let won: Vec<bool> = examples.iter().map(|e| e.won).collect();
+        let encoded = encode(&self.columns, examples);
+        let mut start: Vec<f64> = self.weights.iter().flatten().copied().collect();
+        start.push(self.intercept);
+        Fitted::solve_from(self.columns.clone(), encoded, &won, Some(start))
+    }
+
     fn solve(
         columns: Vec<Column>,
         encoded: Vec<Vec<Option<(usize, f64)>>>,
         won: &[bool],
+    ) -> Fitted {
+        Fitted::solve_from(columns, encoded, won, None)
+    }
+
+    fn solve_from(
+        columns: Vec<Column>,
+        encoded: Vec<Vec<Option<(usize, f64)>>>,
+        won: &[bool],
+        start: Option<Vec<f64>>,
     ) -> Fitted {
         let offsets: Vec<usize> = columns
             .iter()
@@ -198,7 +217,10 @@ impl Fitted {
                     .collect()
             })
             .collect();
-        let fit = solver::fit(&rows, won, dims, L2);
+        let fit = match start {
+            Some(beta) if beta.len() == dims + 1 => solver::fit_from(&rows, won, L2, beta),
+            _ => solver::fit(&rows, won, dims, L2),
+        };
         let mut sums = vec![0.0; dims];
         for r in &rows {
             for &(j, v) in r {
@@ -464,7 +486,10 @@ pub fn train(examples: &[Example], rules: &Rules, o: &TrainOptions) -> Result<Mo
         )
     };
     let warnings = warnings(&model_perf, &holdout, &training, &trial);
-    let all = Fitted::learn(examples, &o.exclude);
+    // The columns stay as learned on the training part (learning them again on every lead
+    // would double the work and tell the crossed pairs from the holdout); the weights are
+    // fitted again on every lead.
+    let all = trial.refit(examples);
     Ok(Model {
         version: 0,
         trained_at: o.now,

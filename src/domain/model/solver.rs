@@ -52,12 +52,19 @@ fn loss(rows: &[Row], won: &[bool], intercept: f64, w: &[f64], l2: f64) -> f64 {
 
 /// Fits `won ~ rows` with an L2 penalty `l2` on the weights.
 pub fn fit(rows: &[Row], won: &[bool], dims: usize, l2: f64) -> Fit {
-    let n = dims + 1; // the intercept is the last unknown
-    let mut beta = vec![0.0; n];
+    let mut beta = vec![0.0; dims + 1];
     // Start the intercept at the base rate's log-odds: fewer steps, and a safe start when
     // one class is rare.
     let rate = (won.iter().filter(|y| **y).count() as f64 + 0.5) / (won.len() as f64 + 1.0);
     beta[dims] = (rate / (1.0 - rate)).ln();
+    fit_from(rows, won, l2, beta)
+}
+
+/// As `fit`, from `beta` (the weights, then the intercept): a refit on more rows starts from
+/// the fit on fewer, a step or two from where it ends.
+pub fn fit_from(rows: &[Row], won: &[bool], l2: f64, mut beta: Vec<f64>) -> Fit {
+    let n = beta.len();
+    let dims = n - 1; // the intercept is the last unknown
     let mut current = loss(rows, won, beta[dims], &beta[..dims], l2);
     let mut iterations = 0;
     while iterations < MAX_ITERATIONS {
