@@ -10,6 +10,7 @@ pub mod sanitize;
 pub mod scoring;
 pub mod search;
 pub mod stage;
+pub mod tally;
 pub mod temperature;
 pub mod time;
 

@@ -126,6 +126,8 @@ impl Local {
             training: Mutex::new(()),
         };
         core.store.set_min_free(core.settings.min_free);
+        core.store
+            .use_rules(Arc::new(core.settings.rules.clone()))?;
         if let Some(m) = core.store.model()?.filter(|m| m.active) {
             *core.model.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(m));
         }

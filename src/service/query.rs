@@ -11,6 +11,7 @@ use super::LeadService;
 use super::local::Local;
 use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats};
 use crate::domain::Stage;
+use crate::domain::tally::Class;
 use crate::domain::time::{DAY_MS, end_of_local_day};
 use crate::store::keys::fine_fit;
 
@@ -172,6 +173,8 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
     Ok(found)
 }
 
+/// The header's counts: leads and interactions as kept, hot/warm/cold from the kept counts as
+/// of now (`Store::tallies_at`: no scan of the leads), due today from the follow-up index.
 pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
     let now = s.now();
     let mut st = Stats {
@@ -179,19 +182,15 @@ pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
         interactions: s.store.interaction_count()?,
         ..Stats::default()
     };
-    let open = Query::default();
-    for lead in s.store.leads() {
-        let lead = lead?;
-        if !s.may_see(&lead) {
+    for (tally, n) in s.store.tallies_at(now)? {
+        if tally.class != Class::Active || !s.may_see_owner(tally.owner.as_deref()) {
             continue;
         }
-        if !matches_lead(&open, &lead, now, now) {
-            continue;
-        }
-        match s.view(lead, now).temperature {
-            Temperature::Hot => st.hot += 1,
-            Temperature::Warm => st.warm += 1,
-            Temperature::Cold => st.cold += 1,
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        match tally.temperature {
+            Temperature::Hot => st.hot += n,
+            Temperature::Warm => st.warm += n,
+            Temperature::Cold => st.cold += n,
         }
     }
     st.due_today = due_today(s, &Query::default(), now)?.len();

@@ -13,6 +13,7 @@ use std::sync::atomic::AtomicU64;
 
 use serde::{Deserialize, Serialize};
 
+use super::derived::TallyMap;
 use super::health::Counts;
 use super::write::{Batches, Failure};
 use super::{LeadWrite, Store, StoreError, Trees, codec, keys, rank_key};
@@ -132,11 +133,17 @@ impl Trees {
             .take(stop_after.unwrap_or(usize::MAX));
         let written = self.apply_chunks(chunks, rules_fingerprint, ids);
         if let Some(landed) = stop_after {
-            self.counts = written.map_err(during)?;
+            (self.counts, self.tally_counts) = written.map_err(during)?;
             // As a crash mid-chunk may leave it: of the next chunk, the index keys landed and
             // the lead records and timelines did not (they are written on two threads).
             if let Some(torn) = writes.chunks(CHUNK_LEADS).nth(landed) {
-                let (b, _) = self.stage(torn, rules_fingerprint, ids, self.counts)?;
+                let (b, _) = self.stage(
+                    torn,
+                    rules_fingerprint,
+                    ids,
+                    self.counts,
+                    &self.tally_counts,
+                )?;
                 let apply = || -> sled::Result<()> {
                     b.by_rank.apply_each(&self.by_rank)?;
                     b.by_email.apply_each(&self.by_email)?;
@@ -148,8 +155,9 @@ impl Trees {
             return self.flush().map_err(during);
         }
         match written {
-            Ok(counts) => {
+            Ok((counts, tallies)) => {
                 self.counts = counts;
+                self.tally_counts = tallies;
                 self.flush().map_err(during)?;
                 journal_tree.remove(PENDING).map_err(|e| during(e.into()))?;
                 self.flush().map_err(during)
@@ -166,22 +174,28 @@ impl Trees {
     }
 
     /// Applies the chunks in order, staging the next chunk on this thread while another thread
-    /// writes the last one into sled (two cores: ~10% off an import). Returns the counts after.
+    /// writes the last one into sled (two cores: ~10% off an import). Returns the counts and
+    /// the kept tallies after.
     fn apply_chunks<'w>(
         &self,
         chunks: impl Iterator<Item = &'w [LeadWrite]>,
         rules_fingerprint: Option<u64>,
         ids: &AtomicU64,
-    ) -> Result<Counts, StoreError> {
+    ) -> Result<(Counts, TallyMap), StoreError> {
         let mut counts = self.counts;
+        let mut tallies = self.tally_counts.clone();
         std::thread::scope(|scope| {
             let mut writing: Option<std::thread::ScopedJoinHandle<Result<(), StoreError>>> = None;
             let wait = |h: std::thread::ScopedJoinHandle<Result<(), StoreError>>| {
                 h.join().expect("the store writer thread panicked")
             };
             for chunk in chunks {
-                let (staged, _) = self.stage(chunk, rules_fingerprint, ids, counts)?;
+                let (mut staged, _) =
+                    self.stage(chunk, rules_fingerprint, ids, counts, &tallies)?;
                 counts = staged.counts;
+                if let Some(t) = staged.tallies_after.take() {
+                    tallies = t;
+                }
                 if let Some(h) = writing.take() {
                     wait(h)?;
                 }
@@ -189,7 +203,7 @@ impl Trees {
             }
             writing.map_or(Ok(()), wait)
         })?;
-        Ok(counts)
+        Ok((counts, tallies))
     }
 
     fn undo_for(&self, w: &LeadWrite) -> Result<Undo, StoreError> {
@@ -292,7 +306,7 @@ impl Trees {
     /// crash while rolling back is finished on the next open.
     /// `with_counts`: the journal has the counts from before (format 3 on): they go back
     /// with the leads.
-    fn roll_back(&self, journal: &Journal, with_counts: bool) -> Result<(), StoreError> {
+    fn roll_back(&mut self, journal: &Journal, with_counts: bool) -> Result<(), StoreError> {
         for chunk in journal.leads.chunks(CHUNK_LEADS) {
             let mut b = Batches::default();
             for u in chunk {
@@ -305,6 +319,10 @@ impl Trees {
             }
             self.apply(&b)?;
         }
+        self.flush()?;
+        // The kept counts and the index of coming changes followed the chunks that landed:
+        // recounted from the leads as they are back.
+        self.rebuild_derived()?;
         self.flush()?;
         self.db.open_tree(JOURNAL_TREE)?.remove(PENDING)?;
         self.flush()

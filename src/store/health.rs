@@ -329,6 +329,9 @@ impl Trees {
                 self.by_followup.len()
             ));
         }
+        for p in self.verify_derived()? {
+            say(p);
+        }
         let (_, interactions) = self.recount()?;
         let c = self.counts;
         if (c.leads, c.interactions) != (leads, interactions) {

@@ -71,6 +71,10 @@ impl Trees {
             let (key, value) = self.counts.meta_entry();
             self.meta.insert(key, &value)?;
         }
+        if from < 5 {
+            // 5 keeps counts by tally and an index of coming changes (`derived`).
+            self.rebuild_derived()?;
+        }
         self.meta
             .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
         self.db.flush()?;

@@ -11,6 +11,7 @@
 mod backup;
 mod bulk;
 mod codec;
+mod derived;
 mod error;
 mod gate;
 mod health;
@@ -46,8 +47,9 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// on open (after an automatic snapshot). 2: rank keys carry the queue's tie-break (waiting
 /// since), see `keys::rank`, and timelines are stored in chunks (`timeline`). 3: the meta tree
 /// keeps a generation and the counts, changed in the same write as what they count. 4: rank
-/// keys order ties of one score by fit (the learned chance, when a model is active).
-pub const SCHEMA_VERSION: u32 = 4;
+/// keys order ties of one score by fit (the learned chance, when a model is active). 5: kept
+/// counts by tally and an index of the moments leads change with time alone (`derived`).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -86,6 +88,13 @@ pub(crate) struct Trees {
     by_phone: Tree,
     by_rank: Tree,
     by_followup: Tree,
+    /// Derived data (`derived`): the kept counts by tally, and the index of coming changes.
+    tallies: Tree,
+    by_change: Tree,
+    /// The kept counts as last committed (also in `tallies`).
+    tally_counts: derived::TallyMap,
+    /// The rules the index of coming changes is filed with (`Store::use_rules`).
+    rules: Arc<crate::domain::Rules>,
     /// The generation and counts as last committed (also in `meta`).
     counts: Counts,
     /// The counts as of the last flush: what the seal may say leadq wrote. A write not yet
@@ -198,6 +207,7 @@ impl Store {
             let migrated = trees.prepare(path)?;
             trees.recover_bulk()?;
             trees.recover_rescore()?;
+            trees.load_tallies()?;
             let counted = trees.load_seq()?;
             if migrated || counted {
                 trees.db.flush()?;
@@ -538,6 +548,10 @@ impl Trees {
             by_phone: tree("by_phone")?,
             by_rank: tree("by_rank")?,
             by_followup: tree("by_followup")?,
+            tallies: tree("tallies")?,
+            by_change: tree("by_change")?,
+            tally_counts: derived::TallyMap::new(),
+            rules: Arc::new(crate::domain::Rules::defaults()),
             counts: Counts::default(),
             durable: Arc::new(Mutex::new(Counts::default())),
             dirty,

@@ -4,8 +4,8 @@
 //! is applied tree by tree, unflushed, with the gate held (readers see a chunk whole or not at
 //! all). A mark, flushed before the first chunk and taken away after the last flush, makes
 //! it safe across a crash: a store opened with the mark still there had a rescore cut short,
-//! and its rank index is rebuilt from the lead records. Each record is one key, so whatever
-//! mix of old and new scores the records hold, the index then agrees with them.
+//! and its rank index and derived data are rebuilt from the lead records. Each record is one
+//! key, so whatever mix of old and new scores the records hold, the index then agrees with them.
 
 use super::health::Counts;
 use super::write::{Batches, Failure};
@@ -39,10 +39,14 @@ impl Store {
             });
         }
         self.writing(super::size_of(writes), |t, _| {
-            let b = t.stage_rescore(writes);
+            let mut b = t.stage_rescore(writes);
             let counts = b.counts;
+            let tallies = b.tallies_after.take();
             t.apply_untransacted(b).map_err(Failure::During)?;
             t.counts = counts;
+            if let Some(tallies) = tallies {
+                t.tally_counts = tallies;
+            }
             Ok(())
         })
     }
@@ -63,7 +67,7 @@ impl Store {
     pub fn end_rescore(&self, rules_fingerprint: Option<u64>) -> Result<(), StoreError> {
         self.writing(64, |t, ids| {
             let during = |e: StoreError| Failure::During(e);
-            let (b, _) = t.stage(&[], rules_fingerprint, ids, t.counts)?;
+            let (b, _) = t.stage(&[], rules_fingerprint, ids, t.counts, &t.tally_counts)?;
             let counts = b.counts;
             t.apply(&b).map_err(during)?;
             t.counts = counts;
@@ -110,6 +114,7 @@ impl Trees {
                 out.push(rank_key(before));
             }
             into.push(rank_key(&w.after));
+            self.stage_derived(&mut b, w.before.as_ref(), &w.after);
         }
         out.sort_unstable();
         into.sort_unstable();
@@ -121,6 +126,7 @@ impl Trees {
         }
         let (key, value) = b.counts.meta_entry();
         b.meta.insert(key, &value);
+        self.stage_tallies(&mut b, &self.tally_counts);
         b
     }
 
@@ -131,6 +137,7 @@ impl Trees {
             return Ok(());
         }
         self.rebuild_rank_index()?;
+        self.rebuild_derived()?;
         self.flush()?;
         marks.remove(MARK)?;
         self.flush()

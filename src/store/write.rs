@@ -45,6 +45,12 @@ pub(super) struct Batches {
     pub by_phone: Ops,
     pub by_rank: Ops,
     pub by_followup: Ops,
+    pub tallies: Ops,
+    pub by_change: Ops,
+    /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
+    pub tally_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
+    /// The kept counts once the write is applied.
+    pub tallies_after: Option<super::derived::TallyMap>,
     /// Timeline changes, staged into `timeline` before the batches are applied.
     pub edits: timeline::TimelineEdits,
     /// The counts once the write is applied.
@@ -59,10 +65,20 @@ impl Trees {
         rules_fingerprint: Option<u64>,
         ids: &AtomicU64,
     ) -> Result<Vec<TimelineKey>, Failure> {
-        let (b, appended) = self.stage(writes, rules_fingerprint, ids, self.counts)?;
+        let (mut b, appended) = self.stage(
+            writes,
+            rules_fingerprint,
+            ids,
+            self.counts,
+            &self.tally_counts,
+        )?;
         let counts = b.counts;
+        let tallies = b.tallies_after.take();
         self.apply(&b).map_err(Failure::During)?;
         self.counts = counts;
+        if let Some(t) = tallies {
+            self.tally_counts = t;
+        }
         Ok(appended)
     }
 
@@ -74,6 +90,7 @@ impl Trees {
         rules_fingerprint: Option<u64>,
         ids: &AtomicU64,
         counts: Counts,
+        tallies: &super::derived::TallyMap,
     ) -> Result<(Batches, Vec<TimelineKey>), StoreError> {
         let mut b = Batches {
             counts: Counts {
@@ -99,6 +116,7 @@ impl Trees {
         }
         let (key, value) = b.counts.meta_entry();
         b.meta.insert(key, &value);
+        self.stage_tallies(&mut b, tallies);
         Ok((b, appended))
     }
 
@@ -130,6 +148,7 @@ impl Trees {
         if let Some(at) = w.after.next_action {
             b.by_followup.insert(&keys::followup(at, id), &[]);
         }
+        self.stage_derived(b, w.before.as_ref(), &w.after);
         for i in &w.append {
             let seq = self.seq.fetch_add(1, Ordering::SeqCst);
             b.edits.append(
@@ -163,6 +182,8 @@ impl Trees {
             ("by_phone", &b.by_phone),
             ("by_rank", &b.by_rank),
             ("by_followup", &b.by_followup),
+            ("tallies", &b.tallies),
+            ("by_change", &b.by_change),
         ] {
             let keys = d.entry(tree).or_default();
             keys.extend(ops.keys().map(|k| k.to_vec()));
@@ -180,6 +201,8 @@ impl Trees {
             &self.by_phone,
             &self.by_rank,
             &self.by_followup,
+            &self.tallies,
+            &self.by_change,
         ];
         let batches = [
             b.meta.to_batch(),
@@ -189,6 +212,8 @@ impl Trees {
             b.by_phone.to_batch(),
             b.by_rank.to_batch(),
             b.by_followup.to_batch(),
+            b.tallies.to_batch(),
+            b.by_change.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {
@@ -215,6 +240,8 @@ impl Trees {
             by_phone,
             by_rank,
             by_followup,
+            tallies,
+            by_change,
             ..
         } = b;
         std::thread::scope(|scope| {
@@ -229,6 +256,8 @@ impl Trees {
                 .and_then(|()| by_email.apply_each(&self.by_email))
                 .and_then(|()| phone_b.apply_each(&self.by_phone))
                 .and_then(|()| by_followup.apply_each(&self.by_followup))
+                .and_then(|()| by_change.apply_each(&self.by_change))
+                .and_then(|()| tallies.apply_each(&self.tallies))
                 .and_then(|()| meta.apply_each(&self.meta));
             let records = records.join().expect("a store writer thread panicked");
             records.and(indexes)

@@ -1,0 +1,265 @@
+//! Where a lead counts in the kept counts (the header's hot/warm/cold, each view's total), and
+//! when that changes with time alone. Both are functions of the lead's record, so the counts a
+//! store keeps can always be checked against a recount of its records.
+//!
+//! A record holds the lead as of its last write (`score.at`). With no write, time still moves
+//! a lead: its score decays (towards its fit, up or down), so its temperature can change; a
+//! snooze or a nurture revisit date ends. `next_change` is the first such moment: the store
+//! files the lead under it, and whoever counts as of a later moment recounts just the leads
+//! filed before that moment (`at`).
+
+use super::scoring::Rules;
+use super::{Lead, Millis, Stage, Temperature};
+
+/// Which part of the queue a lead is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    /// Open and not waiting: in the queue.
+    Active,
+    /// Open, and snoozed or a nurture lead waiting for its revisit date.
+    Waiting,
+    /// Customer, loyal or lost.
+    Closed,
+}
+
+/// A lead's place in the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tally {
+    pub class: Class,
+    pub temperature: Temperature,
+    pub stage: Stage,
+    pub owner: Option<String>,
+    pub source: Option<String>,
+}
+
+/// Whether a lead is waiting at `at`: snoozed past it, or a nurture lead whose revisit date is
+/// after it. (`by`: a later moment a waiting lead may be asked about, as today's queue does.)
+pub fn waiting(lead: &Lead, at: Millis) -> bool {
+    lead.snoozed_until.is_some_and(|t| t > at)
+        || (lead.stage == Stage::Nurture && lead.next_action.is_some_and(|t| t > at))
+}
+
+impl Tally {
+    /// Where the lead counts as its record stands (as of `score.at`).
+    pub fn of(lead: &Lead) -> Tally {
+        Tally::with(lead, lead.score.at, lead.temperature)
+    }
+
+    /// Where the lead counts at `now`.
+    pub fn at(rules: &Rules, lead: &Lead, now: Millis) -> Tally {
+        let (_, temperature) = super::scoring::current(rules, lead, now.max(lead.score.at));
+        Tally::with(lead, now.max(lead.score.at), temperature)
+    }
+
+    fn with(lead: &Lead, at: Millis, temperature: Temperature) -> Tally {
+        let class = if !lead.stage.is_open() {
+            Class::Closed
+        } else if waiting(lead, at) {
+            Class::Waiting
+        } else {
+            Class::Active
+        };
+        Tally {
+            class,
+            temperature,
+            stage: lead.stage,
+            owner: lead.owner.clone(),
+            source: lead.source.clone(),
+        }
+    }
+
+    /// The bytes the store keys this tally by.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![
+            self.class as u8,
+            self.temperature as u8,
+            Stage::ALL
+                .iter()
+                .position(|s| *s == self.stage)
+                .unwrap_or(0) as u8,
+        ];
+        for text in [&self.owner, &self.source] {
+            match text {
+                None => out.push(0),
+                Some(t) => {
+                    out.push(1);
+                    let len = u16::try_from(t.len()).unwrap_or(u16::MAX);
+                    out.extend_from_slice(&len.to_be_bytes());
+                    out.extend_from_slice(&t.as_bytes()[..usize::from(len)]);
+                }
+            }
+        }
+        out
+    }
+
+    /// The tally `encode` made, or None for bytes it cannot have made.
+    pub fn decode(bytes: &[u8]) -> Option<Tally> {
+        let class = match *bytes.first()? {
+            0 => Class::Active,
+            1 => Class::Waiting,
+            2 => Class::Closed,
+            _ => return None,
+        };
+        let temperature = match *bytes.get(1)? {
+            0 => Temperature::Cold,
+            1 => Temperature::Warm,
+            2 => Temperature::Hot,
+            _ => return None,
+        };
+        let stage = *Stage::ALL.get(usize::from(*bytes.get(2)?))?;
+        let mut rest = &bytes[3..];
+        let mut text = || -> Option<Option<String>> {
+            let (&flag, tail) = rest.split_first()?;
+            if flag == 0 {
+                rest = tail;
+                return Some(None);
+            }
+            let len = usize::from(u16::from_be_bytes(tail.get(..2)?.try_into().ok()?));
+            let t = std::str::from_utf8(tail.get(2..2 + len)?).ok()?.to_string();
+            rest = &tail[2 + len..];
+            Some(Some(t))
+        };
+        let owner = text()?;
+        let source = text()?;
+        rest.is_empty().then_some(Tally {
+            class,
+            temperature,
+            stage,
+            owner,
+            source,
+        })
+    }
+}
+
+/// The first moment after the record's own at which time alone changes where the lead counts
+/// (`Tally::at` differs from `Tally::of`): a temperature crossing as its score decays, a snooze
+/// or a nurture wait ending. None when nothing will.
+pub fn next_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
+    let from = lead.score.at;
+    let mut first: Option<Millis> = None;
+    let mut consider = |t: Millis| {
+        if t > from {
+            first = Some(first.map_or(t, |f| f.min(t)));
+        }
+    };
+    if lead.stage.is_open() {
+        if let Some(t) = lead.snoozed_until {
+            consider(t);
+        }
+        if lead.stage == Stage::Nurture
+            && let Some(t) = lead.next_action
+        {
+            consider(t);
+        }
+    }
+    if let Some(t) = temperature_change(rules, lead) {
+        consider(t);
+    }
+    first
+}
+
+/// The first moment after `score.at` at which the lead's temperature differs from its
+/// record's. The score moves one way only (its engagement fades towards zero), so the
+/// temperature changes at most twice and the first change is found by bisection.
+fn temperature_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
+    let from = lead.score.at;
+    let changed = |t: Millis| {
+        let score = lead.score.score(rules, t);
+        rules.temperature.classify(score, lead.temperature) != lead.temperature
+    };
+    if changed(from) {
+        // A record whose temperature is not its own score's (written by an older leadq):
+        // it counts differently from the next moment on.
+        return Some(from.saturating_add(1));
+    }
+    // Once the engagement is within a hundredth of a point of zero the score no longer
+    // moves: that is at most this many half-lives on.
+    let size = lead.score.sum.abs();
+    if size < 0.01 {
+        return None;
+    }
+    let half_lives = (size / 0.01).log2().ceil() + 1.0;
+    let horizon = (half_lives * rules.engagement.half_life_days * super::time::DAY_MS as f64)
+        .min(1e15) as Millis;
+    let mut hi = from.saturating_add(horizon.max(1));
+    if !changed(hi) {
+        return None;
+    }
+    let mut lo = from;
+    // Invariant: not changed at lo, changed at hi.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if changed(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::NewLead;
+    use crate::domain::time::DAY_MS;
+
+    const NOW: Millis = 1_795_176_000_000;
+
+    fn lead() -> Lead {
+        Lead::from_request(
+            7,
+            &NewLead {
+                name: "Ada".into(),
+                source: Some("Referral".into()),
+                ..NewLead::default()
+            },
+            NOW,
+        )
+    }
+
+    #[test]
+    fn a_tally_comes_back_from_its_bytes() {
+        let mut l = lead();
+        l.owner = Some("bob".into());
+        let t = Tally::of(&l);
+        assert_eq!(Tally::decode(&t.encode()), Some(t));
+        assert_eq!(Tally::decode(&[9, 0, 0, 0, 0]), None);
+        assert_eq!(Tally::decode(&[0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn a_hot_lead_cools_at_the_moment_found() {
+        let rules = Rules::defaults();
+        let mut l = lead();
+        l.score.fit = 20.0;
+        l.score.sum = 60.0;
+        l.score.positive = 60.0;
+        l.score.at = NOW;
+        l.score.bound = l.score.upper_bound(&rules);
+        let (_, t) = crate::domain::scoring::current(&rules, &l, NOW);
+        l.temperature = t;
+        assert_eq!(l.temperature, Temperature::Hot);
+        let at = next_change(&rules, &l).expect("it cools");
+        assert!(at > NOW && at < NOW + 200 * DAY_MS);
+        assert_eq!(Tally::at(&rules, &l, at - 1).temperature, Temperature::Hot);
+        assert_ne!(Tally::at(&rules, &l, at).temperature, Temperature::Hot);
+    }
+
+    #[test]
+    fn a_snooze_ends_when_it_says() {
+        let rules = Rules::defaults();
+        let mut l = lead();
+        l.snoozed_until = Some(NOW + 3 * DAY_MS);
+        assert_eq!(Tally::of(&l).class, Class::Waiting);
+        assert_eq!(next_change(&rules, &l), Some(NOW + 3 * DAY_MS));
+        assert_eq!(Tally::at(&rules, &l, NOW + 3 * DAY_MS).class, Class::Active);
+    }
+
+    #[test]
+    fn a_settled_lead_never_changes() {
+        let rules = Rules::defaults();
+        let l = lead();
+        assert_eq!(next_change(&rules, &l), None);
+    }
+}

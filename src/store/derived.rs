@@ -1,0 +1,282 @@
+//! Derived data kept with every write: the one place where what is counted or indexed from the
+//! leads changes in the same write as the leads, is rebuilt from them by a full scan
+//! (`rebuild_derived`: after a cut-short bulk write or rescore, a migration, `leadq doctor
+//! --recount`), and is checked against such a recount (`verify_derived`).
+//!
+//! Kept here:
+//! - `tallies`: how many leads there are of each `Tally` (class, temperature, stage, owner,
+//!   source), as their records stand. Header counts and view totals are sums over them.
+//! - `by_change`: each lead filed under the moment time alone changes its tally
+//!   (`tally::next_change`). Counts as of a later moment recount only the leads filed before
+//!   it; the server's minute tick rewrites them so the list stays short.
+//!
+//! A lead's entries are functions of its record (and, for the moment, of the rules' decay and
+//! thresholds, which are set with `Store::use_rules`: other rules rebuild `by_change`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::write::Batches;
+use super::{LEAD_FORMAT, Store, StoreError, Trees, codec, keys};
+use crate::domain::scoring::Rules;
+use crate::domain::tally::{self, Tally};
+use crate::domain::{Lead, LeadId, Millis};
+
+/// How many leads have each tally, by its bytes.
+pub type TallyMap = BTreeMap<Vec<u8>, u64>;
+
+/// The meta entry that names the rules `by_change` was filed with.
+const META_CHANGE_RULES: &[u8] = b"change_rules";
+
+impl Trees {
+    /// Stages what a lead's write does to the derived data: its tally moves, its moment of
+    /// change is filed again.
+    pub(super) fn stage_derived(&self, b: &mut Batches, before: Option<&Lead>, after: &Lead) {
+        let old = before.map(Tally::of);
+        let new = Tally::of(after);
+        if old.as_ref() != Some(&new) {
+            if let Some(o) = old {
+                *b.tally_deltas.entry(o.encode()).or_default() -= 1;
+            }
+            *b.tally_deltas.entry(new.encode()).or_default() += 1;
+        }
+        let was = before.and_then(|l| tally::next_change(&self.rules, l));
+        let will = tally::next_change(&self.rules, after);
+        if was != will {
+            if let Some(at) = was {
+                b.by_change.remove(&keys::followup(at, after.id));
+            }
+            if let Some(at) = will {
+                b.by_change.insert(&keys::followup(at, after.id), &[]);
+            }
+        }
+    }
+
+    /// Turns the staged tally changes into the counts they leave (on top of `base`), written
+    /// to the `tallies` tree; the counts after are kept in the batches.
+    pub(super) fn stage_tallies(&self, b: &mut Batches, base: &TallyMap) {
+        let mut after = base.clone();
+        for (key, delta) in std::mem::take(&mut b.tally_deltas) {
+            if delta == 0 {
+                continue;
+            }
+            let n = after.get(&key).copied().unwrap_or(0);
+            let n = n.saturating_add_signed(delta);
+            if n == 0 {
+                after.remove(&key);
+                b.tallies.remove(key);
+            } else {
+                after.insert(key.clone(), n);
+                b.tallies.insert(key, &n.to_be_bytes());
+            }
+        }
+        b.tallies_after = Some(after);
+    }
+
+    /// Reads the kept tallies (on open).
+    pub(super) fn load_tallies(&mut self) -> Result<(), StoreError> {
+        let mut map = TallyMap::new();
+        for item in self.tallies.iter() {
+            let (k, v) = item?;
+            let n = v
+                .as_ref()
+                .try_into()
+                .ok()
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "kept counts",
+                    reason: format!("a count of {} bytes", v.len()),
+                })?;
+            map.insert(k.to_vec(), n);
+        }
+        self.tally_counts = map;
+        Ok(())
+    }
+
+    /// The tallies and moments of change of every lead, by a full scan.
+    fn recount_derived(&self) -> Result<(TallyMap, Vec<[u8; 16]>), StoreError> {
+        let mut map = TallyMap::new();
+        let mut changes = Vec::new();
+        for v in self.leads.iter().values() {
+            let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
+            *map.entry(Tally::of(&lead).encode()).or_default() += 1;
+            if let Some(at) = tally::next_change(&self.rules, &lead) {
+                changes.push(keys::followup(at, lead.id));
+            }
+        }
+        Ok((map, changes))
+    }
+
+    /// Rebuilds the derived data from the leads (not flushed).
+    pub(super) fn rebuild_derived(&mut self) -> Result<(), StoreError> {
+        let (map, changes) = self.recount_derived()?;
+        self.tallies.clear()?;
+        self.by_change.clear()?;
+        let mut batch = sled::Batch::default();
+        for (k, n) in &map {
+            batch.insert(k.as_slice(), &n.to_be_bytes());
+        }
+        self.tallies.apply_batch(batch)?;
+        let mut batch = sled::Batch::default();
+        for k in &changes {
+            batch.insert(&k[..], &[]);
+        }
+        self.by_change.apply_batch(batch)?;
+        self.meta
+            .insert(META_CHANGE_RULES, &change_rules(&self.rules).to_be_bytes())?;
+        self.tally_counts = map;
+        Ok(())
+    }
+
+    /// What differs between the kept derived data and a recount.
+    pub(super) fn verify_derived(&self) -> Result<Vec<String>, StoreError> {
+        let (map, changes) = self.recount_derived()?;
+        let mut out = Vec::new();
+        let mut kept = TallyMap::new();
+        for item in self.tallies.iter() {
+            let (k, v) = item?;
+            let n = v
+                .as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(u64::MAX);
+            kept.insert(k.to_vec(), n);
+        }
+        if kept != map {
+            let differ = map
+                .keys()
+                .chain(kept.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|k| map.get(*k) != kept.get(*k))
+                .count();
+            out.push(format!(
+                "the kept counts differ from a recount in {differ} of their {} entries",
+                map.len().max(kept.len())
+            ));
+        } else if kept != self.tally_counts {
+            out.push("the counts in memory differ from the kept counts".into());
+        }
+        let mut filed = Vec::new();
+        for k in self.by_change.iter().keys() {
+            filed.push(k?.to_vec());
+        }
+        let mut want: Vec<Vec<u8>> = changes.iter().map(|k| k.to_vec()).collect();
+        want.sort_unstable();
+        if filed != want {
+            out.push(format!(
+                "the index of coming changes has {} entries where a recount finds {}",
+                filed.len(),
+                want.len()
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Files the store's `by_change` with `rules` (a full scan when they differ in what it
+    /// depends on from the rules it was filed with).
+    fn use_rules(&mut self, rules: Arc<Rules>) -> Result<bool, StoreError> {
+        let filed = self
+            .meta
+            .get(META_CHANGE_RULES)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes));
+        self.rules = rules;
+        if filed == Some(change_rules(&self.rules)) {
+            return Ok(false);
+        }
+        self.rebuild_derived()?;
+        self.flush()?;
+        Ok(true)
+    }
+}
+
+/// A fingerprint of what the moments of change depend on: the decay and the thresholds.
+fn change_rules(rules: &Rules) -> u64 {
+    let e = &rules.engagement;
+    let t = &rules.temperature;
+    let text = format!(
+        "{}/{}/{}/{}/{}/{}",
+        e.half_life_days, e.min, e.max, t.hot, t.warm, t.hysteresis
+    );
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Store {
+    /// Files the moments of change with these rules' decay and thresholds (the service does
+    /// this once, on open): a store filed with other rules is refiled, a scan of every lead.
+    pub fn use_rules(&self, rules: Arc<Rules>) -> Result<(), StoreError> {
+        self.writing(0, |t, _| {
+            t.use_rules(rules)
+                .map(|_| ())
+                .map_err(super::write::Failure::During)
+        })
+    }
+
+    /// How many leads there are of each tally as of `now`: the kept counts, with the leads
+    /// whose moment of change has come counted again where they are now. One read: a write
+    /// is in it whole or not at all.
+    pub fn tallies_at(&self, now: Millis) -> Result<BTreeMap<Tally, u64>, StoreError> {
+        let t = self.read()?;
+        let r = (|| {
+            let mut counts: BTreeMap<Tally, i64> = BTreeMap::new();
+            for (k, n) in &t.tally_counts {
+                let tally = Tally::decode(k).ok_or_else(|| StoreError::Corrupt {
+                    what: "kept counts",
+                    reason: "an entry leadq cannot read".into(),
+                })?;
+                *counts.entry(tally).or_default() += i64::try_from(*n).unwrap_or(i64::MAX);
+            }
+            for id in changes_until(&t, now)? {
+                let Some(lead) = t.lead(id)? else { continue };
+                let (was, is) = (Tally::of(&lead), Tally::at(&t.rules, &lead, now));
+                if was != is {
+                    *counts.entry(was).or_default() -= 1;
+                    *counts.entry(is).or_default() += 1;
+                }
+            }
+            Ok(counts
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(t, n)| (t, n as u64))
+                .collect())
+        })();
+        self.seen(r)
+    }
+
+    /// The leads whose moment of change has come by `now`, soonest first.
+    pub fn changes_until(&self, now: Millis) -> Result<Vec<LeadId>, StoreError> {
+        let t = self.read()?;
+        let r = changes_until(&t, now);
+        self.seen(r)
+    }
+
+    /// Rebuilds the kept counts and the index of coming changes from the leads, flushed
+    /// (`leadq doctor --recount`). Returns what was wrong before.
+    pub fn recount(&self) -> Result<Vec<String>, StoreError> {
+        self.writing(0, |t, _| {
+            let wrong = t.verify_derived()?;
+            t.rebuild_derived()
+                .and_then(|()| t.flush())
+                .map_err(super::write::Failure::During)?;
+            Ok(wrong)
+        })
+    }
+}
+
+fn changes_until(t: &Trees, now: Millis) -> Result<Vec<LeadId>, StoreError> {
+    let mut out = Vec::new();
+    for k in t
+        .by_change
+        .range(..keys::followup(now.saturating_add(1), 0))
+    {
+        let k = k?.0;
+        let (_, id) = keys::read_followup(&k).ok_or_else(|| StoreError::Corrupt {
+            what: "index of coming changes",
+            reason: "a key leadq cannot read".into(),
+        })?;
+        out.push(id);
+    }
+    Ok(out)
+}
