@@ -157,6 +157,27 @@ fn the_model_is_kept_and_retrained_when_outcomes_arrive() {
     assert_eq!(retrained.won + retrained.lost, 660);
     assert_eq!(retrained.excluded, ["region"], "the exclusions are kept");
     assert!(s.retrain_if_due().is_none());
+    // A name that is no column (a typo) is refused, not taken as an empty exclusion that
+    // would bring back the column left out before.
+    for typo in ["regoin", "", "  "] {
+        let err = s
+            .train_model(Some(vec![typo.into()]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no column") && err.contains("region"),
+            "{typo:?}: {err}"
+        );
+    }
+    let kept = s.model().unwrap().expect("a model");
+    assert_eq!(
+        (kept.version, kept.excluded.clone()),
+        (2, vec!["region".to_string()]),
+        "a refused training changes nothing"
+    );
+    // Names compare as leadq compares attribute names.
+    let m = s.train_model(Some(vec!["Region ".into()])).unwrap();
+    assert!(m.columns.iter().all(|c| c.name != "region"));
 }
 
 #[test]

@@ -76,12 +76,36 @@ fn the_bank_history_is_learned_and_proven_on_a_holdout() {
         assert!((p - d.observed).abs() <= 0.05, "decile {d:?}");
     }
     assert!(m.active, "{}", m.verdict);
+    // A lead with none of the history's columns is no lead of the history: the model knows
+    // nothing of it and gives it about the average chance, moved by no factor.
+    let empty = Lead::from_request(
+        99_999,
+        &NewLead {
+            name: "Plain Person".into(),
+            email: Some("plain@example.com".into()),
+            ..NewLead::default()
+        },
+        NOW,
+    );
+    let p = m.predict(&empty, &[], NOW);
+    assert!(
+        p.chance < m.base_rate * 1.1 && p.chance > m.base_rate * 0.4,
+        "an empty lead's chance {} against the average {}",
+        p.chance,
+        m.base_rate
+    );
+    assert!(
+        p.factors.iter().all(|f| f.effect.abs() < 1e-12),
+        "no factor moves it: {:?}",
+        &p.factors[..3]
+    );
+    assert!((m.chance(&empty, &[], NOW) - p.chance).abs() < 1e-12);
 }
 
 #[test]
 fn fit_points_give_back_their_chance() {
     let t = Rules::defaults().temperature;
-    for base in [0.02, 0.113, 0.4] {
+    for base in [0.02, 0.113, 0.4, 0.5] {
         let mut last = -1.0;
         for i in 1..200 {
             let chance = f64::from(i) / 200.0;
@@ -94,10 +118,14 @@ fn fit_points_give_back_their_chance() {
             let back = model::chance_at(p, base, &t);
             assert!((back - chance).abs() < 1e-9, "{chance} -> {p} -> {back}");
         }
-        // The average lead is warm, one 2.5 times likelier is hot.
+        // The average lead is warm, one 2.5 times likelier is hot, or where that is out
+        // of reach, one halfway from the average to certain.
         assert!((model::points(base, base, &t) - f64::from(t.warm)).abs() < 1e-9);
-        assert!((model::points(base * 2.5, base, &t) - f64::from(t.hot)).abs() < 1e-9);
+        let hot = (base * 2.5).min((1.0 + base) / 2.0);
+        assert!((model::points(hot, base, &t) - f64::from(t.hot)).abs() < 1e-9);
     }
+    // A history that wins half its leads still has hot leads: those at 75%.
+    assert!((model::points(0.75, 0.5, &t) - f64::from(t.hot)).abs() < 1e-9);
 }
 
 // ---------------------------------------------------------------- synthetic history

@@ -482,3 +482,30 @@ fn a_view_that_cannot_load_says_why_until_one_can() {
     assert_eq!(state.load_error, None, "a load that works clears it");
     assert!(!state.rows.is_empty());
 }
+
+/// The lead view's timeline scrolls an entry at a time and stops with its oldest entry still
+/// on show: `j` held down never leaves an empty pane.
+#[test]
+fn the_timeline_stops_at_its_oldest_entry() {
+    let service = service_with_demo(30);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "<enter>");
+    assert_eq!(state.screen, Screen::Lead);
+    let entries = state
+        .detail
+        .as_ref()
+        .expect("the lead's detail")
+        .timeline
+        .len();
+    assert!(entries > 1, "a demo lead has a timeline");
+    for _ in 0..entries + 30 {
+        press(&service, &mut state, "j");
+    }
+    assert_eq!(
+        state.detail_scroll,
+        entries - 1,
+        "the oldest entry stays on show"
+    );
+    press(&service, &mut state, "k");
+    assert_eq!(state.detail_scroll, entries - 2);
+}

@@ -499,7 +499,19 @@ fn reason(e: &csv::Error) -> String {
 /// two columns to one field, and bad flags are errors; a row that cannot be read is listed in
 /// `bad` with its line.
 pub fn read_csv(input: impl Read, o: &CsvOptions) -> Result<Table> {
+    use std::io::BufRead;
     let delimiter = delimiter(o)?;
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
+    // The csv reader counts a CRLF file's lines one short (a record's position is taken
+    // before the line feed that starts it): lines are told as an editor shows them.
+    let crlf = match input.fill_buf() {
+        Ok(buf) => buf
+            .iter()
+            .position(|b| *b == b'\n')
+            .is_some_and(|i| i > 0 && buf[i - 1] == b'\r'),
+        Err(_) => false,
+    };
+    let shift = u64::from(crlf);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(false)
@@ -531,7 +543,7 @@ pub fn read_csv(input: impl Read, o: &CsvOptions) -> Result<Table> {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| p.line() + shift);
                 match row_to_lead(&record, &fields, &names, o.now) {
                     Ok(lead) => {
                         if let Some(p) = &mut table.profile {
@@ -547,7 +559,7 @@ pub fn read_csv(input: impl Read, o: &CsvOptions) -> Result<Table> {
                 bail!("cannot read {}: {e}", o.file)
             }
             Err(e) => table.bad.push(BadRow {
-                line: e.position().map_or(0, |p| p.line()),
+                line: e.position().map_or(0, |p| p.line() + shift),
                 reason: reason(&e),
             }),
         }
@@ -610,6 +622,19 @@ mod tests {
         for (header, field) in cases {
             assert_eq!(field_named(header), field, "{header}");
         }
+    }
+
+    /// A file saved on Windows (CRLF) names its bad rows by the lines an editor shows.
+    #[test]
+    fn crlf_lines_are_counted_as_shown() {
+        let text = "Name,Converted\r\nAnn,yes\r\nBo,perhaps\r\nCy,no\r\n";
+        let t = read_csv(text.as_bytes(), &history("Converted", None)).unwrap();
+        assert_eq!(t.lines, [2, 4]);
+        assert_eq!(t.bad.iter().map(|b| b.line).collect::<Vec<_>>(), [3]);
+        let lf = text.replace("\r\n", "\n");
+        let t = read_csv(lf.as_bytes(), &history("Converted", None)).unwrap();
+        assert_eq!(t.lines, [2, 4]);
+        assert_eq!(t.bad.iter().map(|b| b.line).collect::<Vec<_>>(), [3]);
     }
 
     #[test]

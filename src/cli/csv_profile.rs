@@ -278,14 +278,23 @@ fn numeric(values: &[String]) -> Option<Vec<f64>> {
     any.then_some(numbers)
 }
 
+/// Which half a row falls in: a fixed scramble of its number, so that a file whose outcomes
+/// follow its row order (won, lost, won, lost ...) does not make every column look decisive.
+fn half_of(row: usize) -> usize {
+    let mut x = (row as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((x ^ (x >> 31)) & 1) as usize
+}
+
 /// Every row's score: the won rate of its category among the rows of the other half (rows
-/// alternate between the halves), rare categories pooled.
+/// are shared out between the halves by `half_of`), rare categories pooled.
 fn out_of_sample(codes: &[u32], won: &[bool], distinct: usize) -> Vec<f64> {
     let mut scores = vec![0.0; codes.len()];
     for half in 0..2 {
         let mut seen = vec![(0u32, 0u32); distinct];
         for (i, (&c, &w)) in codes.iter().zip(won).enumerate() {
-            if i % 2 != half {
+            if half_of(i) != half {
                 seen[c as usize].0 += 1;
                 seen[c as usize].1 += u32::from(w);
             }
@@ -304,7 +313,11 @@ fn out_of_sample(codes: &[u32], won: &[bool], distinct: usize) -> Vec<f64> {
         } else {
             f64::from(all_won) / f64::from(all_rows.max(1))
         };
-        for (i, &c) in codes.iter().enumerate().filter(|(i, _)| i % 2 == half) {
+        for (i, &c) in codes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| half_of(*i) == half)
+        {
             let (rows, w) = seen[c as usize];
             scores[i] = if rows >= RARE {
                 f64::from(w) / f64::from(rows)
@@ -399,6 +412,21 @@ mod tests {
             "row numbers: {}",
             power(&numbers, &won)
         );
+    }
+
+    /// A file whose outcomes follow its row order (won, lost, won ...) makes no column look
+    /// decisive: neither a constant nor one of a few random values.
+    #[test]
+    fn outcomes_in_row_order_do_not_make_every_column_a_leak() {
+        let won: Vec<bool> = (0..400).map(|i| i % 2 == 0).collect();
+        let constant = vec!["a".to_string(); 400];
+        assert!(power(&constant, &won) < 0.6, "{}", power(&constant, &won));
+        let digits: Vec<String> = coin_flips(400, 3)
+            .iter()
+            .zip(coin_flips(400, 5))
+            .map(|(a, b)| format!("{}", u8::from(*a) * 2 + u8::from(b)))
+            .collect();
+        assert!(power(&digits, &won) < 0.65, "{}", power(&digits, &won));
     }
 
     #[test]

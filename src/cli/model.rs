@@ -12,6 +12,7 @@ use crate::domain::model::{Model, Performance, thousands};
 use crate::domain::sanitize::for_display;
 use crate::domain::time::format_rfc3339;
 use crate::service::LeadService;
+use crate::service::Role;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -60,11 +61,18 @@ pub fn run(s: &dyn LeadService, c: &Command) -> Result<ExitCode> {
                 print_json(&serde_json::json!({ "model": null }))?;
                 Ok(ExitCode::SUCCESS)
             }
-            None => {
+            None if s.identity().role == Role::Manager => {
                 say!(
                     "No model yet: the queue is scored by the rules. Import won and lost history \
                      (`leadq import FILE --outcome-column COL`) or close leads, then run \
                      `leadq model train`."
+                )?;
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                say!(
+                    "No model yet: the queue is scored by the rules. A manager can train one on \
+                     the team's won and lost leads (`leadq model train`)."
                 )?;
                 Ok(ExitCode::SUCCESS)
             }

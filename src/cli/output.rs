@@ -118,10 +118,28 @@ pub fn detail_json(d: &LeadDetail) -> serde_json::Value {
 }
 
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    writeln!(out, "{}", escape_unsafe(&text))?;
     Ok(())
+}
+
+/// JSON with the characters that could drive a terminal written as `\uXXXX` escapes: serde
+/// escapes only the C0 controls, not DEL, the C1 controls or the bidi overrides. They can only
+/// be inside strings (JSON's own syntax is ASCII), where the escape reads back as the same text.
+pub fn escape_unsafe(json: &str) -> String {
+    if !json.chars().any(crate::domain::sanitize::is_unsafe) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if crate::domain::sanitize::is_unsafe_beyond_layout(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `HOT`, `warm`, `cold`: hot shouts so it stands out in plain text too.
@@ -329,4 +347,21 @@ pub fn change_json(c: &Change) -> serde_json::Value {
         "next_action": c.next_action.map(format_rfc3339),
         "owner": c.owner,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_out_escapes_what_could_drive_a_terminal_and_reads_back_the_same() {
+        let value = serde_json::json!({ "name": "a\u{202e}b\u{7f}c\u{9b}d\u{1b}e" });
+        let text = super::escape_unsafe(&serde_json::to_string_pretty(&value).unwrap());
+        assert!(
+            !text
+                .chars()
+                .any(crate::domain::sanitize::is_unsafe_beyond_layout),
+            "{text:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
 }

@@ -90,8 +90,30 @@ fn print_text(d: &LeadDetail, now: i64) -> std::io::Result<()> {
             p.chance * 100.0,
             learned_from(p.won, p.lost, p.trained_at, now),
         )?;
-        for f in p.factors.iter().filter(|f| f.effect.abs() >= 0.05).take(6) {
+        // From the history's average lead, the strongest factors one by one and the rest
+        // together: the odds multiply up to the chance.
+        say!(
+            "  from the history's average lead: {:.0}%",
+            crate::domain::model::solver::sigmoid(p.base) * 100.0
+        )?;
+        let shown = p
+            .factors
+            .iter()
+            .take(6)
+            .take_while(|f| f.effect.abs() >= 0.05)
+            .count();
+        for f in &p.factors[..shown] {
             say!("  {}", factor_line(f))?;
+        }
+        let rest: f64 = p.factors[shown..].iter().map(|f| f.effect).sum();
+        if rest.abs() >= 0.05 {
+            say!(
+                "  {}",
+                factor_line(&crate::domain::model::Factor {
+                    label: format!("{} other factors together", p.factors.len() - shown),
+                    effect: rest,
+                })
+            )?;
         }
     }
     say!()?;

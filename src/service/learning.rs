@@ -232,6 +232,9 @@ impl Local {
         let _one = self.training.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.now();
         let previous = self.store.model()?;
+        // Names given now are checked against the history; names carried over from the last
+        // model or model.toml may name a column the history no longer has, which is harmless.
+        let asked = exclude.as_ref().is_some_and(|e| !e.is_empty());
         let exclude = exclude
             .or_else(|| previous.as_ref().map(|m| m.excluded.clone()))
             .unwrap_or_else(|| self.settings.model_exclude.clone());
@@ -260,6 +263,29 @@ impl Local {
                 won: *won,
             })
             .collect();
+        if asked {
+            let known = model::features::excludable(&examples);
+            if let Some(e) = exclude
+                .iter()
+                .find(|e| e.trim().is_empty() || !model::features::names_one_of(e, &known))
+            {
+                let shown = crate::domain::sanitize::for_display(e);
+                let mut names: Vec<String> = known
+                    .iter()
+                    .take(40)
+                    .map(|n| crate::domain::sanitize::for_display(n))
+                    .collect();
+                if known.len() > 40 {
+                    names.push(format!("and {} more", known.len() - 40));
+                }
+                return Err(ServiceError::Refused(format!(
+                    "no column \"{shown}\" to exclude in the history of {} closed leads; it \
+                     has: {}",
+                    examples.len(),
+                    names.join(", ")
+                )));
+            }
+        }
         let options = TrainOptions {
             exclude,
             now,

@@ -159,6 +159,29 @@ const CROSS_LEVELS: usize = 20;
 /// Attributes that are the outcome or decided with it, whatever a file called them.
 const NEVER: &[&str] = &["stage", "status", "lost_reason", "won", "lost", "outcome"];
 
+/// What `--exclude` can name in this history: its attributes, and the columns leadq makes of
+/// the source, the e-mail and the timeline.
+pub fn excludable(examples: &[Example]) -> std::collections::BTreeSet<String> {
+    let mut names: std::collections::BTreeSet<String> =
+        ["source", "email", "email_kind", "timeline"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+    for e in examples {
+        for k in e.lead.attributes.keys() {
+            if !names.contains(k.as_str()) {
+                names.insert(norm(k));
+            }
+        }
+    }
+    names
+}
+
+/// Whether `--exclude name` names one of `excludable`.
+pub fn names_one_of(name: &str, excludable: &std::collections::BTreeSet<String>) -> bool {
+    excludable.contains(&norm(name))
+}
+
 fn norm(key: &str) -> String {
     key.trim()
         .chars()

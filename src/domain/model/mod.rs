@@ -257,25 +257,69 @@ impl Fitted {
         chance(
             &self.columns,
             &self.weights,
+            &self.means,
             self.intercept,
             (lead, timeline, cutoff),
         )
     }
 }
 
+/// What each column adds to the log-odds for a lead's levels, with the column's average over
+/// the history. A value the history never showed adds the average, so it moves nothing: a
+/// level no training lead had, or no level at all in a column where every training lead had
+/// one (a lead without a number every lead of the history had); and so does a crossed pair
+/// with such a value on either side. Otherwise a lead without a value would count as the
+/// regression's zero, which is no lead of the history.
+fn contributions(
+    columns: &[Column],
+    weights: &[Vec<f64>],
+    means: &[Vec<f64>],
+    levels: &[Option<(usize, f64)>],
+) -> Vec<(f64, f64)> {
+    let mut unknown = vec![false; columns.len()];
+    let mut out = Vec::with_capacity(columns.len());
+    for (i, (((c, w), m), level)) in columns
+        .iter()
+        .zip(weights)
+        .zip(means)
+        .zip(levels)
+        .enumerate()
+    {
+        let average: f64 = w.iter().zip(m).map(|(w, m)| w * m).sum();
+        let one_hot = !c
+            .levels
+            .iter()
+            .any(|l| matches!(l.test, features::Test::Value));
+        unknown[i] = match (*level, &c.input) {
+            (_, &features::Input::Cross(a, b)) => {
+                unknown.get(a).copied().unwrap_or(true) || unknown.get(b).copied().unwrap_or(true)
+            }
+            (Some((l, _)), _) => one_hot && !m.get(l).is_some_and(|m| *m > 0.0),
+            (None, _) => one_hot && m.iter().sum::<f64>() >= 1.0 - 1e-9,
+        };
+        let contribution = match *level {
+            _ if unknown[i] => average,
+            Some((l, v)) => w[l] * v,
+            None => 0.0,
+        };
+        out.push((contribution, average));
+    }
+    out
+}
+
 /// The chance alone (no factors to name): what rescoring a whole store needs.
 fn chance(
     columns: &[Column],
     weights: &[Vec<f64>],
+    means: &[Vec<f64>],
     intercept: f64,
     (lead, timeline, cutoff): (&Lead, &[Interaction], Millis),
 ) -> f64 {
     let levels = features::levels(columns, lead, timeline, cutoff);
     let logit = intercept
-        + levels
+        + contributions(columns, weights, means, &levels)
             .iter()
-            .zip(weights)
-            .filter_map(|(l, w)| l.map(|(i, v)| w[i] * v))
+            .map(|(c, _)| c)
             .sum::<f64>();
     solver::sigmoid(logit)
 }
@@ -323,16 +367,20 @@ fn predict(
     base: f64,
     (lead, timeline, cutoff): (&Lead, &[Interaction], Millis),
 ) -> Prediction {
-    let mut factors: Vec<Factor> = Vec::with_capacity(columns.len());
     let levels = features::levels(columns, lead, timeline, cutoff);
-    for (((c, w), m), level) in columns.iter().zip(weights).zip(means).zip(levels) {
-        let average: f64 = w.iter().zip(m).map(|(w, m)| w * m).sum();
-        let (effect, label) = match level {
-            Some((level, value)) => (w[level] * value - average, c.levels[level].label.clone()),
-            None => (-average, format!("without {}", c.levels[0].label)),
-        };
-        factors.push(Factor { label, effect });
-    }
+    let factors: Vec<Factor> = contributions(columns, weights, means, &levels)
+        .into_iter()
+        .zip(columns)
+        .zip(&levels)
+        .map(|(((contribution, average), c), level)| Factor {
+            label: match level {
+                Some((l, _)) => c.levels[*l].label.clone(),
+                None => format!("without {}", c.levels[0].label),
+            },
+            effect: contribution - average,
+        })
+        .collect();
+    let mut factors = factors;
     let logit = base + factors.iter().map(|f| f.effect).sum::<f64>();
     factors.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
     Prediction {
@@ -364,13 +412,21 @@ pub fn points(chance: f64, base_rate: f64, t: &Thresholds) -> f64 {
     if lift <= 1.0 {
         return warm * lift;
     }
-    let x = warm + (hot - warm) * lift.ln() / HOT_LIFT.ln();
+    let x = warm + (hot - warm) * lift.ln() / hot_lift(base_rate).ln();
     if x <= hot {
         x
     } else {
         let room = 100.0 - hot;
         hot + room * (1.0 - (-(x - hot) / room).exp())
     }
+}
+
+/// How many times likelier than the average a hot lead is: `HOT_LIFT`, or less where the
+/// history wins so often that `HOT_LIFT` times its rate is out of reach (halfway from the
+/// average to certainty: a history that wins half its leads has hot leads at 75%).
+fn hot_lift(base_rate: f64) -> f64 {
+    let b = base_rate.clamp(1e-9, 0.95);
+    HOT_LIFT.min((1.0 + b) / (2.0 * b))
 }
 
 /// The chance whose fit points are `points` (the inverse of `points`): a lead's stored fit
@@ -386,7 +442,7 @@ pub fn chance_at(points: f64, base_rate: f64, t: &Thresholds) -> f64 {
             let room = 100.0 - hot;
             hot - room * (1.0 - ((points - hot) / room).min(1.0 - 1e-12)).ln()
         };
-        ((x - warm) / (hot - warm) * HOT_LIFT.ln()).exp()
+        ((x - warm) / (hot - warm) * hot_lift(base_rate).ln()).exp()
     };
     (lift * base_rate).clamp(0.0, 1.0)
 }
@@ -593,6 +649,7 @@ impl Model {
         chance(
             &self.columns,
             &self.weights,
+            &self.means,
             self.base - average,
             (lead, timeline, now.saturating_add(1)),
         )

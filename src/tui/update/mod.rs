@@ -482,10 +482,8 @@ fn move_by(s: &mut State, delta: isize) {
         let last = lines.saturating_sub(s.page.saturating_sub(1)) + 1;
         s.help_scroll = clamp(s.help_scroll, last);
     } else if s.screen == Screen::Lead {
-        let len = s
-            .detail
-            .as_ref()
-            .map_or(0, |d| d.timeline.len() + d.explanation.items.len() + 20);
+        // The timeline scrolls an entry at a time and stops with its oldest entry on show.
+        let len = s.detail.as_ref().map_or(0, |d| d.timeline.len());
         s.detail_scroll = clamp(s.detail_scroll, len);
     } else {
         s.selected = clamp(s.selected, s.visible_len());
