@@ -223,3 +223,58 @@ fn a_threshold_crossed_with_no_write_moves_the_counts() -> TestResult {
     );
     Ok(())
 }
+
+/// The tick brings the leads whose moment has come up to now: the queue and the counts read
+/// the same before and after it, nothing is left due, and a second tick has nothing to do.
+#[test]
+fn the_tick_rewrites_just_the_leads_whose_moment_came_and_changes_no_answer() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut names = 0;
+    {
+        let s = open(&path, START)?;
+        for _ in 0..150 {
+            act(&s, &mut rng, &mut names, START)?;
+        }
+    }
+    let later = START + 12 * DAY_MS;
+    let s = open(&path, later)?;
+    let before = (s.stats()?, s.list(&Query::default())?);
+    let due = s.store().changes_until(later)?;
+    assert!(
+        !due.is_empty(),
+        "twelve days on, some leads cooled or woke up"
+    );
+    let total = s.store().lead_count()?;
+    let heard = s.subscribe();
+    let ticked = s.tick()?;
+    let mut told: Vec<u64> = heard.try_iter().collect();
+    told.sort_unstable();
+    let mut want = due.clone();
+    want.sort_unstable();
+    let mut got = ticked.clone();
+    got.sort_unstable();
+    assert_eq!(
+        got, want,
+        "the tick rewrote exactly the leads whose moment came"
+    );
+    assert_eq!(told, want, "subscribers hear of just those leads");
+    assert!(
+        ticked.len() < total,
+        "not a rescan: {} of {total}",
+        ticked.len()
+    );
+    assert_eq!(s.store().changes_until(later)?, Vec::<u64>::new());
+    let after = (s.stats()?, s.list(&Query::default())?);
+    assert_eq!(before.0, after.0, "the counts read the same");
+    let ids = |l: &Vec<leadq::service::LeadView>| {
+        l.iter()
+            .map(|v| (v.lead.id, v.score, v.temperature))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&before.1), ids(&after.1), "the queue reads the same");
+    assert!(s.tick()?.is_empty(), "nothing left to do");
+    assert_eq!(s.store().verify()?, Vec::new());
+    Ok(())
+}

@@ -90,6 +90,14 @@ fn report_health(r: &mut Report, h: &Health) {
             format!("the full check found: {}", problems.join("; ")),
         ),
         Verification::Failed(_) => {}
+        Verification::Rebuilt(problems) => r.say(
+            true,
+            format!(
+                "a full check found every lead and interaction whole; derived data had drifted \
+                 and was rebuilt from the leads ({})",
+                problems.join("; ")
+            ),
+        ),
         Verification::Running => r.say(true, "the server is checking the whole store now".into()),
         Verification::NotRun => {}
     }
@@ -142,10 +150,43 @@ fn report_health(r: &mut Report, h: &Health) {
     }
 }
 
-/// The store, opened here (no server runs): the checks every open makes, then a full one.
-fn check_in_process(r: &mut Report, store: &Path) {
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// Rebuild the kept counts and the index of coming changes from the leads (a full scan),
+    /// saying what was wrong with them. Needs the store to itself: no server running.
+    #[arg(long)]
+    pub recount: bool,
+}
+
+/// The store, opened here (no server runs): the checks every open makes, then a full one;
+/// with `recount`, the derived data rebuilt first.
+fn check_in_process(r: &mut Report, store: &Path, recount: bool, rules: Option<&Path>) {
     match Store::open(store, DEFAULT_CACHE_BYTES) {
         Ok(s) => {
+            // The index of coming changes is filed with the team's decay and thresholds.
+            if let Ok(settings) = crate::config::settings(rules)
+                && let Err(e) = s.use_rules(std::sync::Arc::new(settings.rules))
+            {
+                r.say(false, e.to_string());
+            }
+            if recount {
+                match s.recount() {
+                    Ok(wrong) if wrong.is_empty() => r.say(
+                        true,
+                        "recounted: the kept counts and the index of coming changes were right"
+                            .into(),
+                    ),
+                    Ok(wrong) => r.say(
+                        true,
+                        format!(
+                            "recounted: the kept counts and the index of coming changes are \
+                             rebuilt from the leads (they were off: {})",
+                            wrong.join("; ")
+                        ),
+                    ),
+                    Err(e) => r.say(false, format!("the recount failed: {e}")),
+                }
+            }
             let verification = match s.verify() {
                 Ok(p) if p.is_empty() => Verification::Passed,
                 Ok(p) => Verification::Failed(p.iter().map(|x| x.to_string()).collect()),
@@ -177,7 +218,7 @@ fn check_in_process(r: &mut Report, store: &Path) {
     }
 }
 
-pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
+pub fn doctor(cli: &super::Cli, args: &Args) -> Result<ExitCode> {
     let store = super::store_path(cli)?;
     let mut r = Report::default();
     let socket = socket_path(&store);
@@ -234,6 +275,14 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
                     mode_of(&socket).unwrap_or_default()
                 ),
             );
+            if args.recount {
+                r.say(
+                    false,
+                    "--recount needs the store to itself: stop the leadq server first \
+                     (`leadq serve --stop`; it checks the store whole each time it starts)"
+                        .into(),
+                );
+            }
             match client.health() {
                 Ok(h) => report_health(&mut r, &h),
                 Err(e) => r.say(
@@ -261,7 +310,7 @@ pub fn doctor(cli: &super::Cli) -> Result<ExitCode> {
                 );
             }
             if store.exists() {
-                check_in_process(&mut r, &store);
+                check_in_process(&mut r, &store, args.recount, cli.rules.as_deref());
             }
         }
     }

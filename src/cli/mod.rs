@@ -108,7 +108,7 @@ pub enum Command {
     /// Replace the store with a backup (the current store is kept beside it)
     Restore(admin::RestoreArgs),
     /// Report on the store, the server, the socket and the permissions
-    Doctor,
+    Doctor(doctor::Args),
     /// The learned score: train it on won and lost leads, or see how it does
     #[command(subcommand)]
     Model(model::Command),
@@ -243,7 +243,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Serve(a)) => return serve::run(&cli, a),
         Some(Command::Backup(a)) => return admin::backup(&cli, a),
         Some(Command::Restore(a)) => return admin::restore(&cli, a),
-        Some(Command::Doctor) => return doctor::doctor(&cli),
+        Some(Command::Doctor(a)) => return doctor::doctor(&cli, a),
         _ => {}
     }
     let interactive = cli.command.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -289,7 +289,7 @@ fn dispatch(
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,
         Some(Command::Model(c)) => model::run(service, c)?,
-        Some(Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Doctor) => {
+        Some(Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Doctor(_)) => {
             unreachable!("handled above")
         }
     };

@@ -22,7 +22,8 @@ use crate::service::{
 /// 2: undo and annotate name a change the server keeps (`ActionId`) instead of carrying it;
 /// the owner filter is an enum; the welcome says the server's clock.
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
-pub const PROTOCOL: u32 = 3;
+/// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
+pub const PROTOCOL: u32 = 4;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.

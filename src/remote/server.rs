@@ -277,6 +277,11 @@ fn spawn_care(shared: Arc<Shared>) {
             crate::service::Verification::Failed(problems) => {
                 format!("the store is damaged and closed: {}", problems.join("; "))
             }
+            crate::service::Verification::Rebuilt(problems) => format!(
+                "the store checked out whole; derived data had drifted and was rebuilt from the \
+                 leads: {}",
+                problems.join("; ")
+            ),
             _ => "the store checked out whole".to_string(),
         });
         if let Err(e) = shared.base.count_new_outcomes() {
@@ -287,6 +292,13 @@ fn spawn_care(shared: Arc<Shared>) {
         loop {
             if shared.stop.load(Ordering::Relaxed) {
                 return;
+            }
+            // Decay without rescans: the leads whose temperature or snooze changed with time
+            // are brought up to now, and the subscribers hear of just those.
+            if let Err(e) = shared.base.tick() {
+                shared
+                    .log
+                    .line(&format!("cannot bring decayed leads up to now: {e}"));
             }
             // The learned score keeps up with the team's outcomes, off the write path: the
             // training reads, and the rescoring writes a chunk at a time.

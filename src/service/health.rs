@@ -19,6 +19,9 @@ pub enum Verification {
     Passed,
     /// The problems found: the store is closed.
     Failed(Vec<String>),
+    /// Only derived data (kept counts, the index of coming changes) had drifted from the
+    /// leads, and was rebuilt from them: what was wrong.
+    Rebuilt(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +76,16 @@ impl Core {
         self.set_verification(Verification::Running);
         let found = match self.store.verify() {
             Ok(problems) if problems.is_empty() => Verification::Passed,
+            // Derived data that drifted from the leads is rebuilt from them; the leads are
+            // whole, so the store stays open.
+            Ok(problems) if problems.iter().all(|p| p.rebuildable()) => {
+                match self.store.recount() {
+                    Ok(_) => {
+                        Verification::Rebuilt(problems.iter().map(|p| p.to_string()).collect())
+                    }
+                    Err(e) => Verification::Failed(vec![e.to_string()]),
+                }
+            }
             Ok(problems) => {
                 let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
                 let shown = list.iter().take(3).cloned().collect::<Vec<_>>().join("; ");

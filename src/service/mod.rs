@@ -9,6 +9,7 @@ mod local;
 mod operations;
 mod planner;
 mod query;
+mod tick;
 mod types;
 
 pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, newest_snapshot};

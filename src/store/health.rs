@@ -181,6 +181,12 @@ impl Problem {
     pub fn counts_only(&self) -> bool {
         self.0.starts_with(COUNTS_DIFFER)
     }
+
+    /// Whether this is derived data (kept counts, the index of coming changes) differing from
+    /// the leads: `Store::recount` rebuilds it, nothing the leads hold is lost.
+    pub fn rebuildable(&self) -> bool {
+        self.0.starts_with(super::derived::DERIVED)
+    }
 }
 
 impl std::fmt::Display for Problem {
