@@ -28,10 +28,11 @@ fn open(path: &std::path::Path, now: Millis) -> Result<Local, Box<dyn std::error
     )?)
 }
 
-/// Hot, warm and cold as the header shows them, and as a full pass over the queue finds them.
-fn both(s: &Local) -> Result<([usize; 3], [usize; 3]), Box<dyn std::error::Error>> {
+/// Hot, warm, cold and due today as the header shows them, and as a full pass over the queue
+/// (and over the follow-ups due today) finds them.
+fn both(s: &Local) -> Result<([usize; 4], [usize; 4]), Box<dyn std::error::Error>> {
     let st = s.stats()?;
-    let mut brute = [0; 3];
+    let mut brute = [0; 4];
     for v in s.list(&Query::default())? {
         brute[match v.temperature {
             Temperature::Hot => 0,
@@ -39,7 +40,13 @@ fn both(s: &Local) -> Result<([usize; 3], [usize; 3]), Box<dyn std::error::Error
             Temperature::Cold => 2,
         }] += 1;
     }
-    Ok(([st.hot, st.warm, st.cold], brute))
+    brute[3] = s
+        .list(&Query {
+            due_today: true,
+            ..Query::default()
+        })?
+        .len();
+    Ok(([st.hot, st.warm, st.cold, st.due_today], brute))
 }
 
 fn check(s: &Local, when: &str) -> TestResult {
@@ -218,7 +225,7 @@ fn a_threshold_crossed_with_no_write_moves_the_counts() -> TestResult {
         }
     }
     assert!(
-        seen.len() >= 2 && seen[0] == [1, 0, 0] && seen.last() != Some(&[1, 0, 0]),
+        seen.len() >= 2 && seen[0] == [1, 0, 0, 0] && seen.last() != Some(&[1, 0, 0, 0]),
         "the lead cooled as the days passed: {seen:?}"
     );
     Ok(())
@@ -276,5 +283,41 @@ fn the_tick_rewrites_just_the_leads_whose_moment_came_and_changes_no_answer() ->
     assert_eq!(ids(&before.1), ids(&after.1), "the queue reads the same");
     assert!(s.tick()?.is_empty(), "nothing left to do");
     assert_eq!(s.store().verify()?, Vec::new());
+    Ok(())
+}
+
+/// Due today counts a follow-up whose lead's snooze ends later today (and not one snoozed past
+/// today), as the due list does, at moments before and after the snooze ends.
+#[test]
+fn a_snooze_ending_later_today_leaves_the_follow_up_due_today() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    // 2026-11-20T12:00:00Z: a follow-up due at 18:00; one lead snoozed until 15:00, one until
+    // tomorrow.
+    {
+        let s = open(&path, START)?;
+        for (i, snooze) in [None, Some(3 * HOUR), Some(30 * HOUR)]
+            .into_iter()
+            .enumerate()
+        {
+            let id = s
+                .add(NewLead {
+                    name: format!("Lead {i}"),
+                    email: Some(format!("l{i}@corp.example")),
+                    ..NewLead::default()
+                })?
+                .id;
+            s.set_next(id, Some(START + 6 * HOUR))?;
+            if let Some(until) = snooze {
+                s.snooze(id, START + until)?;
+            }
+        }
+    }
+    for (later, due) in [(0, 2), (HOUR, 2), (4 * HOUR, 2), (7 * HOUR, 2)] {
+        let s = open(&path, START + later)?;
+        let (kept, brute) = both(&s)?;
+        assert_eq!(kept, brute, "{later} ms on");
+        assert_eq!(kept[3], due, "{later} ms on: due today");
+    }
     Ok(())
 }

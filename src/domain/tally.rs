@@ -30,6 +30,9 @@ pub struct Tally {
     pub stage: Stage,
     pub owner: Option<String>,
     pub source: Option<String>,
+    /// The local day of an open lead's follow-up (`time::local_day`): how many are due by a
+    /// day is a sum over the days up to it.
+    pub due_day: Option<i32>,
 }
 
 /// Whether a lead is waiting at `at`: snoozed past it, or a nurture lead whose revisit date is
@@ -65,6 +68,10 @@ impl Tally {
             stage: lead.stage,
             owner: lead.owner.clone(),
             source: lead.source.clone(),
+            due_day: lead
+                .next_action
+                .filter(|_| lead.stage.is_open())
+                .map(super::time::local_day),
         }
     }
 
@@ -87,6 +94,13 @@ impl Tally {
                     out.extend_from_slice(&len.to_be_bytes());
                     out.extend_from_slice(&t.as_bytes()[..usize::from(len)]);
                 }
+            }
+        }
+        match self.due_day {
+            None => out.push(0),
+            Some(d) => {
+                out.push(1);
+                out.extend_from_slice(&d.to_be_bytes());
             }
         }
         out
@@ -121,14 +135,42 @@ impl Tally {
         };
         let owner = text()?;
         let source = text()?;
+        let due_day = match rest.split_first()? {
+            (0, tail) => {
+                rest = tail;
+                None
+            }
+            (1, tail) => {
+                let d = i32::from_be_bytes(tail.get(..4)?.try_into().ok()?);
+                rest = &tail[4..];
+                Some(d)
+            }
+            _ => return None,
+        };
         rest.is_empty().then_some(Tally {
             class,
             temperature,
             stage,
             owner,
             source,
+            due_day,
         })
     }
+}
+
+/// When an open lead stops waiting (its snooze and its nurture revisit date both passed), if it
+/// waits past its record's moment.
+pub fn wait_ends(lead: &Lead) -> Option<Millis> {
+    if !lead.stage.is_open() || !waiting(lead, lead.score.at) {
+        return None;
+    }
+    let snooze = lead.snoozed_until.unwrap_or(Millis::MIN);
+    let revisit = if lead.stage == Stage::Nurture {
+        lead.next_action.unwrap_or(Millis::MIN)
+    } else {
+        Millis::MIN
+    };
+    Some(snooze.max(revisit))
 }
 
 /// The first moment after the record's own at which time alone changes where the lead counts

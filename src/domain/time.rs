@@ -27,6 +27,31 @@ pub fn local_date(ms: Millis) -> NaiveDate {
     to_datetime(ms).with_timezone(&Local).date_naive()
 }
 
+/// The local day that contains `ms`, as a number (days from the common era): what a follow-up
+/// is filed under in the kept counts.
+pub fn local_day(ms: Millis) -> i32 {
+    local_date(ms).num_days_from_ce()
+}
+
+/// A fingerprint of this process's time zone (its offsets across four years, DST included):
+/// kept counts filed by local day are refiled under another zone.
+pub fn zone_fingerprint() -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for month in 0..48i64 {
+        let at = 1_767_225_600_000 + month * 30 * DAY_MS; // from 2026-01-01
+        let offset = i64::from(
+            to_datetime(at)
+                .with_timezone(&Local)
+                .offset()
+                .local_minus_utc(),
+        );
+        for b in offset.to_be_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// The first instant after the local day that contains `now` (the end of "today").
 pub fn end_of_local_day(now: Millis) -> Millis {
     let next = local_date(now) + Days::new(1);

@@ -174,7 +174,8 @@ fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceEr
 }
 
 /// The header's counts: leads and interactions as kept, hot/warm/cold from the kept counts as
-/// of now (`Store::tallies_at`: no scan of the leads), due today from the follow-up index.
+/// of now (`Store::tallies_at`: no scan of the leads), due today from the kept counts by local
+/// day (`Store::due_by`).
 pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
     let now = s.now();
     let mut st = Stats {
@@ -193,6 +194,9 @@ pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
             Temperature::Cold => st.cold += n,
         }
     }
-    st.due_today = due_today(s, &Query::default(), now)?.len();
+    let due = s
+        .store
+        .due_by(now, end_of_local_day(now), |owner| s.may_see_owner(owner))?;
+    st.due_today = usize::try_from(due).unwrap_or(usize::MAX);
     Ok(st)
 }

@@ -25,6 +25,16 @@ use crate::domain::{Lead, LeadId, Millis};
 /// How many leads have each tally, by its bytes.
 pub type TallyMap = BTreeMap<Vec<u8>, u64>;
 
+/// The entries of the index of coming changes, key and value, in key order.
+type Filed = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What `by_change` keeps with a lead's moment: when it stops waiting, if it waits (so that the
+/// follow-ups due by the end of today can tell a lead whose snooze ends today without reading
+/// every lead that changes today).
+fn change_value(lead: &Lead) -> Vec<u8> {
+    tally::wait_ends(lead).map_or_else(Vec::new, |w| w.to_be_bytes().to_vec())
+}
+
 /// How a problem with the derived data starts (`Problem::rebuildable`).
 pub(super) const DERIVED: &str = "derived data: ";
 
@@ -43,14 +53,15 @@ impl Trees {
             }
             *b.tally_deltas.entry(new.encode()).or_default() += 1;
         }
-        let was = before.and_then(|l| tally::next_change(&self.rules, l));
-        let will = tally::next_change(&self.rules, after);
+        let filed = |l: &Lead| tally::next_change(&self.rules, l).map(|at| (at, change_value(l)));
+        let was = before.and_then(filed);
+        let will = filed(after);
         if was != will {
-            if let Some(at) = was {
+            if let Some((at, _)) = was {
                 b.by_change.remove(&keys::followup(at, after.id));
             }
-            if let Some(at) = will {
-                b.by_change.insert(&keys::followup(at, after.id), &[]);
+            if let Some((at, value)) = will {
+                b.by_change.insert(&keys::followup(at, after.id), value);
             }
         }
     }
@@ -97,16 +108,17 @@ impl Trees {
     }
 
     /// The tallies and moments of change of every lead, by a full scan.
-    fn recount_derived(&self) -> Result<(TallyMap, Vec<[u8; 16]>), StoreError> {
+    fn recount_derived(&self) -> Result<(TallyMap, Filed), StoreError> {
         let mut map = TallyMap::new();
         let mut changes = Vec::new();
         for v in self.leads.iter().values() {
             let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
             *map.entry(Tally::of(&lead).encode()).or_default() += 1;
             if let Some(at) = tally::next_change(&self.rules, &lead) {
-                changes.push(keys::followup(at, lead.id));
+                changes.push((keys::followup(at, lead.id).to_vec(), change_value(&lead)));
             }
         }
+        changes.sort_unstable();
         Ok((map, changes))
     }
 
@@ -121,8 +133,8 @@ impl Trees {
         }
         self.tallies.apply_batch(batch)?;
         let mut batch = sled::Batch::default();
-        for k in &changes {
-            batch.insert(&k[..], &[]);
+        for (k, v) in &changes {
+            batch.insert(k.as_slice(), v.as_slice());
         }
         self.by_change.apply_batch(batch)?;
         self.meta
@@ -163,11 +175,11 @@ impl Trees {
             ));
         }
         let mut filed = Vec::new();
-        for k in self.by_change.iter().keys() {
-            filed.push(k?.to_vec());
+        for item in self.by_change.iter() {
+            let (k, v) = item?;
+            filed.push((k.to_vec(), v.to_vec()));
         }
-        let mut want: Vec<Vec<u8>> = changes.iter().map(|k| k.to_vec()).collect();
-        want.sort_unstable();
+        let want = changes;
         if filed != want {
             out.push(format!(
                 "{DERIVED}the index of coming changes has {} entries where a recount finds {}",
@@ -195,7 +207,8 @@ impl Trees {
     }
 }
 
-/// A fingerprint of what the moments of change depend on: the decay and the thresholds.
+/// A fingerprint of what the derived data depends on beyond the leads: the decay and the
+/// thresholds (the moments of change) and the time zone (follow-ups are counted by local day).
 fn change_rules(rules: &Rules) -> u64 {
     let e = &rules.engagement;
     let t = &rules.temperature;
@@ -203,9 +216,10 @@ fn change_rules(rules: &Rules) -> u64 {
         "{}/{}/{}/{}/{}/{}",
         e.half_life_days, e.min, e.max, t.hot, t.warm, t.hysteresis
     );
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    text.bytes()
+        .fold(crate::domain::time::zone_fingerprint(), |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 impl Store {
@@ -248,6 +262,57 @@ impl Store {
                 .collect())
         })();
         self.seen(r)
+    }
+
+    /// How many open leads `visible` lets one see have a follow-up due by the end of today
+    /// (`end`, the first instant after it) and do not wait past it: the kept counts up to
+    /// today's local day, and the leads whose wait ends later today (read from the index of
+    /// coming changes, which keeps when each stops waiting). As `list --due today` counts.
+    pub fn due_by(
+        &self,
+        now: Millis,
+        end: Millis,
+        visible: impl Fn(Option<&str>) -> bool,
+    ) -> Result<u64, StoreError> {
+        let today = crate::domain::time::local_day(end.saturating_sub(1));
+        let mut due = 0u64;
+        for (tally, n) in self.tallies_at(now)? {
+            if tally.class == tally::Class::Active
+                && tally.due_day.is_some_and(|d| d <= today)
+                && visible(tally.owner.as_deref())
+            {
+                due += n;
+            }
+        }
+        let t = self.read()?;
+        let r = (|| {
+            let mut more = 0u64;
+            // Every moment before the end of today: a lead whose wait ends later today is
+            // filed at its wait's end or sooner (a temperature crossing not yet ticked).
+            for item in t.by_change.range(..keys::followup(end, 0)) {
+                let (k, v) = item?;
+                let Some(wait_end) = v.as_ref().try_into().ok().map(Millis::from_be_bytes) else {
+                    continue;
+                };
+                // Waiting now (else the kept counts have it) and not past today.
+                if wait_end <= now || wait_end >= end {
+                    continue;
+                }
+                let Some((_, id)) = keys::read_followup(&k) else {
+                    continue;
+                };
+                let Some(lead) = t.lead(id)? else { continue };
+                if lead.stage.is_open()
+                    && lead.next_action.is_some_and(|a| a < end)
+                    && !tally::waiting(&lead, end.saturating_sub(1))
+                    && visible(lead.owner.as_deref())
+                {
+                    more += 1;
+                }
+            }
+            Ok(more)
+        })();
+        Ok(due + self.seen(r)?)
     }
 
     /// The leads whose moment of change has come by `now`, soonest first.

@@ -71,8 +71,9 @@ impl Trees {
             let (key, value) = self.counts.meta_entry();
             self.meta.insert(key, &value)?;
         }
-        if from < 5 {
-            // 5 keeps counts by tally and an index of coming changes (`derived`).
+        if from < 6 {
+            // 5 keeps counts by tally and an index of coming changes (`derived`); 6 counts
+            // follow-ups by local day and keeps when a waiting lead stops waiting.
             self.rebuild_derived()?;
         }
         self.meta

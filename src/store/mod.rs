@@ -48,8 +48,9 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// since), see `keys::rank`, and timelines are stored in chunks (`timeline`). 3: the meta tree
 /// keeps a generation and the counts, changed in the same write as what they count. 4: rank
 /// keys order ties of one score by fit (the learned chance, when a model is active). 5: kept
-/// counts by tally and an index of the moments leads change with time alone (`derived`).
-pub const SCHEMA_VERSION: u32 = 5;
+/// counts by tally and an index of the moments leads change with time alone (`derived`). 6: the
+/// tallies count follow-ups by local day, the index keeps when a waiting lead stops waiting.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.

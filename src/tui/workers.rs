@@ -166,7 +166,7 @@ fn load_view(
         limit: Some(first_page),
         ..query.clone()
     };
-    match service.list(&quick) {
+    let complete = match service.list(&quick) {
         Ok(rows) => {
             let complete = rows.len() < first_page;
             let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
@@ -179,29 +179,35 @@ fn load_view(
                     index,
                 },
             );
-            if !complete {
-                match service.list(&query) {
-                    Ok(rows) => {
-                        let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
-                        send(
-                            tx,
-                            Msg::ViewLoaded {
-                                generation,
-                                rows,
-                                complete: true,
-                                index,
-                            },
-                        );
-                    }
-                    Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
-                }
-            }
+            complete
         }
-        Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
-    }
+        Err(e) => {
+            send(tx, Msg::LoadFailed(generation, e.to_string()));
+            true
+        }
+    };
+    // The header's counts are kept by the store (no scan): they come with the first page,
+    // not after the whole view.
     match service.stats() {
         Ok(st) => send(tx, Msg::StatsLoaded(st)),
         Err(e) => send(tx, Msg::Failed(e.to_string())),
+    }
+    if !complete {
+        match service.list(&query) {
+            Ok(rows) => {
+                let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
+                send(
+                    tx,
+                    Msg::ViewLoaded {
+                        generation,
+                        rows,
+                        complete: true,
+                        index,
+                    },
+                );
+            }
+            Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
+        }
     }
 }
 
