@@ -53,10 +53,12 @@ impl Mode {
     }
 }
 
-/// When the reader saw what: the first queue row, then the whole view loaded.
+/// When the reader saw what: the first queue row, the first row with the header's counts (issue
+/// 10's "first frame with the header counts"), then the whole view loaded.
 #[derive(Default, Clone, Copy)]
 struct Seen {
     first_row: Option<Duration>,
+    counts: Option<Duration>,
     loaded: Option<Duration>,
 }
 
@@ -152,6 +154,9 @@ impl Bench {
                 if s.first_row.is_none() && first_row(parser.screen()) {
                     s.first_row = Some(start.elapsed());
                 }
+                if s.counts.is_none() && s.first_row.is_some() && counts(parser.screen()) {
+                    s.counts = Some(start.elapsed());
+                }
                 if s.loaded.is_none() && s.first_row.is_some() && loaded(parser.screen()) {
                     s.loaded = Some(start.elapsed());
                 }
@@ -237,6 +242,12 @@ fn first_row(screen: &vt100::Screen) -> bool {
     score && matches!(cells.next(), Some("HOT" | "warm" | "cold"))
 }
 
+/// The header has its counts (the rest of the view may still be loading).
+fn counts(screen: &vt100::Screen) -> bool {
+    let header = screen.rows(0, COLS).next().unwrap_or_default();
+    header.contains("hot ") && !header.contains("hot 0 · warm 0 · cold 0")
+}
+
 /// The header has its counts and nothing says loading any more.
 fn loaded(screen: &vt100::Screen) -> bool {
     let text = screen.contents();
@@ -287,7 +298,7 @@ fn time_starts(b: &Bench, store: &Path, mode: Mode, runs: usize) {
         }
         server = Some(child);
     }
-    let (mut first, mut whole) = (Vec::new(), Vec::new());
+    let (mut first, mut counted, mut whole) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..=runs {
         let seen = b.run_tui(store, mode, &[]);
         if mode == Mode::FirstStart {
@@ -295,10 +306,16 @@ fn time_starts(b: &Bench, store: &Path, mode: Mode, runs: usize) {
         }
         if run > 0 {
             first.push(seen.first_row.expect("a row was seen"));
+            counted.push(seen.counts.expect("the counts were seen"));
             whole.push(seen.loaded.expect("the view loaded"));
         }
     }
     println!("  {}: first queue row {}", mode.label(), spread(first));
+    println!(
+        "  {}: first frame with the header counts {}",
+        mode.label(),
+        spread(counted)
+    );
     println!("  {}: whole view loaded {}", mode.label(), spread(whole));
     let wrap = ["/usr/bin/time", "-f", "%M", "-o"];
     let out = b.home.join("time.txt");
