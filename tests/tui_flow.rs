@@ -509,3 +509,55 @@ fn the_timeline_stops_at_its_oldest_entry() {
     press(&service, &mut state, "k");
     assert_eq!(state.detail_scroll, entries - 2);
 }
+
+/// A view bigger than a page loads as a window from the top: more as the rep scrolls towards
+/// its end, all of it for `G` (which lands on its last row) and for a search (which finds a
+/// lead far below the first page).
+#[test]
+fn a_big_view_loads_as_a_window_that_grows_as_the_rep_scrolls() {
+    use leadq::service::Query;
+    use leadq::tui::update::FIRST_PAGE;
+    let service = service_with_demo(900);
+    let mut state = start_state(&service);
+    press(&service, &mut state, "A");
+    let whole = service.list(&Query::default()).unwrap();
+    assert!(whole.len() > 2 * FIRST_PAGE, "the demo view is big enough");
+    assert_eq!(state.rows.len(), FIRST_PAGE, "the first window only");
+    assert!(!state.complete);
+    state.page = 20;
+    for _ in 0..FIRST_PAGE {
+        press(&service, &mut state, "j");
+    }
+    assert_eq!(state.selected, FIRST_PAGE);
+    assert!(
+        state.rows.len() > FIRST_PAGE + 20,
+        "the window grew ahead of the cursor: {}",
+        state.rows.len()
+    );
+    let ids =
+        |rows: &[leadq::service::LeadView]| rows.iter().map(|v| v.lead.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&state.rows),
+        ids(&whole[..state.rows.len()]),
+        "the window is the top of the view, in order"
+    );
+    press(&service, &mut state, "G");
+    assert!(state.complete);
+    assert_eq!(state.rows.len(), whole.len());
+    assert_eq!(state.selected, whole.len() - 1, "G lands on the last row");
+    // Another view starts again from its first page; a search loads the whole view.
+    press(&service, &mut state, "H A");
+    assert_eq!(state.rows.len(), FIRST_PAGE);
+    let far = &whole[whole.len() - 1].lead.name;
+    press(&service, &mut state, "/");
+    for c in far.chars().filter(|c| !c.is_whitespace()).take(12) {
+        let spec = c.to_string();
+        press(&service, &mut state, &spec);
+    }
+    let hits = state.search.hits.clone().unwrap_or_default();
+    assert!(
+        hits.iter()
+            .any(|h| state.rows[h.row].lead.id == whole[whole.len() - 1].lead.id),
+        "the search found {far:?}, far below the first page"
+    );
+}

@@ -148,7 +148,20 @@ pub struct State {
     pub index: std::sync::Arc<crate::domain::search::SearchIndex>,
     /// Which generation of view query `rows` answer.
     pub view_generation: u64,
+    /// A load of the view is under way.
     pub loading: bool,
+    /// How many rows of the view to load: a window from the top that grows as the rep
+    /// scrolls towards its end (the whole view while a search looks at it, or after `G`).
+    pub rows_wanted: usize,
+    /// Whether `rows` is the whole view.
+    pub complete: bool,
+    /// The query `rows_wanted` grew for: another query starts again from the first page.
+    pub rows_query: Option<Query>,
+    /// The query the rows on show answer.
+    pub shown_query: Option<Query>,
+    /// `G` was pressed before the whole view had loaded: the selection goes to its last row
+    /// once it has.
+    pub to_bottom: bool,
     /// Why the view could not be loaded, until it can.
     pub load_error: Option<String>,
     pub stats: Stats,
@@ -202,6 +215,11 @@ impl State {
             index: Default::default(),
             view_generation: 0,
             loading: true,
+            rows_wanted: crate::tui::update::FIRST_PAGE,
+            complete: false,
+            rows_query: None,
+            shown_query: None,
+            to_bottom: false,
             load_error: None,
             stats: Stats::default(),
             selected: 0,

@@ -155,59 +155,38 @@ fn loader(service: Arc<dyn LeadService + Send + Sync>, rx: Receiver<Load>, tx: S
     }
 }
 
+/// Loads the first `rows` rows of a view (`usize::MAX`: all of it), then the header's counts
+/// (kept by the store: no scan).
 fn load_view(
     service: &dyn LeadService,
     tx: &Sender<Msg>,
     generation: u64,
     query: Query,
-    first_page: usize,
+    rows: usize,
 ) {
-    let quick = Query {
-        limit: Some(first_page),
-        ..query.clone()
+    let window = Query {
+        limit: (rows != usize::MAX).then_some(rows),
+        ..query
     };
-    let complete = match service.list(&quick) {
-        Ok(rows) => {
-            let complete = rows.len() < first_page;
-            let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
+    match service.list(&window) {
+        Ok(found) => {
+            let complete = found.len() < rows;
+            let index = Arc::new(SearchIndex::build(found.iter().map(|v| &v.lead)));
             send(
                 tx,
                 Msg::ViewLoaded {
                     generation,
-                    rows,
+                    rows: found,
                     complete,
                     index,
                 },
             );
-            complete
         }
-        Err(e) => {
-            send(tx, Msg::LoadFailed(generation, e.to_string()));
-            true
-        }
-    };
-    // The header's counts are kept by the store (no scan): they come with the first page,
-    // not after the whole view.
+        Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
+    }
     match service.stats() {
         Ok(st) => send(tx, Msg::StatsLoaded(st)),
         Err(e) => send(tx, Msg::Failed(e.to_string())),
-    }
-    if !complete {
-        match service.list(&query) {
-            Ok(rows) => {
-                let index = Arc::new(SearchIndex::build(rows.iter().map(|v| &v.lead)));
-                send(
-                    tx,
-                    Msg::ViewLoaded {
-                        generation,
-                        rows,
-                        complete: true,
-                        index,
-                    },
-                );
-            }
-            Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
-        }
     }
 }
 

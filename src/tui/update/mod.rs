@@ -137,14 +137,50 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
     fx
 }
 
+/// Loads the view again: the window of rows the rep has scrolled through (from the first page
+/// for another view or filter), or the whole view while a search looks at it.
 pub fn reload(s: &mut State) -> Vec<Effect> {
+    let query = s.query();
+    if s.rows_query.as_ref() != Some(&query) {
+        s.rows_wanted = FIRST_PAGE;
+        s.to_bottom = false;
+        s.rows_query = Some(query.clone());
+    }
+    let rows = if s.search.query.trim().is_empty() {
+        s.rows_wanted
+    } else {
+        usize::MAX
+    };
     s.view_generation += 1;
     s.loading = true;
     vec![Effect::LoadView {
         generation: s.view_generation,
-        query: s.query(),
-        first_page: FIRST_PAGE,
+        query,
+        first_page: rows,
     }]
+}
+
+/// Moves the selection, and loads more of the view when it nears the end of what is loaded
+/// (all of it for `G`).
+fn scroll(s: &mut State, delta: isize) -> Vec<Effect> {
+    move_by(s, delta);
+    if s.screen != Screen::Queue || s.help || s.complete || s.search.hits.is_some() {
+        return vec![];
+    }
+    if delta >= isize::MAX / 2 {
+        s.to_bottom = true;
+        s.rows_wanted = usize::MAX;
+        return reload(s);
+    }
+    let margin = s.page.max(1) * 2;
+    if s.selected + margin >= s.rows.len() && !s.loading {
+        s.rows_wanted = s
+            .rows_wanted
+            .max(s.rows.len())
+            .saturating_add(FIRST_PAGE.max(s.page * 4));
+        return reload(s);
+    }
+    vec![]
 }
 
 fn view_loaded(
@@ -162,16 +198,22 @@ fn view_loaded(
     let keep = s.selected_lead().map(|v| v.lead.id);
     // A quick first page without the selected lead would put another lead under the cursor:
     // keep what is on screen until the whole view arrives.
+    s.loading = false;
     if !complete
         && !s.rows.is_empty()
+        && s.shown_query == s.rows_query
         && keep.is_some_and(|id| !rows.iter().any(|v| v.lead.id == id))
     {
-        return vec![];
+        // The selected lead moved down out of the window: a bigger window finds it (or,
+        // whole, shows it has left the view).
+        s.rows_wanted = s.rows_wanted.saturating_mul(4);
+        return reload(s);
     }
     let old = std::mem::replace(&mut s.rows, rows);
     s.load_error = None;
     s.index = index;
-    s.loading = !complete;
+    s.complete = complete;
+    s.shown_query = s.rows_query.clone();
     if let Some(hits) = &mut s.search.hits {
         // Hits name rows by position: carry each to its lead's new row (dropping leads that
         // left the view) until the search over the new rows answers.
@@ -203,6 +245,9 @@ fn view_loaded(
         return switch_view(s, View::All);
     }
     s.selected = s.selected.min(s.visible_len().saturating_sub(1));
+    if complete && std::mem::take(&mut s.to_bottom) {
+        s.selected = s.visible_len().saturating_sub(1);
+    }
     if s.search.query.is_empty() {
         vec![]
     } else {
@@ -355,12 +400,12 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             s.help_scroll = 0;
         }
         Action::Back => return back(s),
-        Action::Down => move_by(s, 1),
-        Action::Up => move_by(s, -1),
-        Action::PageDown => move_by(s, s.page.max(1) as isize),
-        Action::PageUp => move_by(s, -(s.page.max(1) as isize)),
-        Action::Top => move_by(s, isize::MIN / 2),
-        Action::Bottom => move_by(s, isize::MAX / 2),
+        Action::Down => return scroll(s, 1),
+        Action::Up => return scroll(s, -1),
+        Action::PageDown => return scroll(s, s.page.max(1) as isize),
+        Action::PageUp => return scroll(s, -(s.page.max(1) as isize)),
+        Action::Top => return scroll(s, isize::MIN / 2),
+        Action::Bottom => return scroll(s, isize::MAX / 2),
         Action::Open => {
             if let Some(id) = s.selected_lead().map(|v| v.lead.id) {
                 s.screen = Screen::Lead;

@@ -72,6 +72,11 @@ pub(super) fn start_search(s: &mut State, may_narrow: bool) -> Vec<Effect> {
     };
     s.search.base = Some(s.search.query.clone());
     s.search.pending = true;
+    if !s.complete {
+        // The search looks at the whole view: it is loaded first, and the search runs
+        // when it arrives (`view_loaded`).
+        return super::reload(s);
+    }
     vec![Effect::Search {
         generation: s.search.generation,
         query: s.search.query.clone(),
