@@ -508,3 +508,42 @@ fn a_small_terminal_says_so_until_it_is_enlarged() {
     assert!(tui.wait_exit().success());
     tui.assert_restored();
 }
+
+/// The All view of a store many frames long works end to end: it opens on its first window with
+/// the header's counts, `G` lands on its last row (the lowest score of the whole view, not of
+/// the first window), and `g` comes back to the top.
+#[test]
+fn the_all_view_beyond_one_frame_opens_as_a_window_and_g_reaches_its_last_row() {
+    let home = Home::new();
+    home.cli(&["demo", "--count", "700", "--seed", "5"]);
+    let whole: Value =
+        serde_json::from_str(&home.cli(&["list", "--format", "json"])).expect("list prints JSON");
+    let whole = whole.as_array().expect("an array");
+    assert!(
+        whole.len() > 400,
+        "a view of several windows: {}",
+        whole.len()
+    );
+    let last = whole.last().expect("a last row");
+    let last_name = last["name"].as_str().expect("a name").to_string();
+    let top_name = whole[0]["name"].as_str().expect("a name").to_string();
+    let mut tui = home.tui(100, 30);
+    tui.wait_until("the first queue row with the header counts", |s| {
+        row(s, 0).contains("hot ") && row(s, 2).contains(&top_name[..top_name.len().min(12)])
+    });
+    tui.keys("A");
+    tui.wait_until("the All view", |s| {
+        row(s, 2).contains(&top_name[..top_name.len().min(12)])
+    });
+    tui.keys("G");
+    let short = last_name.chars().take(12).collect::<String>();
+    tui.wait_until("the last row of the whole view, selected", |s| {
+        rows(s).iter().any(|r| r.contains(&short))
+    });
+    tui.keys("g");
+    tui.wait_until("the top again", |s| {
+        row(s, 2).contains(&top_name[..top_name.len().min(12)])
+    });
+    tui.keys("q");
+    assert!(tui.wait_exit().success());
+}

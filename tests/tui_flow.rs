@@ -561,3 +561,23 @@ fn a_big_view_loads_as_a_window_that_grows_as_the_rep_scrolls() {
         "the search found {far:?}, far below the first page"
     );
 }
+
+/// `G` pressed while another view is still on show (its load in flight) lands on the last row
+/// of the view asked for.
+#[test]
+fn g_right_after_a_view_switch_reaches_the_new_views_last_row() {
+    use leadq::service::Query;
+    let service = service_with_demo(900);
+    let mut state = start_state(&service);
+    let whole = service.list(&Query::default()).unwrap();
+    assert!(
+        state.complete && state.rows.len() < whole.len(),
+        "Hot is whole and smaller"
+    );
+    // `A`'s load is still in flight (its effects not run) when `G` is pressed.
+    let in_flight = leadq::tui::update::update(&mut state, Msg::Key(keys("A")[0]));
+    assert!(!in_flight.is_empty());
+    press(&service, &mut state, "G");
+    assert_eq!(state.rows.len(), whole.len(), "the whole All view");
+    assert_eq!(state.selected, whole.len() - 1, "on its last row");
+}

@@ -164,7 +164,9 @@ pub fn reload(s: &mut State) -> Vec<Effect> {
 /// (all of it for `G`).
 fn scroll(s: &mut State, delta: isize) -> Vec<Effect> {
     move_by(s, delta);
-    if s.screen != Screen::Queue || s.help || s.complete || s.search.hits.is_some() {
+    // Complete only if the rows on show are the view asked for last (not one switched from).
+    let complete = s.complete && s.shown_query == s.rows_query;
+    if s.screen != Screen::Queue || s.help || complete || s.search.hits.is_some() {
         return vec![];
     }
     if delta >= isize::MAX / 2 {
