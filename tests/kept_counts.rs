@@ -321,3 +321,35 @@ fn a_snooze_ending_later_today_leaves_the_follow_up_due_today() -> TestResult {
     }
     Ok(())
 }
+
+/// Filing the derived data with the rules writes only when they changed: a store whose disk
+/// lacks the room for a write still opens, and lists and counts.
+#[test]
+fn a_store_without_room_for_a_write_still_opens_for_reading() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    {
+        let s = open(&path, START)?;
+        s.add(NewLead {
+            name: "Ada".into(),
+            email: Some("ada@corp.example".into()),
+            ..NewLead::default()
+        })?;
+    }
+    let settings = Settings {
+        fixed_now: Some(START),
+        // More than any disk has: every write is refused before it starts.
+        min_free: u64::MAX / 4,
+        ..Settings::default()
+    };
+    let s = Local::new(Store::open(&path, DEFAULT_CACHE_BYTES)?, settings)?;
+    assert_eq!(s.list(&Query::default())?.len(), 1);
+    assert_eq!(s.stats()?.leads, 1);
+    let refused = s.add(NewLead {
+        name: "Bo".into(),
+        email: Some("bo@corp.example".into()),
+        ..NewLead::default()
+    });
+    assert!(refused.is_err(), "a write is refused for want of room");
+    Ok(())
+}

@@ -226,6 +226,21 @@ impl Store {
     /// Files the moments of change with these rules' decay and thresholds (the service does
     /// this once, on open): a store filed with other rules is refiled, a scan of every lead.
     pub fn use_rules(&self, rules: Arc<Rules>) -> Result<(), StoreError> {
+        let filed = {
+            let t = self.read()?;
+            let r = t.meta.get(META_CHANGE_RULES).map_err(StoreError::from);
+            self.seen(r)?
+                .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        };
+        if filed == Some(change_rules(&rules)) {
+            // Nothing to refile: the rules are set without a write, so that a store on a full
+            // disk still opens for reading.
+            let mut gate = self.write()?;
+            if let super::State::Open(t) = &mut *gate {
+                t.rules = rules;
+            }
+            return Ok(());
+        }
         self.writing(0, |t, _| {
             t.use_rules(rules)
                 .map(|_| ())

@@ -94,7 +94,7 @@ impl Store {
     }
 
     /// The trees, for writing: every reader waits until the write is applied and flushed.
-    fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
+    pub(super) fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
         self.refuse_if_damaged()?;
         self.recover_if_due();
         let guard = self.state.write();
