@@ -334,7 +334,20 @@ fn a_schema_1_store_is_migrated_on_open() -> TestResult {
         assert_eq!(store.timeline(2)?.len(), long.len());
         assert!(store.timeline(2)?.iter().all(|(k, _)| *k != key));
     }
-    let db = sled::Config::new().path(&path).open()?;
+    // sled lets go of its lock when its flusher thread stops, a moment after the store is
+    // dropped (Store::open waits for it the same way).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let db = loop {
+        match sled::Config::new().path(&path).open() {
+            Ok(db) => break db,
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     assert!(
         !db.tree_names().iter().any(|n| n == b"timeline"),
         "the old tree is gone"
