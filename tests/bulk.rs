@@ -425,6 +425,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A write of `before` changed by `change`, as a rescore makes it.
+fn rescore(before: &Lead, change: impl FnOnce(&mut Lead)) -> LeadWrite {
+    let mut after = before.clone();
+    change(&mut after);
+    LeadWrite {
+        before: Some(before.clone()),
+        after,
+        keys: DedupeKeys::default(),
+        append: vec![],
+        remove: vec![],
+    }
+}
+
 /// A rescore of the whole store (a new model put to use) goes in chunks without a transaction,
 /// behind a mark: cut short with lead records rewritten and their rank keys not, the next open
 /// rebuilds the rank index from the records, so the queue matches the leads again.
@@ -442,16 +455,10 @@ fn a_rescore_cut_short_is_mended_on_open() -> TestResult {
         let rescored: Vec<LeadWrite> = leads
             .iter()
             .map(|before| {
-                let mut after = before.clone();
-                after.score.fit = f64::from((before.id * 13 % 40) as u32);
-                after.score.bound = 99 - before.score.bound;
-                LeadWrite {
-                    before: Some(before.clone()),
-                    after,
-                    keys: DedupeKeys::default(),
-                    append: vec![],
-                    remove: vec![],
-                }
+                rescore(before, |after| {
+                    after.score.fit = f64::from((before.id * 13 % 40) as u32);
+                    after.score.bound = 99 - before.score.bound;
+                })
             })
             .collect();
         store.rescore_cut_short(&rescored)?;
@@ -492,15 +499,9 @@ fn a_whole_rescore_matches_its_records() -> TestResult {
         let writes: Vec<LeadWrite> = part
             .iter()
             .map(|before| {
-                let mut after = before.clone();
-                after.score.bound = (before.id * 3 % 100) as u8;
-                LeadWrite {
-                    before: Some(before.clone()),
-                    after,
-                    keys: DedupeKeys::default(),
-                    append: vec![],
-                    remove: vec![],
-                }
+                rescore(before, |after| {
+                    after.score.bound = (before.id * 3 % 100) as u8
+                })
             })
             .collect();
         store.rescore_chunk(&writes)?;
@@ -519,16 +520,8 @@ fn a_whole_rescore_matches_its_records() -> TestResult {
     want.sort_by_key(|b| Reverse(*b));
     assert_eq!(bounds, want);
     // A write that changes more than the score is refused by the rescore path.
-    let mut moved = store.lead(1)?.expect("lead 1");
-    let before = moved.clone();
-    moved.next_action = None;
-    let refused = store.rescore_chunk(&[LeadWrite {
-        before: Some(before),
-        after: moved,
-        keys: DedupeKeys::default(),
-        append: vec![],
-        remove: vec![],
-    }]);
+    let before = store.lead(1)?.expect("lead 1");
+    let refused = store.rescore_chunk(&[rescore(&before, |after| after.next_action = None)]);
     assert!(refused.is_err(), "a follow-up change is not a rescore");
     Ok(())
 }

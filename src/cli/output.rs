@@ -124,9 +124,10 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// JSON with the characters that could drive a terminal written as `\uXXXX` escapes: serde
-/// escapes only the C0 controls, not DEL, the C1 controls or the bidi overrides. They can only
-/// be inside strings (JSON's own syntax is ASCII), where the escape reads back as the same text.
+/// JSON with the characters that could drive a terminal written as `\u` escapes (four hex
+/// digits): serde escapes only the C0 controls, not DEL, the C1 controls or the bidi overrides.
+/// They can only be inside strings (JSON's own syntax is ASCII), where the escape reads back
+/// as the same text.
 pub fn escape_unsafe(json: &str) -> String {
     if !json.chars().any(crate::domain::sanitize::is_unsafe) {
         return json.to_string();

@@ -87,8 +87,8 @@ impl Trees {
         b.tallies_after = Some(after);
     }
 
-    /// Reads the kept tallies (on open).
-    pub(super) fn load_tallies(&mut self) -> Result<(), StoreError> {
+    /// The kept tallies as the `tallies` tree holds them.
+    fn read_tallies(&self) -> Result<TallyMap, StoreError> {
         let mut map = TallyMap::new();
         for item in self.tallies.iter() {
             let (k, v) = item?;
@@ -103,7 +103,12 @@ impl Trees {
                 })?;
             map.insert(k.to_vec(), n);
         }
-        self.tally_counts = map;
+        Ok(map)
+    }
+
+    /// Reads the kept tallies (on open).
+    pub(super) fn load_tallies(&mut self) -> Result<(), StoreError> {
+        self.tally_counts = self.read_tallies()?;
         Ok(())
     }
 
@@ -147,16 +152,13 @@ impl Trees {
     pub(super) fn verify_derived(&self) -> Result<Vec<String>, StoreError> {
         let (map, changes) = self.recount_derived()?;
         let mut out = Vec::new();
-        let mut kept = TallyMap::new();
-        for item in self.tallies.iter() {
-            let (k, v) = item?;
-            let n = v
-                .as_ref()
-                .try_into()
-                .map(u64::from_be_bytes)
-                .unwrap_or(u64::MAX);
-            kept.insert(k.to_vec(), n);
-        }
+        let kept = match self.read_tallies() {
+            Ok(kept) => kept,
+            Err(e) => {
+                out.push(format!("{DERIVED}the kept counts cannot be read ({e})"));
+                return Ok(out);
+            }
+        };
         if kept != map {
             let differ = map
                 .keys()
