@@ -30,6 +30,8 @@ fn lead(id: LeadId, bound: u8, next_action: Option<Millis>) -> Lead {
         },
         NOW - 10 * DAY_MS,
     );
+    // The queue files a lead under its score as its record stands: here all fit.
+    l.score.fit = f64::from(bound);
     l.score.bound = bound;
     l.next_action = next_action;
     l
@@ -63,6 +65,7 @@ fn create(l: &Lead) -> LeadWrite {
 fn merge(before: &Lead, email: &str) -> LeadWrite {
     let mut after = before.clone();
     after.score.bound = before.score.bound + 7;
+    after.score.fit = f64::from(after.score.bound);
     after.next_action = Some(NOW + DAY_MS);
     after.last_touch = Some(NOW);
     LeadWrite {
@@ -321,6 +324,7 @@ fn a_schema_1_store_is_migrated_on_open() -> TestResult {
         let key = timeline[5].0;
         let mut after = store.lead(2)?.unwrap();
         after.score.bound = 81;
+        after.score.fit = f64::from(after.score.bound);
         store.commit(
             &[LeadWrite {
                 before: store.lead(2)?,
@@ -458,6 +462,7 @@ fn a_rescore_cut_short_is_mended_on_open() -> TestResult {
                 rescore(before, |after| {
                     after.score.fit = f64::from((before.id * 13 % 40) as u32);
                     after.score.bound = 99 - before.score.bound;
+                    after.score.fit = f64::from(after.score.bound);
                 })
             })
             .collect();
@@ -500,7 +505,7 @@ fn a_whole_rescore_matches_its_records() -> TestResult {
             .iter()
             .map(|before| {
                 rescore(before, |after| {
-                    after.score.bound = (before.id * 3 % 100) as u8
+                    after.score.fit = (before.id * 3 % 100) as f64
                 })
             })
             .collect();

@@ -409,10 +409,11 @@ fn the_selection_follows_the_lead_when_the_queue_re_sorts() {
     press(&service, &mut state, "A");
     // Far enough down that a connected call lifts the lead above others.
     press(&service, &mut state, "G k k k k k");
-    assert!(state.selected > 200, "{}", state.selected);
+    let place = |s: &leadq::tui::state::State| s.window_start + s.selected;
+    assert!(place(&state) > 200, "{}", place(&state));
     let id = state.selected_lead().unwrap().lead.id;
-    let row_before = state.selected;
-    let neighbour = state.rows[row_before - 1].lead.id;
+    let row_before = place(&state);
+    let neighbour = state.rows[state.selected - 1].lead.id;
     let calls = |id| {
         service
             .show(id)
@@ -424,9 +425,11 @@ fn the_selection_follows_the_lead_when_the_queue_re_sorts() {
     };
     press(&service, &mut state, "c 1 <enter> <enter>");
     assert_eq!(state.selected_lead().unwrap().lead.id, id);
-    assert_ne!(
-        state.selected, row_before,
-        "the call moved the lead up the queue"
+    assert!(
+        place(&state) < row_before,
+        "the call moved the lead up the queue ({} -> {})",
+        row_before,
+        place(&state)
     );
     press(&service, &mut state, "c 1 <enter> <enter>");
     assert_eq!(
@@ -510,44 +513,72 @@ fn the_timeline_stops_at_its_oldest_entry() {
     assert_eq!(state.detail_scroll, entries - 2);
 }
 
-/// A view bigger than a page loads as a window from the top: more as the rep scrolls towards
-/// its end, all of it for `G` (which lands on its last row) and for a search (which finds a
-/// lead far below the first page).
+/// A view bigger than a page loads as a window: the rows around the selection, which move
+/// with it as the rep scrolls (`j`, `G` to the last row, `g` back to the first), never the
+/// whole view; a search loads the whole view (and finds a lead far below the first page).
 #[test]
-fn a_big_view_loads_as_a_window_that_grows_as_the_rep_scrolls() {
+fn a_big_view_loads_as_a_window_that_moves_with_the_selection() {
     use leadq::service::Query;
     use leadq::tui::update::FIRST_PAGE;
     let service = service_with_demo(900);
     let mut state = start_state(&service);
     press(&service, &mut state, "A");
     let whole = service.list(&Query::default()).unwrap();
-    assert!(whole.len() > 2 * FIRST_PAGE, "the demo view is big enough");
+    assert!(whole.len() > 3 * FIRST_PAGE, "the demo view is big enough");
     assert_eq!(state.rows.len(), FIRST_PAGE, "the first window only");
+    assert_eq!(state.total, whole.len(), "the view's total with the window");
     assert!(!state.complete);
     state.page = 20;
+    let ids =
+        |rows: &[leadq::service::LeadView]| rows.iter().map(|v| v.lead.id).collect::<Vec<_>>();
+    let in_order = |state: &leadq::tui::state::State| {
+        assert_eq!(
+            ids(&state.rows),
+            ids(&whole[state.window_start..state.window_start + state.rows.len()]),
+            "the window is the view's rows from where it starts, in order"
+        );
+    };
     for _ in 0..FIRST_PAGE {
         press(&service, &mut state, "j");
     }
-    assert_eq!(state.selected, FIRST_PAGE);
-    assert!(
-        state.rows.len() > FIRST_PAGE + 20,
-        "the window grew ahead of the cursor: {}",
-        state.rows.len()
-    );
-    let ids =
-        |rows: &[leadq::service::LeadView]| rows.iter().map(|v| v.lead.id).collect::<Vec<_>>();
+    assert_eq!(state.window_start + state.selected, FIRST_PAGE);
     assert_eq!(
-        ids(&state.rows),
-        ids(&whole[..state.rows.len()]),
-        "the window is the top of the view, in order"
+        state.selected_lead().map(|v| v.lead.id),
+        Some(whole[FIRST_PAGE].lead.id)
     );
+    assert!(
+        state.window_start > 0,
+        "the window moved down with the cursor"
+    );
+    assert!(
+        state.window_start + state.rows.len() > FIRST_PAGE + 20,
+        "and holds the rows ahead of it"
+    );
+    in_order(&state);
     press(&service, &mut state, "G");
-    assert!(state.complete);
-    assert_eq!(state.rows.len(), whole.len());
-    assert_eq!(state.selected, whole.len() - 1, "G lands on the last row");
+    assert_eq!(state.window_start + state.selected, whole.len() - 1);
+    assert_eq!(
+        state.selected_lead().map(|v| v.lead.id),
+        whole.last().map(|v| v.lead.id),
+        "G lands on the last row"
+    );
+    assert!(
+        state.rows.len() <= FIRST_PAGE,
+        "a window, not the whole view"
+    );
+    in_order(&state);
+    press(&service, &mut state, "k k");
+    assert_eq!(state.window_start + state.selected, whole.len() - 3);
+    press(&service, &mut state, "g");
+    assert_eq!(
+        (state.window_start, state.selected),
+        (0, 0),
+        "g is back at the top"
+    );
+    in_order(&state);
     // Another view starts again from its first page; a search loads the whole view.
-    press(&service, &mut state, "H A");
-    assert_eq!(state.rows.len(), FIRST_PAGE);
+    press(&service, &mut state, "G H A");
+    assert_eq!((state.window_start, state.rows.len()), (0, FIRST_PAGE));
     let far = &whole[whole.len() - 1].lead.name;
     press(&service, &mut state, "/");
     for c in far.chars().filter(|c| !c.is_whitespace()).take(12) {
@@ -578,6 +609,14 @@ fn g_right_after_a_view_switch_reaches_the_new_views_last_row() {
     let in_flight = leadq::tui::update::update(&mut state, Msg::Key(keys("A")[0]));
     assert!(!in_flight.is_empty());
     press(&service, &mut state, "G");
-    assert_eq!(state.rows.len(), whole.len(), "the whole All view");
-    assert_eq!(state.selected, whole.len() - 1, "on its last row");
+    assert_eq!(state.total, whole.len(), "the All view");
+    assert_eq!(
+        state.window_start + state.selected,
+        whole.len() - 1,
+        "on its last row"
+    );
+    assert_eq!(
+        state.selected_lead().map(|v| v.lead.id),
+        whole.last().map(|v| v.lead.id)
+    );
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::Format;
 use super::output::{LeadJson, print_json, print_table, write_csv};
 use crate::domain::{Stage, Temperature};
-use crate::service::{LeadService, OwnerFilter, Query};
+use crate::service::{LeadService, OwnerFilter, Query, Window};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TempArg {
@@ -43,8 +43,12 @@ pub struct Args {
     /// Also closed (customer, loyal, lost) and snoozed leads
     #[arg(long)]
     pub all: bool,
+    /// At most this many rows
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Skip this many rows of the view first (the next page: --offset 20 --limit 20)
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -60,6 +64,7 @@ impl Args {
             today: false,
             all: false,
             limit: Some(20),
+            offset: 0,
             format: Format::Text,
         }
     }
@@ -100,7 +105,9 @@ pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
 }
 
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
-    let rows = s.list(&query(s, a)?)?;
+    let q = query(s, a)?;
+    let page = s.page(&q, Window::rows(a.offset, q.limit.unwrap_or(usize::MAX)))?;
+    let rows = page.rows;
     match a.format {
         Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
         Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
@@ -109,7 +116,18 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
             s.location()
         )?,
         Format::Text if rows.is_empty() => say!("No leads match.")?,
-        Format::Text => print_table(&rows, s.now())?,
+        Format::Text => {
+            print_table(&rows, s.now())?;
+            if rows.len() < page.total {
+                let (first, last) = (page.offset + 1, page.offset + rows.len());
+                let next = if last < page.total {
+                    format!(" (next: --offset {last})")
+                } else {
+                    String::new()
+                };
+                say!("Rows {first}-{last} of {}{next}.", page.total)?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -188,9 +188,13 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         return reconnecting_client(&path);
     }
     match Store::open(&path, DEFAULT_CACHE_BYTES) {
-        Ok(store) => Ok(Arc::new(
-            Local::new(store, settings).context("cannot prepare the store")?,
-        )),
+        Ok(store) => {
+            let local = Arc::new(Local::new(store, settings).context("cannot prepare the store")?);
+            if interactive {
+                keep_up_with_time(Arc::clone(&local));
+            }
+            Ok(local)
+        }
         // The process holding the store may be a server just starting: give it a moment.
         Err(StoreError::InUse(p)) if servers => {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
@@ -209,6 +213,19 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// An in-process TUI owns the store as a server would: every minute the leads whose moment of
+/// change has come (a point of decay, a snooze ending) are brought up to now, so views read
+/// the queue index as it stands instead of placing ever more leads by hand.
+fn keep_up_with_time(local: Arc<Local>) {
+    std::thread::spawn(move || {
+        loop {
+            // A failed tick (a full disk) leaves the views to place those leads themselves.
+            let _ = local.tick();
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    });
 }
 
 /// Why a store cannot be opened for lack of rights, and what to do: a store of one's own that

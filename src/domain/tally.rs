@@ -22,6 +22,26 @@ pub enum Class {
     Closed,
 }
 
+impl Class {
+    /// The lead's class at `at`.
+    pub fn at(lead: &Lead, at: Millis) -> Class {
+        if !lead.stage.is_open() {
+            Class::Closed
+        } else if waiting(lead, at) {
+            Class::Waiting
+        } else {
+            Class::Active
+        }
+    }
+
+    /// The class as its record stands.
+    pub fn of(lead: &Lead) -> Class {
+        Class::at(lead, lead.score.at)
+    }
+
+    pub const ALL: [Class; 3] = [Class::Active, Class::Waiting, Class::Closed];
+}
+
 /// A lead's place in the counts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tally {
@@ -55,13 +75,7 @@ impl Tally {
     }
 
     fn with(lead: &Lead, at: Millis, temperature: Temperature) -> Tally {
-        let class = if !lead.stage.is_open() {
-            Class::Closed
-        } else if waiting(lead, at) {
-            Class::Waiting
-        } else {
-            Class::Active
-        };
+        let class = Class::at(lead, at);
         Tally {
             class,
             temperature,
@@ -174,7 +188,8 @@ pub fn wait_ends(lead: &Lead) -> Option<Millis> {
 }
 
 /// The first moment after the record's own at which time alone changes where the lead counts
-/// (`Tally::at` differs from `Tally::of`): a temperature crossing as its score decays, a snooze
+/// or where it ranks (`Tally::at` differs from `Tally::of`, or the score from the one it is
+/// filed under in the queue index): a whole point of decay, a temperature crossing, a snooze
 /// or a nurture wait ending. None when nothing will.
 pub fn next_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
     let from = lead.score.at;
@@ -194,26 +209,29 @@ pub fn next_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
             consider(t);
         }
     }
-    if let Some(t) = temperature_change(rules, lead) {
+    if let Some(t) = score_change(rules, lead) {
         consider(t);
     }
     first
 }
 
-/// The first moment after `score.at` at which the lead's temperature differs from its
-/// record's. The score moves one way only (its engagement fades towards zero), so the
-/// temperature changes at most twice and the first change is found by bisection.
-fn temperature_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
+/// The score a lead is filed under in the queue index: its score as of its record's moment.
+pub fn filed_score(rules: &Rules, lead: &Lead) -> u8 {
+    lead.score.score(rules, lead.score.at)
+}
+
+/// The first moment after `score.at` at which the lead's whole-point score differs from its
+/// record's (and with it, possibly, its temperature). The score moves one way only (its
+/// engagement fades towards zero), so the first change is found by bisection.
+fn score_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
     let from = lead.score.at;
-    let changed = |t: Millis| {
-        let score = lead.score.score(rules, t);
-        rules.temperature.classify(score, lead.temperature) != lead.temperature
-    };
-    if changed(from) {
+    let score = filed_score(rules, lead);
+    if rules.temperature.classify(score, lead.temperature) != lead.temperature {
         // A record whose temperature is not its own score's (written by an older leadq):
         // it counts differently from the next moment on.
         return Some(from.saturating_add(1));
     }
+    let changed = |t: Millis| lead.score.score(rules, t) != score;
     // Once the engagement is within a hundredth of a point of zero the score no longer
     // moves: that is at most this many half-lives on.
     let size = lead.score.sum.abs();
@@ -282,10 +300,34 @@ mod tests {
         let (_, t) = crate::domain::scoring::current(&rules, &l, NOW);
         l.temperature = t;
         assert_eq!(l.temperature, Temperature::Hot);
-        let at = next_change(&rules, &l).expect("it cools");
-        assert!(at > NOW && at < NOW + 200 * DAY_MS);
-        assert_eq!(Tally::at(&rules, &l, at - 1).temperature, Temperature::Hot);
-        assert_ne!(Tally::at(&rules, &l, at).temperature, Temperature::Hot);
+        // Moment by moment, whole point by whole point, until it is no longer hot.
+        let mut at = NOW;
+        let mut steps = 0;
+        while Tally::of(&l).temperature == Temperature::Hot {
+            let next = next_change(&rules, &l).expect("it cools");
+            assert!(next > at && next < NOW + 200 * DAY_MS);
+            let before = l.score.score(&rules, next - 1);
+            assert_eq!(
+                before,
+                filed_score(&rules, &l),
+                "no change before the moment"
+            );
+            assert_eq!(Tally::at(&rules, &l, next - 1), Tally::of(&l));
+            assert_ne!(
+                l.score.score(&rules, next),
+                before,
+                "a point lost at the moment"
+            );
+            l.score = l.score.advanced(&rules, next);
+            let (_, t) = crate::domain::scoring::current(&rules, &l, next);
+            l.temperature = t;
+            at = next;
+            steps += 1;
+        }
+        assert!(
+            steps > 1,
+            "a hot lead loses points one by one before it cools"
+        );
     }
 
     #[test]

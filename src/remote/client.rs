@@ -20,6 +20,7 @@ use crate::service::{
     ImportReport, LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query,
     ServiceError, Stats,
 };
+use crate::service::{ViewPage, Window};
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<Reply, Failure>>>>>;
 
@@ -583,6 +584,17 @@ impl LeadService for Client {
 
     fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError> {
         self.leads(Request::List(query.clone()))
+    }
+
+    fn page(&self, query: &Query, window: Window) -> Result<ViewPage, ServiceError> {
+        let request = Request::Page {
+            query: query.clone(),
+            window,
+        };
+        match self.call(request, true)? {
+            Reply::Page(p) => Ok(*p),
+            other => Err(unexpected(&other)),
+        }
     }
 
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {

@@ -15,7 +15,7 @@ use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
     ActionId, Activity, AddOutcome, Change, DemoReport, Health, Identity, ImportOptions,
-    ImportReport, LeadDetail, LeadView, LogEntry, Presence, Query, Stats,
+    ImportReport, LeadDetail, LeadView, LogEntry, Presence, Query, Stats, ViewPage, Window,
 };
 
 /// Bumped on any change a peer of the previous version could misread.
@@ -23,7 +23,8 @@ use crate::service::{
 /// the owner filter is an enum; the welcome says the server's clock.
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
-pub const PROTOCOL: u32 = 4;
+/// 5: a view is asked for a page at a time (`Page`), with its total.
+pub const PROTOCOL: u32 = 5;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -223,6 +224,11 @@ pub enum Request {
         action: ActionId,
     },
     List(Query),
+    /// A window of a view, and its total.
+    Page {
+        query: Query,
+        window: Window,
+    },
     Show(LeadId),
     Export,
     Demo {
@@ -262,6 +268,7 @@ pub enum Reply {
     Changed(Box<Change>),
     Done,
     Leads(Vec<LeadView>),
+    Page(Box<ViewPage>),
     Detail(Box<LeadDetail>),
     Demo(DemoReport),
     Stats(Stats),

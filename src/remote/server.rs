@@ -599,6 +599,10 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map_err(failure),
         Request::Undo { action } => changed(s.undo(action)),
         Request::List(q) => s.list(&q).map(Reply::Leads).map_err(failure),
+        Request::Page { query, window } => s
+            .page(&query, window)
+            .map(|p| Reply::Page(Box::new(p)))
+            .map_err(failure),
         Request::Show(id) => s
             .show(id)
             .map(|d| Reply::Detail(Box::new(d)))

@@ -159,6 +159,11 @@ impl Local {
         self.may_see_owner(lead.owner.as_deref())
     }
 
+    /// Whether this session sees every lead (a manager).
+    pub fn sees_all(&self) -> bool {
+        self.who.role == Role::Manager
+    }
+
     /// Whether this session may see a lead owned by `owner` (None: the pool).
     /// Owners compare exactly, as Unix user names do: "Bob" is not "bob".
     pub fn may_see_owner(&self, owner: Option<&str>) -> bool {

@@ -59,6 +59,10 @@ pub trait LeadService {
     fn sources(&self) -> Result<Vec<String>, ServiceError>;
     /// The queue as of now, in score order.
     fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError>;
+    /// A window of the view `query` stands for (its own limit aside), and the view's total:
+    /// the work grows with the window and how far it is from an end of the view, not with
+    /// the store. An offset past the end gives the last rows.
+    fn page(&self, query: &Query, window: Window) -> Result<ViewPage, ServiceError>;
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError>;
     /// Every lead with its current score, temperature and stage, in id order.
     fn export(&self) -> Result<Vec<LeadView>, ServiceError>;

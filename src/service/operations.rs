@@ -372,14 +372,14 @@ impl LeadService for Local {
 
     fn sources(&self) -> Result<Vec<String>, ServiceError> {
         let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for lead in self.store.leads() {
-            let lead = lead?;
+        // From the kept counts, which hold each lead's source: no scan of the leads.
+        for (tally, n) in self.store.tallies_at(self.now())? {
             // A rep hears of the sources of the leads they may see, not of colleagues' ones.
-            if let Some(src) = lead
+            if let Some(src) = tally
                 .source
-                .filter(|_| self.may_see_owner(lead.owner.as_deref()))
+                .filter(|_| self.may_see_owner(tally.owner.as_deref()))
             {
-                *counts.entry(src).or_default() += 1;
+                *counts.entry(src).or_default() += usize::try_from(n).unwrap_or(usize::MAX);
             }
         }
         let mut sources: Vec<(String, usize)> = counts.into_iter().collect();
@@ -389,6 +389,10 @@ impl LeadService for Local {
 
     fn list(&self, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
         query::list(self, q)
+    }
+
+    fn page(&self, q: &Query, window: Window) -> Result<ViewPage, ServiceError> {
+        query::page(self, q, window)
     }
 
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {

@@ -1,18 +1,17 @@
-//! The queue as of now. Leads are indexed by an upper bound of their score (decay only lowers
-//! a score), then by the queue's tie-break, so the top of the queue is found by scanning the
-//! index from the top and stopping once no lead further down can beat what was found: the work
-//! grows with the page asked for, not with the store (nor with how many leads share the top
-//! score).
+//! The queue as of now. A view is read a page at a time from the queue index (`Store::page`),
+//! which files each lead under its class and exact score: the work grows with the page asked
+//! for and how far into the view it starts, not with the store. Today's queue and the
+//! follow-ups due today are gathered from the follow-up index and the leads instead.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use super::LeadService;
 use super::local::Local;
-use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats};
+use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats, ViewPage, Window};
 use crate::domain::Stage;
-use crate::domain::tally::Class;
+use crate::domain::tally::{Class, Tally};
 use crate::domain::time::{DAY_MS, end_of_local_day};
+use crate::store::ViewSpec;
 use crate::store::keys::fine_fit;
 
 /// A hot lead not touched for this many days belongs in today's queue.
@@ -62,19 +61,91 @@ fn matches_lead(q: &Query, lead: &Lead, now: Millis, snooze_ends_by: Millis) -> 
 }
 
 pub fn list(s: &Local, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
+    Ok(page(s, q, Window::rows(0, q.limit.unwrap_or(usize::MAX)))?.rows)
+}
+
+/// Rows `offset..offset + limit` of the view `q` stands for (its own limit aside), and the
+/// view's total.
+pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceError> {
     let now = s.now();
-    let mut out = if q.today {
-        today(s, q, now)?
-    } else if q.due_today {
-        due_today(s, q, now)?
-    } else {
-        by_rank(s, q, now)?
-    };
-    out.sort_by_key(|v| Reverse(rank(v)));
-    if let Some(limit) = q.limit {
-        out.truncate(limit);
+    let Window {
+        offset,
+        limit,
+        focus,
+    } = window;
+    if q.today || q.due_today {
+        let mut out = if q.today {
+            today(s, q, now)?
+        } else {
+            due_today(s, q, now)?
+        };
+        out.sort_by_key(|v| Reverse(rank(v)));
+        let total = out.len();
+        let at = focus.and_then(|id| out.iter().position(|v| v.lead.id == id));
+        let offset = at.map_or(offset, |at| at.saturating_sub(limit / 4));
+        let offset = offset.min(total.saturating_sub(limit.min(total)));
+        let rows = out.into_iter().skip(offset).take(limit).collect();
+        return Ok(ViewPage {
+            rows,
+            total,
+            offset,
+        });
     }
-    Ok(out)
+    let classes: &[Class] = match q.stage {
+        Some(st) if st.is_open() => &[Class::Active, Class::Waiting],
+        Some(_) => &[Class::Closed],
+        None if q.all => &Class::ALL,
+        None => &[Class::Active],
+    };
+    let thresholds = &s.rules().temperature;
+    let floor = match q.temperature {
+        Some(Temperature::Hot) => thresholds.lowest_hot(),
+        Some(Temperature::Warm) => thresholds.lowest_warm(),
+        _ => 0,
+    };
+    let matches = |t: &Tally| matches_tally(s, q, t);
+    let spec = ViewSpec {
+        classes,
+        floor,
+        matches: (!s.sees_all() || filters(q)).then_some(&matches as &dyn Fn(&Tally) -> bool),
+    };
+    let window = crate::store::Window {
+        offset: offset as u64,
+        limit,
+        focus,
+    };
+    let found = s.store.page(now, &spec, window)?;
+    Ok(ViewPage {
+        rows: found.leads.into_iter().map(|l| s.view(l, now)).collect(),
+        total: usize::try_from(found.total).unwrap_or(usize::MAX),
+        offset: usize::try_from(found.offset).unwrap_or(usize::MAX),
+    })
+}
+
+/// Whether the query filters beyond the classes it shows.
+fn filters(q: &Query) -> bool {
+    q.temperature.is_some() || q.stage.is_some() || q.owner.is_some() || q.source.is_some()
+}
+
+/// Whether a lead whose tally (as of now) is `t` is in the view: `matches_lead` for what a
+/// tally holds.
+fn matches_tally(s: &Local, q: &Query, t: &Tally) -> bool {
+    if q.temperature.is_some_and(|want| want != t.temperature)
+        || q.stage.is_some_and(|want| want != t.stage)
+        || !s.may_see_owner(t.owner.as_deref())
+    {
+        return false;
+    }
+    match (&q.owner, &t.owner) {
+        (None, _) | (Some(OwnerFilter::Unassigned), None) => {}
+        (Some(OwnerFilter::User(want)), Some(has)) if want.eq_ignore_ascii_case(has) => {}
+        _ => return false,
+    }
+    q.source.as_ref().is_none_or(|src| {
+        t.source
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(src))
+    })
 }
 
 /// Today's queue: due follow-ups, hot leads gone stale, and new leads never touched. The
@@ -122,55 +193,6 @@ fn due_today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, Service
         }
     }
     Ok(out)
-}
-
-fn by_rank(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceError> {
-    let limit = q.limit.unwrap_or(usize::MAX);
-    let thresholds = &s.rules().temperature;
-    let floor = match q.temperature {
-        Some(Temperature::Hot) => thresholds.lowest_hot(),
-        Some(Temperature::Warm) => thresholds.lowest_warm(),
-        _ => 0,
-    };
-    // The best `limit` found so far, worst on top.
-    let mut best: BinaryHeap<Reverse<(Rank, usize)>> = BinaryHeap::new();
-    let mut found: Vec<LeadView> = Vec::new();
-    for entry in s.store.rank_entries() {
-        let entry = entry?;
-        let (bound, id) = (entry.bound, entry.id);
-        if bound < floor {
-            break;
-        }
-        // The index is in rank order with the bound in place of the score, so nothing from
-        // here on can rank above this.
-        let ceiling: Rank = (bound, entry.fit, Reverse(entry.waiting_since), Reverse(id));
-        if best.len() >= limit && best.peek().is_some_and(|Reverse((r, _))| *r >= ceiling) {
-            break;
-        }
-        let Some(lead) = s.store.lead(id)? else {
-            continue;
-        };
-        if !s.may_see(&lead) {
-            continue;
-        }
-        if !matches_lead(q, &lead, now, now) {
-            continue;
-        }
-        let v = s.view(lead, now);
-        if q.temperature.is_some_and(|t| t != v.temperature) {
-            continue;
-        }
-        let r = rank(&v);
-        if best.len() < limit {
-            best.push(Reverse((r, found.len())));
-            found.push(v);
-        } else if best.peek().is_some_and(|Reverse((worst, _))| r > *worst) {
-            let Reverse((_, slot)) = best.pop().expect("heap is full");
-            best.push(Reverse((r, slot)));
-            found[slot] = v;
-        }
-    }
-    Ok(found)
 }
 
 /// The header's counts: leads and interactions as kept, hot/warm/cold from the kept counts as

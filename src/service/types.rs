@@ -143,6 +143,34 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
+/// Which rows of a view to read: `limit` rows from `offset` (`usize::MAX`: the last ones), or,
+/// when `focus` names a lead in the view, the rows around it wherever it is now (the offset
+/// then says from which end to look for it: where it was).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub offset: usize,
+    pub limit: usize,
+    pub focus: Option<LeadId>,
+}
+
+impl Window {
+    pub fn rows(offset: usize, limit: usize) -> Window {
+        Window {
+            offset,
+            limit,
+            focus: None,
+        }
+    }
+}
+
+/// A page of a view: rows `offset..offset + rows.len()` of `total`, in queue order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ViewPage {
+    pub rows: Vec<LeadView>,
+    pub total: usize,
+    pub offset: usize,
+}
+
 /// Whose leads a list shows: nobody's (the unassigned pool) or one user's. An enum rather than
 /// `Option<Option<String>>`, which JSON cannot tell apart from no filter at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::derived::TallyMap;
 use super::health::Counts;
 use super::write::{Batches, Failure};
-use super::{LeadWrite, Store, StoreError, Trees, codec, keys, rank_key};
+use super::{LeadWrite, Store, StoreError, Trees, codec, keys};
 use crate::domain::{Lead, LeadId};
 
 /// Where the journal of a bulk write in progress is kept: a tree of its own, since sled writes
@@ -208,7 +208,7 @@ impl Trees {
 
     fn undo_for(&self, w: &LeadWrite) -> Result<Undo, StoreError> {
         let id = w.after.id;
-        let new_rank = rank_key(&w.after).to_vec();
+        let new_rank = self.rank_key(&w.after).to_vec();
         let new_followup = w
             .after
             .next_action
@@ -338,7 +338,7 @@ impl Trees {
             b.by_followup.remove(k.as_slice());
         }
         if let Some(current) = self.lead(id)? {
-            b.by_rank.remove(&rank_key(&current));
+            b.by_rank.remove(&self.rank_key(&current));
             if let Some(at) = current.next_action {
                 b.by_followup.remove(&keys::followup(at, id));
             }
@@ -347,7 +347,8 @@ impl Trees {
             Some(before) => {
                 b.leads
                     .insert(&keys::id(id), codec::encode(super::LEAD_FORMAT, before));
-                b.by_rank.insert(&rank_key(before), &[]);
+                b.by_rank
+                    .insert(&self.rank_key(before), Trees::rank_value(before));
                 if let Some(at) = before.next_action {
                     b.by_followup.insert(&keys::followup(at, id), &[]);
                 }

@@ -6,9 +6,11 @@
 //! Kept here:
 //! - `tallies`: how many leads there are of each `Tally` (class, temperature, stage, owner,
 //!   source), as their records stand. Header counts and view totals are sums over them.
-//! - `by_change`: each lead filed under the moment time alone changes its tally
-//!   (`tally::next_change`). Counts as of a later moment recount only the leads filed before
-//!   it; the server's minute tick rewrites them so the list stays short.
+//! - `by_change`: each lead filed under the moment time alone changes its tally or its score
+//!   (`tally::next_change`). Counts and views as of a later moment recount only the leads
+//!   filed before it; the minute tick rewrites them so the list stays short.
+//! - `by_rank`: the queue index (`keys::rank`): each lead under its class and its score as its
+//!   record stands, with its tally, so that a view reads a page from either end of it.
 //!
 //! A lead's entries are functions of its record (and, for the moment, of the rules' decay and
 //! thresholds, which are set with `Store::use_rules`: other rules rebuild `by_change`).
@@ -25,8 +27,15 @@ use crate::domain::{Lead, LeadId, Millis};
 /// How many leads have each tally, by its bytes.
 pub type TallyMap = BTreeMap<Vec<u8>, u64>;
 
-/// The entries of the index of coming changes, key and value, in key order.
+/// The entries of an index, key and value, in key order.
 type Filed = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What a recount finds: the tallies, the index of coming changes, the queue index.
+struct Recount {
+    tallies: TallyMap,
+    changes: Filed,
+    ranks: Filed,
+}
 
 /// What `by_change` keeps with a lead's moment: when it stops waiting, if it waits (so that the
 /// follow-ups due by the end of today can tell a lead whose snooze ends today without reading
@@ -112,36 +121,53 @@ impl Trees {
         Ok(())
     }
 
-    /// The tallies and moments of change of every lead, by a full scan.
-    fn recount_derived(&self) -> Result<(TallyMap, Filed), StoreError> {
-        let mut map = TallyMap::new();
+    /// The tallies, moments of change and queue index entries of every lead, by a full scan.
+    fn recount_derived(&self) -> Result<Recount, StoreError> {
+        let mut tallies = TallyMap::new();
         let mut changes = Vec::new();
+        let mut ranks = Vec::with_capacity(self.leads.len());
         for v in self.leads.iter().values() {
             let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
-            *map.entry(Tally::of(&lead).encode()).or_default() += 1;
+            let tally = Tally::of(&lead).encode();
+            ranks.push((self.rank_key(&lead).to_vec(), tally.clone()));
+            *tallies.entry(tally).or_default() += 1;
             if let Some(at) = tally::next_change(&self.rules, &lead) {
                 changes.push((keys::followup(at, lead.id).to_vec(), change_value(&lead)));
             }
         }
         changes.sort_unstable();
-        Ok((map, changes))
+        ranks.sort_unstable();
+        Ok(Recount {
+            tallies,
+            changes,
+            ranks,
+        })
     }
 
     /// Rebuilds the derived data from the leads (not flushed).
     pub(super) fn rebuild_derived(&mut self) -> Result<(), StoreError> {
-        let (map, changes) = self.recount_derived()?;
+        let Recount {
+            tallies: map,
+            changes,
+            ranks,
+        } = self.recount_derived()?;
         self.tallies.clear()?;
         self.by_change.clear()?;
+        self.by_rank.clear()?;
         let mut batch = sled::Batch::default();
         for (k, n) in &map {
             batch.insert(k.as_slice(), &n.to_be_bytes());
         }
         self.tallies.apply_batch(batch)?;
-        let mut batch = sled::Batch::default();
-        for (k, v) in &changes {
-            batch.insert(k.as_slice(), v.as_slice());
+        for (tree, entries) in [(&self.by_change, &changes), (&self.by_rank, &ranks)] {
+            for chunk in entries.chunks(50_000) {
+                let mut batch = sled::Batch::default();
+                for (k, v) in chunk {
+                    batch.insert(k.as_slice(), v.as_slice());
+                }
+                tree.apply_batch(batch)?;
+            }
         }
-        self.by_change.apply_batch(batch)?;
         self.meta
             .insert(META_CHANGE_RULES, &change_rules(&self.rules).to_be_bytes())?;
         self.tally_counts = map;
@@ -150,7 +176,11 @@ impl Trees {
 
     /// What differs between the kept derived data and a recount.
     pub(super) fn verify_derived(&self) -> Result<Vec<String>, StoreError> {
-        let (map, changes) = self.recount_derived()?;
+        let Recount {
+            tallies: map,
+            changes,
+            ranks,
+        } = self.recount_derived()?;
         let mut out = Vec::new();
         let kept = match self.read_tallies() {
             Ok(kept) => kept,
@@ -176,18 +206,41 @@ impl Trees {
                 "{DERIVED}the counts in memory differ from the kept counts"
             ));
         }
-        let mut filed = Vec::new();
-        for item in self.by_change.iter() {
-            let (k, v) = item?;
-            filed.push((k.to_vec(), v.to_vec()));
-        }
-        let want = changes;
-        if filed != want {
-            out.push(format!(
-                "{DERIVED}the index of coming changes has {} entries where a recount finds {}",
-                filed.len(),
-                want.len()
-            ));
+        for (tree, want, name) in [
+            (&self.by_change, changes, "the index of coming changes"),
+            (&self.by_rank, ranks, "the queue index"),
+        ] {
+            let mut differ = 0usize;
+            let mut kept = 0usize;
+            let mut want = want.into_iter().peekable();
+            for item in tree.iter() {
+                let (k, v) = item?;
+                kept += 1;
+                // Both in key order: walk them together.
+                loop {
+                    match want.peek() {
+                        Some((wk, _)) if wk.as_slice() < k.as_ref() => {
+                            differ += 1;
+                            want.next();
+                        }
+                        Some((wk, wv)) if wk.as_slice() == k.as_ref() => {
+                            differ += usize::from(wv.as_slice() != v.as_ref());
+                            want.next();
+                            break;
+                        }
+                        _ => {
+                            differ += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            differ += want.count();
+            if differ > 0 {
+                out.push(format!(
+                    "{DERIVED}{name} differs from a recount in {differ} entries (it has {kept})"
+                ));
+            }
         }
         Ok(out)
     }
@@ -264,7 +317,7 @@ impl Store {
                 })?;
                 *counts.entry(tally).or_default() += i64::try_from(*n).unwrap_or(i64::MAX);
             }
-            for id in changes_until(&t, now)? {
+            for id in changes_until_in(&t, now)? {
                 let Some(lead) = t.lead(id)? else { continue };
                 let (was, is) = (Tally::of(&lead), Tally::at(&t.rules, &lead, now));
                 if was != is {
@@ -335,7 +388,7 @@ impl Store {
     /// The leads whose moment of change has come by `now`, soonest first.
     pub fn changes_until(&self, now: Millis) -> Result<Vec<LeadId>, StoreError> {
         let t = self.read()?;
-        let r = changes_until(&t, now);
+        let r = changes_until_in(&t, now);
         self.seen(r)
     }
 
@@ -372,7 +425,7 @@ impl Store {
     }
 }
 
-fn changes_until(t: &Trees, now: Millis) -> Result<Vec<LeadId>, StoreError> {
+pub(super) fn changes_until_in(t: &Trees, now: Millis) -> Result<Vec<LeadId>, StoreError> {
     let mut out = Vec::new();
     for k in t
         .by_change

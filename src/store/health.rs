@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{StoreError, Trees, codec, keys, rank_key};
+use super::{StoreError, Trees, codec, keys};
 
 const META_COUNTS: &[u8] = b"counts";
 const SEAL_FILE: &str = "leadq.seal";
@@ -283,10 +283,6 @@ impl Trees {
         let mut problems = Vec::new();
         let mut say = |s: String| problems.push(Problem(s));
         let mut leads = 0u64;
-        let mut ranked = std::collections::HashSet::new();
-        for item in self.by_rank.iter().keys() {
-            ranked.insert(item?.to_vec());
-        }
         let mut followups = 0u64;
         for item in self.leads.iter() {
             let (k, v) = item?;
@@ -300,9 +296,6 @@ impl Trees {
             };
             if keys::read_id(&k) != Some(lead.id) {
                 say(format!("lead #{} is filed under another id", lead.id));
-            }
-            if !ranked.remove(rank_key(&lead).as_slice()) {
-                say(format!("lead #{} is missing from the queue index", lead.id));
             }
             if let Some(at) = lead.next_action {
                 followups += 1;
@@ -322,12 +315,6 @@ impl Trees {
                     ));
                 }
             }
-        }
-        if !ranked.is_empty() {
-            say(format!(
-                "the queue index has {} entries of no lead",
-                ranked.len()
-            ));
         }
         if self.by_followup.len() as u64 != followups {
             say(format!(

@@ -10,8 +10,8 @@
 //! |             |                                            | (at, seq, record)|
 //! | by_email    | normalised e-mail                          | id u64           |
 //! | by_phone    | normalised phone (digits)                  | id u64           |
-//! | by_rank     | 255 - score upper bound u8, u16::MAX - fit | empty            |
-//! |             | (`fine_fit`), waiting since i64            |                  |
+//! | by_rank     | class u8, 255 - score u8, u16::MAX - fit   | the lead's tally |
+//! |             | (`fine_fit`), waiting since i64            | (`Tally::encode`)|
 //! |             | (sign-flipped), id u64                     |                  |
 //! | by_followup | next action i64 (sign-flipped), id u64     | empty            |
 
@@ -47,17 +47,27 @@ pub fn read_chunk_number(key: &[u8; 12]) -> u32 {
     u32::from_be_bytes([key[8], key[9], key[10], key[11]])
 }
 
-/// Highest bound first when scanned in key order, then, within one bound, in queue order (the
-/// better fit first, then the lead waiting longest for a touch, then the lowest id): the queue
-/// can stop scanning once the page it was asked for is full. Fit does not decay, so within one
-/// bound the key orders leads exactly as the queue does.
-pub fn rank(bound: u8, fit: u16, waiting_since: Millis, lead: LeadId) -> [u8; 19] {
-    let mut k = [0u8; 19];
-    k[0] = 255 - bound;
-    k[1..3].copy_from_slice(&(u16::MAX - fit).to_be_bytes());
-    k[3..11].copy_from_slice(&time(waiting_since));
-    k[11..].copy_from_slice(&id(lead));
+/// The queue index: one segment per class of lead (`tally::Class`: in the queue, waiting,
+/// closed), and within it the queue's order: the highest score first (the score as of the
+/// record's moment, exact until its moment of change comes: `tally::next_change`), then the
+/// better fit, then the lead waiting longest for a touch, then the lowest id. A view reads
+/// the segments it shows from either end and stops when its page is full.
+pub fn rank(class: u8, score: u8, fit: u16, waiting_since: Millis, lead: LeadId) -> [u8; RANK_KEY] {
+    let mut k = [0u8; RANK_KEY];
+    k[0] = class;
+    k[1] = 255 - score;
+    k[2..4].copy_from_slice(&(u16::MAX - fit).to_be_bytes());
+    k[4..12].copy_from_slice(&time(waiting_since));
+    k[12..].copy_from_slice(&id(lead));
     k
+}
+
+/// The length of a rank key.
+pub const RANK_KEY: usize = 20;
+
+/// The first key of a class's segment with a score at or below `score`.
+pub fn rank_from(class: u8, score: u8) -> [u8; 2] {
+    [class, 255 - score]
 }
 
 /// A lead's fit as the rank key's tie-break: hundredths of a point, from -100.
@@ -67,14 +77,18 @@ pub fn fine_fit(fit: f64) -> u16 {
         .clamp(0.0, f64::from(u16::MAX)) as u16
 }
 
-/// The bound, fit, waiting-since time and lead of a rank key.
-pub fn read_rank(key: &[u8]) -> Option<(u8, u16, Millis, LeadId)> {
-    let fit = u16::from_be_bytes(key.get(1..3)?.try_into().ok()?);
+/// The class, score, fit, waiting-since time and lead of a rank key.
+pub fn read_rank(key: &[u8]) -> Option<(u8, u8, u16, Millis, LeadId)> {
+    if key.len() != RANK_KEY {
+        return None;
+    }
+    let fit = u16::from_be_bytes(key.get(2..4)?.try_into().ok()?);
     Some((
-        255 - *key.first()?,
+        key[0],
+        255 - key[1],
         u16::MAX - fit,
-        read_time(key.get(3..)?)?,
-        read_id(key.get(11..)?)?,
+        read_time(key.get(4..)?)?,
+        read_id(key.get(12..)?)?,
     ))
 }
 

@@ -3,10 +3,8 @@
 
 use std::path::Path;
 
-use sled::Batch;
-
 use super::health::Counts;
-use super::{META_SCHEMA, SCHEMA_VERSION, StoreError, Trees, rank_key};
+use super::{META_SCHEMA, SCHEMA_VERSION, StoreError, Trees};
 
 /// Schema 1's timeline tree, one key per interaction.
 const OLD_TIMELINE: &[u8] = b"timeline";
@@ -54,10 +52,6 @@ impl Trees {
         if path.is_dir() {
             self.snapshot(path, &format!("before-migration-from-schema-{from}"))?;
         }
-        if from < 4 {
-            // 2 and 4 changed the rank key's layout.
-            self.rebuild_rank_index()?;
-        }
         if from < 2 && self.has_tree(OLD_TIMELINE) {
             self.repack_timeline(&self.db.open_tree(OLD_TIMELINE)?)?;
         }
@@ -71,9 +65,11 @@ impl Trees {
             let (key, value) = self.counts.meta_entry();
             self.meta.insert(key, &value)?;
         }
-        if from < 6 {
+        if from < 7 {
             // 5 keeps counts by tally and an index of coming changes (`derived`); 6 counts
-            // follow-ups by local day and keeps when a waiting lead stops waiting.
+            // follow-ups by local day and keeps when a waiting lead stops waiting; 7 files
+            // leads in the queue index by class and exact score, with their tally (2 and 4
+            // changed the rank key's layout before).
             self.rebuild_derived()?;
         }
         self.meta
@@ -93,18 +89,6 @@ impl Trees {
             self.db.drop_tree(OLD_TIMELINE)?;
             self.db.flush()?;
         }
-        Ok(())
-    }
-
-    /// Schema 1 -> 2: the rank index is rebuilt from the leads with the new key layout.
-    pub(super) fn rebuild_rank_index(&self) -> Result<(), StoreError> {
-        self.by_rank.clear()?;
-        let mut batch = Batch::default();
-        for v in self.leads.iter().values() {
-            let lead: crate::domain::Lead = super::codec::decode("lead", super::LEAD_FORMAT, &v?)?;
-            batch.insert(&rank_key(&lead), &[]);
-        }
-        self.by_rank.apply_batch(batch)?;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ mod health;
 pub mod keys;
 mod migrate;
 mod ops;
+mod page;
 mod rescore;
 mod timeline;
 mod write;
@@ -37,6 +38,7 @@ pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
 pub use error::StoreError;
 pub use health::{Counts, Problem};
 pub use health::{free_space, seal_path};
+pub use page::{Page, ViewSpec, Window};
 pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
 use crate::domain::lead::DedupeKeys;
@@ -50,7 +52,7 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// keys order ties of one score by fit (the learned chance, when a model is active). 5: kept
 /// counts by tally and an index of the moments leads change with time alone (`derived`). 6: the
 /// tallies count follow-ups by local day, the index keeps when a waiting lead stops waiting.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -288,30 +290,20 @@ impl Store {
         self.seen(r)
     }
 
-    /// Lead ids by descending score upper bound, with the bound.
-    pub fn ranked(&self) -> impl Iterator<Item = Result<(u8, LeadId), StoreError>> + '_ {
-        self.rank_entries().map(|e| e.map(|e| (e.bound, e.id)))
-    }
-
-    /// The rank index in queue order: descending bound, then longest waiting, then lowest id.
-    pub fn rank_entries(&self) -> Box<dyn Iterator<Item = Result<RankEntry, StoreError>> + '_> {
+    /// Lead ids in the queue index's order (class by class, each from its top), with the
+    /// score each is filed under.
+    pub fn ranked(&self) -> Box<dyn Iterator<Item = Result<(u8, LeadId), StoreError>> + '_> {
         let t = match self.read() {
             Ok(t) => t,
             Err(e) => return Box::new(std::iter::once(Err(e))),
         };
         let it = t.by_rank.iter().keys().map(|k| {
             let k = k?;
-            let (bound, fit, waiting_since, id) =
-                keys::read_rank(&k).ok_or(StoreError::Corrupt {
-                    what: "rank index",
-                    reason: "short key".into(),
-                })?;
-            Ok(RankEntry {
-                bound,
-                fit,
-                waiting_since,
-                id,
-            })
+            let (_, score, _, _, id) = keys::read_rank(&k).ok_or(StoreError::Corrupt {
+                what: "queue index",
+                reason: "a key leadq cannot read".into(),
+            })?;
+            Ok((score, id))
         });
         Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
     }
@@ -636,23 +628,24 @@ impl Trees {
     }
 }
 
-/// An entry of the rank index: a lead's score upper bound and since when it has waited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RankEntry {
-    pub bound: u8,
-    /// The lead's fit (`keys::fine_fit`): the first tie-break within one bound.
-    pub fit: u16,
-    pub waiting_since: Millis,
-    pub id: LeadId,
-}
+impl Trees {
+    /// A lead's key in the queue index (`keys::rank`): its class and score as its record
+    /// stands, under the rules the index is filed with.
+    pub(super) fn rank_key(&self, lead: &Lead) -> [u8; keys::RANK_KEY] {
+        keys::rank(
+            crate::domain::tally::Class::of(lead) as u8,
+            crate::domain::tally::filed_score(&self.rules, lead),
+            keys::fine_fit(lead.score.fit),
+            lead.waiting_since(),
+            lead.id,
+        )
+    }
 
-fn rank_key(lead: &Lead) -> [u8; 19] {
-    keys::rank(
-        lead.score.bound,
-        keys::fine_fit(lead.score.fit),
-        lead.waiting_since(),
-        lead.id,
-    )
+    /// A lead's value in the queue index: its tally, so that a view's filters (owner, source,
+    /// stage, temperature) need not read the lead.
+    pub(super) fn rank_value(lead: &Lead) -> Vec<u8> {
+        crate::domain::tally::Tally::of(lead).encode()
+    }
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {

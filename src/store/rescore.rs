@@ -9,7 +9,7 @@
 
 use super::health::Counts;
 use super::write::{Batches, Failure};
-use super::{LEAD_FORMAT, LeadWrite, Store, StoreError, Trees, codec, keys, rank_key};
+use super::{LEAD_FORMAT, LeadWrite, Store, StoreError, Trees, codec, keys};
 
 /// Where the mark is kept: the bulk write's journal tree (never in `meta`, whose counts entry
 /// each chunk rewrites).
@@ -111,9 +111,9 @@ impl Trees {
             b.leads
                 .insert(&keys::id(w.after.id), codec::encode(LEAD_FORMAT, &w.after));
             if let Some(before) = &w.before {
-                out.push(rank_key(before));
+                out.push(self.rank_key(before));
             }
-            into.push(rank_key(&w.after));
+            into.push((self.rank_key(&w.after), Trees::rank_value(&w.after)));
             self.stage_derived(&mut b, w.before.as_ref(), &w.after);
         }
         out.sort_unstable();
@@ -121,8 +121,8 @@ impl Trees {
         for k in &out {
             b.by_rank.remove(k);
         }
-        for k in &into {
-            b.by_rank.insert(k, &[]);
+        for (k, v) in &into {
+            b.by_rank.insert(k, v.as_slice());
         }
         let (key, value) = b.counts.meta_entry();
         b.meta.insert(key, &value);
@@ -136,7 +136,6 @@ impl Trees {
         if marks.get(MARK)?.is_none() {
             return Ok(());
         }
-        self.rebuild_rank_index()?;
         self.rebuild_derived()?;
         self.flush()?;
         marks.remove(MARK)?;

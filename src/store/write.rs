@@ -11,7 +11,7 @@ use super::health::Counts;
 use super::ops::Ops;
 use super::{
     LEAD_FORMAT, LeadWrite, META_NEXT_ID, META_NEXT_SEQ, META_RULES, StoreError, TimelineKey,
-    Trees, codec, keys, rank_key, timeline,
+    Trees, codec, keys, timeline,
 };
 use crate::domain::Interaction;
 
@@ -139,12 +139,13 @@ impl Trees {
             b.by_phone.insert(p.as_bytes(), &keys::id(id));
         }
         if let Some(old) = &w.before {
-            b.by_rank.remove(&rank_key(old));
+            b.by_rank.remove(&self.rank_key(old));
             if let Some(at) = old.next_action {
                 b.by_followup.remove(&keys::followup(at, id));
             }
         }
-        b.by_rank.insert(&rank_key(&w.after), &[]);
+        b.by_rank
+            .insert(&self.rank_key(&w.after), Trees::rank_value(&w.after));
         if let Some(at) = w.after.next_action {
             b.by_followup.insert(&keys::followup(at, id), &[]);
         }

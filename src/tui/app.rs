@@ -216,9 +216,9 @@ pub fn run_effects(
             Effect::LoadView {
                 generation,
                 query,
-                first_page,
+                window,
             } => {
-                workers.load(generation, query, first_page);
+                workers.load(generation, query, window);
                 continue;
             }
             Effect::Search {

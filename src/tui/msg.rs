@@ -20,11 +20,12 @@ pub enum Msg {
     ClickRow(usize),
     /// Time passed: expire messages, and every minute reload for decay.
     Tick(Millis),
-    /// Rows of a view query (`complete` false for the quick first page).
+    /// A window of a view: its rows from `offset`, and the view's total.
     ViewLoaded {
         generation: u64,
         rows: Vec<LeadView>,
-        complete: bool,
+        offset: usize,
+        total: usize,
         index: std::sync::Arc<crate::domain::search::SearchIndex>,
     },
     StatsLoaded(Stats),
@@ -79,10 +80,12 @@ pub enum Done {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Rows `offset..offset + limit` of the view `query` (`usize::MAX` offset: its last
+    /// rows).
     LoadView {
         generation: u64,
         query: Query,
-        first_page: usize,
+        window: crate::service::Window,
     },
     LoadDetail(LeadId),
     Search {

@@ -142,26 +142,32 @@ pub struct State {
     pub view: View,
     pub stage_filter: Option<Stage>,
     pub source_filter: Option<String>,
-    /// The rows of the current view and filters, in queue order.
+    /// A window of the current view and filters, in queue order: its rows from `window_start`
+    /// (all of it while a search looks at it).
     pub rows: Vec<LeadView>,
+    /// Where `rows` start in the view.
+    pub window_start: usize,
+    /// How many leads the view has.
+    pub total: usize,
+    /// Where the next load of the window starts (`usize::MAX`: the view's last rows).
+    pub window_wanted: usize,
     /// The search index of `rows`, built by the loader.
     pub index: std::sync::Arc<crate::domain::search::SearchIndex>,
     /// Which generation of view query `rows` answer.
     pub view_generation: u64,
     /// A load of the view is under way.
     pub loading: bool,
-    /// How many rows of the view to load: a window from the top that grows as the rep
-    /// scrolls towards its end (the whole view while a search looks at it, or after `G`).
+    /// How many rows of the view a window holds.
     pub rows_wanted: usize,
     /// Whether `rows` is the whole view.
     pub complete: bool,
-    /// The query `rows_wanted` grew for: another query starts again from the first page.
+    /// The query the window was moved for: another query starts again from the first page.
     pub rows_query: Option<Query>,
     /// The query the rows on show answer.
     pub shown_query: Option<Query>,
-    /// `G` was pressed before the whole view had loaded: the selection goes to its last row
-    /// once it has.
-    pub to_bottom: bool,
+    /// Where in the view the selection goes once the window asked for arrives (`usize::MAX`:
+    /// the last row), for `g` and `G`.
+    pub land: Option<usize>,
     /// Why the view could not be loaded, until it can.
     pub load_error: Option<String>,
     pub stats: Stats,
@@ -212,6 +218,9 @@ impl State {
             stage_filter: None,
             source_filter: None,
             rows: Vec::new(),
+            window_start: 0,
+            total: 0,
+            window_wanted: 0,
             index: Default::default(),
             view_generation: 0,
             loading: true,
@@ -219,7 +228,7 @@ impl State {
             complete: false,
             rows_query: None,
             shown_query: None,
-            to_bottom: false,
+            land: None,
             load_error: None,
             stats: Stats::default(),
             selected: 0,

@@ -1,5 +1,4 @@
-//! Worker threads: one loads views (a quick first page, then the whole view, then the
-//! counts), one searches, one tells the server what this user is doing. Each drops jobs that
+//! Worker threads: one loads views (a window of rows, then the counts), one searches, one tells the server what this user is doing. Each drops jobs that
 //! a newer one made stale.
 
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use super::app::send;
 use super::msg::Msg;
 use crate::domain::LeadId;
 use crate::domain::search::SearchIndex;
-use crate::service::{Activity, LeadService, Query};
+use crate::service::{Activity, LeadService, Query, Window};
 
 /// What this user is doing on which lead, for the others.
 type Doing = Option<(LeadId, Activity)>;
@@ -19,7 +18,7 @@ enum Load {
     View {
         generation: u64,
         query: Query,
-        first_page: usize,
+        window: Window,
     },
     Sources,
 }
@@ -35,7 +34,7 @@ pub struct SearchJob {
 
 /// Where slow work runs: worker threads in the app, inline in tests.
 pub trait Background {
-    fn load(&self, generation: u64, query: Query, first_page: usize);
+    fn load(&self, generation: u64, query: Query, window: Window);
     fn sources(&self);
     fn search(&self, job: SearchJob);
     fn presence(&self, doing: Doing);
@@ -77,11 +76,11 @@ fn tell_presence(service: &(dyn LeadService + Send + Sync), rx: Receiver<Doing>)
 }
 
 impl Background for Workers {
-    fn load(&self, generation: u64, query: Query, first_page: usize) {
+    fn load(&self, generation: u64, query: Query, window: Window) {
         let _ = self.load.send(Load::View {
             generation,
             query,
-            first_page,
+            window,
         });
     }
 
@@ -106,8 +105,8 @@ pub struct Inline<'a> {
 }
 
 impl Background for Inline<'_> {
-    fn load(&self, generation: u64, query: Query, first_page: usize) {
-        load_view(self.service, &self.tx, generation, query, first_page);
+    fn load(&self, generation: u64, query: Query, window: Window) {
+        load_view(self.service, &self.tx, generation, &query, window);
     }
 
     fn sources(&self) {
@@ -144,8 +143,8 @@ fn loader(service: Arc<dyn LeadService + Send + Sync>, rx: Receiver<Load>, tx: S
                 Load::View {
                     generation,
                     query,
-                    first_page,
-                } => load_view(&*service, &tx, generation, query, first_page),
+                    window,
+                } => load_view(&*service, &tx, generation, &query, window),
                 Load::Sources => match service.sources() {
                     Ok(s) => send(&tx, Msg::SourcesLoaded(s)),
                     Err(e) => send(&tx, Msg::Failed(e.to_string())),
@@ -155,29 +154,25 @@ fn loader(service: Arc<dyn LeadService + Send + Sync>, rx: Receiver<Load>, tx: S
     }
 }
 
-/// Loads the first `rows` rows of a view (`usize::MAX`: all of it), then the header's counts
-/// (kept by the store: no scan).
+/// Loads a window of a view (a page from the server: its rows and the view's total), then
+/// the header's counts (kept by the store: no scan).
 fn load_view(
     service: &dyn LeadService,
     tx: &Sender<Msg>,
     generation: u64,
-    query: Query,
-    rows: usize,
+    query: &Query,
+    window: Window,
 ) {
-    let window = Query {
-        limit: (rows != usize::MAX).then_some(rows),
-        ..query
-    };
-    match service.list(&window) {
-        Ok(found) => {
-            let complete = found.len() < rows;
-            let index = Arc::new(SearchIndex::build(found.iter().map(|v| &v.lead)));
+    match service.page(query, window) {
+        Ok(page) => {
+            let index = Arc::new(SearchIndex::build(page.rows.iter().map(|v| &v.lead)));
             send(
                 tx,
                 Msg::ViewLoaded {
                     generation,
-                    rows: found,
-                    complete,
+                    rows: page.rows,
+                    offset: page.offset,
+                    total: page.total,
                     index,
                 },
             );

@@ -36,8 +36,9 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ClickRow(line) => {
             if s.screen == Screen::Queue && s.prompt.is_none() && !s.help {
                 let page = s.page.max(1);
-                let n = s.selected - s.selected % page + line;
-                if n < s.visible_len() {
+                let at = s.window_start + s.selected;
+                let n = (at - at % page + line).checked_sub(s.window_start);
+                if let Some(n) = n.filter(|&n| n < s.visible_len()) {
                     s.selected = n;
                 }
             }
@@ -47,9 +48,10 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ViewLoaded {
             generation,
             rows,
-            complete,
+            offset,
+            total,
             index,
-        } => view_loaded(s, generation, rows, complete, index),
+        } => view_loaded(s, generation, rows, offset, total, index),
         Msg::StatsLoaded(stats) => {
             if stats.leads == 0 {
                 s.screen = Screen::Welcome;
@@ -137,31 +139,43 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
     fx
 }
 
-/// Loads the view again: the window of rows the rep has scrolled through (from the first page
-/// for another view or filter), or the whole view while a search looks at it.
+/// Loads the view again: the window the rep is in (the first for another view or filter), or
+/// the whole view while a search looks at it.
 pub fn reload(s: &mut State) -> Vec<Effect> {
     let query = s.query();
     if s.rows_query.as_ref() != Some(&query) {
         s.rows_wanted = FIRST_PAGE;
-        s.to_bottom = false;
+        s.window_wanted = 0;
+        s.land = None;
         s.rows_query = Some(query.clone());
     }
-    let rows = if s.search.query.trim().is_empty() {
-        s.rows_wanted
+    let (offset, limit) = if s.search.query.trim().is_empty() {
+        (s.window_wanted, s.rows_wanted)
     } else {
-        usize::MAX
+        (0, usize::MAX)
     };
+    // The window follows the selected lead wherever a change moved it (not when the rep
+    // moves the window, or for `g` and `G`).
+    let follow = s.shown_query.as_ref() == Some(&query)
+        && s.land.is_none()
+        && offset == s.window_start
+        && s.search.hits.is_none();
+    let focus = s.selected_lead().filter(|_| follow).map(|v| v.lead.id);
     s.view_generation += 1;
     s.loading = true;
     vec![Effect::LoadView {
         generation: s.view_generation,
         query,
-        first_page: rows,
+        window: crate::service::Window {
+            offset,
+            limit,
+            focus,
+        },
     }]
 }
 
-/// Moves the selection, and loads more of the view when it nears the end of what is loaded
-/// (all of it for `G`).
+/// Moves the selection, and moves the window when the selection nears one of its ends (to the
+/// view's end for `G`, its start for `g`).
 fn scroll(s: &mut State, delta: isize) -> Vec<Effect> {
     move_by(s, delta);
     // Complete only if the rows on show are the view asked for last (not one switched from).
@@ -169,27 +183,56 @@ fn scroll(s: &mut State, delta: isize) -> Vec<Effect> {
     if s.screen != Screen::Queue || s.help || complete || s.search.hits.is_some() {
         return vec![];
     }
+    let limit = FIRST_PAGE.max(s.page.saturating_mul(4));
+    if s.shown_query != s.rows_query {
+        // The view switched to has not arrived: `g` and `G` land once it has.
+        if delta >= isize::MAX / 2 || delta <= isize::MIN / 2 {
+            s.land = Some(if delta > 0 { usize::MAX } else { 0 });
+            s.window_wanted = if delta > 0 { usize::MAX } else { 0 };
+            s.rows_wanted = limit;
+            return reload(s);
+        }
+        return vec![];
+    }
     if delta >= isize::MAX / 2 {
-        s.to_bottom = true;
-        s.rows_wanted = usize::MAX;
+        s.land = Some(usize::MAX);
+        s.window_wanted = usize::MAX;
+        s.rows_wanted = limit;
         return reload(s);
     }
+    if delta <= isize::MIN / 2 {
+        if s.window_start == 0 {
+            return vec![];
+        }
+        s.land = Some(0);
+        s.window_wanted = 0;
+        s.rows_wanted = limit;
+        return reload(s);
+    }
+    if s.loading {
+        return vec![];
+    }
+    let at = s.window_start + s.selected;
     let margin = s.page.max(1) * 2;
-    if s.selected + margin >= s.rows.len() && !s.loading {
-        s.rows_wanted = s
-            .rows_wanted
-            .max(s.rows.len())
-            .saturating_add(FIRST_PAGE.max(s.page * 4));
-        return reload(s);
+    let end = s.window_start + s.rows.len();
+    if at + margin >= end && end < s.total {
+        s.window_wanted = at.saturating_sub(limit / 4);
+    } else if at < s.window_start + margin && s.window_start > 0 {
+        s.window_wanted = at.saturating_sub(limit * 3 / 4);
+    } else {
+        return vec![];
     }
-    vec![]
+    s.rows_wanted = limit;
+    reload(s)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn view_loaded(
     s: &mut State,
     generation: u64,
     rows: Vec<crate::service::LeadView>,
-    complete: bool,
+    offset: usize,
+    total: usize,
     index: std::sync::Arc<crate::domain::search::SearchIndex>,
 ) -> Vec<Effect> {
     if generation != s.view_generation {
@@ -198,22 +241,16 @@ fn view_loaded(
     // The selection follows its lead, wherever the new order puts it: a key pressed next must
     // act on the lead the rep saw selected, never on whatever took its row.
     let keep = s.selected_lead().map(|v| v.lead.id);
-    // A quick first page without the selected lead would put another lead under the cursor:
-    // keep what is on screen until the whole view arrives.
+    let same_view = s.shown_query == s.rows_query;
+    let at = s.window_start + s.selected;
     s.loading = false;
-    if !complete
-        && !s.rows.is_empty()
-        && s.shown_query == s.rows_query
-        && keep.is_some_and(|id| !rows.iter().any(|v| v.lead.id == id))
-    {
-        // The selected lead moved down out of the window: a bigger window finds it (or,
-        // whole, shows it has left the view).
-        s.rows_wanted = s.rows_wanted.saturating_mul(4);
-        return reload(s);
-    }
     let old = std::mem::replace(&mut s.rows, rows);
     s.load_error = None;
     s.index = index;
+    s.window_start = offset;
+    s.window_wanted = offset;
+    s.total = total;
+    let complete = offset == 0 && s.rows.len() >= total;
     s.complete = complete;
     s.shown_query = s.rows_query.clone();
     if let Some(hits) = &mut s.search.hits {
@@ -236,20 +273,24 @@ fn view_loaded(
             }
         });
     }
+    // A lead that moved out of the window leaves the selection where it was in the view.
+    if same_view && s.search.hits.is_none() {
+        s.selected = at.saturating_sub(s.window_start);
+    }
     if let Some(id) = keep {
         select_lead(s, id);
     }
-    if complete && std::mem::take(&mut s.first_load) && s.rows.is_empty() && s.view == View::Hot {
+    if std::mem::take(&mut s.first_load) && total == 0 && s.view == View::Hot {
         s.flash(
             "no hot leads right now: showing all open leads (H for hot)",
             false,
         );
         return switch_view(s, View::All);
     }
-    s.selected = s.selected.min(s.visible_len().saturating_sub(1));
-    if complete && std::mem::take(&mut s.to_bottom) {
-        s.selected = s.visible_len().saturating_sub(1);
+    if let Some(land) = s.land.take() {
+        s.selected = land.saturating_sub(s.window_start);
     }
+    s.selected = s.selected.min(s.visible_len().saturating_sub(1));
     if s.search.query.is_empty() {
         vec![]
     } else {

@@ -75,12 +75,27 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         nw = cols.name,
         cw = cols.company
     );
+    let used = header.trim_end().chars().count();
     buf.set_line(
         area.x,
         area.y,
         &Line::styled(header, theme.style("title")),
         area.width,
     );
+    // Where the selection is in the whole view, at the right of the titles when there is room.
+    if s.search.hits.is_none() && s.total > 0 {
+        let place = format!(" {}/{} ", s.window_start + s.selected + 1, s.total);
+        let width = place.chars().count();
+        if used + width < usize::from(area.width) {
+            let x = area.x + area.width - width as u16;
+            buf.set_line(
+                x,
+                area.y,
+                &Line::styled(place, theme.style("muted")),
+                width as u16,
+            );
+        }
+    }
     let body = Rect {
         y: area.y + 1,
         height: area.height.saturating_sub(1),
@@ -115,14 +130,19 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         );
         return;
     }
-    let offset = s.selected - s.selected % rows.max(1);
+    // Pages are cut from the whole view (the window starts anywhere in it), so a row keeps its
+    // line as the window moves.
+    let at = s.window_start + s.selected;
+    let top = at - at % rows.max(1);
     let highlighter = s
         .search
         .hits
         .as_ref()
         .map(|_| search::Highlighter::new(&s.search.query));
     for line in 0..rows {
-        let n = offset + line;
+        let Some(n) = (top + line).checked_sub(s.window_start) else {
+            continue;
+        };
         let Some(row_index) = s.visible_row(n) else {
             break;
         };

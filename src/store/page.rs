@@ -1,0 +1,275 @@
+//! A page of a view, read from the queue index: work that grows with the page and with how far
+//! into the view it starts (from whichever end is nearer), not with the store.
+//!
+//! The index files each lead under its class and its score as its record stands, exact until
+//! the lead's moment of change (`tally::next_change`). The leads whose moment has come (the
+//! minute tick rewrites them: a short list) are read and placed where they are now; every
+//! other lead is where the index says. A view's total comes from the kept counts.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+use super::{Store, StoreError, keys};
+use crate::domain::tally::{Class, Tally};
+use crate::domain::{Lead, LeadId, Millis};
+
+/// Which leads a view shows.
+pub struct ViewSpec<'a> {
+    /// The classes it shows.
+    pub classes: &'a [Class],
+    /// No lead it shows scores below this (a temperature's lowest score): the index is read
+    /// from there.
+    pub floor: u8,
+    /// Whether a lead, as its tally stands now, is in the view (owner, source, stage,
+    /// temperature, and who may see it). None: every lead of the classes.
+    pub matches: Option<&'a dyn Fn(&Tally) -> bool>,
+}
+
+impl ViewSpec<'_> {
+    fn shows(&self, tally: &Tally) -> bool {
+        self.classes.contains(&tally.class) && self.matches.is_none_or(|m| m(tally))
+    }
+}
+
+/// Rows `offset..offset + limit` of a view, in queue order, and how many leads it has.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub leads: Vec<Lead>,
+    pub total: u64,
+    /// Where the rows start (the offset asked for, or the last page's start if it was past
+    /// the end).
+    pub offset: u64,
+}
+
+/// A place in the queue's order across classes: a rank key without its class.
+type Place = [u8; keys::RANK_KEY - 1];
+
+fn place(key: &[u8]) -> Option<Place> {
+    key.get(1..)?.try_into().ok()
+}
+
+/// Which rows of a view to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: usize,
+    /// A lead to keep in the window: if it is in the view, the window starts a quarter of its
+    /// length above it, wherever it is now, instead of at `offset` (which says from which end
+    /// to look for it).
+    pub focus: Option<LeadId>,
+}
+
+type Stream<'a> = Box<dyn Iterator<Item = Result<(Place, LeadId), StoreError>> + 'a>;
+
+impl Store {
+    /// One page of the view `spec` as of `now`: one read, so a write is in it whole or not at
+    /// all. An offset past the end gives the last page.
+    pub fn page(
+        &self,
+        now: Millis,
+        spec: &ViewSpec<'_>,
+        window: Window,
+    ) -> Result<Page, StoreError> {
+        let t = self.read()?;
+        let r = (|| {
+            let total: u64 = self
+                .tallies_at(now)?
+                .into_iter()
+                .filter(|(tally, _)| spec.shows(tally))
+                .map(|(_, n)| n)
+                .sum();
+            // The leads whose moment has come, where they are now.
+            let due = super::derived::changes_until_in(&t, now)?;
+            let stale: HashSet<LeadId> = due.iter().copied().collect();
+            let place_now = |lead: &Lead| -> Option<Place> {
+                let tally = Tally::at(&t.rules, lead, now);
+                if !spec.shows(&tally) {
+                    return None;
+                }
+                let key = keys::rank(
+                    tally.class as u8,
+                    lead.score.score(&t.rules, now),
+                    keys::fine_fit(lead.score.fit),
+                    lead.waiting_since(),
+                    lead.id,
+                );
+                place(&key)
+            };
+            let mut moved: Vec<(Place, LeadId)> = Vec::new();
+            for id in due {
+                let Some(lead) = t.lead(id)? else { continue };
+                moved.extend(place_now(&lead).map(|p| (p, id)));
+            }
+            moved.sort_unstable();
+            let streams = |from_top: bool| -> Vec<Stream<'_>> {
+                let mut out: Vec<Stream<'_>> = Vec::new();
+                for &class in spec.classes {
+                    out.push(segment(&t.by_rank, class, spec, &stale, from_top));
+                }
+                let mut moved = moved.clone();
+                if !from_top {
+                    moved.reverse();
+                }
+                out.push(Box::new(moved.into_iter().map(Ok)));
+                out
+            };
+            let limit = window
+                .limit
+                .min(usize::try_from(total).unwrap_or(usize::MAX));
+            let mut offset = window.offset;
+            // Where the focus lead is now: counted from the end the offset is nearer.
+            if let Some(focus) = window.focus
+                && let Some(lead) = t.lead(focus)?
+                && let Some(at) = place_now(&lead)
+            {
+                let from_top = offset <= total.saturating_sub(offset);
+                let mut counted = 0u64;
+                for item in Merge::new(streams(from_top), from_top)? {
+                    let (p, _) = item?;
+                    if (from_top && p >= at) || (!from_top && p <= at) {
+                        break;
+                    }
+                    counted += 1;
+                }
+                let position = if from_top {
+                    counted
+                } else {
+                    total.saturating_sub(counted + 1)
+                };
+                offset = position.saturating_sub(limit as u64 / 4);
+            }
+            let offset = offset.min(total.saturating_sub(limit as u64));
+            let from_top = offset <= total.saturating_sub(offset + limit as u64);
+            let skip = if from_top {
+                offset
+            } else {
+                total - offset - limit as u64
+            };
+            let mut ids = Vec::with_capacity(limit);
+            for item in Merge::new(streams(from_top), from_top)?
+                .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+                .take(limit)
+            {
+                ids.push(item?.1);
+            }
+            let mut leads = Vec::with_capacity(ids.len());
+            for id in ids {
+                leads.extend(t.lead(id)?);
+            }
+            if !from_top {
+                leads.reverse();
+            }
+            Ok(Page {
+                leads,
+                total,
+                offset,
+            })
+        })();
+        self.seen(r)
+    }
+}
+
+/// A class's segment of the queue index, from its top or its bottom, without the leads whose
+/// moment has come (`stale`: placed by hand) or that the view does not show.
+fn segment<'a>(
+    tree: &'a sled::Tree,
+    class: Class,
+    spec: &'a ViewSpec<'_>,
+    stale: &'a HashSet<LeadId>,
+    from_top: bool,
+) -> Stream<'a> {
+    let c = class as u8;
+    let start: &[u8] = &[c];
+    let end = if spec.floor > 0 {
+        keys::rank_from(c, spec.floor - 1).to_vec()
+    } else {
+        vec![c + 1]
+    };
+    let range = tree.range(start..end.as_slice());
+    let range: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if from_top {
+        Box::new(range)
+    } else {
+        Box::new(range.rev())
+    };
+    Box::new(range.filter_map(move |item| {
+        let (k, v) = match item {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let Some((_, _, _, _, id)) = keys::read_rank(&k) else {
+            return Some(Err(unreadable()));
+        };
+        if stale.contains(&id) {
+            return None;
+        }
+        if let Some(m) = spec.matches {
+            match Tally::decode(&v) {
+                Some(tally) if m(&tally) => {}
+                Some(_) => return None,
+                None => return Some(Err(unreadable())),
+            }
+        }
+        Some(place(&k).map(|p| (p, id)).ok_or_else(unreadable))
+    }))
+}
+
+fn unreadable() -> StoreError {
+    StoreError::Corrupt {
+        what: "queue index",
+        reason: "an entry leadq cannot read".into(),
+    }
+}
+
+/// Streams each in order (ascending places from the top, descending from the bottom), merged
+/// into one in that order.
+struct Merge<'a> {
+    streams: Vec<Stream<'a>>,
+    heads: Vec<Option<(Place, LeadId)>>,
+    ascending: bool,
+}
+
+impl<'a> Merge<'a> {
+    fn new(mut streams: Vec<Stream<'a>>, ascending: bool) -> Result<Merge<'a>, StoreError> {
+        let mut heads = Vec::with_capacity(streams.len());
+        for s in &mut streams {
+            heads.push(s.next().transpose()?);
+        }
+        Ok(Merge {
+            streams,
+            heads,
+            ascending,
+        })
+    }
+}
+
+impl Iterator for Merge<'_> {
+    type Item = Result<(Place, LeadId), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut best: Option<usize> = None;
+        for (i, h) in self.heads.iter().enumerate() {
+            let Some((p, _)) = h else { continue };
+            let better = match best.and_then(|b| self.heads[b].as_ref()) {
+                None => true,
+                Some((bp, _)) => {
+                    let o = p.cmp(bp);
+                    if self.ascending {
+                        o == Ordering::Less
+                    } else {
+                        o == Ordering::Greater
+                    }
+                }
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        let i = best?;
+        let head = self.heads[i].take();
+        match self.streams[i].next().transpose() {
+            Ok(next) => self.heads[i] = next,
+            Err(e) => return Some(Err(e)),
+        }
+        head.map(Ok)
+    }
+}
