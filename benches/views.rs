@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use leadq::domain::{Kind, Temperature};
 use leadq::remote::client::Client;
-use leadq::service::{LeadService, Local, LogEntry, Query, Settings};
+use leadq::service::{LeadService, Local, LogEntry, Query, Settings, Window};
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 
 const NOW: &str = "2026-11-22T09:00:00Z";
@@ -119,6 +119,61 @@ fn measure(label: &str, s: &dyn LeadService, runs: usize) {
             s.list(&all()).expect("all");
         }),
     );
+    pages(label, s, runs);
+}
+
+/// `G`, a jump to the middle, a window kept around a lead far down, and Today's queue.
+fn pages(label: &str, s: &dyn LeadService, runs: usize) {
+    let unlimited = |q: Query| Query { limit: None, ..q };
+    let (hot, all) = (unlimited(hot()), unlimited(all()));
+    let total = s.page(&all, Window::rows(0, 1)).expect("all").total;
+    report(
+        &format!("{label}: G, the last 60 rows of All ({total})"),
+        time(runs, || {
+            let p = s.page(&all, Window::rows(usize::MAX, 60)).expect("G");
+            assert_eq!(p.offset + p.rows.len(), p.total);
+        }),
+    );
+    report(
+        &format!("{label}: G, the last 60 rows of Hot"),
+        time(runs, || {
+            s.page(&hot, Window::rows(usize::MAX, 60)).expect("G");
+        }),
+    );
+    report(
+        &format!("{label}: 60 rows a quarter into All (a scrollbar jump)"),
+        time(runs.min(5), || {
+            s.page(&all, Window::rows(total / 4, 60)).expect("jump");
+        }),
+    );
+    let deep = s
+        .page(&all, Window::rows(total - 1000, 1))
+        .expect("deep")
+        .rows[0]
+        .lead
+        .id;
+    report(
+        &format!("{label}: 200 rows around a lead 1000 from the end of All"),
+        time(runs, || {
+            let w = Window {
+                offset: total - 1000,
+                limit: 200,
+                focus: Some(deep),
+            };
+            let p = s.page(&all, w).expect("focus");
+            assert!(p.rows.iter().any(|v| v.lead.id == deep));
+        }),
+    );
+    let today = Query {
+        today: true,
+        ..Query::default()
+    };
+    report(
+        &format!("{label}: first 60 rows of Today"),
+        time(runs.min(3), || {
+            s.page(&today, Window::rows(0, 60)).expect("today");
+        }),
+    );
 }
 
 fn note() -> LogEntry {
@@ -174,6 +229,26 @@ fn main() {
             measure(&format!("in process, {n}"), &s, runs);
             let due = s.store().changes_until(now).expect("due").len();
             println!("in process, {n}: {due} leads due for the tick");
+        }
+        {
+            // An hour on with no tick (a CLI with no server): the leads whose moment came in
+            // that hour are placed by hand.
+            let later = now + 3_600_000;
+            let s = Local::new(
+                Store::open(&store, DEFAULT_CACHE_BYTES).expect("open"),
+                Settings {
+                    fixed_now: Some(later),
+                    ..Settings::default()
+                },
+            )
+            .expect("service");
+            let due = s.store().changes_until(later).expect("due").len();
+            report(
+                &format!("in process, {n}, an hour untick'd ({due} due): first 60 of Hot"),
+                time(runs.min(5), || {
+                    s.list(&hot()).expect("hot");
+                }),
+            );
         }
         let home = tempfile::tempdir().expect("home");
         let mut server = start_server(home.path(), &store);

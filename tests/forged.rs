@@ -20,7 +20,7 @@ use leadq::remote::client::Client;
 use leadq::remote::protocol::{
     ClientFrame, Hello, PROTOCOL, Request, ServerFrame, Welcome, read_frame, write_frame,
 };
-use leadq::service::{Activity, ImportOptions, LeadService, LogEntry, OwnerFilter, Query};
+use leadq::service::{Activity, ImportOptions, LeadService, LogEntry, OwnerFilter, Query, Window};
 use serde::{Deserialize, Serialize};
 
 /// What the forger is told: the store and the ids to aim at.
@@ -221,8 +221,37 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
 }
 
 /// Requests that are answered, with only what the rep may see.
-fn reads(_t: &Targets) -> Vec<(&'static str, Request)> {
+fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
     vec![
+        (
+            "a page of a colleague's leads, around their lead",
+            Request::Page {
+                query: Query {
+                    owner: Some(OwnerFilter::User(REP2.into())),
+                    all: true,
+                    ..Query::default()
+                },
+                window: Window {
+                    offset: usize::MAX,
+                    limit: usize::MAX,
+                    focus: Some(t.theirs),
+                },
+            },
+        ),
+        (
+            "a page of everything, around a colleague's lead",
+            Request::Page {
+                query: Query {
+                    all: true,
+                    ..Query::default()
+                },
+                window: Window {
+                    offset: 0,
+                    limit: 1000,
+                    focus: Some(t.theirs),
+                },
+            },
+        ),
         (
             "list a colleague's leads",
             Request::List(Query {

@@ -172,6 +172,80 @@ impl Tally {
     }
 }
 
+/// What the queue index keeps with a lead (its value): its tally, when it was last touched and
+/// when it stops waiting, so that a view (today's queue too) is filtered without reading leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub tally: Tally,
+    pub last_touch: Option<Millis>,
+    pub wait_ends: Option<Millis>,
+}
+
+impl Facts {
+    /// As the lead's record stands.
+    pub fn of(lead: &Lead) -> Facts {
+        Facts {
+            tally: Tally::of(lead),
+            last_touch: lead.last_touch,
+            wait_ends: wait_ends(lead),
+        }
+    }
+
+    /// As of `now`.
+    pub fn at(rules: &Rules, lead: &Lead, now: Millis) -> Facts {
+        let tally = Tally::at(rules, lead, now);
+        let wait_ends = (tally.class == Class::Waiting)
+            .then(|| wait_ends(lead))
+            .flatten();
+        Facts {
+            tally,
+            last_touch: lead.last_touch,
+            wait_ends,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48);
+        for t in [self.last_touch, self.wait_ends] {
+            match t {
+                None => out.push(0),
+                Some(t) => {
+                    out.push(1);
+                    out.extend_from_slice(&t.to_be_bytes());
+                }
+            }
+        }
+        out.extend_from_slice(&self.tally.encode());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Facts> {
+        let mut rest = bytes;
+        let mut time = || -> Option<Option<Millis>> {
+            let (&flag, tail) = rest.split_first()?;
+            match flag {
+                0 => {
+                    rest = tail;
+                    Some(None)
+                }
+                1 => {
+                    let t = Millis::from_be_bytes(tail.get(..8)?.try_into().ok()?);
+                    rest = &tail[8..];
+                    Some(Some(t))
+                }
+                _ => None,
+            }
+        };
+        let last_touch = time()?;
+        let wait_ends = time()?;
+        Some(Facts {
+            tally: Tally::decode(rest)?,
+            last_touch,
+            wait_ends,
+        })
+    }
+}
+
 /// When an open lead stops waiting (its snooze and its nurture revisit date both passed), if it
 /// waits past its record's moment.
 pub fn wait_ends(lead: &Lead) -> Option<Millis> {

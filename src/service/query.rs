@@ -9,7 +9,7 @@ use super::LeadService;
 use super::local::Local;
 use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats, ViewPage, Window};
 use crate::domain::Stage;
-use crate::domain::tally::{Class, Tally};
+use crate::domain::tally::{Class, Facts, Tally};
 use crate::domain::time::{DAY_MS, end_of_local_day};
 use crate::store::ViewSpec;
 use crate::store::keys::fine_fit;
@@ -73,12 +73,8 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         limit,
         focus,
     } = window;
-    if q.today || q.due_today {
-        let mut out = if q.today {
-            today(s, q, now)?
-        } else {
-            due_today(s, q, now)?
-        };
+    if q.due_today {
+        let mut out = due_today(s, q, now)?;
         out.sort_by_key(|v| Reverse(rank(v)));
         let total = out.len();
         let at = focus.and_then(|id| out.iter().position(|v| v.lead.id == id));
@@ -92,6 +88,7 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         });
     }
     let classes: &[Class] = match q.stage {
+        _ if q.today => &[Class::Active, Class::Waiting],
         Some(st) if st.is_open() => &[Class::Active, Class::Waiting],
         Some(_) => &[Class::Closed],
         None if q.all => &Class::ALL,
@@ -103,11 +100,14 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         Some(Temperature::Warm) => thresholds.lowest_warm(),
         _ => 0,
     };
-    let matches = |t: &Tally| matches_tally(s, q, t);
+    let today = Today::new(now);
+    let matches = |f: &Facts| matches_tally(s, q, &f.tally) && (!q.today || today.has(f));
     let spec = ViewSpec {
         classes,
         floor,
-        matches: (!s.sees_all() || filters(q)).then_some(&matches as &dyn Fn(&Tally) -> bool),
+        matches: (!s.sees_all() || filters(q) || q.today)
+            .then_some(&matches as &dyn Fn(&Facts) -> bool),
+        counted: q.today,
     };
     let window = crate::store::Window {
         offset: offset as u64,
@@ -120,6 +120,40 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         total: usize::try_from(found.total).unwrap_or(usize::MAX),
         offset: usize::try_from(found.offset).unwrap_or(usize::MAX),
     })
+}
+
+/// Today's queue: follow-ups due by the end of today (a lead snoozed until before then too),
+/// hot leads not touched for `STALE_DAYS`, and new leads never touched (speed to lead).
+struct Today {
+    /// The first instant after today, and today's local day.
+    end: Millis,
+    day: i32,
+    stale: Millis,
+}
+
+impl Today {
+    fn new(now: Millis) -> Today {
+        let end = end_of_local_day(now);
+        Today {
+            end,
+            day: crate::domain::time::local_day(end - 1),
+            stale: now - STALE_DAYS * DAY_MS,
+        }
+    }
+
+    fn has(&self, f: &Facts) -> bool {
+        let t = &f.tally;
+        let due = t.due_day.is_some_and(|d| d <= self.day);
+        match t.class {
+            Class::Active => {
+                due || (t.temperature == Temperature::Hot
+                    && f.last_touch.is_none_or(|at| at < self.stale))
+                    || (t.stage == Stage::New && f.last_touch.is_none())
+            }
+            Class::Waiting => due && f.wait_ends.is_some_and(|w| w <= self.end),
+            Class::Closed => false,
+        }
+    }
 }
 
 /// Whether the query filters beyond the classes it shows.
@@ -146,32 +180,6 @@ fn matches_tally(s: &Local, q: &Query, t: &Tally) -> bool {
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case(src))
     })
-}
-
-/// Today's queue: due follow-ups, hot leads gone stale, and new leads never touched. The
-/// last two need every open lead looked at once; the TUI asks for it off its UI thread.
-fn today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceError> {
-    let mut out = due_today(s, q, now)?;
-    let mut seen: std::collections::HashSet<u64> = out.iter().map(|v| v.lead.id).collect();
-    let stale = now - STALE_DAYS * DAY_MS;
-    for lead in s.store.leads() {
-        let lead = lead?;
-        if !s.may_see(&lead) {
-            continue;
-        }
-        if seen.contains(&lead.id) || !matches_lead(q, &lead, now, now) {
-            continue;
-        }
-        let never_touched = lead.stage == Stage::New && lead.last_touch.is_none();
-        let v = s.view(lead, now);
-        let hot_and_stale =
-            v.temperature == Temperature::Hot && v.lead.last_touch.is_none_or(|t| t < stale);
-        if (never_touched || hot_and_stale) && q.temperature.is_none_or(|t| t == v.temperature) {
-            seen.insert(v.lead.id);
-            out.push(v);
-        }
-    }
-    Ok(out)
 }
 
 fn due_today(s: &Local, q: &Query, now: Millis) -> Result<Vec<LeadView>, ServiceError> {

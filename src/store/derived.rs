@@ -9,6 +9,9 @@
 //! - `by_change`: each lead filed under the moment time alone changes its tally or its score
 //!   (`tally::next_change`). Counts and views as of a later moment recount only the leads
 //!   filed before it; the minute tick rewrites them so the list stays short.
+//! - `by_wait`: each waiting lead (snoozed, or a nurture lead before its revisit date) under
+//!   the moment it stops waiting, so the follow-ups due today can count the leads whose wait
+//!   ends later today without reading every lead that changes today.
 //! - `by_rank`: the queue index (`keys::rank`): each lead under its class and its score as its
 //!   record stands, with its tally, so that a view reads a page from either end of it.
 //!
@@ -34,14 +37,8 @@ type Filed = Vec<(Vec<u8>, Vec<u8>)>;
 struct Recount {
     tallies: TallyMap,
     changes: Filed,
+    waits: Filed,
     ranks: Filed,
-}
-
-/// What `by_change` keeps with a lead's moment: when it stops waiting, if it waits (so that the
-/// follow-ups due by the end of today can tell a lead whose snooze ends today without reading
-/// every lead that changes today).
-fn change_value(lead: &Lead) -> Vec<u8> {
-    tally::wait_ends(lead).map_or_else(Vec::new, |w| w.to_be_bytes().to_vec())
 }
 
 /// How a problem with the derived data starts (`Problem::rebuildable`).
@@ -62,15 +59,24 @@ impl Trees {
             }
             *b.tally_deltas.entry(new.encode()).or_default() += 1;
         }
-        let filed = |l: &Lead| tally::next_change(&self.rules, l).map(|at| (at, change_value(l)));
-        let was = before.and_then(filed);
-        let will = filed(after);
+        let was = before.and_then(|l| tally::next_change(&self.rules, l));
+        let will = tally::next_change(&self.rules, after);
         if was != will {
-            if let Some((at, _)) = was {
+            if let Some(at) = was {
                 b.by_change.remove(&keys::followup(at, after.id));
             }
-            if let Some((at, value)) = will {
-                b.by_change.insert(&keys::followup(at, after.id), value);
+            if let Some(at) = will {
+                b.by_change.insert(&keys::followup(at, after.id), &[]);
+            }
+        }
+        let was = before.and_then(tally::wait_ends);
+        let will = tally::wait_ends(after);
+        if was != will {
+            if let Some(at) = was {
+                b.by_wait.remove(&keys::followup(at, after.id));
+            }
+            if let Some(at) = will {
+                b.by_wait.insert(&keys::followup(at, after.id), &[]);
             }
         }
     }
@@ -125,21 +131,26 @@ impl Trees {
     fn recount_derived(&self) -> Result<Recount, StoreError> {
         let mut tallies = TallyMap::new();
         let mut changes = Vec::new();
+        let mut waits = Vec::new();
         let mut ranks = Vec::with_capacity(self.leads.len());
         for v in self.leads.iter().values() {
             let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
-            let tally = Tally::of(&lead).encode();
-            ranks.push((self.rank_key(&lead).to_vec(), tally.clone()));
-            *tallies.entry(tally).or_default() += 1;
+            ranks.push((self.rank_key(&lead).to_vec(), Trees::rank_value(&lead)));
+            *tallies.entry(Tally::of(&lead).encode()).or_default() += 1;
             if let Some(at) = tally::next_change(&self.rules, &lead) {
-                changes.push((keys::followup(at, lead.id).to_vec(), change_value(&lead)));
+                changes.push((keys::followup(at, lead.id).to_vec(), Vec::new()));
+            }
+            if let Some(at) = tally::wait_ends(&lead) {
+                waits.push((keys::followup(at, lead.id).to_vec(), Vec::new()));
             }
         }
         changes.sort_unstable();
+        waits.sort_unstable();
         ranks.sort_unstable();
         Ok(Recount {
             tallies,
             changes,
+            waits,
             ranks,
         })
     }
@@ -149,17 +160,23 @@ impl Trees {
         let Recount {
             tallies: map,
             changes,
+            waits,
             ranks,
         } = self.recount_derived()?;
         self.tallies.clear()?;
         self.by_change.clear()?;
+        self.by_wait.clear()?;
         self.by_rank.clear()?;
         let mut batch = sled::Batch::default();
         for (k, n) in &map {
             batch.insert(k.as_slice(), &n.to_be_bytes());
         }
         self.tallies.apply_batch(batch)?;
-        for (tree, entries) in [(&self.by_change, &changes), (&self.by_rank, &ranks)] {
+        for (tree, entries) in [
+            (&self.by_change, &changes),
+            (&self.by_wait, &waits),
+            (&self.by_rank, &ranks),
+        ] {
             for chunk in entries.chunks(50_000) {
                 let mut batch = sled::Batch::default();
                 for (k, v) in chunk {
@@ -179,6 +196,7 @@ impl Trees {
         let Recount {
             tallies: map,
             changes,
+            waits,
             ranks,
         } = self.recount_derived()?;
         let mut out = Vec::new();
@@ -208,6 +226,7 @@ impl Trees {
         }
         for (tree, want, name) in [
             (&self.by_change, changes, "the index of coming changes"),
+            (&self.by_wait, waits, "the index of waits"),
             (&self.by_rank, ranks, "the queue index"),
         ] {
             let mut differ = 0usize;
@@ -357,17 +376,11 @@ impl Store {
         let t = self.read()?;
         let r = (|| {
             let mut more = 0u64;
-            // Every moment before the end of today: a lead whose wait ends later today is
-            // filed at its wait's end or sooner (a temperature crossing not yet ticked).
-            for item in t.by_change.range(..keys::followup(end, 0)) {
-                let (k, v) = item?;
-                let Some(wait_end) = v.as_ref().try_into().ok().map(Millis::from_be_bytes) else {
-                    continue;
-                };
-                // Waiting now (else the kept counts have it) and not past today.
-                if wait_end <= now || wait_end >= end {
-                    continue;
-                }
+            // The leads whose wait ends after now and before the end of today (waiting now,
+            // else the kept counts have them).
+            let from = keys::followup(now.saturating_add(1), 0);
+            for item in t.by_wait.range(from..keys::followup(end, 0)) {
+                let (k, _) = item?;
                 let Some((_, id)) = keys::read_followup(&k) else {
                     continue;
                 };

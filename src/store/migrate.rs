@@ -65,11 +65,11 @@ impl Trees {
             let (key, value) = self.counts.meta_entry();
             self.meta.insert(key, &value)?;
         }
-        if from < 7 {
+        if from < 8 {
             // 5 keeps counts by tally and an index of coming changes (`derived`); 6 counts
             // follow-ups by local day and keeps when a waiting lead stops waiting; 7 files
             // leads in the queue index by class and exact score, with their tally (2 and 4
-            // changed the rank key's layout before).
+            // changed the rank key's layout before); 8 keeps waits in an index of their own.
             self.rebuild_derived()?;
         }
         self.meta

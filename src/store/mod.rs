@@ -52,7 +52,9 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// keys order ties of one score by fit (the learned chance, when a model is active). 5: kept
 /// counts by tally and an index of the moments leads change with time alone (`derived`). 6: the
 /// tallies count follow-ups by local day, the index keeps when a waiting lead stops waiting.
-pub const SCHEMA_VERSION: u32 = 7;
+/// 7: the queue index files leads by class and exact score, with their tally. 8: waits have
+/// an index of their own (`derived`).
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -94,6 +96,8 @@ pub(crate) struct Trees {
     /// Derived data (`derived`): the kept counts by tally, and the index of coming changes.
     tallies: Tree,
     by_change: Tree,
+    /// Each waiting lead under the moment it stops waiting.
+    by_wait: Tree,
     /// The kept counts as last committed (also in `tallies`).
     tally_counts: derived::TallyMap,
     /// The rules the index of coming changes is filed with (`Store::use_rules`).
@@ -543,6 +547,7 @@ impl Trees {
             by_followup: tree("by_followup")?,
             tallies: tree("tallies")?,
             by_change: tree("by_change")?,
+            by_wait: tree("by_wait")?,
             tally_counts: derived::TallyMap::new(),
             rules: Arc::new(crate::domain::Rules::defaults()),
             counts: Counts::default(),
@@ -641,10 +646,11 @@ impl Trees {
         )
     }
 
-    /// A lead's value in the queue index: its tally, so that a view's filters (owner, source,
-    /// stage, temperature) need not read the lead.
+    /// A lead's value in the queue index: its tally, last touch and wait (`tally::Facts`), so
+    /// that a view's filters (owner, source, stage, temperature, today's queue) need not read
+    /// the lead.
     pub(super) fn rank_value(lead: &Lead) -> Vec<u8> {
-        crate::domain::tally::Tally::of(lead).encode()
+        crate::domain::tally::Facts::of(lead).encode()
     }
 }
 

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use super::{Store, StoreError, keys};
-use crate::domain::tally::{Class, Tally};
+use crate::domain::tally::{Class, Facts};
 use crate::domain::{Lead, LeadId, Millis};
 
 /// Which leads a view shows.
@@ -20,14 +20,17 @@ pub struct ViewSpec<'a> {
     /// No lead it shows scores below this (a temperature's lowest score): the index is read
     /// from there.
     pub floor: u8,
-    /// Whether a lead, as its tally stands now, is in the view (owner, source, stage,
-    /// temperature, and who may see it). None: every lead of the classes.
-    pub matches: Option<&'a dyn Fn(&Tally) -> bool>,
+    /// Whether a lead, as it stands now, is in the view (owner, source, stage, temperature,
+    /// who may see it, today's queue). None: every lead of the classes.
+    pub matches: Option<&'a dyn Fn(&Facts) -> bool>,
+    /// The kept counts cannot say how many leads the view has (today's queue): they are
+    /// counted in the index.
+    pub counted: bool,
 }
 
 impl ViewSpec<'_> {
-    fn shows(&self, tally: &Tally) -> bool {
-        self.classes.contains(&tally.class) && self.matches.is_none_or(|m| m(tally))
+    fn shows(&self, facts: &Facts) -> bool {
+        self.classes.contains(&facts.tally.class) && self.matches.is_none_or(|m| m(facts))
     }
 }
 
@@ -72,22 +75,35 @@ impl Store {
     ) -> Result<Page, StoreError> {
         let t = self.read()?;
         let r = (|| {
-            let total: u64 = self
-                .tallies_at(now)?
-                .into_iter()
-                .filter(|(tally, _)| spec.shows(tally))
-                .map(|(_, n)| n)
-                .sum();
+            let counted = spec.counted;
+            let mut total: u64 = if counted {
+                0
+            } else {
+                self.tallies_at(now)?
+                    .into_iter()
+                    .filter(|(tally, _)| {
+                        spec.classes.contains(&tally.class)
+                            && spec.matches.is_none_or(|m| {
+                                m(&Facts {
+                                    tally: tally.clone(),
+                                    last_touch: None,
+                                    wait_ends: None,
+                                })
+                            })
+                    })
+                    .map(|(_, n)| n)
+                    .sum()
+            };
             // The leads whose moment has come, where they are now.
             let due = super::derived::changes_until_in(&t, now)?;
             let stale: HashSet<LeadId> = due.iter().copied().collect();
             let place_now = |lead: &Lead| -> Option<Place> {
-                let tally = Tally::at(&t.rules, lead, now);
-                if !spec.shows(&tally) {
+                let facts = Facts::at(&t.rules, lead, now);
+                if !spec.shows(&facts) {
                     return None;
                 }
                 let key = keys::rank(
-                    tally.class as u8,
+                    facts.tally.class as u8,
                     lead.score.score(&t.rules, now),
                     keys::fine_fit(lead.score.fit),
                     lead.waiting_since(),
@@ -113,12 +129,25 @@ impl Store {
                 out.push(Box::new(moved.into_iter().map(Ok)));
                 out
             };
+            // A view the kept counts cannot count is read whole (its ids only), once.
+            let mut all_ids: Option<Vec<LeadId>> = None;
+            if counted {
+                let ids = Merge::new(streams(true), true)?
+                    .map(|r| r.map(|(_, id)| id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                total = ids.len() as u64;
+                all_ids = Some(ids);
+            }
             let limit = window
                 .limit
                 .min(usize::try_from(total).unwrap_or(usize::MAX));
             let mut offset = window.offset;
             // Where the focus lead is now: counted from the end the offset is nearer.
-            if let Some(focus) = window.focus
+            if let (Some(focus), Some(ids)) = (window.focus, &all_ids) {
+                if let Some(at) = ids.iter().position(|&id| id == focus) {
+                    offset = (at as u64).saturating_sub(limit as u64 / 4);
+                }
+            } else if let Some(focus) = window.focus
                 && let Some(lead) = t.lead(focus)?
                 && let Some(at) = place_now(&lead)
             {
@@ -146,11 +175,19 @@ impl Store {
                 total - offset - limit as u64
             };
             let mut ids = Vec::with_capacity(limit);
-            for item in Merge::new(streams(from_top), from_top)?
-                .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-                .take(limit)
-            {
-                ids.push(item?.1);
+            if let Some(all) = &all_ids {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+                ids.extend(all[start..].iter().take(limit).rev().copied());
+                if from_top {
+                    ids.reverse();
+                }
+            } else {
+                for item in Merge::new(streams(from_top), from_top)?
+                    .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+                    .take(limit)
+                {
+                    ids.push(item?.1);
+                }
             }
             let mut leads = Vec::with_capacity(ids.len());
             for id in ids {
@@ -203,8 +240,8 @@ fn segment<'a>(
             return None;
         }
         if let Some(m) = spec.matches {
-            match Tally::decode(&v) {
-                Some(tally) if m(&tally) => {}
+            match Facts::decode(&v) {
+                Some(facts) if m(&facts) => {}
                 Some(_) => return None,
                 None => return Some(Err(unreadable())),
             }

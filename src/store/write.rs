@@ -47,6 +47,7 @@ pub(super) struct Batches {
     pub by_followup: Ops,
     pub tallies: Ops,
     pub by_change: Ops,
+    pub by_wait: Ops,
     /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
     pub tally_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// The kept counts once the write is applied.
@@ -185,6 +186,7 @@ impl Trees {
             ("by_followup", &b.by_followup),
             ("tallies", &b.tallies),
             ("by_change", &b.by_change),
+            ("by_wait", &b.by_wait),
         ] {
             let keys = d.entry(tree).or_default();
             keys.extend(ops.keys().map(|k| k.to_vec()));
@@ -204,6 +206,7 @@ impl Trees {
             &self.by_followup,
             &self.tallies,
             &self.by_change,
+            &self.by_wait,
         ];
         let batches = [
             b.meta.to_batch(),
@@ -215,6 +218,7 @@ impl Trees {
             b.by_followup.to_batch(),
             b.tallies.to_batch(),
             b.by_change.to_batch(),
+            b.by_wait.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {
@@ -243,6 +247,7 @@ impl Trees {
             by_followup,
             tallies,
             by_change,
+            by_wait,
             ..
         } = b;
         std::thread::scope(|scope| {
@@ -258,6 +263,7 @@ impl Trees {
                 .and_then(|()| phone_b.apply_each(&self.by_phone))
                 .and_then(|()| by_followup.apply_each(&self.by_followup))
                 .and_then(|()| by_change.apply_each(&self.by_change))
+                .and_then(|()| by_wait.apply_each(&self.by_wait))
                 .and_then(|()| tallies.apply_each(&self.tallies))
                 .and_then(|()| meta.apply_each(&self.meta));
             let records = records.join().expect("a store writer thread panicked");
