@@ -202,7 +202,22 @@ pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     } else {
         Line::default()
     };
+    let used = line.width();
     buf.set_line(area.x, area.y, &line, area.width);
+    // Where the selection is in the whole view, on an otherwise empty status line.
+    if used == 0 && s.mode() == Mode::Queue && s.search.hits.is_none() && s.total > 0 {
+        let place = format!(" {}/{} ", s.window_start + s.selected + 1, s.total);
+        let width = place.chars().count();
+        if used + width < usize::from(area.width) {
+            let x = area.x + area.width - width as u16;
+            buf.set_line(
+                x,
+                area.y,
+                &Line::styled(place, theme.style("muted")),
+                width as u16,
+            );
+        }
+    }
 }
 
 /// The actions worth a hint in each mode, in order of importance.

@@ -75,27 +75,12 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         nw = cols.name,
         cw = cols.company
     );
-    let used = header.trim_end().chars().count();
     buf.set_line(
         area.x,
         area.y,
         &Line::styled(header, theme.style("title")),
         area.width,
     );
-    // Where the selection is in the whole view, at the right of the titles when there is room.
-    if s.search.hits.is_none() && s.total > 0 {
-        let place = format!(" {}/{} ", s.window_start + s.selected + 1, s.total);
-        let width = place.chars().count();
-        if used + width < usize::from(area.width) {
-            let x = area.x + area.width - width as u16;
-            buf.set_line(
-                x,
-                area.y,
-                &Line::styled(place, theme.style("muted")),
-                width as u16,
-            );
-        }
-    }
     let body = Rect {
         y: area.y + 1,
         height: area.height.saturating_sub(1),
