@@ -168,6 +168,9 @@ pub struct State {
     /// Where in the view the selection goes once the window asked for arrives (`usize::MAX`:
     /// the last row), for `g` and `G`.
     pub land: Option<usize>,
+    /// The selected lead the last load did not find in its window: the next load looks for
+    /// it (once).
+    pub following: Option<LeadId>,
     /// Why the view could not be loaded, until it can.
     pub load_error: Option<String>,
     pub stats: Stats,
@@ -229,6 +232,7 @@ impl State {
             rows_query: None,
             shown_query: None,
             land: None,
+            following: None,
             load_error: None,
             stats: Stats::default(),
             selected: 0,

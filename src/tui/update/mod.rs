@@ -154,13 +154,9 @@ pub fn reload(s: &mut State) -> Vec<Effect> {
     } else {
         (0, usize::MAX)
     };
-    // The window follows the selected lead wherever a change moved it (not when the rep
-    // moves the window, or for `g` and `G`).
-    let follow = s.shown_query.as_ref() == Some(&query)
-        && s.land.is_none()
-        && offset == s.window_start
-        && s.search.hits.is_none();
-    let focus = s.selected_lead().filter(|_| follow).map(|v| v.lead.id);
+    // The lead a window left behind is looked for wherever it is now (`view_loaded`); a
+    // plain reload reads the window where it is, which costs only its rows.
+    let focus = s.following.filter(|_| offset == s.window_start);
     s.view_generation += 1;
     s.loading = true;
     vec![Effect::LoadView {
@@ -244,6 +240,19 @@ fn view_loaded(
     let same_view = s.shown_query == s.rows_query;
     let at = s.window_start + s.selected;
     s.loading = false;
+    // The selected lead moved out of the window (a change re-sorted the view): keep what is on
+    // screen and ask once more for the window around that lead, wherever it went.
+    if let Some(id) = keep
+        && same_view
+        && s.land.is_none()
+        && s.search.hits.is_none()
+        && s.following != Some(id)
+        && !rows.iter().any(|v| v.lead.id == id)
+    {
+        s.following = Some(id);
+        return reload(s);
+    }
+    s.following = None;
     let old = std::mem::replace(&mut s.rows, rows);
     s.load_error = None;
     s.index = index;
