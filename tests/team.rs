@@ -29,7 +29,7 @@ use leadq::domain::{Kind, LeadId, NewLead, Outcome, Stage};
 use leadq::remote::client::Client;
 use leadq::remote::protocol::{Hello, PROTOCOL, Welcome, read_frame, write_frame};
 use leadq::remote::server::socket_path;
-use leadq::service::{ANY_LEAD, Change, LeadService, LogEntry, PRESENCE_CHANGED};
+use leadq::service::{ANY_LEAD, Change, LeadService, LogEntry, PRESENCE_CHANGED, Query};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 fn lead(name: &str, email: &str) -> NewLead {
@@ -88,6 +88,18 @@ fn collect_events(
         *counts.entry(id).or_insert(0) += 1;
     }
     counts
+}
+
+/// A subscriber hears of the changes to the leads of the window it holds (and of those that
+/// move its numbers): this one holds a window of every lead, so it hears of each change.
+fn hold_everything(client: &Client) {
+    let all = Query {
+        all: true,
+        ..Query::default()
+    };
+    client
+        .page(&all, leadq::service::Window::rows(0, 100_000))
+        .expect("a window of every lead");
 }
 
 fn covers(got: &HashMap<LeadId, usize>, want: &HashMap<LeadId, usize>) -> bool {
@@ -168,6 +180,7 @@ fn eight_clients_writing_at_once_lose_nothing_and_each_hears_every_change() {
     let server = home.server();
     let admin = home.client();
     let before = admin.subscribe();
+    hold_everything(&admin);
     let leads: Vec<LeadId> = (0..4)
         .map(|k| {
             let l = lead(&format!("Shared {k}"), &format!("shared{k}@x.example"));
@@ -197,6 +210,7 @@ fn eight_clients_writing_at_once_lose_nothing_and_each_hears_every_change() {
         .collect();
     let clients: Vec<Client> = (0..CLIENTS).map(|_| home.client()).collect();
     let events: Vec<Receiver<LeadId>> = clients.iter().map(Client::subscribe).collect();
+    clients.iter().for_each(hold_everything);
     let barrier = Barrier::new(CLIENTS);
     let results: Vec<Vec<Result<Change, String>>> = std::thread::scope(|s| {
         let writers: Vec<_> = clients
@@ -949,6 +963,8 @@ fn watcher_process() {
     };
     let client = Client::connect(Path::new(&store), false).expect("connect");
     let changes = client.subscribe();
+    // It holds a window of every lead it may see: each change to one is news to it.
+    hold_everything(&client);
     let who = client.identity();
     println!("WATCH ready {} {}", who.user, who.role.name());
     let (closed_tx, closed) = mpsc::channel::<()>();

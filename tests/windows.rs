@@ -10,7 +10,8 @@ use leadq::domain::time::DAY_MS;
 use leadq::domain::{Kind, Millis, Outcome, Stage, Temperature};
 use leadq::remote::client::Client;
 use leadq::service::{
-    Identity, LeadService, Local, LogEntry, OwnerFilter, Query, Role, Settings, Window,
+    Apply, Delta, Identity, LeadService, Local, LogEntry, OwnerFilter, Query, Role, Settings,
+    Stats, Watch, Window, watch::apply,
 };
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 use rand::{Rng, SeedableRng};
@@ -317,6 +318,228 @@ fn windows_match_a_full_query_through_the_server() -> TestResult {
         }
     }
     drop(client);
+    server.stop();
+    Ok(())
+}
+
+/// A client that keeps its window by the deltas of each write, as the TUI does: it reads its
+/// window again only when a delta says so (or the day changed), and otherwise moves its
+/// numbers.
+struct Held {
+    who: Identity,
+    query: Query,
+    limit: usize,
+    offset: usize,
+    total: usize,
+    stats: Stats,
+    ids: Vec<u64>,
+    generation: u64,
+    /// In process, the server's part: what this client holds, to measure writes against.
+    watch: Option<Watch>,
+    reads: usize,
+}
+
+impl Held {
+    fn new(who: Identity, query: Query, limit: usize) -> Held {
+        Held {
+            who,
+            query,
+            limit,
+            offset: 0,
+            total: 0,
+            stats: Stats::default(),
+            ids: Vec::new(),
+            generation: 0,
+            watch: None,
+            reads: 0,
+        }
+    }
+
+    /// Reads the window at its offset (`s`: the client's own session).
+    fn read(&mut self, s: &dyn LeadService, session: Option<&Local>) -> TestResult {
+        let page = s.page(&self.query, Window::rows(self.offset, self.limit))?;
+        if let Some(session) = session {
+            self.watch = Some(Watch::new(session, &self.query, &page));
+        }
+        self.offset = page.offset;
+        self.total = page.total;
+        self.stats = page.stats.clone().ok_or("a page comes with the counts")?;
+        self.ids = page.rows.iter().map(|v| v.lead.id).collect();
+        self.generation = page.generation;
+        self.reads += 1;
+        Ok(())
+    }
+
+    /// Takes one delta; true if the window must be read again.
+    fn take(&mut self, d: &Delta) -> bool {
+        let applied = apply(
+            d,
+            self.generation,
+            &mut self.offset,
+            &mut self.total,
+            &mut self.stats,
+        );
+        applied == Apply::Reload
+    }
+
+    /// What the client holds against a fresh read of the same rows.
+    fn check(&self, s: &dyn LeadService, when: &str) -> TestResult {
+        let fresh = s.page(&self.query, Window::rows(self.offset, self.limit))?;
+        let what = format!("{} on {:?}, {when}", self.who.user, self.query);
+        assert_eq!(self.total, fresh.total, "the total of {what}");
+        assert_eq!(
+            self.offset, fresh.offset,
+            "where the window of {what} starts"
+        );
+        let got: Vec<u64> = fresh.rows.iter().map(|v| v.lead.id).collect();
+        assert_eq!(self.ids, got, "the rows of {what}");
+        let (a, b) = (&self.stats, fresh.stats.as_ref().ok_or("counts")?);
+        assert_eq!(
+            (a.hot, a.warm, a.cold, a.due_today),
+            (b.hot, b.warm, b.cold, b.due_today),
+            "the header's counts of {what}"
+        );
+        Ok(())
+    }
+}
+
+fn held_clients() -> Vec<Held> {
+    clients()
+        .into_iter()
+        .chain(clients().into_iter().map(|mut c| {
+            // The same views, a window deeper in them.
+            c.window = Window::rows(25, 7);
+            c
+        }))
+        .map(|c| {
+            let mut h = Held::new(c.who, c.query, c.window.limit);
+            h.offset = c.window.offset;
+            h
+        })
+        .collect()
+}
+
+#[test]
+fn windows_kept_by_deltas_match_a_full_query_in_process() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    open(&path, START)?.demo(400, 9)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let mut now = START;
+    let mut clients = held_clients();
+    let (mut reads, mut deltas) = (0, 0);
+    for step in 0..150 {
+        let day = leadq::domain::time::local_day(now);
+        if rng.random_range(0..5) == 0 {
+            now += [HOUR, 7 * HOUR, DAY_MS, 3 * DAY_MS][rng.random_range(0..4)];
+        }
+        let base = open(&path, now)?;
+        let moves = base.watch_moves();
+        let ids: Vec<u64> = base
+            .list(&Query {
+                all: true,
+                ..Query::default()
+            })?
+            .iter()
+            .map(|v| v.lead.id)
+            .collect();
+        // A new day changes what is due with no write: the TUI reads its window again.
+        let new_day = leadq::domain::time::local_day(now) != day;
+        for c in clients.iter_mut().filter(|_| step == 0 || new_day) {
+            let s = base.session(c.who.clone());
+            c.read(&s, Some(&s))?;
+        }
+        // Time moved: the minute tick brings the leads whose moment came up to now.
+        base.tick()?;
+        let when = if rng.random_range(0..3) == 0 {
+            for c in clients.iter_mut() {
+                if rng.random_range(0..3) != 0 {
+                    continue;
+                }
+                c.offset = rng.random_range(0..c.total + 2);
+                let s = base.session(c.who.clone());
+                c.read(&s, Some(&s))?;
+            }
+            format!("step {step}: after scrolls")
+        } else {
+            for _ in 0..rng.random_range(1..6) {
+                write(&base, &mut rng, &ids, now);
+            }
+            format!("step {step}: after writes")
+        };
+        for m in moves.try_iter() {
+            for c in clients.iter_mut() {
+                let s = base.session(c.who.clone());
+                let Some(d) = leadq::service::watch::delta(&s, c.watch.as_mut(), &m, now) else {
+                    continue;
+                };
+                deltas += 1;
+                if c.take(&d) {
+                    c.read(&s, Some(&s))?;
+                }
+            }
+        }
+        for c in &clients {
+            c.check(&base.session(c.who.clone()), &when)?;
+        }
+        drop(base);
+    }
+    for c in &clients {
+        reads += c.reads;
+    }
+    // Most deltas leave the window be: that is the point.
+    assert!(
+        reads * 3 < deltas,
+        "{reads} window reads for {deltas} deltas: windows are read again too often"
+    );
+    Ok(())
+}
+
+#[test]
+fn windows_kept_by_deltas_match_a_full_query_through_the_server() -> TestResult {
+    let home = common::home::Home::new();
+    assert!(home.run(&["demo", "--count", "300"]).status.success());
+    let server = home.server();
+    let writer = Client::connect(&home.store(), false)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    let now = writer.now();
+    let mut clients: Vec<(Client, Held)> = Vec::new();
+    for mut h in held_clients().into_iter().step_by(2) {
+        let c = Client::connect(&home.store(), false)?;
+        drop(c.subscribe());
+        h.who = c.identity();
+        h.read(&c, None)?;
+        clients.push((c, h));
+    }
+    let ids: Vec<u64> = writer
+        .list(&Query {
+            all: true,
+            ..Query::default()
+        })?
+        .iter()
+        .map(|v| v.lead.id)
+        .collect();
+    let mut moved = 0;
+    for step in 0..40 {
+        for _ in 0..rng.random_range(1..4) {
+            write(&writer, &mut rng, &ids, now);
+        }
+        for (c, h) in clients.iter_mut() {
+            c.settle()?;
+            let mut again = false;
+            for d in c.take_deltas().ok_or("a server pushes deltas")? {
+                moved += usize::from(!d.touched);
+                again |= h.take(&d);
+            }
+            if again {
+                h.read(c, None)?;
+            }
+            h.check(c, &format!("step {step}"))?;
+        }
+    }
+    assert!(moved > 0, "no delta moved a window without a read");
+    drop(clients);
+    drop(writer);
     server.stop();
     Ok(())
 }

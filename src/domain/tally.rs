@@ -261,10 +261,14 @@ pub fn wait_ends(lead: &Lead) -> Option<Millis> {
     Some(snooze.max(revisit))
 }
 
+/// An open lead not touched for this many days is stale: a hot one belongs in today's queue.
+pub const STALE_DAYS: i64 = 3;
+
 /// The first moment after the record's own at which time alone changes where the lead counts
 /// or where it ranks (`Tally::at` differs from `Tally::of`, or the score from the one it is
-/// filed under in the queue index): a whole point of decay, a temperature crossing, a snooze
-/// or a nurture wait ending. None when nothing will.
+/// filed under in the queue index) or whether today's queue holds it: a whole point of decay,
+/// a temperature crossing, a snooze or a nurture wait ending, the lead going stale. None when
+/// nothing will.
 pub fn next_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
     let from = lead.score.at;
     let mut first: Option<Millis> = None;
@@ -281,6 +285,9 @@ pub fn next_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
             && let Some(t) = lead.next_action
         {
             consider(t);
+        }
+        if let Some(t) = lead.last_touch {
+            consider(t.saturating_add(STALE_DAYS * super::time::DAY_MS));
         }
     }
     if let Some(t) = score_change(rules, lead) {

@@ -16,7 +16,7 @@ use super::server::socket_path;
 use crate::domain::time::utc_now;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    ANY_LEAD, ActionId, Activity, AddOutcome, Change, DemoReport, Identity, ImportOptions,
+    ANY_LEAD, ActionId, Activity, AddOutcome, Change, Delta, DemoReport, Identity, ImportOptions,
     ImportReport, LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query,
     ServiceError, Stats,
 };
@@ -36,7 +36,13 @@ struct Shared {
     subscribers: Mutex<Vec<Sender<LeadId>>>,
     presence: Mutex<Vec<Presence>>,
     problem: Mutex<Option<String>>,
+    /// The deltas pushed and not yet taken (`take_deltas`).
+    deltas: Mutex<Vec<Delta>>,
 }
+
+/// Deltas kept for a subscriber that does not take them: past this, they are dropped and
+/// the subscriber told to read everything again.
+const DELTAS_KEPT: usize = 10_000;
 
 impl Shared {
     fn tell(&self, id: LeadId) {
@@ -213,6 +219,7 @@ impl Client {
             subscribers: Mutex::new(Vec::new()),
             presence: Mutex::new(Vec::new()),
             problem: Mutex::new(None),
+            deltas: Mutex::new(Vec::new()),
         });
         let client = Client {
             store: store.to_path_buf(),
@@ -405,6 +412,18 @@ fn read_loop(
                 }
             }
             Ok(ServerFrame::Changed(id)) => shared.tell(id),
+            Ok(ServerFrame::Delta(d)) => {
+                let id = d.id;
+                let mut kept = shared.deltas.lock().unwrap_or_else(|p| p.into_inner());
+                let many = kept.len() >= DELTAS_KEPT;
+                if many {
+                    kept.clear();
+                } else {
+                    kept.push(*d);
+                }
+                drop(kept);
+                shared.tell(if many { ANY_LEAD } else { id });
+            }
             Ok(ServerFrame::Presence(list)) => {
                 *shared.presence.lock().unwrap_or_else(|p| p.into_inner()) = list;
                 shared.tell(PRESENCE_CHANGED);
@@ -562,6 +581,12 @@ impl LeadService for Client {
         self.changed(Request::Undo { action })
     }
 
+    fn take_deltas(&self) -> Option<Vec<Delta>> {
+        Some(std::mem::take(
+            &mut *self.shared.deltas.lock().unwrap_or_else(|p| p.into_inner()),
+        ))
+    }
+
     fn subscribe(&self) -> Receiver<LeadId> {
         let (tx, rx) = mpsc::channel();
         self.shared
@@ -698,6 +723,12 @@ impl Drop for Client {
 }
 
 impl Client {
+    /// Returns once the server has pushed this client every change made before the call
+    /// (its deltas are then in `take_deltas`).
+    pub fn settle(&self) -> Result<(), ServiceError> {
+        self.call(Request::Ping, false).map(|_| ())
+    }
+
     /// Asks the server to stop.
     pub fn shutdown(&self) -> Result<(), ServiceError> {
         self.call(Request::Shutdown, false).map(|_| ())

@@ -24,7 +24,7 @@ use crate::service::{
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
 /// 5: a view is asked for a page at a time (`Page`), with its total.
-pub const PROTOCOL: u32 = 5;
+pub const PROTOCOL: u32 = 6;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -298,8 +298,10 @@ pub enum ServerFrame {
         id: u64,
         result: Result<Reply, Failure>,
     },
-    /// A lead changed (0: many leads at once).
+    /// Many leads changed at once (`ANY_LEAD`): read everything again.
     Changed(LeadId),
+    /// What a write means for this client's window and counts.
+    Delta(Box<crate::service::Delta>),
     /// Everyone's presence, whenever it changes.
     Presence(Vec<Presence>),
     /// The server is going away (idle, or shut down).

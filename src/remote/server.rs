@@ -40,6 +40,8 @@ struct Conn {
     who: Identity,
     subscribed: bool,
     presence: Option<(LeadId, Activity)>,
+    /// The window of a view it last read: what a write means for it (`service::watch`).
+    watch: Option<crate::service::Watch>,
 }
 
 struct Shared {
@@ -50,6 +52,8 @@ struct Shared {
     /// Connections by the uid of their peer, from accept (handshake or not) until they end.
     seats: Mutex<HashMap<u32, usize>>,
     next_conn: AtomicU64,
+    /// The last change fanned out (`Moved::seq`), and a signal when it moves.
+    fanned: (Mutex<u64>, std::sync::Condvar),
     /// When the last client left (None while some are connected).
     idle_since: Mutex<Option<Instant>>,
     log: Log,
@@ -180,6 +184,7 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
         conns: Mutex::new(HashMap::new()),
         seats: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
+        fanned: (Mutex::new(0), std::sync::Condvar::new()),
         idle_since: Mutex::new(Some(Instant::now())),
         log,
     });
@@ -323,56 +328,55 @@ fn spawn_care(shared: Arc<Shared>) {
     });
 }
 
-/// Forwards the store's change stream to every subscribed client that may see the lead.
+/// Forwards the store's change stream to the subscribed clients, as deltas: each client that
+/// may see the lead hears what the write means for the window it holds (`service::watch`),
+/// and one that may not hears nothing. A change of many leads at once is a reload for all.
 fn spawn_fanout(shared: Arc<Shared>) {
-    let changes = shared.base.subscribe();
+    let moves = shared.base.watch_moves();
+    *shared.fanned.0.lock().unwrap_or_else(|p| p.into_inner()) = shared.base.told_so_far();
     std::thread::spawn(move || {
-        while let Ok(id) = changes.recv() {
-            let lead = if id == ANY_LEAD {
-                None
-            } else {
-                shared.base.store().lead(id).ok().flatten()
-            };
-            let targets: Vec<_> = shared
-                .conns
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .filter(|c| c.subscribed)
-                .filter(|c| match &lead {
-                    None => true,
-                    Some(l) => shared.base.session(c.who.clone()).may_see(l),
-                })
-                .map(|c| Arc::clone(&c.outbox))
-                .collect();
-            for o in targets {
-                o.event(&ServerFrame::Changed(id));
-            }
+        while let Ok(m) = moves.recv() {
+            let seq = m.seq;
+            fan_out(&shared, m);
+            let (done, signal) = &shared.fanned;
+            *done.lock().unwrap_or_else(|p| p.into_inner()) = seq;
+            signal.notify_all();
         }
     });
 }
 
-/// A change that takes a lead out of someone's sight (given away from a rep) is news to them
-/// too, or their queue keeps showing it: the fan-out reaches only those who may see it now.
-fn tell_who_lost_sight(shared: &Shared, change: &crate::service::Change) {
-    let (before, after) = (change.owner_before.as_deref(), change.owner.as_deref());
-    if before == after {
+fn fan_out(shared: &Shared, mut m: crate::service::Moved) {
+    if crate::service::watch::is_many(&m) {
+        let targets: Vec<_> = shared
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|c| c.subscribed)
+            .map(|c| Arc::clone(&c.outbox))
+            .collect();
+        for o in targets {
+            o.event(&ServerFrame::Changed(ANY_LEAD));
+        }
         return;
     }
-    let targets: Vec<_> = shared
-        .conns
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .filter(|c| c.subscribed)
-        .filter(|c| {
-            let s = shared.base.session(c.who.clone());
-            s.may_see_owner(before) && !s.may_see_owner(after)
-        })
-        .map(|c| Arc::clone(&c.outbox))
-        .collect();
-    for o in targets {
-        o.event(&ServerFrame::Changed(change.id));
+    if m.before.is_none() && m.after.is_none() {
+        // Its timeline changed, the lead did not: news to those who have its card open.
+        let lead = shared.base.store().lead(m.id).ok().flatten().map(Arc::new);
+        m.before.clone_from(&lead);
+        m.after = lead;
+    }
+    let now = shared.base.now();
+    let mut conns = shared.conns.lock().unwrap_or_else(|p| p.into_inner());
+    for c in conns.values_mut().filter(|c| c.subscribed) {
+        let session = shared.base.session(c.who.clone());
+        let Some(d) = crate::service::watch::delta(&session, c.watch.as_mut(), &m, now) else {
+            continue;
+        };
+        let open = c.presence.is_some_and(|(lead, _)| lead == m.id);
+        if d.moves_anything() || open {
+            c.outbox.event(&ServerFrame::Delta(Box::new(d)));
+        }
     }
 }
 
@@ -528,6 +532,7 @@ fn handle(shared: Arc<Shared>, stream: UnixStream, _seat: Seat) {
                 who: who.clone(),
                 subscribed: false,
                 presence: None,
+                watch: None,
             },
         );
     *shared.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -576,9 +581,6 @@ fn failure(e: ServiceError) -> Failure {
 
 fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<Reply, Failure> {
     let changed = |r: Result<crate::service::Change, ServiceError>| {
-        if let Ok(c) = &r {
-            tell_who_lost_sight(shared, c);
-        }
         r.map(|c| Reply::Changed(Box::new(c))).map_err(failure)
     };
     match request {
@@ -599,10 +601,20 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map_err(failure),
         Request::Undo { action } => changed(s.undo(action)),
         Request::List(q) => s.list(&q).map(Reply::Leads).map_err(failure),
-        Request::Page { query, window } => s
-            .page(&query, window)
-            .map(|p| Reply::Page(Box::new(p)))
-            .map_err(failure),
+        Request::Page { query, window } => {
+            let page = s.page(&query, window).map_err(failure)?;
+            // The window this client holds now: what later writes mean for it.
+            let watch = crate::service::Watch::new(s, &query, &page);
+            if let Some(c) = shared
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&conn_id)
+            {
+                c.watch = Some(watch);
+            }
+            Ok(Reply::Page(Box::new(page)))
+        }
         Request::Show(id) => s
             .show(id)
             .map(|d| Reply::Detail(Box::new(d)))
@@ -663,6 +675,18 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             shared.update_conn(conn_id, |c| c.presence = p);
             Ok(Reply::Done)
         }
-        Request::Ping => Ok(Reply::Pong { now: s.now() }),
+        Request::Ping => {
+            // Answered once every change made before it has been fanned out: the deltas it
+            // meant for this client come before the answer.
+            let target = shared.base.told_so_far();
+            let (done, signal) = &shared.fanned;
+            let guard = done.lock().unwrap_or_else(|p| p.into_inner());
+            drop(
+                signal
+                    .wait_timeout_while(guard, Duration::from_secs(2), |d| *d < target)
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+            Ok(Reply::Pong { now: s.now() })
+        }
     }
 }

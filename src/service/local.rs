@@ -58,6 +58,8 @@ pub struct Core {
     pub(super) settings: Settings,
     write: Mutex<()>,
     pub(super) subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
+    /// Who hears each write as the lead before and after (the server, for deltas).
+    pub(super) movers: Mutex<Vec<std::sync::mpsc::Sender<super::watch::Moved>>>,
     /// Bumped by every change: cached answers of an older count are stale.
     pub(super) changes: std::sync::atomic::AtomicU64,
     /// The header counts per identity, as of a change count and a minute: after a change every
@@ -117,6 +119,7 @@ impl Local {
             settings,
             write: Mutex::new(()),
             subscribers: Mutex::new(Vec::new()),
+            movers: Mutex::new(Vec::new()),
             changes: std::sync::atomic::AtomicU64::new(0),
             stats_cache: Mutex::new(std::collections::HashMap::new()),
             actions: Mutex::new(super::actions::Actions::default()),
@@ -323,8 +326,10 @@ impl Local {
             remove: vec![],
         };
         let logged = write.append.first().is_some_and(|i| i.kind != Kind::System);
-        let appended = self.store.commit(&[write], self.fingerprint())?;
-        self.notify(id);
+        let appended = self
+            .store
+            .commit(std::slice::from_ref(&write), self.fingerprint())?;
+        self.told(std::slice::from_ref(&write));
         let change = Change {
             id,
             name: lead.name.clone(),
@@ -362,12 +367,54 @@ impl Local {
             .record(action)
     }
 
-    /// Tells every subscriber which lead changed.
+    /// Tells every subscriber which lead changed (for a change of many leads, or of a lead's
+    /// timeline only: the lead itself is the same).
     pub(super) fn notify(&self, id: LeadId) {
-        self.changes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.tell(id, None, None);
+    }
+
+    /// Tells every subscriber of the writes just committed (under the writer lock, so that
+    /// the store's generation is theirs): each lead before and after.
+    pub(super) fn told(&self, writes: &[LeadWrite]) {
+        for w in writes {
+            self.tell(w.after.id, w.before.as_ref(), Some(&w.after));
+        }
+    }
+
+    fn tell(&self, id: LeadId, before: Option<&Lead>, after: Option<&Lead>) {
+        let mut movers = self.movers.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = self
+            .changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if !movers.is_empty() {
+            let moved = super::watch::Moved {
+                seq,
+                generation: self.store.generation().unwrap_or(0),
+                id,
+                before: before.cloned().map(Arc::new),
+                after: after.cloned().map(Arc::new),
+            };
+            movers.retain(|tx| tx.send(moved.clone()).is_ok());
+        }
+        drop(movers);
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|tx| tx.send(id).is_ok());
+    }
+
+    /// How many changes have been told so far (`Moved::seq` of the last).
+    pub fn told_so_far(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Every write from now on, as the lead before and after it, in the order of the writes.
+    pub fn watch_moves(&self) -> std::sync::mpsc::Receiver<super::watch::Moved> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.movers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
     }
 
     pub(super) fn system_event(&self, outcome: Outcome, at: Millis, note: String) -> Interaction {

@@ -11,11 +11,13 @@ mod planner;
 mod query;
 mod tick;
 mod types;
+pub mod watch;
 
 pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, newest_snapshot};
 pub use learning::{RETRAIN_AFTER, closed_at};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
+pub use watch::{Apply, Moved, Watch};
 
 use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
@@ -55,6 +57,12 @@ pub trait LeadService {
     fn undo(&self, action: ActionId) -> Result<Change, ServiceError>;
     /// A stream of the ids of leads that change, from now on.
     fn subscribe(&self) -> std::sync::mpsc::Receiver<LeadId>;
+    /// What the changes heard since the last call mean for the window last read (`page`),
+    /// in order; None where changes come without deltas (a store in this process: read
+    /// the window again).
+    fn take_deltas(&self) -> Option<Vec<Delta>> {
+        None
+    }
     /// The sources leads came from, most common first.
     fn sources(&self) -> Result<Vec<String>, ServiceError>;
     /// The queue as of now, in score order.

@@ -44,9 +44,9 @@ impl LeadService for Local {
         let _guard = self.lock();
         let mut planner = Planner::new(self, self.now());
         let mut outcome = planner.add(request, keys, &format!("added by {}", self.who.user))?;
-        self.store
-            .commit(&planner.into_writes(), self.fingerprint())?;
-        self.notify(outcome.id);
+        let writes = planner.into_writes();
+        self.store.commit(&writes, self.fingerprint())?;
+        self.told(&writes);
         // A repeat request still merges into the colleague's lead it matches (never a second
         // card), but a rep is not shown whose lead that is beyond its owner.
         if let Some(lead) = self.store.lead(outcome.id)?
@@ -342,8 +342,9 @@ impl LeadService for Local {
             append: vec![],
             remove: record.appended,
         };
-        self.store.commit(&[write], self.fingerprint())?;
-        self.notify(id);
+        self.store
+            .commit(std::slice::from_ref(&write), self.fingerprint())?;
+        self.told(std::slice::from_ref(&write));
         Ok(Change {
             id,
             name: restored.name.clone(),
@@ -392,7 +393,15 @@ impl LeadService for Local {
     }
 
     fn page(&self, q: &Query, window: Window) -> Result<ViewPage, ServiceError> {
-        query::page(self, q, window)
+        // The page and the header's counts of one moment: the generation says which writes
+        // they hold, so that a client applies only the deltas of later ones.
+        let (mut page, generation) = self.store.reading(|| {
+            let mut page = query::page(self, q, window)?;
+            page.stats = Some(query::stats(self)?);
+            Ok::<_, ServiceError>(page)
+        })?;
+        page.generation = generation;
+        Ok(page)
     }
 
     fn show(&self, id: LeadId) -> Result<LeadDetail, ServiceError> {

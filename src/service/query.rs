@@ -11,11 +11,10 @@ use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats, ViewPage, 
 use crate::domain::Stage;
 use crate::domain::tally::{Class, Facts, Tally};
 use crate::domain::time::{DAY_MS, end_of_local_day};
-use crate::store::ViewSpec;
 use crate::store::keys::fine_fit;
+use crate::store::{Place, ViewSpec};
 
-/// A hot lead not touched for this many days belongs in today's queue.
-pub const STALE_DAYS: i64 = 3;
+pub use crate::domain::tally::STALE_DAYS;
 use crate::domain::{Lead, Millis, Temperature};
 
 /// Queue order: score descending, then the finer number (the fit: the learned chance when a
@@ -85,15 +84,10 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
             rows,
             total,
             offset,
+            ..ViewPage::default()
         });
     }
-    let classes: &[Class] = match q.stage {
-        _ if q.today => &[Class::Active, Class::Waiting],
-        Some(st) if st.is_open() => &[Class::Active, Class::Waiting],
-        Some(_) => &[Class::Closed],
-        None if q.all => &Class::ALL,
-        None => &[Class::Active],
-    };
+    let classes = classes(q);
     let thresholds = &s.rules().temperature;
     let floor = match q.temperature {
         Some(Temperature::Hot) => thresholds.lowest_hot(),
@@ -119,7 +113,56 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         rows: found.leads.into_iter().map(|l| s.view(l, now)).collect(),
         total: usize::try_from(found.total).unwrap_or(usize::MAX),
         offset: usize::try_from(found.offset).unwrap_or(usize::MAX),
+        generation: found.generation,
+        stats: None,
     })
+}
+
+/// The classes of lead a view shows.
+fn classes(q: &Query) -> &'static [Class] {
+    match q.stage {
+        _ if q.today => &[Class::Active, Class::Waiting],
+        Some(st) if st.is_open() => &[Class::Active, Class::Waiting],
+        Some(_) => &[Class::Closed],
+        None if q.all => &Class::ALL,
+        None => &[Class::Active],
+    }
+}
+
+/// Where `lead` is in the view `q` of session `s` as of `now`: its place in the view's order,
+/// or None when the view does not show it. As `page` files it (not for `due_today`, which
+/// has an order of its own).
+pub(super) fn place_in(s: &Local, q: &Query, lead: &Lead, now: Millis) -> Option<Place> {
+    let (facts, place) = crate::store::standing(s.rules(), lead, now);
+    (classes(q).contains(&facts.tally.class)
+        && matches_tally(s, q, &facts.tally)
+        && (!q.today || Today::new(now).has(&facts)))
+    .then_some(place)
+}
+
+/// One lead's part in the header's counts of session `s` as of `now` (hot, warm, cold, due
+/// today), as `stats` counts them.
+pub(super) fn share(s: &Local, lead: &Lead, now: Millis) -> [i64; 4] {
+    let mut out = [0; 4];
+    if !s.may_see(lead) {
+        return out;
+    }
+    let t = Tally::at(s.rules(), lead, now);
+    if t.class == Class::Active {
+        out[match t.temperature {
+            Temperature::Hot => 0,
+            Temperature::Warm => 1,
+            Temperature::Cold => 2,
+        }] = 1;
+    }
+    let end = end_of_local_day(now);
+    if lead.stage.is_open()
+        && lead.next_action.is_some_and(|a| a < end)
+        && !crate::domain::tally::waiting(lead, end - 1)
+    {
+        out[3] = 1;
+    }
+    out
 }
 
 /// Today's queue: follow-ups due by the end of today (a lead snoozed until before then too),

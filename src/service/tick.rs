@@ -48,9 +48,7 @@ impl Local {
             }
             let ids: Vec<LeadId> = batch.iter().map(|w| w.after.id).collect();
             self.store.commit(&batch, None)?;
-            for &id in &ids {
-                self.notify(id);
-            }
+            self.told(&batch);
             let full = ids.len() == TICK_CHUNK;
             done.extend(ids);
             if !full {

@@ -169,6 +169,54 @@ pub struct ViewPage {
     pub rows: Vec<LeadView>,
     pub total: usize,
     pub offset: usize,
+    /// The store's generation the page holds (every write up to it, no later): a `Delta` of
+    /// this generation or older is already in it.
+    #[serde(default)]
+    pub generation: u64,
+    /// The header's counts, read with the page (None: not asked for, the CLI).
+    #[serde(default)]
+    pub stats: Option<Stats>,
+}
+
+/// What one write means for one client: pushed by the server to each subscriber that may see
+/// the lead, so that a client whose window the write does not touch spends nothing on it but
+/// moving its numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The store's generation the write made.
+    pub generation: u64,
+    /// The generation of the page the server measured the window against (0: none). A
+    /// client holding another page cannot use `above` and `total`: it reads its window again.
+    pub window: u64,
+    pub id: LeadId,
+    /// The lead is in the client's window, before the write or after it (or the window is at
+    /// an end it may grow into): the window is to be read again.
+    pub touched: bool,
+    /// How many rows of the view above the window the write added (+1) or took away (-1):
+    /// the window's offset moves by that much, its rows stay.
+    pub above: i64,
+    /// How the view's total moved.
+    pub total: i64,
+    /// How the header's counts moved.
+    pub hot: i64,
+    pub warm: i64,
+    pub cold: i64,
+    pub due_today: i64,
+    pub leads: i64,
+}
+
+impl Stats {
+    /// The counts moved by a delta.
+    pub fn moved(&mut self, d: &Delta) {
+        let add = |n: &mut usize, by: i64| {
+            *n = usize::try_from((*n as i64).saturating_add(by).max(0)).unwrap_or(0);
+        };
+        add(&mut self.hot, d.hot);
+        add(&mut self.warm, d.warm);
+        add(&mut self.cold, d.cold);
+        add(&mut self.due_today, d.due_today);
+        add(&mut self.leads, d.leads);
+    }
 }
 
 /// Whose leads a list shows: nobody's (the unassigned pool) or one user's. An enum rather than

@@ -38,7 +38,7 @@ pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
 pub use error::StoreError;
 pub use health::{Counts, Problem};
 pub use health::{free_space, seal_path};
-pub use page::{Page, ViewSpec, Window};
+pub use page::{Page, Place, ViewSpec, Window, standing};
 pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
 use crate::domain::lead::DedupeKeys;
@@ -53,8 +53,9 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// counts by tally and an index of the moments leads change with time alone (`derived`). 6: the
 /// tallies count follow-ups by local day, the index keeps when a waiting lead stops waiting.
 /// 7: the queue index files leads by class and exact score, with their tally. 8: waits have
-/// an index of their own (`derived`).
-pub const SCHEMA_VERSION: u32 = 8;
+/// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
+/// goes stale (today's queue takes a hot one in then).
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -278,6 +279,24 @@ impl Store {
     /// The generation (commits so far) and the counts.
     pub fn counts(&self) -> Result<Counts, StoreError> {
         Ok(self.read()?.counts)
+    }
+
+    /// Runs `f` (which reads the store) with no write between its reads, and says the
+    /// generation its answer holds: every write up to it, no later.
+    pub fn reading<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<(T, u64), E>
+    where
+        E: From<StoreError>,
+    {
+        let t = self.read()?;
+        let generation = t.counts.generation;
+        let out = f()?;
+        drop(t);
+        Ok((out, generation))
+    }
+
+    /// The store's generation: how many writes it has committed.
+    pub fn generation(&self) -> Result<u64, StoreError> {
+        Ok(self.read()?.counts.generation)
     }
 
     pub fn find_email(&self, normalized: &str) -> Result<Option<LeadId>, StoreError> {

@@ -42,10 +42,28 @@ pub struct Page {
     /// Where the rows start (the offset asked for, or the last page's start if it was past
     /// the end).
     pub offset: u64,
+    /// The store's generation the page was read at: it holds every write up to it, no later.
+    pub generation: u64,
 }
 
 /// A place in the queue's order across classes: a rank key without its class.
-type Place = [u8; keys::RANK_KEY - 1];
+pub type Place = [u8; keys::RANK_KEY - 1];
+
+/// Where `lead` stands as of `now`: its facts (class, temperature, owner...) and its place in
+/// the queue's order. What a page read now would file it under.
+pub fn standing(rules: &crate::domain::scoring::Rules, lead: &Lead, now: Millis) -> (Facts, Place) {
+    let facts = Facts::at(rules, lead, now);
+    let key = keys::rank(
+        facts.tally.class as u8,
+        lead.score.score(rules, now.max(lead.score.at)),
+        keys::fine_fit(lead.score.fit),
+        lead.waiting_since(),
+        lead.id,
+    );
+    let mut p = [0u8; keys::RANK_KEY - 1];
+    p.copy_from_slice(&key[1..]);
+    (facts, p)
+}
 
 fn place(key: &[u8]) -> Option<Place> {
     key.get(1..)?.try_into().ok()
@@ -98,18 +116,8 @@ impl Store {
             let due = super::derived::changes_until_in(&t, now)?;
             let stale: HashSet<LeadId> = due.iter().copied().collect();
             let place_now = |lead: &Lead| -> Option<Place> {
-                let facts = Facts::at(&t.rules, lead, now);
-                if !spec.shows(&facts) {
-                    return None;
-                }
-                let key = keys::rank(
-                    facts.tally.class as u8,
-                    lead.score.score(&t.rules, now),
-                    keys::fine_fit(lead.score.fit),
-                    lead.waiting_since(),
-                    lead.id,
-                );
-                place(&key)
+                let (facts, p) = standing(&t.rules, lead, now);
+                spec.shows(&facts).then_some(p)
             };
             let mut moved: Vec<(Place, LeadId)> = Vec::new();
             for id in due {
@@ -200,6 +208,7 @@ impl Store {
                 leads,
                 total,
                 offset,
+                generation: t.counts.generation,
             })
         })();
         self.seen(r)

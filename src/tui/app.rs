@@ -16,7 +16,7 @@ use super::theme::Theme;
 use super::update::{self, reload_all};
 use super::views;
 use super::workers::{Background, Inline, SearchJob, Workers};
-use crate::service::{LeadService, PRESENCE_CHANGED};
+use crate::service::{ANY_LEAD, LeadService, PRESENCE_CHANGED};
 
 pub struct Options {
     pub theme: Theme,
@@ -139,12 +139,13 @@ fn spawn_changes(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) {
     std::thread::spawn(move || {
         while let Ok(first) = changes.recv() {
             // Many changes in a burst (an import) are one reload.
-            let (mut store, mut presence) = (false, false);
+            let (mut store, mut presence, mut many) = (false, false, false);
             for id in std::iter::once(first).chain(changes.try_iter()) {
                 if id == PRESENCE_CHANGED {
                     presence = true;
                 } else {
                     store = true;
+                    many |= id == ANY_LEAD;
                 }
             }
             let mut msgs = Vec::new();
@@ -153,7 +154,12 @@ fn spawn_changes(service: Arc<dyn LeadService + Send + Sync>, tx: Sender<Msg>) {
             }
             msgs.push(Msg::Connection(service.connection_problem()));
             if store {
-                msgs.push(Msg::StoreChanged);
+                // A server says what each change means for the window shown; a store in
+                // this process does not: the window is read again.
+                match service.take_deltas() {
+                    Some(list) if !many => msgs.push(Msg::Deltas(list)),
+                    _ => msgs.push(Msg::StoreChanged),
+                }
             }
             if msgs.into_iter().any(|m| tx.send(m).is_err()) {
                 return;

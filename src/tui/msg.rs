@@ -27,6 +27,9 @@ pub enum Msg {
         offset: usize,
         total: usize,
         index: std::sync::Arc<crate::domain::search::SearchIndex>,
+        /// The store's generation the page holds, and the header's counts read with it.
+        generation_read: u64,
+        stats: Option<Stats>,
     },
     StatsLoaded(Stats),
     SourcesLoaded(Vec<String>),
@@ -44,6 +47,8 @@ pub enum Msg {
     LoadFailed(u64, String),
     /// The store changed (this client or another): reload what is shown.
     StoreChanged,
+    /// What changes to some leads mean for the window shown (from a server).
+    Deltas(Vec<crate::service::Delta>),
     /// Who else is on which lead changed: redraw, nothing to reload.
     Presence(Vec<Presence>),
     /// The connection's trouble, polled every second (None: fine or no server).

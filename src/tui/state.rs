@@ -173,6 +173,12 @@ pub struct State {
     pub following: Option<LeadId>,
     /// Why the view could not be loaded, until it can.
     pub load_error: Option<String>,
+    /// The store's generation the window and the counts were read at (deltas of it or older
+    /// are in them).
+    pub page_generation: u64,
+    /// Deltas heard since the window was last asked for: those newer than the page that
+    /// answers are applied to it.
+    pub recent: Vec<crate::service::Delta>,
     pub stats: Stats,
     pub selected: usize,
     pub search: Search,
@@ -234,6 +240,8 @@ impl State {
             land: None,
             following: None,
             load_error: None,
+            page_generation: 0,
+            recent: Vec::new(),
             stats: Stats::default(),
             selected: 0,
             search: Search::default(),

@@ -166,6 +166,16 @@ fn load_view(
     match service.page(query, window) {
         Ok(page) => {
             let index = Arc::new(SearchIndex::build(page.rows.iter().map(|v| &v.lead)));
+            let stats = match page.stats {
+                Some(st) => Some(st),
+                None => match service.stats() {
+                    Ok(st) => Some(st),
+                    Err(e) => {
+                        send(tx, Msg::Failed(e.to_string()));
+                        None
+                    }
+                },
+            };
             send(
                 tx,
                 Msg::ViewLoaded {
@@ -174,14 +184,12 @@ fn load_view(
                     offset: page.offset,
                     total: page.total,
                     index,
+                    generation_read: page.generation,
+                    stats,
                 },
             );
         }
         Err(e) => send(tx, Msg::LoadFailed(generation, e.to_string())),
-    }
-    match service.stats() {
-        Ok(st) => send(tx, Msg::StatsLoaded(st)),
-        Err(e) => send(tx, Msg::Failed(e.to_string())),
     }
 }
 

@@ -14,7 +14,7 @@ use super::action::Action;
 use super::msg::{Done, Effect, Msg};
 use super::presence;
 use super::state::{Ask, Flash, Pick, Prompt, Screen, State, UndoEntry, View};
-use crate::domain::time::{MINUTE_MS, parse_when};
+use crate::domain::time::{local_day, parse_when};
 use crate::domain::{Kind, LostReason, NewLead, Stage};
 use crate::service::LogEntry;
 
@@ -51,14 +51,28 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             offset,
             total,
             index,
-        } => view_loaded(s, generation, rows, offset, total, index),
-        Msg::StatsLoaded(stats) => {
-            if stats.leads == 0 {
-                s.screen = Screen::Welcome;
-            } else if s.screen == Screen::Welcome {
-                s.screen = Screen::Queue;
+            generation_read,
+            stats,
+        } => {
+            if generation != s.view_generation {
+                return vec![];
             }
-            s.stats = stats;
+            if let Some(st) = stats {
+                set_stats(s, st);
+            }
+            let mut fx = view_loaded(s, generation, rows, offset, total, index);
+            if s.loading {
+                // The window is asked for again (its selected lead went elsewhere).
+                return fx;
+            }
+            s.page_generation = generation_read;
+            // What changed since the page was read, heard while it was on its way.
+            let recent = std::mem::take(&mut s.recent);
+            fx.extend(deltas(s, recent));
+            fx
+        }
+        Msg::StatsLoaded(stats) => {
+            set_stats(s, stats);
             vec![]
         }
         Msg::SourcesLoaded(sources) => {
@@ -101,6 +115,7 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::StoreChanged => reload_all(s),
+        Msg::Deltas(list) => deltas(s, list),
         Msg::Presence(others) => {
             s.presence = others;
             vec![]
@@ -121,13 +136,63 @@ fn connection(s: &mut State, problem: Option<String>) -> Vec<Effect> {
 }
 
 fn tick(s: &mut State, now: i64) -> Vec<Effect> {
-    let minute_passed = now / MINUTE_MS != s.now / MINUTE_MS;
+    let new_day = local_day(now) != local_day(s.now);
     s.now = now;
     if s.flash.as_ref().is_some_and(|f| f.until <= now) {
         s.flash = None;
     }
-    // Scores decay as time passes: recompute order and temperatures every minute.
-    if minute_passed { reload_all(s) } else { vec![] }
+    // Scores decay as time passes: the store brings each lead up to now when its score or
+    // its wait changes (the minute tick), and that change comes here like any other. Only a
+    // new day changes what is due with no change to any lead.
+    if new_day { reload_all(s) } else { vec![] }
+}
+
+fn set_stats(s: &mut State, stats: crate::service::Stats) {
+    if stats.leads == 0 {
+        s.screen = Screen::Welcome;
+    } else if s.screen == Screen::Welcome {
+        s.screen = Screen::Queue;
+    }
+    s.stats = stats;
+}
+
+/// Changes pushed by the server: the window moves its numbers, or is read again when a
+/// change is in it; an open lead whose card changed is read again.
+fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
+    use crate::service::Apply;
+    let mut fx = Vec::new();
+    let mut again = false;
+    let leads_before = s.stats.leads;
+    for d in list {
+        if let (Screen::Lead, Some(open)) = (s.screen, &s.detail)
+            && open.view.lead.id == d.id
+            && !fx.contains(&Effect::LoadDetail(d.id))
+        {
+            fx.push(Effect::LoadDetail(d.id));
+        }
+        let applied = crate::service::watch::apply(
+            &d,
+            s.page_generation,
+            &mut s.window_start,
+            &mut s.total,
+            &mut s.stats,
+        );
+        again |= applied == Apply::Reload;
+        if applied == Apply::Moved && !s.loading {
+            s.window_wanted = s.window_start;
+        }
+        if s.loading && s.recent.len() < 10_000 {
+            s.recent.push(d);
+        }
+    }
+    if (leads_before == 0) != (s.stats.leads == 0) {
+        let st = s.stats.clone();
+        set_stats(s, st);
+    }
+    if again && !s.loading {
+        fx.extend(reload(s));
+    }
+    fx
 }
 
 /// Reloads the view, and the open lead.
@@ -158,6 +223,7 @@ pub fn reload(s: &mut State) -> Vec<Effect> {
     // plain reload reads the window where it is, which costs only its rows.
     let focus = s.following.filter(|_| offset == s.window_start);
     s.view_generation += 1;
+    s.recent.clear();
     s.loading = true;
     vec![Effect::LoadView {
         generation: s.view_generation,
