@@ -2,7 +2,9 @@
 //! of the Hot and All views, on a demo store of 1M leads (`SIZES=` changes it), in process and
 //! through a `leadq serve` that owns the store; and the tick that brings decayed leads up to now.
 //!
-//! `cargo bench --bench views`; the stores are made once with `leadq demo --count N` in
+//! Then what a change costs with 10 subscribers holding windows (deltas).
+//!
+//! `cargo bench --bench views` (`ONLY=deltas`: that part alone); the stores are made once with `leadq demo --count N` in
 //! `$STORES` (default `/tmp/bench-leadq-stores`, shared with `tui_start`) and copied for the
 //! runs that write. `RUNS=` repetitions (default 20); figures are the median and the worst.
 
@@ -159,6 +161,7 @@ fn pages(label: &str, s: &dyn LeadService, runs: usize) {
                 offset: total - 1000,
                 limit: 200,
                 focus: Some(deep),
+                ..Window::default()
             };
             let p = s.page(&all, w).expect("focus");
             assert!(p.rows.iter().any(|v| v.lead.id == deep));
@@ -187,6 +190,121 @@ fn note() -> LogEntry {
     }
 }
 
+/// CPU time (user + system) a process has used so far, in ms.
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    ticks * 10.0
+}
+
+/// A logged call with 10 subscribers holding windows (5 on Hot, around the lead,
+/// 5 deep in All, where it is not): how long until every window that holds the lead has read
+/// it again (as the TUI does on a delta that touches it), what the others receive, and the
+/// server's CPU per change with and without the subscribers.
+fn deltas(label: &str, store: &Path, server: u32, runs: usize) {
+    let hot = Query {
+        limit: None,
+        ..hot()
+    };
+    let all = Query {
+        limit: None,
+        ..all()
+    };
+    let writer = Client::connect(store, false).expect("connect");
+    let total = writer.page(&all, Window::rows(0, 1)).expect("all").total;
+    let lead = writer.page(&hot, Window::rows(0, 1)).expect("hot").rows[0]
+        .lead
+        .id;
+    let call = LogEntry {
+        kind: Kind::Call,
+        outcome: Some(leadq::domain::Outcome::Connected),
+        ..note()
+    };
+    let changes = 200;
+    let idle = cpu_ms(server);
+    for _ in 0..changes {
+        writer.log(lead, call.clone()).expect("log");
+    }
+    let alone = (cpu_ms(server) - idle) / changes as f64;
+    let clients: Vec<(Client, Query, Window, std::sync::mpsc::Receiver<u64>)> = (0..10)
+        .map(|i| {
+            let c = Client::connect(store, false).expect("connect");
+            let rx = c.subscribe();
+            let (q, w) = if i < 5 {
+                // The window around the lead, wherever its calls have put it in Hot.
+                let w = Window {
+                    offset: 0,
+                    limit: 200,
+                    focus: Some(lead),
+                    ..Window::default()
+                };
+                (hot.clone(), w)
+            } else {
+                (all.clone(), Window::rows(total / 2 + i * 1000, 200))
+            };
+            let p = c.page(&q, w).expect("window");
+            // Read again as the TUI does when a delta touches it: where it stands.
+            let w = Window {
+                offset: p.offset,
+                limit: 200,
+                again: true,
+                ..Window::default()
+            };
+            (c, q, w, rx)
+        })
+        .collect();
+    let mut touched_frames = 0;
+    let mut other_frames = 0;
+    report(
+        &format!("{label}: a call seen in the 5 windows holding it (of 10)"),
+        time(runs, || {
+            writer.log(lead, call.clone()).expect("log");
+            for (c, q, w, rx) in &clients {
+                // The windows holding the lead hear of it and read it again; the others
+                // hear only if their numbers moved.
+                let heard = if *q == hot {
+                    while rx.recv().expect("an event") != lead {}
+                    true
+                } else {
+                    c.settle().expect("settle");
+                    rx.try_iter().count() > 0
+                };
+                let ds = c.take_deltas().expect("deltas");
+                if ds.iter().any(|d| d.touched) {
+                    touched_frames += 1;
+                    let p = c.page(q, *w).expect("again");
+                    assert!(p.rows.iter().any(|v| v.lead.id == lead));
+                } else if heard {
+                    other_frames += 1;
+                }
+            }
+        }),
+    );
+    println!(
+        "{label}: of 10 subscribers, per change {:.1} had their window touched, {:.1} only \
+         heard numbers move, the rest heard nothing",
+        touched_frames as f64 / runs as f64,
+        other_frames as f64 / runs as f64
+    );
+    let before = cpu_ms(server);
+    for _ in 0..changes {
+        writer.log(lead, call.clone()).expect("log");
+        for (c, q, w, rx) in clients.iter().filter(|(_, q, ..)| *q == hot) {
+            while rx.recv().expect("an event") != lead {}
+            if c.take_deltas().expect("deltas").iter().any(|d| d.touched) {
+                c.page(q, *w).expect("again");
+            }
+        }
+    }
+    let with = (cpu_ms(server) - before) / changes as f64;
+    println!(
+        "{label}: server CPU per change: {alone:.2} ms with no subscriber, {with:.2} ms with 10 \
+         (5 windows read again each time)"
+    );
+}
+
 fn start_server(home: &Path, store: &Path) -> Child {
     let child = leadq(home, store)
         .env_remove("LEADQ_SERVER")
@@ -208,10 +326,12 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    // `ONLY=deltas` runs the deltas part alone.
+    let all_parts = std::env::var("ONLY").is_err();
     for n in sizes {
         let store = demo_store(n);
         let now = leadq::domain::time::parse_rfc3339(NOW).expect("a time");
-        {
+        if all_parts {
             let settings = Settings {
                 fixed_now: Some(now),
                 ..Settings::default()
@@ -230,7 +350,7 @@ fn main() {
             let due = s.store().changes_until(now).expect("due").len();
             println!("in process, {n}: {due} leads due for the tick");
         }
-        {
+        if all_parts {
             // An hour on with no tick (a CLI with no server): the leads whose moment came in
             // that hour are placed by hand.
             let later = now + 3_600_000;
@@ -253,8 +373,11 @@ fn main() {
         let home = tempfile::tempdir().expect("home");
         let mut server = start_server(home.path(), &store);
         let client = Client::connect(&store, false).expect("connect");
-        measure(&format!("server, {n}"), &client, runs);
+        if all_parts {
+            measure(&format!("server, {n}"), &client, runs);
+        }
         drop(client);
+        deltas(&format!("server, {n}"), &store, server.id(), runs);
         server.kill().ok();
         server.wait().ok();
     }

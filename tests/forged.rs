@@ -235,6 +235,7 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
                     offset: usize::MAX,
                     limit: usize::MAX,
                     focus: Some(t.theirs),
+                    ..Window::default()
                 },
             },
         ),
@@ -249,6 +250,7 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
                     offset: 0,
                     limit: 1000,
                     focus: Some(t.theirs),
+                    ..Window::default()
                 },
             },
         ),

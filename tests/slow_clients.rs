@@ -117,6 +117,7 @@ fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
                     offset: 0,
                     limit: 20,
                     focus: Some(1),
+                    ..Window::default()
                 },
             },
         },
@@ -141,6 +142,7 @@ fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
             offset: 0,
             limit: 20,
             focus: Some(1),
+            ..Window::default()
         },
     )
     .unwrap();

@@ -98,6 +98,7 @@ fn scroll(rng: &mut ChaCha8Rng, w: &mut Window, total: usize, shown: &[u64]) {
             offset: w.offset,
             limit,
             focus: shown.get(rng.random_range(0..shown.len().max(1))).copied(),
+            ..Window::default()
         },
     };
 }
@@ -355,15 +356,31 @@ impl Held {
         }
     }
 
-    /// Reads the window at its offset (`s`: the client's own session).
-    fn read(&mut self, s: &dyn LeadService, session: Option<&Local>) -> TestResult {
-        let page = s.page(&self.query, Window::rows(self.offset, self.limit))?;
+    /// Reads the window at its offset (`s`: the client's own session), or (`again`) the
+    /// window it holds where it stands now, as the TUI does when a delta touches it: from its
+    /// first row's place, as the server keeps it (in process: as the watch says).
+    fn read(&mut self, s: &dyn LeadService, session: Option<&Local>, again: bool) -> TestResult {
+        let mut window = Window::rows(self.offset, self.limit);
+        if again {
+            window.again = true;
+            if let Some((offset, from)) = self.watch.as_ref().and_then(|w| w.resume(&self.query)) {
+                window.offset = offset;
+                window.from = Some(from);
+            }
+        }
+        let page = s.page(&self.query, window)?;
         if let Some(session) = session {
             self.watch = Some(Watch::new(session, &self.query, &page));
         }
         self.offset = page.offset;
         self.total = page.total;
-        self.stats = page.stats.clone().ok_or("a page comes with the counts")?;
+        match (&page.stats, window.from.is_some() || window.again) {
+            (Some(st), _) => self.stats = st.clone(),
+            // A window read again where it stands comes without the counts: the deltas
+            // keep them.
+            (None, true) => {}
+            (None, false) => return Err("a page comes with the counts".into()),
+        }
         self.ids = page.rows.iter().map(|v| v.lead.id).collect();
         self.generation = page.generation;
         self.reads += 1;
@@ -447,7 +464,7 @@ fn windows_kept_by_deltas_match_a_full_query_in_process() -> TestResult {
         let new_day = leadq::domain::time::local_day(now) != day;
         for c in clients.iter_mut().filter(|_| step == 0 || new_day) {
             let s = base.session(c.who.clone());
-            c.read(&s, Some(&s))?;
+            c.read(&s, Some(&s), false)?;
         }
         // Time moved: the minute tick brings the leads whose moment came up to now.
         base.tick()?;
@@ -458,7 +475,7 @@ fn windows_kept_by_deltas_match_a_full_query_in_process() -> TestResult {
                 }
                 c.offset = rng.random_range(0..c.total + 2);
                 let s = base.session(c.who.clone());
-                c.read(&s, Some(&s))?;
+                c.read(&s, Some(&s), false)?;
             }
             format!("step {step}: after scrolls")
         } else {
@@ -467,17 +484,22 @@ fn windows_kept_by_deltas_match_a_full_query_in_process() -> TestResult {
             }
             format!("step {step}: after writes")
         };
+        // As the server does: every write measured against each window in turn, then the
+        // windows a write touched read again where they stand.
+        let mut again = vec![false; clients.len()];
         for m in moves.try_iter() {
-            for c in clients.iter_mut() {
+            for (c, again) in clients.iter_mut().zip(again.iter_mut()) {
                 let s = base.session(c.who.clone());
                 let Some(d) = leadq::service::watch::delta(&s, c.watch.as_mut(), &m, now) else {
                     continue;
                 };
                 deltas += 1;
-                if c.take(&d) {
-                    c.read(&s, Some(&s))?;
-                }
+                *again |= c.take(&d);
             }
+        }
+        for (c, _) in clients.iter_mut().zip(again).filter(|(_, a)| *a) {
+            let s = base.session(c.who.clone());
+            c.read(&s, Some(&s), true)?;
         }
         for c in &clients {
             c.check(&base.session(c.who.clone()), &when)?;
@@ -508,7 +530,7 @@ fn windows_kept_by_deltas_match_a_full_query_through_the_server() -> TestResult 
         let c = Client::connect(&home.store(), false)?;
         drop(c.subscribe());
         h.who = c.identity();
-        h.read(&c, None)?;
+        h.read(&c, None, false)?;
         clients.push((c, h));
     }
     let ids: Vec<u64> = writer
@@ -532,7 +554,7 @@ fn windows_kept_by_deltas_match_a_full_query_through_the_server() -> TestResult 
                 again |= h.take(&d);
             }
             if again {
-                h.read(c, None)?;
+                h.read(c, None, true)?;
             }
             h.check(c, &format!("step {step}"))?;
         }

@@ -42,15 +42,19 @@ struct Entry<'a> {
     name_end: usize,
 }
 
-/// The rows of a list as a search sees them, prepared once per list. The rows' text lies in
-/// one string, so that a search reads memory in order.
+/// The rows of a list as a search sees them, prepared once per list (or kept up to date row
+/// by row: `set`). The rows' text lies in one string, so that a search reads memory in order;
+/// a row set again gets its text at the end, and the string is packed again when more than
+/// half of it is text no row uses.
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
     text: String,
-    /// Row `i` is `text[starts[i]..starts[i + 1]]`.
-    starts: Vec<usize>,
+    /// Row `i` is `text[spans[i].0..spans[i].1]`.
+    spans: Vec<(usize, usize)>,
     /// Where the name ends in row `i`, from its start.
     name_ends: Vec<usize>,
+    /// Bytes of `text` no row uses.
+    unused: usize,
 }
 
 /// One hit: the row and how well it matches (higher is better; see the module comment).
@@ -171,32 +175,68 @@ const PARALLEL_FROM: usize = 4_000;
 
 impl SearchIndex {
     pub fn build<'a>(leads: impl Iterator<Item = &'a Lead>) -> SearchIndex {
-        let mut index = SearchIndex {
-            starts: vec![0],
-            ..SearchIndex::default()
-        };
+        let mut index = SearchIndex::default();
         for l in leads {
-            let start = index.text.len();
-            index.text.extend(fold(&l.name).filter(|&c| c != SEP));
-            index.name_ends.push(index.text.len() - start);
-            for field in [
-                l.company.as_deref().unwrap_or(""),
-                l.email.as_deref().unwrap_or(""),
-                l.phone.as_deref().unwrap_or(""),
-            ]
-            .into_iter()
-            .chain(l.tags.iter().map(String::as_str))
-            {
-                index.text.push(SEP);
-                index.text.extend(fold(field).filter(|&c| c != SEP));
-            }
-            index.starts.push(index.text.len());
+            index.push(l);
         }
         index
     }
 
+    /// Adds a row for `l` at the end; returns its number.
+    pub fn push(&mut self, l: &Lead) -> usize {
+        let span = self.append(l);
+        self.spans.push((span.0, span.1));
+        self.name_ends.push(span.2);
+        self.spans.len() - 1
+    }
+
+    /// Row `row` now stands for `l`.
+    pub fn set(&mut self, row: usize, l: &Lead) {
+        let Some(&(start, end)) = self.spans.get(row) else {
+            return;
+        };
+        self.unused += end - start;
+        let span = self.append(l);
+        self.spans[row] = (span.0, span.1);
+        self.name_ends[row] = span.2;
+        if self.unused > self.text.len() / 2 {
+            self.pack();
+        }
+    }
+
+    /// `l`'s text at the end of `text`: its start, its end and where its name ends.
+    fn append(&mut self, l: &Lead) -> (usize, usize, usize) {
+        let start = self.text.len();
+        self.text.extend(fold(&l.name).filter(|&c| c != SEP));
+        let name_end = self.text.len() - start;
+        for field in [
+            l.company.as_deref().unwrap_or(""),
+            l.email.as_deref().unwrap_or(""),
+            l.phone.as_deref().unwrap_or(""),
+        ]
+        .into_iter()
+        .chain(l.tags.iter().map(String::as_str))
+        {
+            self.text.push(SEP);
+            self.text.extend(fold(field).filter(|&c| c != SEP));
+        }
+        (start, self.text.len(), name_end)
+    }
+
+    /// Drops the text no row uses.
+    fn pack(&mut self) {
+        let mut text = String::with_capacity(self.text.len() - self.unused);
+        for span in &mut self.spans {
+            let start = text.len();
+            text.push_str(&self.text[span.0..span.1]);
+            *span = (start, text.len());
+        }
+        self.text = text;
+        self.unused = 0;
+    }
+
     fn entry(&self, row: usize) -> Option<Entry<'_>> {
-        let (start, end) = (*self.starts.get(row)?, *self.starts.get(row + 1)?);
+        let &(start, end) = self.spans.get(row)?;
         Some(Entry {
             hay: &self.text[start..end],
             name_end: self.name_ends[row],
@@ -217,14 +257,31 @@ impl SearchIndex {
     /// Big lists are split among the machine's cores; the hits and their order are the same
     /// either way.
     pub fn search(&self, query: &str, subset: Option<&[usize]>) -> Vec<Match> {
+        let mut hits = self.matching(query, subset, |_| true);
+        hits.sort_unstable_by(|a, b| b.rank.cmp(&a.rank).then(a.row.cmp(&b.row)));
+        hits
+    }
+
+    /// The rows (all, or `subset`) that `keep` keeps and the query matches, in row order,
+    /// unsorted by rank. `keep` is asked first: the text of a row it drops is never read.
+    pub fn matching(
+        &self,
+        query: &str,
+        subset: Option<&[usize]>,
+        keep: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<Match> {
         let terms = terms(query);
         if terms.is_empty() {
             return Vec::new();
         }
         let rows = subset.map_or_else(|| (0..self.len()).collect(), <[usize]>::to_vec);
-        let mut hits = crate::par::flat_map(rows, PARALLEL_FROM, |row| self.hit(&terms, row));
-        hits.sort_unstable_by(|a, b| b.rank.cmp(&a.rank).then(a.row.cmp(&b.row)));
-        hits
+        crate::par::flat_map(rows, PARALLEL_FROM, |row| {
+            if keep(row) {
+                self.hit(&terms, row)
+            } else {
+                None
+            }
+        })
     }
 
     /// Whether `row` matches every term, and how well.

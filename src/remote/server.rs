@@ -52,8 +52,9 @@ struct Shared {
     /// Connections by the uid of their peer, from accept (handshake or not) until they end.
     seats: Mutex<HashMap<u32, usize>>,
     next_conn: AtomicU64,
-    /// The last change fanned out (`Moved::seq`), and a signal when it moves.
-    fanned: (Mutex<u64>, std::sync::Condvar),
+    /// The last change fanned out (`Moved::seq`) and the store generation it made, and a
+    /// signal when they move.
+    fanned: (Mutex<(u64, u64)>, std::sync::Condvar),
     /// When the last client left (None while some are connected).
     idle_since: Mutex<Option<Instant>>,
     log: Log,
@@ -184,7 +185,7 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
         conns: Mutex::new(HashMap::new()),
         seats: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
-        fanned: (Mutex::new(0), std::sync::Condvar::new()),
+        fanned: (Mutex::new((0, 0)), std::sync::Condvar::new()),
         idle_since: Mutex::new(Some(Instant::now())),
         log,
     });
@@ -333,13 +334,18 @@ fn spawn_care(shared: Arc<Shared>) {
 /// and one that may not hears nothing. A change of many leads at once is a reload for all.
 fn spawn_fanout(shared: Arc<Shared>) {
     let moves = shared.base.watch_moves();
-    *shared.fanned.0.lock().unwrap_or_else(|p| p.into_inner()) = shared.base.told_so_far();
+    *shared.fanned.0.lock().unwrap_or_else(|p| p.into_inner()) = (
+        shared.base.told_so_far(),
+        shared.base.store().generation().unwrap_or(0),
+    );
     std::thread::spawn(move || {
         while let Ok(m) = moves.recv() {
-            let seq = m.seq;
+            let (seq, generation) = (m.seq, m.generation);
             fan_out(&shared, m);
             let (done, signal) = &shared.fanned;
-            *done.lock().unwrap_or_else(|p| p.into_inner()) = seq;
+            let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
+            *done = (seq, done.1.max(generation));
+            drop(done);
             signal.notify_all();
         }
     });
@@ -378,6 +384,17 @@ fn fan_out(shared: &Shared, mut m: crate::service::Moved) {
             c.outbox.event(&ServerFrame::Delta(Box::new(d)));
         }
     }
+}
+
+/// Waits (a second at most) until what has been fanned out (the change's number, the store
+/// generation) satisfies `done`; false if it did not in time.
+fn fanned_out(shared: &Shared, done: impl Fn((u64, u64)) -> bool) -> bool {
+    let (state, signal) = &shared.fanned;
+    let guard = state.lock().unwrap_or_else(|p| p.into_inner());
+    let (guard, _) = signal
+        .wait_timeout_while(guard, Duration::from_secs(1), |d| !done(*d))
+        .unwrap_or_else(|p| p.into_inner());
+    done(*guard)
 }
 
 /// Connections one user may hold at once, and all users together: a client that opens more
@@ -601,8 +618,40 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map_err(failure),
         Request::Undo { action } => changed(s.undo(action)),
         Request::List(q) => s.list(&q).map(Reply::Leads).map_err(failure),
-        Request::Page { query, window } => {
-            let page = s.page(&query, window).map_err(failure)?;
+        Request::Page { query, mut window } => {
+            // A window read again (a delta touched it) is read from where it stands, as the
+            // server kept it: its rows only, however deep in the view.
+            window.from = None;
+            let mut page = None;
+            if window.again && window.focus.is_none() {
+                // The window as the server keeps it is exact once every write the read will
+                // hold has been fanned out; a write landing meanwhile means another try.
+                for _ in 0..3 {
+                    let generation = s.store().generation().map_err(|e| failure(e.into()))?;
+                    if !fanned_out(shared, |(_, g)| g >= generation) {
+                        break;
+                    }
+                    let held = shared
+                        .conns
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&conn_id)
+                        .and_then(|c| c.watch.as_ref()?.resume(&query));
+                    let Some((offset, from)) = held else { break };
+                    let mut anchored = window;
+                    anchored.offset = offset;
+                    anchored.from = Some(from);
+                    let p = s.page(&query, anchored).map_err(failure)?;
+                    if p.generation == generation {
+                        page = Some(p);
+                        break;
+                    }
+                }
+            }
+            let page = match page {
+                Some(p) => p,
+                None => s.page(&query, window).map_err(failure)?,
+            };
             // The window this client holds now: what later writes mean for it.
             let watch = crate::service::Watch::new(s, &query, &page);
             if let Some(c) = shared
@@ -679,13 +728,7 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             // Answered once every change made before it has been fanned out: the deltas it
             // meant for this client come before the answer.
             let target = shared.base.told_so_far();
-            let (done, signal) = &shared.fanned;
-            let guard = done.lock().unwrap_or_else(|p| p.into_inner());
-            drop(
-                signal
-                    .wait_timeout_while(guard, Duration::from_secs(2), |d| *d < target)
-                    .unwrap_or_else(|p| p.into_inner()),
-            );
+            fanned_out(shared, |(seq, _)| seq >= target);
             Ok(Reply::Pong { now: s.now() })
         }
     }

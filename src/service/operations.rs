@@ -395,9 +395,13 @@ impl LeadService for Local {
     fn page(&self, q: &Query, window: Window) -> Result<ViewPage, ServiceError> {
         // The page and the header's counts of one moment: the generation says which writes
         // they hold, so that a client applies only the deltas of later ones.
+        // A window read again from where it stands (`Window::from`: the server keeps it,
+        // and its client keeps its counts by the deltas) comes without them.
         let (mut page, generation) = self.store.reading(|| {
             let mut page = query::page(self, q, window)?;
-            page.stats = Some(query::stats(self)?);
+            if window.from.is_none() {
+                page.stats = Some(query::stats(self)?);
+            }
             Ok::<_, ServiceError>(page)
         })?;
         page.generation = generation;

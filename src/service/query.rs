@@ -71,6 +71,8 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         offset,
         limit,
         focus,
+        from,
+        ..
     } = window;
     if q.due_today {
         let mut out = due_today(s, q, now)?;
@@ -107,6 +109,7 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         offset: offset as u64,
         limit,
         focus,
+        from,
     };
     let found = s.store.page(now, &spec, window)?;
     Ok(ViewPage {

@@ -151,6 +151,16 @@ pub struct Window {
     pub offset: usize,
     pub limit: usize,
     pub focus: Option<LeadId>,
+    /// The window this client holds, read again where it stands now (a delta touched it):
+    /// a server reads it from its first row's place, which costs its rows only, however deep
+    /// in the view it is. Without a window held, as `offset` says.
+    #[serde(default)]
+    pub again: bool,
+    /// Where the window starts in the queue's order (the row at `offset` is the first with
+    /// this place or a later one). Set by the server from the window it keeps; never read
+    /// from a client.
+    #[serde(skip)]
+    pub from: Option<crate::store::Place>,
 }
 
 impl Window {
@@ -158,7 +168,7 @@ impl Window {
         Window {
             offset,
             limit,
-            focus: None,
+            ..Window::default()
         }
     }
 }

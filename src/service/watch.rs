@@ -90,18 +90,42 @@ impl Watch {
             d.touched = was.is_some() || is.is_some() || self.ids.contains(&id);
             return;
         }
-        if self.ids.contains(&id) || is.as_ref().is_some_and(|p| self.holds(p)) {
-            d.touched = true;
-            return;
-        }
+        let touched = self.ids.contains(&id) || is.as_ref().is_some_and(|p| self.holds(p));
+        // Where the window's first row is now: the rows before it gained or lost this lead
+        // (kept for the window's next read too, when the client reads it again).
         let above = |p: &Option<Place>| match (p, &self.ends) {
             (Some(p), Some((first, _))) => i64::from(p < first),
             _ => 0,
         };
-        d.above = above(&is) - above(&was);
-        d.total = i64::from(is.is_some()) - i64::from(was.is_some());
-        self.offset = self.offset.saturating_add_signed(d.above);
-        self.total = self.total.saturating_add_signed(d.total);
+        let (mut above, total) = (
+            above(&is) - above(&was),
+            i64::from(is.is_some()) - i64::from(was.is_some()),
+        );
+        if touched && self.offset == 0 {
+            // A window at the top stays there: a lead arriving above its first row is its
+            // new first row.
+            above = 0;
+        }
+        self.offset = self.offset.saturating_add_signed(above);
+        self.total = self.total.saturating_add_signed(total);
+        if touched {
+            d.touched = true;
+        } else {
+            d.above = above;
+            d.total = total;
+        }
+    }
+
+    /// Where the window of view `query` held stands now, to read it again: its offset, and
+    /// the place its first row had (None: another view, or an empty window).
+    pub fn resume(&self, query: &Query) -> Option<(usize, Place)> {
+        // A window at the top is read from the top (as cheap, and a lead may have arrived
+        // above its old first row).
+        if *query != self.query || self.query.due_today || self.offset == 0 {
+            return None;
+        }
+        let (first, _) = self.ends?;
+        Some((usize::try_from(self.offset).unwrap_or(usize::MAX), first))
     }
 }
 

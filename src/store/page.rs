@@ -78,6 +78,23 @@ pub struct Window {
     /// length above it, wherever it is now, instead of at `offset` (which says from which end
     /// to look for it).
     pub focus: Option<LeadId>,
+    /// The window starts at the first row with this place or a later one, and that row is at
+    /// `offset` (the caller knows: it held the window). Read from there, the page costs its
+    /// rows only, however deep in the view it is.
+    pub from: Option<Place>,
+}
+
+/// Places a stream keeps: from `lo` (inclusive) to `hi` (exclusive).
+#[derive(Clone, Copy, Default)]
+struct Bounds {
+    lo: Option<Place>,
+    hi: Option<Place>,
+}
+
+impl Bounds {
+    fn has(&self, p: &Place) -> bool {
+        self.lo.is_none_or(|lo| *p >= lo) && self.hi.is_none_or(|hi| *p < hi)
+    }
 }
 
 type Stream<'a> = Box<dyn Iterator<Item = Result<(Place, LeadId), StoreError>> + 'a>;
@@ -125,18 +142,69 @@ impl Store {
                 moved.extend(place_now(&lead).map(|p| (p, id)));
             }
             moved.sort_unstable();
-            let streams = |from_top: bool| -> Vec<Stream<'_>> {
+            let bounded = |from_top: bool, bounds: Bounds| -> Vec<Stream<'_>> {
                 let mut out: Vec<Stream<'_>> = Vec::new();
                 for &class in spec.classes {
-                    out.push(segment(&t.by_rank, class, spec, &stale, from_top));
+                    out.push(segment(&t.by_rank, class, spec, &stale, from_top, bounds));
                 }
-                let mut moved = moved.clone();
+                let mut moved: Vec<_> = moved
+                    .iter()
+                    .filter(|(p, _)| bounds.has(p))
+                    .copied()
+                    .collect();
                 if !from_top {
                     moved.reverse();
                 }
                 out.push(Box::new(moved.into_iter().map(Ok)));
                 out
             };
+            let streams = |from_top: bool| bounded(from_top, Bounds::default());
+            let read = |ids: Vec<LeadId>| -> Result<Vec<Lead>, StoreError> {
+                let mut leads = Vec::with_capacity(ids.len());
+                for id in ids {
+                    leads.extend(t.lead(id)?);
+                }
+                Ok(leads)
+            };
+            // A window held, read again from its first row's place.
+            if let (Some(from), false, None) = (window.from, counted, window.focus) {
+                let limit = window
+                    .limit
+                    .min(usize::try_from(total).unwrap_or(usize::MAX));
+                let after = Bounds {
+                    lo: Some(from),
+                    hi: None,
+                };
+                let mut ids = Vec::with_capacity(limit);
+                for item in Merge::new(bounded(true, after), true)?.take(limit) {
+                    ids.push(item?.1);
+                }
+                let mut offset = window.offset.min(total);
+                // Near the view's end, the rows before it fill the window.
+                let need = ((limit - ids.len()) as u64).min(offset);
+                if need > 0 {
+                    let before = Bounds {
+                        lo: None,
+                        hi: Some(from),
+                    };
+                    let mut back = Vec::new();
+                    for item in Merge::new(bounded(false, before), false)?
+                        .take(usize::try_from(need).unwrap_or(usize::MAX))
+                    {
+                        back.push(item?.1);
+                    }
+                    offset -= back.len() as u64;
+                    back.reverse();
+                    back.extend(ids);
+                    ids = back;
+                }
+                return Ok(Page {
+                    leads: read(ids)?,
+                    total,
+                    offset,
+                    generation: t.counts.generation,
+                });
+            }
             // A view the kept counts cannot count is read whole (its ids only), once.
             let mut all_ids: Option<Vec<LeadId>> = None;
             if counted {
@@ -223,15 +291,31 @@ fn segment<'a>(
     spec: &'a ViewSpec<'_>,
     stale: &'a HashSet<LeadId>,
     from_top: bool,
+    bounds: Bounds,
 ) -> Stream<'a> {
     let c = class as u8;
-    let start: &[u8] = &[c];
-    let end = if spec.floor > 0 {
+    let key = |p: Place| {
+        let mut k = Vec::with_capacity(keys::RANK_KEY);
+        k.push(c);
+        k.extend_from_slice(&p);
+        k
+    };
+    let mut start = vec![c];
+    let mut end = if spec.floor > 0 {
         keys::rank_from(c, spec.floor - 1).to_vec()
     } else {
         vec![c + 1]
     };
-    let range = tree.range(start..end.as_slice());
+    if let Some(lo) = bounds.lo {
+        start = start.max(key(lo));
+    }
+    if let Some(hi) = bounds.hi {
+        end = end.min(key(hi));
+    }
+    if start >= end {
+        return Box::new(std::iter::empty());
+    }
+    let range = tree.range(start.as_slice()..end.as_slice());
     let range: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if from_top {
         Box::new(range)
     } else {

@@ -166,16 +166,9 @@ fn load_view(
     match service.page(query, window) {
         Ok(page) => {
             let index = Arc::new(SearchIndex::build(page.rows.iter().map(|v| &v.lead)));
-            let stats = match page.stats {
-                Some(st) => Some(st),
-                None => match service.stats() {
-                    Ok(st) => Some(st),
-                    Err(e) => {
-                        send(tx, Msg::Failed(e.to_string()));
-                        None
-                    }
-                },
-            };
+            // A window read again after a delta comes without the counts: the deltas keep
+            // them.
+            let stats = page.stats;
             send(
                 tx,
                 Msg::ViewLoaded {

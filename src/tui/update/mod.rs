@@ -57,6 +57,7 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             if generation != s.view_generation {
                 return vec![];
             }
+            let counted = stats.is_some();
             if let Some(st) = stats {
                 set_stats(s, st);
             }
@@ -68,7 +69,13 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.page_generation = generation_read;
             // What changed since the page was read, heard while it was on its way.
             let recent = std::mem::take(&mut s.recent);
+            // Counts read with the page take the newer deltas; counts kept by the deltas
+            // have them already.
+            let kept = s.stats.clone();
             fx.extend(deltas(s, recent));
+            if !counted {
+                s.stats = kept;
+            }
             fx
         }
         Msg::StatsLoaded(stats) => {
@@ -190,7 +197,16 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
         set_stats(s, st);
     }
     if again && !s.loading {
-        fx.extend(reload(s));
+        // The window held, read again where it stands now (from its first row: a server
+        // keeps where that is, so the read costs the rows, not how deep they are).
+        for mut e in reload(s) {
+            if let Effect::LoadView { window, .. } = &mut e
+                && s.search.query.trim().is_empty()
+            {
+                window.again = true;
+            }
+            fx.push(e);
+        }
     }
     fx
 }
@@ -232,6 +248,7 @@ pub fn reload(s: &mut State) -> Vec<Effect> {
             offset,
             limit,
             focus,
+            ..Default::default()
         },
     }]
 }

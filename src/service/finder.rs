@@ -1,0 +1,220 @@
+//! Search at scale: the search runs where the data is (the server, or this process for a
+//! store of one's own), over one view, and answers with the best page and how many leads
+//! match, never the whole view.
+//!
+//! It keeps every lead's search text (`SearchIndex`) and, beside it, what a view filters and
+//! orders on: the lead's place in the queue and its class, temperature, stage, owner, source,
+//! follow-up day, last touch and wait, as its record stands, exactly as the queue index files
+//! it (`Store::page`). Built on the first search (a read of every lead), then kept up to date
+//! by each write as it is told (`Local::tell`); a change of many leads at once drops it, to be
+//! built again. The leads whose moment of change has come (the minute tick rewrites them) are
+//! read and placed as of now, as a page places them.
+//!
+//! Matching and ranking are `domain::search`'s: every term matches within one field, the best
+//! class of match first, then the view's own order. A query that only grew since the same
+//! user's last search looks only at that search's hits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::local::Local;
+use super::query::{classes, today};
+use super::types::{Found, OwnerFilter, Query, ServiceError};
+use crate::domain::search::SearchIndex;
+use crate::domain::tally::{Class, Facts};
+use crate::domain::{Lead, LeadId, Millis, Stage, Temperature};
+use crate::store::Place;
+
+/// What a view filters and orders a lead on, as its record stands.
+#[derive(Debug, Clone)]
+struct Row {
+    id: LeadId,
+    place: Place,
+    class: Class,
+    temperature: Temperature,
+    stage: Stage,
+    /// Interned (`Finder::names`).
+    owner: u32,
+    source: u32,
+    due_day: Option<i32>,
+    last_touch: Option<Millis>,
+    wait_ends: Option<Millis>,
+}
+
+/// Every lead, for searching.
+#[derive(Debug, Default)]
+pub struct Finder {
+    index: SearchIndex,
+    rows: Vec<Row>,
+    slots: HashMap<LeadId, usize>,
+    /// Owners and sources, each once (0: none).
+    names: Vec<Option<String>>,
+    name_ids: HashMap<Option<String>, u32>,
+    /// The last search of each user: view, text, and the rows it matched.
+    last: HashMap<String, (Query, String, Arc<Vec<usize>>)>,
+}
+
+impl Finder {
+    /// Every lead of the store.
+    pub fn build(s: &Local) -> Result<Finder, ServiceError> {
+        let mut f = Finder::default();
+        f.intern(None);
+        for lead in s.store.leads() {
+            f.put(s, &lead?);
+        }
+        Ok(f)
+    }
+
+    fn intern(&mut self, name: Option<&str>) -> u32 {
+        let key = name.map(str::to_string);
+        if let Some(&id) = self.name_ids.get(&key) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(key.clone());
+        self.name_ids.insert(key, id);
+        id
+    }
+
+    fn row(&mut self, s: &Local, lead: &Lead, at: Millis) -> Row {
+        let (facts, place) = crate::store::standing(s.rules(), lead, at);
+        let t = facts.tally;
+        Row {
+            id: lead.id,
+            place,
+            class: t.class,
+            temperature: t.temperature,
+            stage: t.stage,
+            owner: self.intern(t.owner.as_deref()),
+            source: self.intern(t.source.as_deref()),
+            due_day: t.due_day,
+            last_touch: facts.last_touch,
+            wait_ends: facts.wait_ends,
+        }
+    }
+
+    /// The lead as written now.
+    pub fn put(&mut self, s: &Local, lead: &Lead) {
+        let row = self.row(s, lead, lead.score.at);
+        match self.slots.get(&lead.id) {
+            Some(&slot) => {
+                self.index.set(slot, lead);
+                self.rows[slot] = row;
+            }
+            None => {
+                let slot = self.index.push(lead);
+                self.rows.push(row);
+                self.slots.insert(lead.id, slot);
+            }
+        }
+        // What a user searched last no longer holds: narrowing starts again.
+        self.last.clear();
+    }
+
+    /// The leads of view `q` (as session `s` sees it at `now`) that `text` matches: the best
+    /// `limit`, and how many there are.
+    pub fn search(
+        &mut self,
+        s: &Local,
+        q: &Query,
+        text: &str,
+        limit: usize,
+        now: Millis,
+    ) -> Result<Found, ServiceError> {
+        // The leads whose moment has come stand as of now.
+        let mut moved: HashMap<usize, Row> = HashMap::new();
+        for id in s.store.changes_until(now)? {
+            if let (Some(&slot), Some(lead)) = (self.slots.get(&id), s.store.lead(id)?) {
+                let row = self.row(s, &lead, now);
+                moved.insert(slot, row);
+            }
+        }
+        // Which owners and sources the view takes.
+        let owner_ok: Vec<bool> = self
+            .names
+            .iter()
+            .map(|n| {
+                let n = n.as_deref();
+                s.may_see_owner(n)
+                    && match (&q.owner, n) {
+                        (None, _) | (Some(OwnerFilter::Unassigned), None) => true,
+                        (Some(OwnerFilter::User(want)), Some(has)) => want.eq_ignore_ascii_case(has),
+                        _ => false,
+                    }
+            })
+            .collect();
+        let source_ok: Vec<bool> = self
+            .names
+            .iter()
+            .map(|n| {
+                q.source.as_ref().is_none_or(|want| {
+                    n.as_deref().is_some_and(|has| has.eq_ignore_ascii_case(want))
+                })
+            })
+            .collect();
+        let classes = classes(q);
+        let today = today(now);
+        let shows = |r: &Row| {
+            classes.contains(&r.class)
+                && q.temperature.is_none_or(|t| t == r.temperature)
+                && q.stage.is_none_or(|st| st == r.stage)
+                && owner_ok.get(r.owner as usize).copied().unwrap_or(false)
+                && source_ok.get(r.source as usize).copied().unwrap_or(false)
+                && (!q.today
+                    || today.has(&Facts {
+                        tally: crate::domain::tally::Tally {
+                            class: r.class,
+                            temperature: r.temperature,
+                            stage: r.stage,
+                            owner: None,
+                            source: None,
+                            due_day: r.due_day,
+                        },
+                        last_touch: r.last_touch,
+                        wait_ends: r.wait_ends,
+                    }))
+        };
+        let row_of = |slot: usize| moved.get(&slot).or_else(|| self.rows.get(slot));
+        let narrowing = self
+            .last
+            .get(&s.who.user)
+            .filter(|(lq, lt, _)| lq == q && text.starts_with(lt.as_str()) && !lt.trim().is_empty())
+            .map(|(_, _, hits)| Arc::clone(hits));
+        let hits = self.index.matching(text, narrowing.as_deref().map(Vec::as_slice), |slot| {
+            row_of(slot).is_some_and(&shows)
+        });
+        self.last.insert(
+            s.who.user.clone(),
+            (
+                q.clone(),
+                text.to_string(),
+                Arc::new(hits.iter().map(|h| h.row).collect()),
+            ),
+        );
+        let count = hits.len();
+        // The best `limit`: the best class of match first, then the view's order.
+        let key = |h: &crate::domain::search::Match| {
+            (
+                std::cmp::Reverse(h.rank),
+                row_of(h.row).map(|r| r.place),
+            )
+        };
+        let mut best = hits;
+        if best.len() > limit {
+            best.select_nth_unstable_by_key(limit, key);
+            best.truncate(limit);
+        }
+        best.sort_unstable_by_key(key);
+        let ids: Vec<LeadId> = best
+            .iter()
+            .filter_map(|h| row_of(h.row).map(|r| r.id))
+            .collect();
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(lead) = s.store.lead(id)? {
+                rows.push(s.view(lead, now));
+            }
+        }
+        Ok(Found { rows, hits: count })
+    }
+}
