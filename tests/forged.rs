@@ -269,6 +269,41 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
                 ..Query::default()
             }),
         ),
+        (
+            "a search of a colleague's leads for their name",
+            Request::Search {
+                query: Query {
+                    owner: Some(OwnerFilter::User(REP2.into())),
+                    all: true,
+                    ..Query::default()
+                },
+                text: "their lead".into(),
+                limit: usize::MAX,
+            },
+        ),
+        (
+            "a search of every lead for a colleague's e-mail and source",
+            Request::Search {
+                query: Query {
+                    all: true,
+                    source: Some("secret-source".into()),
+                    ..Query::default()
+                },
+                text: "theirs".into(),
+                limit: 1000,
+            },
+        ),
+        (
+            "a search of everything for a letter",
+            Request::Search {
+                query: Query {
+                    all: true,
+                    ..Query::default()
+                },
+                text: "e".into(),
+                limit: 1000,
+            },
+        ),
         ("export", Request::Export),
         ("sources", Request::Sources),
         ("stats", Request::Stats),

@@ -11,7 +11,8 @@ use leadq::domain::{Kind, Millis, Outcome, Stage, Temperature};
 use leadq::remote::client::Client;
 use leadq::service::{
     Apply, Delta, Identity, LeadService, Local, LogEntry, OwnerFilter, Query, Role, Settings,
-    Stats, Watch, Window, watch::apply,
+    Stats, Watch, Window,
+    watch::{apply, count},
 };
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 use rand::{Rng, SeedableRng};
@@ -333,6 +334,8 @@ struct Held {
     offset: usize,
     total: usize,
     stats: Stats,
+    /// The generation the counts hold.
+    counted: u64,
     ids: Vec<u64>,
     generation: u64,
     /// In process, the server's part: what this client holds, to measure writes against.
@@ -349,6 +352,7 @@ impl Held {
             offset: 0,
             total: 0,
             stats: Stats::default(),
+            counted: 0,
             ids: Vec::new(),
             generation: 0,
             watch: None,
@@ -375,7 +379,10 @@ impl Held {
         self.offset = page.offset;
         self.total = page.total;
         match (&page.stats, window.from.is_some() || window.again) {
-            (Some(st), _) => self.stats = st.clone(),
+            (Some(st), _) => {
+                self.stats = st.clone();
+                self.counted = page.generation;
+            }
             // A window read again where it stands comes without the counts: the deltas
             // keep them.
             (None, true) => {}
@@ -389,14 +396,8 @@ impl Held {
 
     /// Takes one delta; true if the window must be read again.
     fn take(&mut self, d: &Delta) -> bool {
-        let applied = apply(
-            d,
-            self.generation,
-            &mut self.offset,
-            &mut self.total,
-            &mut self.stats,
-        );
-        applied == Apply::Reload
+        count(d, self.counted, &mut self.stats);
+        apply(d, self.generation, &mut self.offset, &mut self.total) == Apply::Reload
     }
 
     /// What the client holds against a fresh read of the same rows.

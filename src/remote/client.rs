@@ -20,7 +20,7 @@ use crate::service::{
     ImportReport, LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query,
     ServiceError, Stats,
 };
-use crate::service::{ViewPage, Window};
+use crate::service::{Found, ViewPage, Window};
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<Reply, Failure>>>>>;
 
@@ -598,6 +598,18 @@ impl LeadService for Client {
             self.resubscribe(&conn);
         }
         rx
+    }
+
+    fn search(&self, query: &Query, text: &str, limit: usize) -> Result<Found, ServiceError> {
+        let request = Request::Search {
+            query: query.clone(),
+            text: text.to_string(),
+            limit,
+        };
+        match self.call(request, true)? {
+            Reply::Found(f) => Ok(*f),
+            other => Err(unexpected(&other)),
+        }
     }
 
     fn sources(&self) -> Result<Vec<String>, ServiceError> {

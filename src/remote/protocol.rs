@@ -24,7 +24,7 @@ use crate::service::{
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
 /// 5: a view is asked for a page at a time (`Page`), with its total.
-pub const PROTOCOL: u32 = 6;
+pub const PROTOCOL: u32 = 7;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -245,6 +245,12 @@ pub enum Request {
     /// The last model trained.
     Model,
     Sources,
+    /// The best `limit` leads of view `query` that `text` matches, and how many do.
+    Search {
+        query: Query,
+        text: String,
+        limit: usize,
+    },
     /// Start pushing `Event`s to this connection.
     Subscribe,
     /// What this client is doing now (None: nothing).
@@ -275,6 +281,7 @@ pub enum Reply {
     Health(Box<Health>),
     Model(Option<Box<Model>>),
     Sources(Vec<String>),
+    Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),
 }

@@ -290,6 +290,10 @@ fn spawn_care(shared: Arc<Shared>) {
             ),
             _ => "the store checked out whole".to_string(),
         });
+        // The search's index of every lead, ready before the first search asks.
+        if let Err(e) = shared.base.build_finder() {
+            shared.log.line(&format!("cannot prepare the search: {e}"));
+        }
         if let Err(e) = shared.base.count_new_outcomes() {
             shared
                 .log
@@ -396,6 +400,10 @@ fn fanned_out(shared: &Shared, done: impl Fn((u64, u64)) -> bool) -> bool {
         .unwrap_or_else(|p| p.into_inner());
     done(*guard)
 }
+
+/// The longest search text, and the most rows a search answers with.
+const SEARCH_TEXT: usize = 200;
+const SEARCH_ROWS: usize = 1_000;
 
 /// Connections one user may hold at once, and all users together: a client that opens more
 /// is refused, so that no one user can take every thread of the server.
@@ -684,6 +692,17 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map(|m| Reply::Model(m.map(Box::new)))
             .map_err(failure),
         Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
+        Request::Search { query, text, limit } => {
+            // A search is a query line, not a document; its page is what a screen shows.
+            if text.chars().count() > SEARCH_TEXT {
+                return Err(Failure::Refused(format!(
+                    "a search is at most {SEARCH_TEXT} characters"
+                )));
+            }
+            s.search(&query, &text, limit.min(SEARCH_ROWS))
+                .map(|f| Reply::Found(Box::new(f)))
+                .map_err(failure)
+        }
         // The server may run as root: it writes a team's backup only for its own user, never
         // wherever a manager names.
         Request::Backup { .. }

@@ -15,7 +15,6 @@
 //! user's last search looks only at that search's hits.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::local::Local;
 use super::query::{classes, today};
@@ -50,8 +49,9 @@ pub struct Finder {
     /// Owners and sources, each once (0: none).
     names: Vec<Option<String>>,
     name_ids: HashMap<Option<String>, u32>,
-    /// The last search of each user: view, text, and the rows it matched.
-    last: HashMap<String, (Query, String, Arc<Vec<usize>>)>,
+    /// The last search of each user: view, text, and the rows it matched (in row order),
+    /// with every row written since (it may match now).
+    last: HashMap<String, (Query, String, Vec<usize>)>,
 }
 
 impl Finder {
@@ -107,8 +107,13 @@ impl Finder {
                 self.slots.insert(lead.id, slot);
             }
         }
-        // What a user searched last no longer holds: narrowing starts again.
-        self.last.clear();
+        // The row may match a longer query now: a narrowed search looks at it again.
+        let slot = self.slots[&lead.id];
+        for (_, _, rows) in self.last.values_mut() {
+            if let Err(at) = rows.binary_search(&slot) {
+                rows.insert(at, slot);
+            }
+        }
     }
 
     /// The leads of view `q` (as session `s` sees it at `now`) that `text` matches: the best
@@ -138,7 +143,9 @@ impl Finder {
                 s.may_see_owner(n)
                     && match (&q.owner, n) {
                         (None, _) | (Some(OwnerFilter::Unassigned), None) => true,
-                        (Some(OwnerFilter::User(want)), Some(has)) => want.eq_ignore_ascii_case(has),
+                        (Some(OwnerFilter::User(want)), Some(has)) => {
+                            want.eq_ignore_ascii_case(has)
+                        }
                         _ => false,
                     }
             })
@@ -148,7 +155,8 @@ impl Finder {
             .iter()
             .map(|n| {
                 q.source.as_ref().is_none_or(|want| {
-                    n.as_deref().is_some_and(|has| has.eq_ignore_ascii_case(want))
+                    n.as_deref()
+                        .is_some_and(|has| has.eq_ignore_ascii_case(want))
                 })
             })
             .collect();
@@ -175,29 +183,29 @@ impl Finder {
                     }))
         };
         let row_of = |slot: usize| moved.get(&slot).or_else(|| self.rows.get(slot));
+        // A query that only grew looks at the last hits (and the rows written or placed
+        // anew since): each term can only match fewer.
         let narrowing = self
             .last
             .get(&s.who.user)
             .filter(|(lq, lt, _)| lq == q && text.starts_with(lt.as_str()) && !lt.trim().is_empty())
-            .map(|(_, _, hits)| Arc::clone(hits));
-        let hits = self.index.matching(text, narrowing.as_deref().map(Vec::as_slice), |slot| {
+            .map(|(_, _, rows)| {
+                let mut rows = rows.clone();
+                rows.extend(moved.keys().copied());
+                rows.sort_unstable();
+                rows.dedup();
+                rows
+            });
+        let hits = self.index.matching(text, narrowing.as_deref(), |slot| {
             row_of(slot).is_some_and(&shows)
         });
-        self.last.insert(
-            s.who.user.clone(),
-            (
-                q.clone(),
-                text.to_string(),
-                Arc::new(hits.iter().map(|h| h.row).collect()),
-            ),
-        );
+        let matched: Vec<usize> = hits.iter().map(|h| h.row).collect();
+        self.last
+            .insert(s.who.user.clone(), (q.clone(), text.to_string(), matched));
         let count = hits.len();
         // The best `limit`: the best class of match first, then the view's order.
         let key = |h: &crate::domain::search::Match| {
-            (
-                std::cmp::Reverse(h.rank),
-                row_of(h.row).map(|r| r.place),
-            )
+            (std::cmp::Reverse(h.rank), row_of(h.row).map(|r| r.place))
         };
         let mut best = hits;
         if best.len() > limit {

@@ -58,6 +58,10 @@ pub struct Core {
     pub(super) settings: Settings,
     write: Mutex<()>,
     pub(super) subscribers: Mutex<Vec<std::sync::mpsc::Sender<LeadId>>>,
+    /// Every lead's search text and place, once a search asked for it (`finder`).
+    pub(super) finding: Mutex<Finding>,
+    /// One build of the search's index at a time: other searches wait for it.
+    find_build: Mutex<()>,
     /// Who hears each write as the lead before and after (the server, for deltas).
     pub(super) movers: Mutex<Vec<std::sync::mpsc::Sender<super::watch::Moved>>>,
     /// Bumped by every change: cached answers of an older count are stale.
@@ -97,6 +101,20 @@ impl Deref for Local {
     }
 }
 
+/// The search's index of every lead: not built yet, being built (with the leads written
+/// meanwhile), or kept up to date with every write.
+#[derive(Default)]
+pub(super) enum Finding {
+    #[default]
+    Cold,
+    Building {
+        written: Vec<Lead>,
+        /// Many leads changed at once during the build: it is stale, built again.
+        spoiled: bool,
+    },
+    Ready(Box<super::finder::Finder>),
+}
+
 /// Sent on the change stream when many leads changed at once (an import).
 pub const ANY_LEAD: LeadId = 0;
 
@@ -120,6 +138,8 @@ impl Local {
             write: Mutex::new(()),
             subscribers: Mutex::new(Vec::new()),
             movers: Mutex::new(Vec::new()),
+            finding: Mutex::new(Finding::Cold),
+            find_build: Mutex::new(()),
             changes: std::sync::atomic::AtomicU64::new(0),
             stats_cache: Mutex::new(std::collections::HashMap::new()),
             actions: Mutex::new(super::actions::Actions::default()),
@@ -382,6 +402,21 @@ impl Local {
     }
 
     fn tell(&self, id: LeadId, before: Option<&Lead>, after: Option<&Lead>) {
+        {
+            let mut finding = self.finding.lock().unwrap_or_else(|p| p.into_inner());
+            let building = matches!(*finding, Finding::Building { .. });
+            match &mut *finding {
+                _ if id == ANY_LEAD && !building => *finding = Finding::Cold,
+                Finding::Building { spoiled, .. } if id == ANY_LEAD => *spoiled = true,
+                Finding::Building { written, .. } => written.extend(after.cloned()),
+                Finding::Ready(f) => {
+                    if let Some(a) = after {
+                        f.put(self, a);
+                    }
+                }
+                Finding::Cold => {}
+            }
+        }
         let mut movers = self.movers.lock().unwrap_or_else(|p| p.into_inner());
         let seq = self
             .changes
@@ -400,6 +435,66 @@ impl Local {
         drop(movers);
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|tx| tx.send(id).is_ok());
+    }
+
+    /// The search (`LeadService::search`), building its index first if need be.
+    pub(super) fn find(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError> {
+        let now = self.now();
+        if let Some(found) = self.find_ready(q, text, limit, now) {
+            return found;
+        }
+        let _one = self.find_build.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = self.find_ready(q, text, limit, now) {
+            return found;
+        }
+        self.build_finder()?;
+        self.find_ready(q, text, limit, now).unwrap_or_else(|| {
+            Err(ServiceError::Refused(
+                "the search could not be prepared: many leads changed meanwhile; try again".into(),
+            ))
+        })
+    }
+
+    fn find_ready(
+        &self,
+        q: &Query,
+        text: &str,
+        limit: usize,
+        now: Millis,
+    ) -> Option<Result<Found, ServiceError>> {
+        let mut finding = self.finding.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *finding {
+            Finding::Ready(f) => Some(f.search(self, q, text, limit, now)),
+            _ => None,
+        }
+    }
+
+    /// Builds the search's index from every lead (the server does so once it has started),
+    /// unless it is built.
+    pub fn build_finder(&self) -> Result<(), ServiceError> {
+        {
+            let mut finding = self.finding.lock().unwrap_or_else(|p| p.into_inner());
+            if !matches!(*finding, Finding::Cold) {
+                return Ok(());
+            }
+            *finding = Finding::Building {
+                written: Vec::new(),
+                spoiled: false,
+            };
+        }
+        let built = super::finder::Finder::build(self);
+        let mut finding = self.finding.lock().unwrap_or_else(|p| p.into_inner());
+        let Finding::Building { written, spoiled } = std::mem::take(&mut *finding) else {
+            return Ok(());
+        };
+        let mut f = built?;
+        if !spoiled {
+            for lead in &written {
+                f.put(self, lead);
+            }
+            *finding = Finding::Ready(Box::new(f));
+        }
+        Ok(())
     }
 
     /// How many changes have been told so far (`Moved::seq` of the last).

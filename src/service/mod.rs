@@ -3,6 +3,7 @@
 
 mod actions;
 mod demo;
+mod finder;
 mod health;
 mod learning;
 mod local;
@@ -65,6 +66,9 @@ pub trait LeadService {
     }
     /// The sources leads came from, most common first.
     fn sources(&self) -> Result<Vec<String>, ServiceError>;
+    /// The leads of view `q` that `text` matches (`domain::search`'s rules): the best
+    /// `limit` of them, and how many there are.
+    fn search(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError>;
     /// The queue as of now, in score order.
     fn list(&self, query: &Query) -> Result<Vec<LeadView>, ServiceError>;
     /// A window of the view `query` stands for (its own limit aside), and the view's total:

@@ -371,6 +371,10 @@ impl LeadService for Local {
         rx
     }
 
+    fn search(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError> {
+        self.find(q, text, limit)
+    }
+
     fn sources(&self) -> Result<Vec<String>, ServiceError> {
         let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         // From the kept counts, which hold each lead's source: no scan of the leads.

@@ -122,7 +122,7 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
 }
 
 /// The classes of lead a view shows.
-fn classes(q: &Query) -> &'static [Class] {
+pub(super) fn classes(q: &Query) -> &'static [Class] {
     match q.stage {
         _ if q.today => &[Class::Active, Class::Waiting],
         Some(st) if st.is_open() => &[Class::Active, Class::Waiting],
@@ -168,9 +168,14 @@ pub(super) fn share(s: &Local, lead: &Lead, now: Millis) -> [i64; 4] {
     out
 }
 
+/// Today's queue as of `now`.
+pub(super) fn today(now: Millis) -> Today {
+    Today::new(now)
+}
+
 /// Today's queue: follow-ups due by the end of today (a lead snoozed until before then too),
 /// hot leads not touched for `STALE_DAYS`, and new leads never touched (speed to lead).
-struct Today {
+pub(super) struct Today {
     /// The first instant after today, and today's local day.
     end: Millis,
     day: i32,
@@ -187,7 +192,7 @@ impl Today {
         }
     }
 
-    fn has(&self, f: &Facts) -> bool {
+    pub(super) fn has(&self, f: &Facts) -> bool {
         let t = &f.tally;
         let due = t.due_day.is_some_and(|d| d <= self.day);
         match t.class {

@@ -188,6 +188,14 @@ pub struct ViewPage {
     pub stats: Option<Stats>,
 }
 
+/// The best matches of a search over a view, and how many leads of the view match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    /// Best first: the best class of match, then the view's order.
+    pub rows: Vec<LeadView>,
+    pub hits: usize,
+}
+
 /// What one write means for one client: pushed by the server to each subscriber that may see
 /// the lead, so that a client whose window the write does not touch spends nothing on it but
 /// moving its numbers.

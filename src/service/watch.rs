@@ -194,19 +194,11 @@ pub enum Apply {
     Moved,
 }
 
-/// Applies a delta to a client's window (`offset`, `total`) and counts, read at generation
-/// `page`.
-pub fn apply(
-    d: &Delta,
-    page: u64,
-    offset: &mut usize,
-    total: &mut usize,
-    stats: &mut super::types::Stats,
-) -> Apply {
+/// Applies a delta to a client's window (`offset`, `total`), read at generation `page`.
+pub fn apply(d: &Delta, page: u64, offset: &mut usize, total: &mut usize) -> Apply {
     if d.generation <= page {
         return Apply::Held;
     }
-    stats.moved(d);
     if d.touched || d.window != page {
         return Apply::Reload;
     }
@@ -216,6 +208,14 @@ pub fn apply(
     by(offset, d.above);
     by(total, d.total);
     Apply::Moved
+}
+
+/// Applies a delta to the header's counts, read at generation `read` (each delta is applied
+/// once, as it comes: one write of many leads is a delta per lead, of one generation).
+pub fn count(d: &Delta, read: u64, stats: &mut super::types::Stats) {
+    if d.generation > read {
+        stats.moved(d);
+    }
 }
 
 /// Whether a `Moved` says many leads changed at once.

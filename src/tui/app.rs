@@ -213,7 +213,7 @@ fn failed(e: impl std::fmt::Display) -> Msg {
 pub fn run_effects(
     service: &dyn LeadService,
     workers: &dyn Background,
-    state: &State,
+    _state: &State,
     effects: Vec<Effect>,
     inbox: &mut Vec<Msg>,
 ) {
@@ -229,14 +229,13 @@ pub fn run_effects(
             }
             Effect::Search {
                 generation,
-                query,
-                rows,
+                text,
+                view,
             } => {
                 workers.search(SearchJob {
                     generation,
-                    query,
-                    rows,
-                    index: Arc::clone(&state.index),
+                    text,
+                    view,
                 });
                 continue;
             }

@@ -7,8 +7,6 @@ use crate::service::{
     ActionId, Activity, Change, LeadDetail, LeadView, LogEntry, Presence, Query, Stats,
 };
 
-use super::state::Hit;
-
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -26,7 +24,6 @@ pub enum Msg {
         rows: Vec<LeadView>,
         offset: usize,
         total: usize,
-        index: std::sync::Arc<crate::domain::search::SearchIndex>,
         /// The store's generation the page holds, and the header's counts read with it.
         generation_read: u64,
         stats: Option<Stats>,
@@ -34,9 +31,10 @@ pub enum Msg {
     StatsLoaded(Stats),
     SourcesLoaded(Vec<String>),
     DetailLoaded(Box<LeadDetail>),
+    /// A search's best matches over the view, and how many there are.
     SearchDone {
         generation: u64,
-        hits: Vec<Hit>,
+        found: Box<crate::service::Found>,
     },
     /// A write went through.
     Done(Box<Done>),
@@ -93,10 +91,11 @@ pub enum Effect {
         window: crate::service::Window,
     },
     LoadDetail(LeadId),
+    /// Search view `view` for `text` (where the leads are).
     Search {
         generation: u64,
-        query: String,
-        rows: Option<Vec<usize>>,
+        text: String,
+        view: Query,
     },
     Log {
         lead: LeadId,

@@ -59,8 +59,8 @@ pub struct Search {
     /// None while no query is active; Some(hits) in display order otherwise.
     pub hits: Option<Vec<Hit>>,
     pub pending: bool,
-    /// The query the current hits answer, for narrowing as the query grows.
-    pub base: Option<String>,
+    /// How many leads of the view match (the hits are the best of them).
+    pub count: usize,
     /// The lead to keep selected when the running search answers (it was started because the
     /// rows changed, not because the rep typed).
     pub follow: Option<crate::domain::LeadId>,
@@ -143,7 +143,7 @@ pub struct State {
     pub stage_filter: Option<Stage>,
     pub source_filter: Option<String>,
     /// A window of the current view and filters, in queue order: its rows from `window_start`
-    /// (all of it while a search looks at it).
+    /// (while a search is on: its best matches).
     pub rows: Vec<LeadView>,
     /// Where `rows` start in the view.
     pub window_start: usize,
@@ -151,8 +151,6 @@ pub struct State {
     pub total: usize,
     /// Where the next load of the window starts (`usize::MAX`: the view's last rows).
     pub window_wanted: usize,
-    /// The search index of `rows`, built by the loader.
-    pub index: std::sync::Arc<crate::domain::search::SearchIndex>,
     /// Which generation of view query `rows` answer.
     pub view_generation: u64,
     /// A load of the view is under way.
@@ -173,9 +171,10 @@ pub struct State {
     pub following: Option<LeadId>,
     /// Why the view could not be loaded, until it can.
     pub load_error: Option<String>,
-    /// The store's generation the window and the counts were read at (deltas of it or older
-    /// are in them).
+    /// The store's generation the window was read at (deltas of it or older are in it), and
+    /// the one the counts hold.
     pub page_generation: u64,
+    pub stats_generation: u64,
     /// Deltas heard since the window was last asked for: those newer than the page that
     /// answers are applied to it.
     pub recent: Vec<crate::service::Delta>,
@@ -230,7 +229,6 @@ impl State {
             window_start: 0,
             total: 0,
             window_wanted: 0,
-            index: Default::default(),
             view_generation: 0,
             loading: true,
             rows_wanted: crate::tui::update::FIRST_PAGE,
@@ -241,6 +239,7 @@ impl State {
             following: None,
             load_error: None,
             page_generation: 0,
+            stats_generation: 0,
             recent: Vec::new(),
             stats: Stats::default(),
             selected: 0,

@@ -1,5 +1,6 @@
-//! Worker threads: one loads views (a window of rows, then the counts), one searches, one tells the server what this user is doing. Each drops jobs that
-//! a newer one made stale.
+//! Worker threads: one loads views (a window of rows with the counts), one searches (where
+//! the leads are: the server), one tells the server what this user is doing. Each drops jobs
+//! that a newer one made stale.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -8,7 +9,6 @@ use std::thread;
 use super::app::send;
 use super::msg::Msg;
 use crate::domain::LeadId;
-use crate::domain::search::SearchIndex;
 use crate::service::{Activity, LeadService, Query, Window};
 
 /// What this user is doing on which lead, for the others.
@@ -23,14 +23,15 @@ enum Load {
     Sources,
 }
 
-/// A search to run: the query, the rows to look at (all, or the hits being narrowed), and the
-/// index of the list it searches.
+/// A search to run where the leads are (the server): its text, over a view.
 pub struct SearchJob {
     pub generation: u64,
-    pub query: String,
-    pub rows: Option<Vec<usize>>,
-    pub index: Arc<SearchIndex>,
+    pub text: String,
+    pub view: Query,
 }
+
+/// How many of a search's best matches come back: the rows a rep looks through.
+pub const SEARCH_ROWS: usize = 500;
 
 /// Where slow work runs: worker threads in the app, inline in tests.
 pub trait Background {
@@ -53,8 +54,9 @@ impl Workers {
         let (presence, presence_rx) = mpsc::channel();
         let loader_tx = tx.clone();
         let teller = Arc::clone(&service);
+        let finder = Arc::clone(&service);
         thread::spawn(move || loader(service, load_rx, loader_tx));
-        thread::spawn(move || searcher(search_rx, tx));
+        thread::spawn(move || searcher(&*finder, search_rx, tx));
         thread::spawn(move || tell_presence(&*teller, presence_rx));
         Workers {
             load,
@@ -116,7 +118,7 @@ impl Background for Inline<'_> {
     }
 
     fn search(&self, job: SearchJob) {
-        run_search(&self.tx, job);
+        run_search(self.service, &self.tx, job);
     }
 
     fn presence(&self, doing: Doing) {
@@ -165,7 +167,6 @@ fn load_view(
 ) {
     match service.page(query, window) {
         Ok(page) => {
-            let index = Arc::new(SearchIndex::build(page.rows.iter().map(|v| &v.lead)));
             // A window read again after a delta comes without the counts: the deltas keep
             // them.
             let stats = page.stats;
@@ -176,7 +177,6 @@ fn load_view(
                     rows: page.rows,
                     offset: page.offset,
                     total: page.total,
-                    index,
                     generation_read: page.generation,
                     stats,
                 },
@@ -186,23 +186,25 @@ fn load_view(
     }
 }
 
-fn searcher(rx: Receiver<SearchJob>, tx: Sender<Msg>) {
+fn searcher(service: &(dyn LeadService + Send + Sync), rx: Receiver<SearchJob>, tx: Sender<Msg>) {
     while let Ok(mut job) = rx.recv() {
         // Only the newest query matters: drop the ones typed over.
         while let Ok(newer) = rx.try_recv() {
             job = newer;
         }
-        run_search(&tx, job);
+        run_search(service, &tx, job);
     }
 }
 
-fn run_search(tx: &Sender<Msg>, job: SearchJob) {
-    let hits = job.index.search(&job.query, job.rows.as_deref());
-    send(
-        tx,
-        Msg::SearchDone {
-            generation: job.generation,
-            hits,
-        },
-    );
+fn run_search(service: &dyn LeadService, tx: &Sender<Msg>, job: SearchJob) {
+    match service.search(&job.view, &job.text, SEARCH_ROWS) {
+        Ok(found) => send(
+            tx,
+            Msg::SearchDone {
+                generation: job.generation,
+                found: Box::new(found),
+            },
+        ),
+        Err(e) => send(tx, Msg::Failed(e.to_string())),
+    }
 }

@@ -50,32 +50,29 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             rows,
             offset,
             total,
-            index,
             generation_read,
             stats,
         } => {
             if generation != s.view_generation {
                 return vec![];
             }
-            let counted = stats.is_some();
             if let Some(st) = stats {
                 set_stats(s, st);
+                s.stats_generation = generation_read;
             }
-            let mut fx = view_loaded(s, generation, rows, offset, total, index);
+            let mut fx = view_loaded(s, generation, rows, offset, total);
             if s.loading {
                 // The window is asked for again (its selected lead went elsewhere).
                 return fx;
             }
             s.page_generation = generation_read;
-            // What changed since the page was read, heard while it was on its way.
+            // What changed since the page was read, heard while it was on its way (the
+            // counts took it when it came).
             let recent = std::mem::take(&mut s.recent);
-            // Counts read with the page take the newer deltas; counts kept by the deltas
-            // have them already.
-            let kept = s.stats.clone();
+            let held = s.stats_generation;
+            s.stats_generation = u64::MAX;
             fx.extend(deltas(s, recent));
-            if !counted {
-                s.stats = kept;
-            }
+            s.stats_generation = held;
             fx
         }
         Msg::StatsLoaded(stats) => {
@@ -96,11 +93,19 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::SearchDone { generation, hits } => {
-            if generation == s.search.generation {
-                s.search.hits = Some(hits);
+        Msg::SearchDone { generation, found } => {
+            if generation == s.search.generation && !s.search.query.trim().is_empty() {
+                let keep = s.search.follow.take();
+                let crate::service::Found { rows, hits } = *found;
+                s.search.hits = Some(
+                    (0..rows.len())
+                        .map(|row| crate::domain::search::Match { row, rank: 0 })
+                        .collect(),
+                );
+                s.search.count = hits;
+                s.rows = rows;
                 s.search.pending = false;
-                if let Some(id) = s.search.follow.take() {
+                if let Some(id) = keep {
                     select_lead(s, id);
                 }
                 s.selected = s.selected.min(s.visible_len().saturating_sub(1));
@@ -164,12 +169,15 @@ fn set_stats(s: &mut State, stats: crate::service::Stats) {
 }
 
 /// Changes pushed by the server: the window moves its numbers, or is read again when a
-/// change is in it; an open lead whose card changed is read again.
+/// change is in it; an open lead whose card changed is read again. While a search is on, a
+/// change to one of its rows, or to what the view holds, searches again.
 fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
     use crate::service::Apply;
+    use crate::service::watch::{apply, count};
     let mut fx = Vec::new();
-    let mut again = false;
+    let (mut again, mut search_again) = (false, false);
     let leads_before = s.stats.leads;
+    let searching = !s.search.query.trim().is_empty();
     for d in list {
         if let (Screen::Lead, Some(open)) = (s.screen, &s.detail)
             && open.view.lead.id == d.id
@@ -177,13 +185,12 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
         {
             fx.push(Effect::LoadDetail(d.id));
         }
-        let applied = crate::service::watch::apply(
-            &d,
-            s.page_generation,
-            &mut s.window_start,
-            &mut s.total,
-            &mut s.stats,
-        );
+        count(&d, s.stats_generation, &mut s.stats);
+        if searching {
+            search_again |= d.touched || d.total != 0 || s.rows.iter().any(|v| v.lead.id == d.id);
+            continue;
+        }
+        let applied = apply(&d, s.page_generation, &mut s.window_start, &mut s.total);
         again |= applied == Apply::Reload;
         if applied == Apply::Moved && !s.loading {
             s.window_wanted = s.window_start;
@@ -196,13 +203,15 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
         let st = s.stats.clone();
         set_stats(s, st);
     }
+    if search_again && !s.search.pending {
+        s.search.follow = s.selected_lead().map(|v| v.lead.id);
+        fx.extend(start_search(s));
+    }
     if again && !s.loading {
         // The window held, read again where it stands now (from its first row: a server
         // keeps where that is, so the read costs the rows, not how deep they are).
         for mut e in reload(s) {
-            if let Effect::LoadView { window, .. } = &mut e
-                && s.search.query.trim().is_empty()
-            {
+            if let Effect::LoadView { window, .. } = &mut e {
                 window.again = true;
             }
             fx.push(e);
@@ -223,6 +232,11 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
 /// Loads the view again: the window the rep is in (the first for another view or filter), or
 /// the whole view while a search looks at it.
 pub fn reload(s: &mut State) -> Vec<Effect> {
+    if !s.search.query.trim().is_empty() {
+        // A search shows its best matches, searched where the leads are: search again.
+        s.search.follow = s.selected_lead().map(|v| v.lead.id);
+        return start_search(s);
+    }
     let query = s.query();
     if s.rows_query.as_ref() != Some(&query) {
         s.rows_wanted = FIRST_PAGE;
@@ -230,11 +244,7 @@ pub fn reload(s: &mut State) -> Vec<Effect> {
         s.land = None;
         s.rows_query = Some(query.clone());
     }
-    let (offset, limit) = if s.search.query.trim().is_empty() {
-        (s.window_wanted, s.rows_wanted)
-    } else {
-        (0, usize::MAX)
-    };
+    let (offset, limit) = (s.window_wanted, s.rows_wanted);
     // The lead a window left behind is looked for wherever it is now (`view_loaded`); a
     // plain reload reads the window where it is, which costs only its rows.
     let focus = s.following.filter(|_| offset == s.window_start);
@@ -305,21 +315,24 @@ fn scroll(s: &mut State, delta: isize) -> Vec<Effect> {
     reload(s)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn view_loaded(
     s: &mut State,
     generation: u64,
     rows: Vec<crate::service::LeadView>,
     offset: usize,
     total: usize,
-    index: std::sync::Arc<crate::domain::search::SearchIndex>,
 ) -> Vec<Effect> {
     if generation != s.view_generation {
         return vec![];
     }
+    if !s.search.query.trim().is_empty() {
+        // A search took the rows meanwhile: its matches stay.
+        s.loading = false;
+        return vec![];
+    }
     // The selection follows its lead, wherever the new order puts it: a key pressed next must
     // act on the lead the rep saw selected, never on whatever took its row.
-    let keep = s.selected_lead().map(|v| v.lead.id);
+    let keep = s.selected_lead().map(|v| v.lead.id).or(s.following);
     let same_view = s.shown_query == s.rows_query;
     let at = s.window_start + s.selected;
     s.loading = false;
@@ -336,35 +349,14 @@ fn view_loaded(
         return reload(s);
     }
     s.following = None;
-    let old = std::mem::replace(&mut s.rows, rows);
+    s.rows = rows;
     s.load_error = None;
-    s.index = index;
     s.window_start = offset;
     s.window_wanted = offset;
     s.total = total;
     let complete = offset == 0 && s.rows.len() >= total;
     s.complete = complete;
     s.shown_query = s.rows_query.clone();
-    if let Some(hits) = &mut s.search.hits {
-        // Hits name rows by position: carry each to its lead's new row (dropping leads that
-        // left the view) until the search over the new rows answers.
-        let new_row: std::collections::HashMap<_, _> = s
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.lead.id, i))
-            .collect();
-        hits.retain_mut(|h| {
-            let id = old.get(h.row).map(|v| v.lead.id);
-            match id.and_then(|id| new_row.get(&id)) {
-                Some(&row) => {
-                    h.row = row;
-                    true
-                }
-                None => false,
-            }
-        });
-    }
     // A lead that moved out of the window leaves the selection where it was in the view.
     if same_view && s.search.hits.is_none() {
         s.selected = at.saturating_sub(s.window_start);
@@ -383,12 +375,7 @@ fn view_loaded(
         s.selected = land.saturating_sub(s.window_start);
     }
     s.selected = s.selected.min(s.visible_len().saturating_sub(1));
-    if s.search.query.is_empty() {
-        vec![]
-    } else {
-        s.search.follow = s.selected_lead().map(|v| v.lead.id);
-        start_search(s, false)
-    }
+    vec![]
 }
 
 /// Moves the selection to lead `id` if it is on display; else it stays where it is.
@@ -646,7 +633,7 @@ fn back(s: &mut State) -> Vec<Effect> {
         s.open_lead = None;
         s.detail = None;
     } else if !s.search.query.is_empty() {
-        clear_search(s);
+        return clear_search(s);
     }
     vec![]
 }

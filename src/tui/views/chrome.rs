@@ -171,7 +171,14 @@ pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     } else if s.search.editing || !s.search.query.is_empty() {
         let count = match (&s.search.hits, s.search.pending) {
             (_, true) => " searching…".to_string(),
-            (Some(h), false) => format!(" {} of {}", h.len(), s.rows.len()),
+            // How many leads of the view match, of how many (the best shown first).
+            (Some(h), false) if s.search.count > h.len() => format!(
+                " {} of {} (the best {} shown)",
+                s.search.count,
+                s.total,
+                h.len()
+            ),
+            (Some(_), false) => format!(" {} of {}", s.search.count, s.total),
             (None, false) => String::new(),
         };
         let cursor = if s.search.editing { "▏" } else { "" };
