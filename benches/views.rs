@@ -305,6 +305,86 @@ fn deltas(label: &str, store: &Path, server: u32, runs: usize) {
     );
 }
 
+/// Words a rep types, a keystroke at a time.
+const TYPED: &[&str] = &[
+    "anna",
+    "maria",
+    "garcia",
+    "silva",
+    "globex",
+    "northwind",
+    "иван",
+];
+
+/// Search as the rep types, through the server: each keystroke a search of the view (its best
+/// 200, as the TUI asks, and how many match), on Hot and on All. The percentiles per keystroke, and the server's
+/// memory with its search index built.
+fn search(label: &str, store: &Path, server: u32) {
+    let c = Client::connect(store, false).expect("connect");
+    // The server builds its index once it has started: the first search waits for it.
+    let t = Instant::now();
+    c.search(&all(), "a", 1).expect("first search");
+    println!(
+        "{label}: first search after the server started: {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    for (name, view) in [
+        (
+            "Hot",
+            Query {
+                limit: None,
+                ..hot()
+            },
+        ),
+        (
+            "All",
+            Query {
+                limit: None,
+                ..all()
+            },
+        ),
+    ] {
+        let mut times = Vec::new();
+        let mut slowest = (0.0, String::new(), 0);
+        for _ in 0..5 {
+            for word in TYPED {
+                let chars: Vec<char> = word.chars().collect();
+                for n in 1..=chars.len() {
+                    let text: String = chars[..n].iter().collect();
+                    let t = Instant::now();
+                    let found = c.search(&view, &text, 200).expect("search");
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    if ms > slowest.0 {
+                        slowest = (ms, text, found.hits);
+                    }
+                    times.push(ms);
+                }
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "{label}: search per keystroke over {name} ({} keystrokes): p50 {:.1} ms, p90 {:.1} \
+             ms, p99 {:.1} ms (slowest {:?}: {:.1} ms, {} hits)",
+            times.len(),
+            at(0.5),
+            at(0.9),
+            at(0.99),
+            slowest.1,
+            slowest.0,
+            slowest.2
+        );
+    }
+    let status = std::fs::read_to_string(format!("/proc/{server}/status")).expect("status");
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    println!("{label}: the server's memory with its search index: {rss}");
+}
+
 fn start_server(home: &Path, store: &Path) -> Child {
     let child = leadq(home, store)
         .env_remove("LEADQ_SERVER")
@@ -326,8 +406,10 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    // `ONLY=deltas` runs the deltas part alone.
-    let all_parts = std::env::var("ONLY").is_err();
+    // `ONLY=deltas` (or `search`, or both) runs those parts alone.
+    let only = std::env::var("ONLY").ok();
+    let all_parts = only.is_none();
+    let part = |name: &str| only.as_deref().is_none_or(|o| o.contains(name));
     for n in sizes {
         let store = demo_store(n);
         let now = leadq::domain::time::parse_rfc3339(NOW).expect("a time");
@@ -377,7 +459,12 @@ fn main() {
             measure(&format!("server, {n}"), &client, runs);
         }
         drop(client);
-        deltas(&format!("server, {n}"), &store, server.id(), runs);
+        if part("deltas") {
+            deltas(&format!("server, {n}"), &store, server.id(), runs);
+        }
+        if part("search") {
+            search(&format!("server, {n}"), &store, server.id());
+        }
         server.kill().ok();
         server.wait().ok();
     }

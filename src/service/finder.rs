@@ -182,7 +182,14 @@ impl Finder {
                         wait_ends: r.wait_ends,
                     }))
         };
-        let row_of = |slot: usize| moved.get(&slot).or_else(|| self.rows.get(slot));
+        // Most searches meet no lead whose moment has come: no lookup per row then.
+        let row_of = |slot: usize| {
+            if moved.is_empty() {
+                self.rows.get(slot)
+            } else {
+                moved.get(&slot).or_else(|| self.rows.get(slot))
+            }
+        };
         // A query that only grew looks at the last hits (and the rows written or placed
         // anew since): each term can only match fewer.
         let narrowing = self

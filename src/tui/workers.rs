@@ -31,7 +31,7 @@ pub struct SearchJob {
 }
 
 /// How many of a search's best matches come back: the rows a rep looks through.
-pub const SEARCH_ROWS: usize = 500;
+pub const SEARCH_ROWS: usize = 200;
 
 /// Where slow work runs: worker threads in the app, inline in tests.
 pub trait Background {
