@@ -53,6 +53,10 @@ pub struct Tally {
     /// The local day of an open lead's follow-up (`time::local_day`): how many are due by a
     /// day is a sum over the days up to it.
     pub due_day: Option<i32>,
+    /// An open lead not touched for `STALE_DAYS` (a hot one is in today's queue), and one
+    /// never touched (a new one is): today's queue is counted from the kept counts.
+    pub stale: bool,
+    pub untouched: bool,
 }
 
 /// Whether a lead is waiting at `at`: snoozed past it, or a nurture lead whose revisit date is
@@ -76,7 +80,10 @@ impl Tally {
 
     fn with(lead: &Lead, at: Millis, temperature: Temperature) -> Tally {
         let class = Class::at(lead, at);
+        let open = lead.stage.is_open();
         Tally {
+            stale: open && lead.last_touch.is_none_or(|t| at >= stale_from(t)),
+            untouched: open && lead.last_touch.is_none(),
             class,
             temperature,
             stage: lead.stage,
@@ -117,6 +124,7 @@ impl Tally {
                 out.extend_from_slice(&d.to_be_bytes());
             }
         }
+        out.push(u8::from(self.stale) | u8::from(self.untouched) << 1);
         out
     }
 
@@ -161,13 +169,16 @@ impl Tally {
             }
             _ => return None,
         };
-        rest.is_empty().then_some(Tally {
+        let (&flags, rest) = rest.split_first()?;
+        (rest.is_empty() && flags < 4).then_some(Tally {
             class,
             temperature,
             stage,
             owner,
             source,
             due_day,
+            stale: flags & 1 != 0,
+            untouched: flags & 2 != 0,
         })
     }
 }
@@ -264,6 +275,13 @@ pub fn wait_ends(lead: &Lead) -> Option<Millis> {
 /// An open lead not touched for this many days is stale: a hot one belongs in today's queue.
 pub const STALE_DAYS: i64 = 3;
 
+/// The first moment a lead last touched at `touched` is stale (more than `STALE_DAYS` ago).
+pub fn stale_from(touched: Millis) -> Millis {
+    touched
+        .saturating_add(STALE_DAYS * super::time::DAY_MS)
+        .saturating_add(1)
+}
+
 /// The first moment after the record's own at which time alone changes where the lead counts
 /// or where it ranks (`Tally::at` differs from `Tally::of`, or the score from the one it is
 /// filed under in the queue index) or whether today's queue holds it: a whole point of decay,
@@ -287,7 +305,7 @@ pub fn next_change(rules: &Rules, lead: &Lead) -> Option<Millis> {
             consider(t);
         }
         if let Some(t) = lead.last_touch {
-            consider(t.saturating_add(STALE_DAYS * super::time::DAY_MS));
+            consider(stale_from(t));
         }
     }
     if let Some(t) = score_change(rules, lead) {

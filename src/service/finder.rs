@@ -36,6 +36,8 @@ struct Row {
     owner: u32,
     source: u32,
     due_day: Option<i32>,
+    stale: bool,
+    untouched: bool,
     last_touch: Option<Millis>,
     wait_ends: Option<Millis>,
 }
@@ -88,6 +90,8 @@ impl Finder {
             owner: self.intern(t.owner.as_deref()),
             source: self.intern(t.source.as_deref()),
             due_day: t.due_day,
+            stale: t.stale,
+            untouched: t.untouched,
             last_touch: facts.last_touch,
             wait_ends: facts.wait_ends,
         }
@@ -177,6 +181,8 @@ impl Finder {
                             owner: None,
                             source: None,
                             due_day: r.due_day,
+                            stale: r.stale,
+                            untouched: r.untouched,
                         },
                         last_touch: r.last_touch,
                         wait_ends: r.wait_ends,

@@ -10,11 +10,10 @@ use super::local::Local;
 use super::types::{LeadView, OwnerFilter, Query, ServiceError, Stats, ViewPage, Window};
 use crate::domain::Stage;
 use crate::domain::tally::{Class, Facts, Tally};
-use crate::domain::time::{DAY_MS, end_of_local_day};
+use crate::domain::time::end_of_local_day;
 use crate::store::keys::fine_fit;
 use crate::store::{Place, ViewSpec};
 
-pub use crate::domain::tally::STALE_DAYS;
 use crate::domain::{Lead, Millis, Temperature};
 
 /// Queue order: score descending, then the finer number (the fit: the learned chance when a
@@ -103,7 +102,8 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
         floor,
         matches: (!s.sees_all() || filters(q) || q.today)
             .then_some(&matches as &dyn Fn(&Facts) -> bool),
-        counted: q.today,
+        counted: false,
+        waits_by: q.today.then_some(today.end),
     };
     let window = crate::store::Window {
         offset: offset as u64,
@@ -174,12 +174,12 @@ pub(super) fn today(now: Millis) -> Today {
 }
 
 /// Today's queue: follow-ups due by the end of today (a lead snoozed until before then too),
-/// hot leads not touched for `STALE_DAYS`, and new leads never touched (speed to lead).
+/// hot leads not touched for `STALE_DAYS`, and new leads never touched (speed to lead): as
+/// the kept counts say (`Tally::stale`, `Tally::untouched`), so that they count it.
 pub(super) struct Today {
     /// The first instant after today, and today's local day.
     end: Millis,
     day: i32,
-    stale: Millis,
 }
 
 impl Today {
@@ -188,7 +188,6 @@ impl Today {
         Today {
             end,
             day: crate::domain::time::local_day(end - 1),
-            stale: now - STALE_DAYS * DAY_MS,
         }
     }
 
@@ -197,9 +196,8 @@ impl Today {
         let due = t.due_day.is_some_and(|d| d <= self.day);
         match t.class {
             Class::Active => {
-                due || (t.temperature == Temperature::Hot
-                    && f.last_touch.is_none_or(|at| at < self.stale))
-                    || (t.stage == Stage::New && f.last_touch.is_none())
+                due || (t.temperature == Temperature::Hot && t.stale)
+                    || (t.stage == Stage::New && t.untouched)
             }
             Class::Waiting => due && f.wait_ends.is_some_and(|w| w <= self.end),
             Class::Closed => false,

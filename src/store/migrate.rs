@@ -65,12 +65,13 @@ impl Trees {
             let (key, value) = self.counts.meta_entry();
             self.meta.insert(key, &value)?;
         }
-        if from < 9 {
+        if from < 10 {
             // 5 keeps counts by tally and an index of coming changes (`derived`); 6 counts
             // follow-ups by local day and keeps when a waiting lead stops waiting; 7 files
             // leads in the queue index by class and exact score, with their tally (2 and 4
             // changed the rank key's layout before); 8 keeps waits in an index of their own;
-            // 9 adds to the coming changes when an open lead goes stale.
+            // 9 adds to the coming changes when an open lead goes stale; 10 counts stale
+            // and untouched leads.
             self.rebuild_derived()?;
         }
         self.meta

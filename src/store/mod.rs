@@ -54,8 +54,9 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// tallies count follow-ups by local day, the index keeps when a waiting lead stops waiting.
 /// 7: the queue index files leads by class and exact score, with their tally. 8: waits have
 /// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
-/// goes stale (today's queue takes a hot one in then).
-pub const SCHEMA_VERSION: u32 = 9;
+/// goes stale (today's queue takes a hot one in then). 10: the kept counts say which open leads
+/// are stale or never touched, so that today's queue is counted from them.
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.

@@ -23,9 +23,12 @@ pub struct ViewSpec<'a> {
     /// Whether a lead, as it stands now, is in the view (owner, source, stage, temperature,
     /// who may see it, today's queue). None: every lead of the classes.
     pub matches: Option<&'a dyn Fn(&Facts) -> bool>,
-    /// The kept counts cannot say how many leads the view has (today's queue): they are
-    /// counted in the index.
+    /// The kept counts cannot say how many leads the view has: they are counted in the index.
     pub counted: bool,
+    /// Of the waiting leads the view shows only those whose wait ends by this moment
+    /// (today's queue: the end of today): they are read from the index of waits and placed
+    /// by hand, not looked for among every waiting lead.
+    pub waits_by: Option<Millis>,
 }
 
 impl ViewSpec<'_> {
@@ -111,13 +114,21 @@ impl Store {
         let t = self.read()?;
         let r = (|| {
             let counted = spec.counted;
+            // The classes read from the queue index (the waiting leads of a view that takes
+            // only those whose wait ends soon are placed by hand).
+            let streamed: Vec<Class> = spec
+                .classes
+                .iter()
+                .copied()
+                .filter(|&c| spec.waits_by.is_none() || c != Class::Waiting)
+                .collect();
             let mut total: u64 = if counted {
                 0
             } else {
                 self.tallies_at(now)?
                     .into_iter()
                     .filter(|(tally, _)| {
-                        spec.classes.contains(&tally.class)
+                        streamed.contains(&tally.class)
                             && spec.matches.is_none_or(|m| {
                                 m(&Facts {
                                     tally: tally.clone(),
@@ -137,14 +148,45 @@ impl Store {
                 spec.shows(&facts).then_some(p)
             };
             let mut moved: Vec<(Place, LeadId)> = Vec::new();
-            for id in due {
+            let mut placed_waiting = 0u64;
+            let mut place_by_hand = |lead: &Lead, moved: &mut Vec<(Place, LeadId)>| {
+                let (facts, p) = standing(&t.rules, lead, now);
+                if spec.shows(&facts) {
+                    moved.push((p, lead.id));
+                    if spec.waits_by.is_some() && facts.tally.class == Class::Waiting {
+                        placed_waiting += 1;
+                    }
+                }
+            };
+            for &id in &due {
                 let Some(lead) = t.lead(id)? else { continue };
-                moved.extend(place_now(&lead).map(|p| (p, id)));
+                place_by_hand(&lead, &mut moved);
+            }
+            if let Some(by) = spec.waits_by
+                && spec.classes.contains(&Class::Waiting)
+            {
+                let from = keys::followup(now.saturating_add(1), 0);
+                let to = keys::followup(by.saturating_add(1), 0);
+                for item in t.by_wait.range(from..to) {
+                    let (k, _) = item?;
+                    let Some((_, id)) = keys::read_followup(&k) else {
+                        return Err(unreadable());
+                    };
+                    if stale.contains(&id) {
+                        continue;
+                    }
+                    let Some(lead) = t.lead(id)? else { continue };
+                    place_by_hand(&lead, &mut moved);
+                }
+            }
+            if !counted {
+                total += placed_waiting;
             }
             moved.sort_unstable();
+            moved.dedup();
             let bounded = |from_top: bool, bounds: Bounds| -> Vec<Stream<'_>> {
                 let mut out: Vec<Stream<'_>> = Vec::new();
-                for &class in spec.classes {
+                for &class in &streamed {
                     out.push(segment(&t.by_rank, class, spec, &stale, from_top, bounds));
                 }
                 let mut moved: Vec<_> = moved
