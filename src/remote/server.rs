@@ -661,7 +661,7 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
                 None => s.page(&query, window).map_err(failure)?,
             };
             // The window this client holds now: what later writes mean for it.
-            let watch = crate::service::Watch::new(s, &query, &page);
+            let watch = crate::service::Watch::new(s, &query, &page, window.limit);
             if let Some(c) = shared
                 .conns
                 .lock()

@@ -220,11 +220,29 @@ impl Finder {
         let key = |h: &crate::domain::search::Match| {
             (std::cmp::Reverse(h.rank), row_of(h.row).map(|r| r.place))
         };
-        let mut best = hits;
-        if best.len() > limit {
-            best.select_nth_unstable_by_key(limit, key);
-            best.truncate(limit);
+        // Ranks are small numbers: the best are the hits of the highest ranks, and only the
+        // rank where the page ends is cut by place (no place is looked up for the others).
+        let mut per_rank: std::collections::BTreeMap<u32, usize> = Default::default();
+        for h in &hits {
+            *per_rank.entry(h.rank).or_default() += 1;
         }
+        let mut cut = 0;
+        let mut above = 0;
+        for (&rank, &n) in per_rank.iter().rev() {
+            cut = rank;
+            if above + n >= limit {
+                break;
+            }
+            above += n;
+        }
+        let mut best: Vec<_> = hits.iter().filter(|h| h.rank > cut).copied().collect();
+        let mut at_cut: Vec<_> = hits.iter().filter(|h| h.rank == cut).copied().collect();
+        let room = limit.saturating_sub(best.len());
+        if at_cut.len() > room {
+            at_cut.select_nth_unstable_by_key(room, key);
+            at_cut.truncate(room);
+        }
+        best.extend(at_cut);
         best.sort_unstable_by_key(key);
         let ids: Vec<LeadId> = best
             .iter()

@@ -199,7 +199,7 @@ pub struct Found {
 /// What one write means for one client: pushed by the server to each subscriber that may see
 /// the lead, so that a client whose window the write does not touch spends nothing on it but
 /// moving its numbers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
     /// The store's generation the write made.
     pub generation: u64,
@@ -207,12 +207,23 @@ pub struct Delta {
     /// client holding another page cannot use `above` and `total`: it reads its window again.
     pub window: u64,
     pub id: LeadId,
-    /// The lead is in the client's window, before the write or after it (or the window is at
-    /// an end it may grow into): the window is to be read again.
+    /// The window is to be read again (it would be left too short, or the view has an
+    /// order of its own).
     pub touched: bool,
     /// How many rows of the view above the window the write added (+1) or took away (-1):
-    /// the window's offset moves by that much, its rows stay.
+    /// the window's offset moves by that much.
     pub above: i64,
+    /// The window's rows patched: the lead's row taken out at `from` (it was there), its
+    /// row as it is now (`row`) put in at `to` (after the removal), then the last row dropped
+    /// (the window holds no more than it asked for).
+    #[serde(default)]
+    pub from: Option<u32>,
+    #[serde(default)]
+    pub to: Option<u32>,
+    #[serde(default)]
+    pub row: Option<Box<LeadView>>,
+    #[serde(default)]
+    pub drop_last: bool,
     /// How the view's total moved.
     pub total: i64,
     /// How the header's counts moved.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::local::{ANY_LEAD, Local};
 use super::query::{place_in, share};
-use super::types::{Delta, Query, ViewPage};
+use super::types::{Delta, LeadView, Query, ViewPage};
 use crate::domain::{Lead, LeadId, Millis};
 use crate::store::Place;
 
@@ -44,76 +44,114 @@ pub struct Watch {
     at: Millis,
     offset: u64,
     total: u64,
-    ids: Vec<LeadId>,
-    /// The places of its first and last rows (None: the window is empty).
-    ends: Option<(Place, Place)>,
+    /// How many rows the client asked for.
+    limit: usize,
+    /// Its rows, in order, with their places: the client's rows, patched as the client
+    /// patches them.
+    rows: Vec<(Place, LeadId)>,
+}
+
+/// How a delta patches a window's rows.
+struct Patch {
+    from: Option<usize>,
+    to: Option<usize>,
+    drop_last: bool,
 }
 
 impl Watch {
-    /// The window `page` of view `query`, read by session `s`.
-    pub fn new(s: &Local, query: &Query, page: &ViewPage) -> Watch {
+    /// The window `page` of view `query`, read by session `s` asking for `limit` rows.
+    pub fn new(s: &Local, query: &Query, page: &ViewPage, limit: usize) -> Watch {
         let now = s.now();
-        let place = |l: &Lead| crate::store::standing(s.rules(), l, now).1;
-        let ends = match (page.rows.first(), page.rows.last()) {
-            (Some(a), Some(b)) => Some((place(&a.lead), place(&b.lead))),
-            _ => None,
-        };
         Watch {
             query: query.clone(),
             page: page.generation,
             at: now,
             offset: page.offset as u64,
             total: page.total as u64,
-            ids: page.rows.iter().map(|v| v.lead.id).collect(),
-            ends,
+            limit,
+            rows: page
+                .rows
+                .iter()
+                .map(|v| (crate::store::standing(s.rules(), &v.lead, now).1, v.lead.id))
+                .collect(),
         }
+    }
+
+    fn ends(&self) -> Option<(Place, Place)> {
+        Some((self.rows.first()?.0, self.rows.last()?.0))
     }
 
     /// Whether a row filed at `p` shows in the window: between its first and last rows, or
     /// beyond an end of the window that is the view's end too.
     fn holds(&self, p: &Place) -> bool {
-        match &self.ends {
+        match self.ends() {
             None => true,
             Some((first, last)) => {
-                (p >= first || self.offset == 0)
-                    && (p <= last || self.offset + self.ids.len() as u64 >= self.total)
+                (*p >= first || self.offset == 0)
+                    && (*p <= last || self.offset + self.rows.len() as u64 >= self.total)
             }
         }
     }
 
     /// Moves the window by a write: `was` and `is` are the lead's places in the view before
-    /// and after (None: not in it).
-    fn follow(&mut self, id: LeadId, was: Option<Place>, is: Option<Place>, d: &mut Delta) {
+    /// and after (None: not in it). A lead that stays out of the window moves its offset and
+    /// total; one in it before or after patches its rows (the client is sent the row); a
+    /// window left too short to show is read again.
+    fn follow(&mut self, id: LeadId, was: Option<Place>, is: Option<Place>, d: &mut Delta) -> bool {
         d.window = self.page;
         if self.query.due_today {
             // The follow-ups due today have an order of their own: read again.
-            d.touched = was.is_some() || is.is_some() || self.ids.contains(&id);
-            return;
+            d.touched = was.is_some() || is.is_some() || self.rows.iter().any(|(_, i)| *i == id);
+            return false;
         }
-        let touched = self.ids.contains(&id) || is.as_ref().is_some_and(|p| self.holds(p));
-        // Where the window's first row is now: the rows before it gained or lost this lead
-        // (kept for the window's next read too, when the client reads it again).
-        let above = |p: &Option<Place>| match (p, &self.ends) {
-            (Some(p), Some((first, _))) => i64::from(p < first),
+        let inside = self.rows.iter().position(|(_, i)| *i == id);
+        let fits = is.filter(|p| self.holds(p));
+        let first = self.ends().map(|(f, _)| f);
+        let above = |p: &Option<Place>, in_window: bool| match (p, first) {
+            (Some(p), Some(first)) if !in_window => i64::from(*p < first),
             _ => 0,
         };
-        let (mut above, total) = (
-            above(&is) - above(&was),
-            i64::from(is.is_some()) - i64::from(was.is_some()),
-        );
-        if touched && self.offset == 0 {
-            // A window at the top stays there: a lead arriving above its first row is its
-            // new first row.
-            above = 0;
-        }
+        let above = above(&is, fits.is_some()) - above(&was, inside.is_some());
+        let total = i64::from(is.is_some()) - i64::from(was.is_some());
         self.offset = self.offset.saturating_add_signed(above);
         self.total = self.total.saturating_add_signed(total);
-        if touched {
-            d.touched = true;
-        } else {
-            d.above = above;
-            d.total = total;
+        d.above = above;
+        d.total = total;
+        if inside.is_none() && fits.is_none() {
+            return false;
         }
+        let mut patch = Patch {
+            from: inside,
+            to: None,
+            drop_last: false,
+        };
+        if let Some(i) = inside {
+            self.rows.remove(i);
+        }
+        if let Some(p) = fits {
+            let at = self.rows.partition_point(|(q, _)| *q < p);
+            self.rows.insert(at, (p, id));
+            patch.to = Some(at);
+        }
+        if self.rows.len() > self.limit {
+            self.rows.pop();
+            patch.drop_last = true;
+            if patch.to == Some(self.rows.len()) {
+                patch.to = None;
+            }
+        }
+        // A window a removal left short (or empty) while the view has rows past it is read
+        // again, to be whole.
+        let short = self.rows.len() < self.limit.div_ceil(2)
+            && self.offset + (self.rows.len() as u64) < self.total;
+        if short || (self.rows.is_empty() && self.total > 0) {
+            d.touched = true;
+            return false;
+        }
+        d.from = patch.from.and_then(|i| u32::try_from(i).ok());
+        d.to = patch.to.and_then(|i| u32::try_from(i).ok());
+        d.drop_last = patch.drop_last;
+        d.to.is_some()
     }
 
     /// Where the window of view `query` held stands now, to read it again: its offset, and
@@ -124,7 +162,7 @@ impl Watch {
         if *query != self.query || self.query.due_today || self.offset == 0 {
             return None;
         }
-        let (first, _) = self.ends?;
+        let (first, _) = self.ends()?;
         Some((usize::try_from(self.offset).unwrap_or(usize::MAX), first))
     }
 }
@@ -160,7 +198,11 @@ pub fn delta(s: &Local, watch: Option<&mut Watch>, m: &Moved, now: Millis) -> Op
     {
         let place = |l: Option<&Lead>, at| l.and_then(|l| place_in(s, &w.query, l, at));
         let (was, is) = (place(before, then), place(after, now));
-        w.follow(m.id, was, is, &mut d);
+        if w.follow(m.id, was, is, &mut d)
+            && let Some(lead) = after
+        {
+            d.row = Some(Box::new(s.view(lead.clone(), now)));
+        }
     }
     Some(d)
 }
@@ -169,6 +211,8 @@ impl Delta {
     /// Whether the delta changes anything but the lead's own card.
     pub fn moves_anything(&self) -> bool {
         self.touched
+            || self.from.is_some()
+            || self.to.is_some()
             || [
                 self.above,
                 self.total,
@@ -194,8 +238,16 @@ pub enum Apply {
     Moved,
 }
 
-/// Applies a delta to a client's window (`offset`, `total`), read at generation `page`.
-pub fn apply(d: &Delta, page: u64, offset: &mut usize, total: &mut usize) -> Apply {
+/// Applies a delta to a client's window (`offset`, `total` and its `rows`, each made from a
+/// lead's row by `make`), read at generation `page`.
+pub fn apply<R>(
+    d: &Delta,
+    page: u64,
+    offset: &mut usize,
+    total: &mut usize,
+    rows: &mut Vec<R>,
+    make: impl FnOnce(&LeadView) -> R,
+) -> Apply {
     if d.generation <= page {
         return Apply::Held;
     }
@@ -207,6 +259,23 @@ pub fn apply(d: &Delta, page: u64, offset: &mut usize, total: &mut usize) -> App
     };
     by(offset, d.above);
     by(total, d.total);
+    if let Some(i) = d.from {
+        let i = i as usize;
+        if i >= rows.len() {
+            return Apply::Reload;
+        }
+        rows.remove(i);
+    }
+    if let (Some(i), Some(row)) = (d.to, &d.row) {
+        let i = i as usize;
+        if i > rows.len() {
+            return Apply::Reload;
+        }
+        rows.insert(i, make(row));
+    }
+    if d.drop_last {
+        rows.pop();
+    }
     Apply::Moved
 }
 

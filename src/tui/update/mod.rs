@@ -190,10 +190,29 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
             search_again |= d.touched || d.total != 0 || s.rows.iter().any(|v| v.lead.id == d.id);
             continue;
         }
-        let applied = apply(&d, s.page_generation, &mut s.window_start, &mut s.total);
+        let keep = s.selected_lead().map(|v| v.lead.id);
+        let applied = apply(
+            &d,
+            s.page_generation,
+            &mut s.window_start,
+            &mut s.total,
+            &mut s.rows,
+            |v| v.clone(),
+        );
         again |= applied == Apply::Reload;
         if applied == Apply::Moved && !s.loading {
             s.window_wanted = s.window_start;
+            s.complete = s.window_start == 0 && s.rows.len() >= s.total;
+            // The selection stays on its lead; one that left the window is followed there.
+            if let Some(id) = keep {
+                if s.rows.iter().any(|v| v.lead.id == id) {
+                    select_lead(s, id);
+                } else {
+                    s.following = Some(id);
+                    again = true;
+                }
+            }
+            s.selected = s.selected.min(s.visible_len().saturating_sub(1));
         }
         if s.loading && s.recent.len() < 10_000 {
             s.recent.push(d);
@@ -209,10 +228,11 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
     }
     if again && !s.loading {
         // The window held, read again where it stands now (from its first row: a server
-        // keeps where that is, so the read costs the rows, not how deep they are).
+        // keeps where that is, so the read costs the rows, not how deep they are), or
+        // around the selected lead where it went.
         for mut e in reload(s) {
             if let Effect::LoadView { window, .. } = &mut e {
-                window.again = true;
+                window.again = window.focus.is_none();
             }
             fx.push(e);
         }
