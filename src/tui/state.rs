@@ -169,6 +169,9 @@ pub struct State {
     /// The selected lead the last load did not find in its window: the next load looks for
     /// it (once).
     pub following: Option<LeadId>,
+    /// The lead the window on its way was asked to be around (`following` when it was
+    /// asked for): not asked for twice.
+    pub asked: Option<LeadId>,
     /// Why the view could not be loaded, until it can.
     pub load_error: Option<String>,
     /// The store's generation the window was read at (deltas of it or older are in it), and
@@ -237,6 +240,7 @@ impl State {
             shown_query: None,
             land: None,
             following: None,
+            asked: None,
             load_error: None,
             page_generation: 0,
             stats_generation: 0,

@@ -200,8 +200,10 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
             |v| v.clone(),
         );
         again |= applied == Apply::Reload;
-        if applied == Apply::Moved && !s.loading {
-            s.window_wanted = s.window_start;
+        if applied == Apply::Moved {
+            if !s.loading {
+                s.window_wanted = s.window_start;
+            }
             s.complete = s.window_start == 0 && s.rows.len() >= s.total;
             // The selection stays on its lead; one that left the window is followed there.
             if let Some(id) = keep {
@@ -268,6 +270,8 @@ pub fn reload(s: &mut State) -> Vec<Effect> {
     // The lead a window left behind is looked for wherever it is now (`view_loaded`); a
     // plain reload reads the window where it is, which costs only its rows.
     let focus = s.following.filter(|_| offset == s.window_start);
+    // Asked once for the window around it: if it is not there either, it left the view.
+    s.asked = focus;
     s.view_generation += 1;
     s.recent.clear();
     s.loading = true;
@@ -352,7 +356,9 @@ fn view_loaded(
     }
     // The selection follows its lead, wherever the new order puts it: a key pressed next must
     // act on the lead the rep saw selected, never on whatever took its row.
-    let keep = s.selected_lead().map(|v| v.lead.id).or(s.following);
+    // The lead being followed (it left the window) comes first: the row under the
+    // selection since is another lead.
+    let keep = s.following.or_else(|| s.selected_lead().map(|v| v.lead.id));
     let same_view = s.shown_query == s.rows_query;
     let at = s.window_start + s.selected;
     s.loading = false;
@@ -362,13 +368,14 @@ fn view_loaded(
         && same_view
         && s.land.is_none()
         && s.search.hits.is_none()
-        && s.following != Some(id)
+        && s.asked != Some(id)
         && !rows.iter().any(|v| v.lead.id == id)
     {
         s.following = Some(id);
         return reload(s);
     }
     s.following = None;
+    s.asked = None;
     s.rows = rows;
     s.load_error = None;
     s.window_start = offset;
