@@ -319,11 +319,18 @@ fn ticks(n: usize, store: &Path, now: i64) {
     let copy = tempfile::tempdir_in(store.parent().expect("a folder")).expect("a copy");
     let to = copy.path().join("store");
     let status = Command::new("cp")
-        .args(["-a", &store.display().to_string(), &to.display().to_string()])
+        .args([
+            "-a",
+            &store.display().to_string(),
+            &to.display().to_string(),
+        ])
         .status()
         .expect("cp");
     assert!(status.success());
-    for (label, later) in [("a minute", now + 60_000), ("the next hour", now + 3_660_000)] {
+    for (label, later) in [
+        ("a minute", now + 60_000),
+        ("the next hour", now + 3_660_000),
+    ] {
         let s = Local::new(
             Store::open(&to, DEFAULT_CACHE_BYTES).expect("open"),
             Settings {
