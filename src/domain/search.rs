@@ -53,6 +53,8 @@ pub struct SearchIndex {
     spans: Vec<(usize, usize)>,
     /// Where the name ends in row `i`, from its start.
     name_ends: Vec<usize>,
+    /// The letters and digits of row `i`.
+    marks: Vec<Marks>,
     /// Bytes of `text` no row uses.
     unused: usize,
 }
@@ -70,6 +72,77 @@ struct Term {
     /// The UTF-8 bytes of each char of `text`.
     chars: Vec<Vec<u8>>,
     finder: Finder<'static>,
+    /// The bits (`any_bit`) of its letters and digits: a row without them all is no match.
+    needs: u64,
+    /// A term of one ASCII letter or digit: its bit, for matching by the row's `Marks` alone.
+    single: Option<u64>,
+}
+
+/// The bit of an ASCII letter or digit (folded text: lower case), if it is one.
+fn bit(c: char) -> Option<u64> {
+    match c {
+        'a'..='z' => Some(1 << (c as u32 - 'a' as u32)),
+        '0'..='9' => Some(1 << (26 + c as u32 - '0' as u32)),
+        _ => None,
+    }
+}
+
+/// A bit for any letter or digit: its own for ASCII (`bit`), one of 28 shared by the others
+/// ("и" and a few more): a row without a term's bits cannot match it.
+fn any_bit(c: char) -> Option<u64> {
+    bit(c).or_else(|| c.is_alphanumeric().then(|| 1 << (36 + c as u32 % 28)))
+}
+
+/// Which ASCII letters and digits a row holds, and where: what a one-letter term's match and
+/// class need, so that it never reads the row's text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    /// Anywhere in the row (`any_bit`).
+    any: u64,
+    /// The name's first char.
+    first: u64,
+    /// Starting a word of the name, or of another field.
+    name_words: u64,
+    field_words: u64,
+}
+
+impl Marks {
+    fn of(hay: &str, name_end: usize) -> Marks {
+        let mut m = Marks::default();
+        let mut prev: Option<char> = None;
+        for (at, c) in hay.char_indices() {
+            if let Some(b) = any_bit(c) {
+                m.any |= b;
+            }
+            if let Some(b) = bit(c) {
+                let starts_word = prev.is_none_or(|p| p == SEP || !p.is_alphanumeric());
+                if at == 0 {
+                    m.first |= b;
+                } else if starts_word && at < name_end {
+                    m.name_words |= b;
+                } else if starts_word {
+                    m.field_words |= b;
+                }
+            }
+            prev = Some(c);
+        }
+        m
+    }
+
+    /// How a one-letter term with bit `b` matches the row (0: not at all), as `class` says.
+    fn class(&self, b: u64) -> u32 {
+        if self.any & b == 0 {
+            0
+        } else if self.first & b != 0 {
+            NAME_START
+        } else if self.name_words & b != 0 {
+            NAME_WORD
+        } else if self.field_words & b != 0 {
+            FIELD_WORD
+        } else {
+            IN_ONE_PIECE
+        }
+    }
 }
 
 fn terms(query: &str) -> Vec<Term> {
@@ -82,10 +155,18 @@ fn terms(query: &str) -> Vec<Term> {
                 .chars()
                 .map(|c| c.encode_utf8(&mut [0; 4]).as_bytes().to_vec())
                 .collect();
+            let mut letters = text.chars().map(bit);
+            let single = match (letters.next(), letters.next()) {
+                (Some(Some(b)), None) => Some(b),
+                _ => None,
+            };
+            let needs = text.chars().filter_map(any_bit).fold(0, |a, b| a | b);
             Term {
                 text,
                 chars,
                 finder,
+                needs,
+                single,
             }
         })
         .filter(|t| !t.text.is_empty())
@@ -187,6 +268,8 @@ impl SearchIndex {
         let span = self.append(l);
         self.spans.push((span.0, span.1));
         self.name_ends.push(span.2);
+        self.marks
+            .push(Marks::of(&self.text[span.0..span.1], span.2));
         self.spans.len() - 1
     }
 
@@ -199,6 +282,7 @@ impl SearchIndex {
         let span = self.append(l);
         self.spans[row] = (span.0, span.1);
         self.name_ends[row] = span.2;
+        self.marks[row] = Marks::of(&self.text[span.0..span.1], span.2);
         if self.unused > self.text.len() / 2 {
             self.pack();
         }
@@ -286,10 +370,20 @@ impl SearchIndex {
 
     /// Whether `row` matches every term, and how well.
     fn hit(&self, terms: &[Term], row: usize) -> Option<Match> {
-        let e = self.entry(row)?;
+        let marks = self.marks.get(row)?;
+        // The letters and digits first: most rows lacking one are turned away here, and a
+        // one-letter term is matched and classed with no look at the text.
+        if terms.iter().any(|t| marks.any & t.needs != t.needs) {
+            return None;
+        }
         let mut rank = 0;
+        let mut entry = None;
         for t in terms {
-            match class(t, &e) {
+            let c = match t.single {
+                Some(b) => marks.class(b),
+                None => class(t, entry.get_or_insert(self.entry(row)?)),
+            };
+            match c {
                 0 => return None,
                 c => rank += c,
             }

@@ -222,14 +222,15 @@ impl Finder {
         };
         // Ranks are small numbers: the best are the hits of the highest ranks, and only the
         // rank where the page ends is cut by place (no place is looked up for the others).
-        let mut per_rank: std::collections::BTreeMap<u32, usize> = Default::default();
+        let top = hits.iter().map(|h| h.rank).max().unwrap_or(0) as usize;
+        let mut per_rank = vec![0usize; top + 1];
         for h in &hits {
-            *per_rank.entry(h.rank).or_default() += 1;
+            per_rank[h.rank as usize] += 1;
         }
         let mut cut = 0;
         let mut above = 0;
-        for (&rank, &n) in per_rank.iter().rev() {
-            cut = rank;
+        for (rank, &n) in per_rank.iter().enumerate().rev().filter(|(_, n)| **n > 0) {
+            cut = rank as u32;
             if above + n >= limit {
                 break;
             }
