@@ -443,11 +443,13 @@ impl Local {
         if let Some(found) = self.find_ready(q, text, limit, now) {
             return found;
         }
+        // One build at a time (the server's, started when it starts, or this search's): a
+        // search that comes meanwhile waits for it here.
         let _one = self.find_build.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = self.find_ready(q, text, limit, now) {
             return found;
         }
-        self.build_finder()?;
+        self.build_finder_now()?;
         self.find_ready(q, text, limit, now).unwrap_or_else(|| {
             Err(ServiceError::Refused(
                 "the search could not be prepared: many leads changed meanwhile; try again".into(),
@@ -472,6 +474,12 @@ impl Local {
     /// Builds the search's index from every lead (the server does so once it has started),
     /// unless it is built.
     pub fn build_finder(&self) -> Result<(), ServiceError> {
+        let _one = self.find_build.lock().unwrap_or_else(|p| p.into_inner());
+        self.build_finder_now()
+    }
+
+    /// As `build_finder`, with the build lock held.
+    fn build_finder_now(&self) -> Result<(), ServiceError> {
         {
             let mut finding = self.finding.lock().unwrap_or_else(|p| p.into_inner());
             if !matches!(*finding, Finding::Cold) {
