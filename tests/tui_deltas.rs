@@ -134,7 +134,7 @@ fn the_selection_follows_a_lead_the_reps_own_call_sends_out_of_the_window() {
         tx,
     };
     let mut inbox = Vec::new();
-    run_effects(&client, &inline, &state, fx, &mut inbox);
+    run_effects(&client, &inline, fx, &mut inbox);
     for m in inbox.drain(..).chain(rx.try_iter().collect::<Vec<_>>()) {
         step(&client, &mut state, m);
     }
@@ -144,7 +144,7 @@ fn the_selection_follows_a_lead_the_reps_own_call_sends_out_of_the_window() {
     let mut pending: Vec<Effect> = Vec::new();
     for key in common::keys("c 1 <enter>") {
         let fx = update(&mut state, Msg::Key(key));
-        run_effects(&client, &inline, &state, fx, &mut inbox);
+        run_effects(&client, &inline, fx, &mut inbox);
         for m in inbox.drain(..) {
             pending.extend(update(&mut state, m));
         }
@@ -157,7 +157,7 @@ fn the_selection_follows_a_lead_the_reps_own_call_sends_out_of_the_window() {
     client.settle().expect("settle");
     let deltas = client.take_deltas().expect("deltas");
     pending.extend(update(&mut state, Msg::Deltas(deltas)));
-    run_effects(&client, &inline, &state, pending, &mut inbox);
+    run_effects(&client, &inline, pending, &mut inbox);
     for m in inbox.drain(..).chain(rx.try_iter().collect::<Vec<_>>()) {
         step(&client, &mut state, m);
     }

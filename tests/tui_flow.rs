@@ -230,7 +230,7 @@ mod presence {
             let (tx, rx) = std::sync::mpsc::channel();
             let inline = Inline { service, tx };
             let mut inbox = Vec::new();
-            run_effects(service, &inline, state, effects, &mut inbox);
+            run_effects(service, &inline, effects, &mut inbox);
             inbox.extend(rx.try_iter());
             for m in inbox {
                 step(service, state, m);

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use super::local::Local;
-use super::query::{classes, today};
+use super::query::{Today, classes};
 use super::types::{Found, OwnerFilter, Query, ServiceError};
 use crate::domain::search::SearchIndex;
 use crate::domain::tally::{Class, Facts};
@@ -100,19 +100,20 @@ impl Finder {
     /// The lead as written now.
     pub fn put(&mut self, s: &Local, lead: &Lead) {
         let row = self.row(s, lead, lead.score.at);
-        match self.slots.get(&lead.id) {
+        let slot = match self.slots.get(&lead.id) {
             Some(&slot) => {
                 self.index.set(slot, lead);
                 self.rows[slot] = row;
+                slot
             }
             None => {
                 let slot = self.index.push(lead);
                 self.rows.push(row);
                 self.slots.insert(lead.id, slot);
+                slot
             }
-        }
+        };
         // The row may match a longer query now: a narrowed search looks at it again.
-        let slot = self.slots[&lead.id];
         for (_, _, rows) in self.last.values_mut() {
             if let Err(at) = rows.binary_search(&slot) {
                 rows.insert(at, slot);
@@ -165,7 +166,7 @@ impl Finder {
             })
             .collect();
         let classes = classes(q);
-        let today = today(now);
+        let today = Today::new(now);
         let shows = |r: &Row| {
             classes.contains(&r.class)
                 && q.temperature.is_none_or(|t| t == r.temperature)

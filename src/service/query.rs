@@ -168,11 +168,6 @@ pub(super) fn share(s: &Local, lead: &Lead, now: Millis) -> [i64; 4] {
     out
 }
 
-/// Today's queue as of `now`.
-pub(super) fn today(now: Millis) -> Today {
-    Today::new(now)
-}
-
 /// Today's queue: follow-ups due by the end of today (a lead snoozed until before then too),
 /// hot leads not touched for `STALE_DAYS`, and new leads never touched (speed to lead): as
 /// the kept counts say (`Tally::stale`, `Tally::untouched`), so that they count it.
@@ -183,7 +178,7 @@ pub(super) struct Today {
 }
 
 impl Today {
-    fn new(now: Millis) -> Today {
+    pub(super) fn new(now: Millis) -> Today {
         let end = end_of_local_day(now);
         Today {
             end,

@@ -47,7 +47,6 @@ pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result
         run_effects(
             &*service,
             &workers,
-            &state,
             std::mem::take(&mut pending),
             &mut inbox,
         );
@@ -84,7 +83,6 @@ pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result
                 run_effects(
                     &*service,
                     &workers,
-                    &state,
                     std::mem::take(&mut pending),
                     &mut inbox,
                 );
@@ -213,7 +211,6 @@ fn failed(e: impl std::fmt::Display) -> Msg {
 pub fn run_effects(
     service: &dyn LeadService,
     workers: &dyn Background,
-    _state: &State,
     effects: Vec<Effect>,
     inbox: &mut Vec<Msg>,
 ) {
@@ -332,7 +329,7 @@ pub fn step(service: &dyn LeadService, state: &mut State, msg: Msg) {
         for m in std::mem::take(&mut queue) {
             let effects = update::update(state, m);
             let mut inbox = Vec::new();
-            run_effects(service, &inline, state, effects, &mut inbox);
+            run_effects(service, &inline, effects, &mut inbox);
             queue.extend(inbox);
             queue.extend(rx.try_iter());
         }
@@ -347,7 +344,7 @@ pub fn start_state(service: &dyn LeadService) -> State {
     inline.sources();
     let effects = reload_all(&mut state);
     let mut inbox = Vec::new();
-    run_effects(service, &inline, &state, effects, &mut inbox);
+    run_effects(service, &inline, effects, &mut inbox);
     inbox.extend(rx.try_iter());
     for m in inbox {
         step(service, &mut state, m);

@@ -28,7 +28,6 @@ pub enum Msg {
         generation_read: u64,
         stats: Option<Stats>,
     },
-    StatsLoaded(Stats),
     SourcesLoaded(Vec<String>),
     DetailLoaded(Box<LeadDetail>),
     /// A search's best matches over the view, and how many there are.

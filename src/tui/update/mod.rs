@@ -75,10 +75,6 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.stats_generation = held;
             fx
         }
-        Msg::StatsLoaded(stats) => {
-            set_stats(s, stats);
-            vec![]
-        }
         Msg::SourcesLoaded(sources) => {
             s.sources = sources;
             vec![]
