@@ -434,14 +434,22 @@ fn search(label: &str, store: &Path, server: u32) {
             slowest.2
         );
     }
-    let status = std::fs::read_to_string(format!("/proc/{server}/status")).expect("status");
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .unwrap_or("?")
-        .trim()
-        .to_string();
-    println!("{label}: the server's memory with its search index: {rss}");
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{server}/status")).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap_or("?")
+            .trim()
+            .to_string()
+    };
+    println!(
+        "{label}: the server's memory with its search index, after the searches: {}",
+        rss()
+    );
+    // The server hands freed memory back once a minute (its care loop).
+    std::thread::sleep(Duration::from_secs(61));
+    println!("{label}: the same a minute later: {}", rss());
 }
 
 fn start_server(home: &Path, store: &Path) -> Child {

@@ -17,3 +17,14 @@ pub mod remote;
 pub mod service;
 pub mod store;
 pub mod tui;
+
+/// Hands memory the process freed back to the system: set by the binary, which picks the
+/// allocator (the library's tests run on the system's). The server calls it after its
+/// start-up work, which frees a few hundred MB on a large store.
+pub static RELEASE_MEMORY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+pub fn release_memory() {
+    if let Some(release) = RELEASE_MEMORY.get() {
+        release();
+    }
+}

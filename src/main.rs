@@ -11,7 +11,14 @@ use leadq::cli::{Cli, Exit, Usage, run};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc keeps freed pages for reuse; this returns them.
+fn release_memory() {
+    // SAFETY: mi_collect takes no pointers and may be called from any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 fn main() -> ExitCode {
+    let _ = leadq::RELEASE_MEMORY.set(release_memory);
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -33,3 +33,48 @@ pub fn flat_map<T: Send, U: Send, I: IntoIterator<Item = U>>(
             .collect()
     })
 }
+
+/// `f` over the ranges that split `0..n` among the cores (one range below `min_chunk` items
+/// per core), the results one range after another: for work that reads its items from where
+/// they lie, with no list of them made.
+pub fn over_ranges<U: Send>(
+    n: usize,
+    min_chunk: usize,
+    f: impl Fn(std::ops::Range<usize>) -> Vec<U> + Sync,
+) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = n.div_ceil(threads).max(min_chunk.max(1));
+    if chunk >= n {
+        return f(0..n);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| scope.spawn(move || f(start..(start + chunk).min(n))))
+            .collect();
+        let parts: Vec<Vec<U>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker thread panicked"))
+            .collect();
+        let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for part in parts {
+            all.extend(part);
+        }
+        all
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::over_ranges;
+
+    #[test]
+    fn ranges_cover_every_item_once_in_order() {
+        for n in [0, 1, 7, 100, 1001] {
+            let all = over_ranges(n, 3, |r| r.filter(|i| i % 3 != 1).collect());
+            let want: Vec<usize> = (0..n).filter(|i| i % 3 != 1).collect();
+            assert_eq!(all, want, "n = {n}");
+        }
+    }
+}

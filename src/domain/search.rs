@@ -49,14 +49,36 @@ struct Entry<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
     text: String,
-    /// Row `i` is `text[spans[i].0..spans[i].1]`.
-    spans: Vec<(usize, usize)>,
-    /// Where the name ends in row `i`, from its start.
-    name_ends: Vec<usize>,
+    /// Where row `i` lies in `text`. Offsets are 32-bit, for memory (a million leads' text
+    /// is ~80 MB); a row past 4 GiB of text would not be found, never misread.
+    spans: Vec<Span>,
     /// The letters and digits of row `i`.
     marks: Vec<Marks>,
     /// Bytes of `text` no row uses.
     unused: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+    /// Where the name ends, from `start`.
+    name_end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize, name_end: usize) -> Span {
+        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span {
+            start: at(start),
+            end: at(end),
+            name_end: at(name_end),
+        }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 /// One hit: the row and how well it matches (higher is better; see the module comment).
@@ -266,30 +288,39 @@ impl SearchIndex {
     /// Adds a row for `l` at the end; returns its number.
     pub fn push(&mut self, l: &Lead) -> usize {
         let span = self.append(l);
-        self.spans.push((span.0, span.1));
-        self.name_ends.push(span.2);
-        self.marks
-            .push(Marks::of(&self.text[span.0..span.1], span.2));
+        self.spans.push(span);
+        self.marks.push(self.marks_of(span));
         self.spans.len() - 1
     }
 
     /// Row `row` now stands for `l`.
     pub fn set(&mut self, row: usize, l: &Lead) {
-        let Some(&(start, end)) = self.spans.get(row) else {
+        let Some(&old) = self.spans.get(row) else {
             return;
         };
-        self.unused += end - start;
+        self.unused += old.range().len();
         let span = self.append(l);
-        self.spans[row] = (span.0, span.1);
-        self.name_ends[row] = span.2;
-        self.marks[row] = Marks::of(&self.text[span.0..span.1], span.2);
+        self.spans[row] = span;
+        self.marks[row] = self.marks_of(span);
         if self.unused > self.text.len() / 2 {
             self.pack();
         }
     }
 
-    /// `l`'s text at the end of `text`: its start, its end and where its name ends.
-    fn append(&mut self, l: &Lead) -> (usize, usize, usize) {
+    fn marks_of(&self, span: Span) -> Marks {
+        self.text
+            .get(span.range())
+            .map_or_else(Marks::default, |hay| Marks::of(hay, span.name_end as usize))
+    }
+
+    /// Reserves room for `rows` more rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.spans.reserve(rows);
+        self.marks.reserve(rows);
+    }
+
+    /// `l`'s text at the end of `text`: where it lies and where its name ends.
+    fn append(&mut self, l: &Lead) -> Span {
         let start = self.text.len();
         self.text.extend(fold(&l.name).filter(|&c| c != SEP));
         let name_end = self.text.len() - start;
@@ -304,7 +335,7 @@ impl SearchIndex {
             self.text.push(SEP);
             self.text.extend(fold(field).filter(|&c| c != SEP));
         }
-        (start, self.text.len(), name_end)
+        Span::new(start, self.text.len(), name_end)
     }
 
     /// Drops the text no row uses.
@@ -312,27 +343,27 @@ impl SearchIndex {
         let mut text = String::with_capacity(self.text.len() - self.unused);
         for span in &mut self.spans {
             let start = text.len();
-            text.push_str(&self.text[span.0..span.1]);
-            *span = (start, text.len());
+            text.push_str(self.text.get(span.range()).unwrap_or(""));
+            *span = Span::new(start, text.len(), span.name_end as usize);
         }
         self.text = text;
         self.unused = 0;
     }
 
     fn entry(&self, row: usize) -> Option<Entry<'_>> {
-        let &(start, end) = self.spans.get(row)?;
+        let span = self.spans.get(row)?;
         Some(Entry {
-            hay: &self.text[start..end],
-            name_end: self.name_ends[row],
+            hay: self.text.get(span.range())?,
+            name_end: span.name_end as usize,
         })
     }
 
     pub fn len(&self) -> usize {
-        self.name_ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.name_ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// Searches all rows, or only `subset` (the hits of a shorter query, when narrowing).
@@ -358,14 +389,21 @@ impl SearchIndex {
         if terms.is_empty() {
             return Vec::new();
         }
-        let rows = subset.map_or_else(|| (0..self.len()).collect(), <[usize]>::to_vec);
-        crate::par::flat_map(rows, PARALLEL_FROM, |row| {
+        let look = |row: usize| {
             if keep(row) {
                 self.hit(&terms, row)
             } else {
                 None
             }
-        })
+        };
+        match subset {
+            None => crate::par::over_ranges(self.len(), PARALLEL_FROM, |rows| {
+                rows.filter_map(look).collect()
+            }),
+            Some(subset) => crate::par::over_ranges(subset.len(), PARALLEL_FROM, |at| {
+                subset[at].iter().filter_map(|&row| look(row)).collect()
+            }),
+        }
     }
 
     /// Whether `row` matches every term, and how well.

@@ -294,6 +294,8 @@ fn spawn_care(shared: Arc<Shared>) {
         if let Err(e) = shared.base.build_finder() {
             shared.log.line(&format!("cannot prepare the search: {e}"));
         }
+        // The check and the index's growth freed far more than the index keeps.
+        crate::release_memory();
         if let Err(e) = shared.base.count_new_outcomes() {
             shared
                 .log
@@ -328,6 +330,8 @@ fn spawn_care(shared: Arc<Shared>) {
                     Err(e) => shared.log.line(&format!("automatic snapshot failed: {e}")),
                 }
             }
+            // Each search's worker threads leave their freed memory behind: hand it back.
+            crate::release_memory();
             std::thread::sleep(Duration::from_secs(60));
         }
     });

@@ -47,20 +47,26 @@ struct Row {
 pub struct Finder {
     index: SearchIndex,
     rows: Vec<Row>,
-    slots: HashMap<LeadId, usize>,
+    /// Each lead's row, by id (ids are the store's sequence, so this is dense; `NO_SLOT`: none).
+    slots: Vec<u32>,
     /// Owners and sources, each once (0: none).
     names: Vec<Option<String>>,
     name_ids: HashMap<Option<String>, u32>,
     /// The last search of each user: view, text, and the rows it matched (in row order),
     /// with every row written since (it may match now).
-    last: HashMap<String, (Query, String, Vec<usize>)>,
+    last: HashMap<String, (Query, String, Vec<u32>)>,
 }
+
+const NO_SLOT: u32 = u32::MAX;
 
 impl Finder {
     /// Every lead of the store.
     pub fn build(s: &Local) -> Result<Finder, ServiceError> {
         let mut f = Finder::default();
         f.intern(None);
+        let n = s.store.lead_count()?;
+        f.rows.reserve(n);
+        f.index.reserve(n);
         for lead in s.store.leads() {
             f.put(s, &lead?);
         }
@@ -97,23 +103,40 @@ impl Finder {
         }
     }
 
+    /// The row of lead `id`.
+    fn slot(&self, id: LeadId) -> Option<usize> {
+        let at = usize::try_from(id).ok()?;
+        self.slots
+            .get(at)
+            .filter(|&&slot| slot != NO_SLOT)
+            .map(|&slot| slot as usize)
+    }
+
     /// The lead as written now.
     pub fn put(&mut self, s: &Local, lead: &Lead) {
         let row = self.row(s, lead, lead.score.at);
-        let slot = match self.slots.get(&lead.id) {
-            Some(&slot) => {
+        let slot = match self.slot(lead.id) {
+            Some(slot) => {
                 self.index.set(slot, lead);
                 self.rows[slot] = row;
                 slot
             }
             None => {
-                let slot = self.index.push(lead);
+                let (Ok(at), Ok(slot)) = (usize::try_from(lead.id), u32::try_from(self.rows.len()))
+                else {
+                    return;
+                };
+                if at >= self.slots.len() {
+                    self.slots.resize(at + 1, NO_SLOT);
+                }
+                self.slots[at] = slot;
+                self.index.push(lead);
                 self.rows.push(row);
-                self.slots.insert(lead.id, slot);
-                slot
+                slot as usize
             }
         };
         // The row may match a longer query now: a narrowed search looks at it again.
+        let slot = slot as u32;
         for (_, _, rows) in self.last.values_mut() {
             if let Err(at) = rows.binary_search(&slot) {
                 rows.insert(at, slot);
@@ -134,7 +157,7 @@ impl Finder {
         // The leads whose moment has come stand as of now.
         let mut moved: HashMap<usize, Row> = HashMap::new();
         for id in s.store.changes_until(now)? {
-            if let (Some(&slot), Some(lead)) = (self.slots.get(&id), s.store.lead(id)?) {
+            if let (Some(slot), Some(lead)) = (self.slot(id), s.store.lead(id)?) {
                 let row = self.row(s, &lead, now);
                 moved.insert(slot, row);
             }
@@ -204,7 +227,7 @@ impl Finder {
             .get(&s.who.user)
             .filter(|(lq, lt, _)| lq == q && text.starts_with(lt.as_str()) && !lt.trim().is_empty())
             .map(|(_, _, rows)| {
-                let mut rows = rows.clone();
+                let mut rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
                 rows.extend(moved.keys().copied());
                 rows.sort_unstable();
                 rows.dedup();
@@ -213,7 +236,7 @@ impl Finder {
         let hits = self.index.matching(text, narrowing.as_deref(), |slot| {
             row_of(slot).is_some_and(&shows)
         });
-        let matched: Vec<usize> = hits.iter().map(|h| h.row).collect();
+        let matched: Vec<u32> = hits.iter().map(|h| h.row as u32).collect();
         self.last
             .insert(s.who.user.clone(), (q.clone(), text.to_string(), matched));
         let count = hits.len();
