@@ -11,6 +11,9 @@ use crate::domain::Rules;
 use crate::domain::time::parse_rfc3339;
 use crate::service::Settings;
 
+/// The country code a phone without one is read with, unless `country_code` says otherwise.
+pub const DEFAULT_COUNTRY_CODE: &str = "1";
+
 fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "leadq")
 }
@@ -144,7 +147,9 @@ pub fn file_config() -> Result<FileConfig> {
 
 pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
     let file = file_config()?;
-    let country_code = file.country_code.unwrap_or_else(|| "1".into());
+    let country_code = file
+        .country_code
+        .unwrap_or_else(|| DEFAULT_COUNTRY_CODE.into());
     if country_code.is_empty() || !country_code.chars().all(|c| c.is_ascii_digit()) {
         bail!("config.toml: country_code {country_code:?} must be digits, such as \"44\"");
     }

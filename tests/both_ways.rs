@@ -89,6 +89,38 @@ const TABLE: &[(&str, &[&str])] = &[
     ("log 2 note --note x --next 2026-11-01", &["out of range"]),
     ("snooze 2 --until 2026-11-21", &["out of range"]),
     ("assign 2 'bad owner'", &["is not a user name"]),
+    (
+        "edit 4 --name 'Dee Poole' --company Acme --title CTO --attr 'seats=40'",
+        &[
+            "name \"Dee Pool\" -> \"Dee Poole\"",
+            "company (none) -> \"Acme\"",
+            "title (none) -> \"CTO\"",
+            "seats (none) -> \"40\"",
+        ],
+    ),
+    (
+        "edit 4 --email bo@x.example",
+        &["already #2's (Bo Chen)", "leadq merge 2 4"],
+    ),
+    ("edit 4 --phone ''", &["needs an e-mail or a phone"]),
+    ("edit 4 --email 'not an address'", &["not a valid address"]),
+    (
+        "edit 4 --unset seats --email dee@x.example",
+        &["seats \"40\" -> (none)"],
+    ),
+    (
+        "add --name 'Dee again' --email DEE@x.example",
+        &["merged", "Dee Poole"],
+    ),
+    ("tag 4 +vip +hot-list", &["tag +vip; tag +hot-list"]),
+    ("tag 4 -vip", &["tag -vip", "!+vip"]),
+    ("tag 4 -", &["names no tag"]),
+    ("edit 4", &["name what to change"]),
+    ("edit 99 --name x", &["no lead with id 99"]),
+    (
+        "show 4",
+        &["tags     hot-list", "title    CTO", "system edited"],
+    ),
 ];
 
 /// What a run printed, with the one line that may differ (where the store is) made equal.

@@ -56,6 +56,7 @@ fn create(l: &Lead) -> LeadWrite {
             email: l.email.clone(),
             phone: None,
         },
+        unkeys: Default::default(),
         append: vec![note(NOW)],
         remove: vec![],
     }
@@ -75,6 +76,7 @@ fn merge(before: &Lead, email: &str) -> LeadWrite {
             email: Some(email.into()),
             phone: None,
         },
+        unkeys: Default::default(),
         append: vec![note(NOW)],
         remove: vec![],
     }
@@ -330,6 +332,7 @@ fn a_schema_1_store_is_migrated_on_open() -> TestResult {
                 before: store.lead(2)?,
                 after,
                 keys: DedupeKeys::default(),
+                unkeys: Default::default(),
                 append: vec![note(NOW)],
                 remove: vec![key],
             }],
@@ -437,6 +440,7 @@ fn rescore(before: &Lead, change: impl FnOnce(&mut Lead)) -> LeadWrite {
         before: Some(before.clone()),
         after,
         keys: DedupeKeys::default(),
+        unkeys: Default::default(),
         append: vec![],
         remove: vec![],
     }

@@ -15,6 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Stdio;
 
+use leadq::domain::edit::LeadEdit;
 use leadq::domain::{Kind, LeadId, LostReason, NewLead, Outcome, Stage};
 use leadq::remote::client::Client;
 use leadq::remote::protocol::{
@@ -165,6 +166,70 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
             Request::SetNext {
                 id: t.theirs,
                 at: Some(1_800_000_000_000),
+            },
+        ),
+        (
+            "edit a colleague's lead",
+            Request::Edit {
+                id: t.theirs,
+                edit: LeadEdit {
+                    name: Some("Renamed".into()),
+                    ..LeadEdit::default()
+                },
+            },
+        ),
+        (
+            "tag a colleague's lead",
+            Request::Edit {
+                id: t.theirs,
+                edit: LeadEdit {
+                    tag: vec!["mine-now".into()],
+                    ..LeadEdit::default()
+                },
+            },
+        ),
+        (
+            "take a colleague's lead's e-mail onto one's own",
+            Request::Edit {
+                id: t.own,
+                edit: LeadEdit {
+                    email: Some("theirs@t.example".into()),
+                    ..LeadEdit::default()
+                },
+            },
+        ),
+        (
+            "an edit of 5000 attributes",
+            Request::Edit {
+                id: t.own,
+                edit: LeadEdit {
+                    set: (0..5_000)
+                        .map(|i| (format!("k{i}"), "v".to_string()))
+                        .collect(),
+                    ..LeadEdit::default()
+                },
+            },
+        ),
+        (
+            "a name of 100000 characters",
+            Request::Edit {
+                id: t.own,
+                edit: LeadEdit {
+                    name: Some("x".repeat(100_000)),
+                    ..LeadEdit::default()
+                },
+            },
+        ),
+        (
+            "clear the name and every contact",
+            Request::Edit {
+                id: t.own,
+                edit: LeadEdit {
+                    name: Some(String::new()),
+                    email: Some(String::new()),
+                    phone: Some(String::new()),
+                    ..LeadEdit::default()
+                },
             },
         ),
         (

@@ -67,6 +67,7 @@ fn create(l: &Lead, append: Vec<Interaction>) -> LeadWrite {
             email: l.email.clone(),
             phone: None,
         },
+        unkeys: Default::default(),
         append,
         remove: vec![],
     }
@@ -77,6 +78,7 @@ fn change(before: &Lead, after: &Lead) -> LeadWrite {
         before: Some(before.clone()),
         after: after.clone(),
         keys: DedupeKeys::default(),
+        unkeys: Default::default(),
         append: vec![],
         remove: vec![],
     }

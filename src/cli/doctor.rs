@@ -165,7 +165,9 @@ fn check_in_process(r: &mut Report, store: &Path, recount: bool, rules: Option<&
         Ok(s) => {
             // The index of coming changes is filed with the team's decay and thresholds.
             if let Ok(settings) = crate::config::settings(rules)
-                && let Err(e) = s.use_rules(std::sync::Arc::new(settings.rules))
+                && let Err(e) = s
+                    .use_country_code(&settings.country_code)
+                    .and_then(|()| s.use_rules(std::sync::Arc::new(settings.rules)))
             {
                 r.say(false, e.to_string());
             }
@@ -173,14 +175,13 @@ fn check_in_process(r: &mut Report, store: &Path, recount: bool, rules: Option<&
                 match s.recount() {
                     Ok(wrong) if wrong.is_empty() => r.say(
                         true,
-                        "recounted: the kept counts and the index of coming changes were right"
-                            .into(),
+                        "recounted: the kept counts and the indexes were right".into(),
                     ),
                     Ok(wrong) => r.say(
                         true,
                         format!(
-                            "recounted: the kept counts and the index of coming changes are \
-                             rebuilt from the leads (they were off: {})",
+                            "recounted: the kept counts and the indexes are rebuilt from the \
+                             leads (they were off: {})",
                             wrong.join("; ")
                         ),
                     ),

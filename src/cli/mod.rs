@@ -24,6 +24,7 @@ pub mod csv_in;
 pub mod csv_profile;
 mod demo;
 mod doctor;
+mod edit;
 mod export;
 mod import;
 mod list;
@@ -97,6 +98,10 @@ pub enum Command {
     Snooze(stage::SnoozeArgs),
     /// Give a lead to a rep (or "none" for the unassigned pool)
     Assign(stage::AssignArgs),
+    /// Change a lead's card: name, e-mail, phone, company, source, title, attributes
+    Edit(edit::EditArgs),
+    /// Add or remove a lead's tags: leadq tag 17 +hot-list -old
+    Tag(edit::TagArgs),
     /// Every lead with its current score, temperature and stage
     Export(export::Args),
     /// Fill the store with generated demo leads
@@ -303,6 +308,8 @@ fn dispatch(
         Some(Command::Lost(a)) => stage::run_lost(service, a)?,
         Some(Command::Snooze(a)) => stage::run_snooze(service, a)?,
         Some(Command::Assign(a)) => stage::run_assign(service, a)?,
+        Some(Command::Edit(a)) => edit::run_edit(service, a)?,
+        Some(Command::Tag(a)) => edit::run_tag(service, a)?,
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,
         Some(Command::Model(c)) => model::run(service, c)?,

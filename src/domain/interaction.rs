@@ -69,6 +69,7 @@ impl Kind {
                 Lost,
                 Snoozed,
                 Reopened,
+                Edited,
             ],
         }
     }
@@ -116,9 +117,17 @@ pub enum Outcome {
     Lost,
     Snoozed,
     Reopened,
+    /// The card was changed (`leadq edit`, `leadq tag`): never worth engagement points.
+    Edited,
 }
 
 impl Outcome {
+    /// Whether an engagement rule may give points for it: a change of the card says
+    /// nothing about the person's interest.
+    pub fn earns_points(self) -> bool {
+        !matches!(self, Outcome::Edited)
+    }
+
     pub fn name(self) -> &'static str {
         use Outcome::*;
         match self {
@@ -150,6 +159,7 @@ impl Outcome {
             Lost => "lost",
             Snoozed => "snoozed",
             Reopened => "reopened",
+            Edited => "edited",
         }
     }
 

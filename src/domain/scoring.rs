@@ -269,6 +269,9 @@ impl Rules {
 
     /// The engagement rule an interaction earns points from, if any.
     pub fn engagement_rule(&self, lead: &Lead, i: &Interaction) -> Option<&EngagementRule> {
+        if i.outcome.is_some_and(|o| !o.earns_points()) {
+            return None;
+        }
         self.engagement.rule.iter().find(|r| {
             r.kind == i.kind
                 && (r.outcome.is_none() || r.outcome == i.outcome)

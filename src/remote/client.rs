@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::protocol::*;
 use super::server::socket_path;
+use crate::domain::edit::LeadEdit;
 use crate::domain::time::utc_now;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
@@ -566,6 +567,10 @@ impl LeadService for Client {
 
     fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError> {
         self.changed(Request::Assign { id, owner })
+    }
+
+    fn edit(&self, id: LeadId, edit: LeadEdit) -> Result<Change, ServiceError> {
+        self.changed(Request::Edit { id, edit })
     }
 
     fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {

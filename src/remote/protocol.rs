@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::edit::LeadEdit;
 use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
@@ -24,7 +25,7 @@ use crate::service::{
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
 /// 5: a view is asked for a page at a time (`Page`), with its total.
-pub const PROTOCOL: u32 = 7;
+pub const PROTOCOL: u32 = 8;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -213,6 +214,11 @@ pub enum Request {
     SetNext {
         id: LeadId,
         at: Option<Millis>,
+    },
+    /// Change the card; the server checks it as `add` checks a request.
+    Edit {
+        id: LeadId,
+        edit: LeadEdit,
     },
     /// A note for the interaction the caller's own change `action` logged.
     Annotate {

@@ -623,6 +623,7 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
         Request::Won { id, note } => changed(s.won(id, note)),
         Request::Snooze { id, until } => changed(s.snooze(id, until)),
         Request::Assign { id, owner } => changed(s.assign(id, owner)),
+        Request::Edit { id, edit } => changed(s.edit(id, edit)),
         Request::SetNext { id, at } => changed(s.set_next(id, at)),
         Request::Annotate { action, note } => s
             .annotate(action, note)

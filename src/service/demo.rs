@@ -390,6 +390,7 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
         before: None,
         after: lead,
         keys,
+        unkeys: Default::default(),
         append: timeline,
         remove: vec![],
     }

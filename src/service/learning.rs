@@ -113,6 +113,7 @@ impl Core {
                         before: Some(before),
                         after,
                         keys: Default::default(),
+                        unkeys: Default::default(),
                         append: vec![],
                         remove: vec![],
                     })

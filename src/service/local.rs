@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::LeadService;
 use super::types::*;
+use crate::domain::dedupe;
 use crate::domain::interaction::{Interaction, Kind, Outcome};
+use crate::domain::lead::DedupeKeys;
 use crate::domain::model::Model;
 use crate::domain::scoring::{self, Rules};
 use crate::domain::stage::Stage;
@@ -39,7 +41,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             rules: Rules::defaults(),
-            country_code: "1".into(),
+            country_code: crate::config::DEFAULT_COUNTRY_CODE.into(),
             user: "leadq".into(),
             fixed_now: None,
             members: None,
@@ -149,6 +151,7 @@ impl Local {
             training: Mutex::new(()),
         };
         core.store.set_min_free(core.settings.min_free);
+        core.store.use_country_code(&core.settings.country_code)?;
         core.store
             .use_rules(Arc::new(core.settings.rules.clone()))?;
         if let Some(m) = core.store.model()?.filter(|m| m.active) {
@@ -338,10 +341,12 @@ impl Local {
             .rules()
             .temperature
             .classify(score_after, temperature_before);
+        let (keys, unkeys) = self.rekeyed(&before, &lead);
         let write = LeadWrite {
             before: Some(before.clone()),
             after: lead.clone(),
-            keys: Default::default(),
+            keys,
+            unkeys,
             append,
             remove: vec![],
         };
@@ -364,6 +369,11 @@ impl Local {
             owner: lead.owner.clone(),
             label: label.to_string(),
             action: None,
+            detail: write
+                .append
+                .first()
+                .filter(|i| i.kind == Kind::System)
+                .and_then(|i| i.note.clone()),
         };
         let action = self.remember(super::actions::Action {
             user: self.who.user.clone(),
@@ -376,6 +386,42 @@ impl Local {
         Ok(Change {
             action: Some(action),
             ..change
+        })
+    }
+
+    /// The dedupe keys of a lead, as `add` makes them.
+    fn keys_of(&self, lead: &Lead) -> DedupeKeys {
+        DedupeKeys {
+            email: lead.email.as_deref().map(dedupe::normalize_email),
+            phone: lead
+                .phone
+                .as_deref()
+                .and_then(|p| dedupe::normalize_phone(p, &self.settings.country_code).ok()),
+        }
+    }
+
+    /// The dedupe keys a write from `before` to `after` claims and drops: none unless the
+    /// e-mail or phone changed.
+    pub(super) fn rekeyed(&self, before: &Lead, after: &Lead) -> (DedupeKeys, DedupeKeys) {
+        if before.email == after.email && before.phone == after.phone {
+            return Default::default();
+        }
+        (self.keys_of(after), self.keys_of(before))
+    }
+
+    /// Lead `id` as the user may be told of it: "#42 (Anna Silva)", or only whose it is.
+    pub(super) fn whose(&self, id: LeadId) -> Result<String, ServiceError> {
+        let lead = self.get(id)?;
+        Ok(if self.may_see(&lead) {
+            format!(
+                "#{id}'s ({})",
+                crate::domain::sanitize::for_display(&lead.name)
+            )
+        } else {
+            format!(
+                "#{id}'s, a lead of {}",
+                lead.owner.as_deref().unwrap_or("a colleague")
+            )
         })
     }
 

@@ -20,6 +20,7 @@ pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use types::*;
 pub use watch::{Apply, Moved, Watch};
 
+use crate::domain::edit::LeadEdit;
 use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 
@@ -50,6 +51,9 @@ pub trait LeadService {
     fn won(&self, id: LeadId, note: Option<String>) -> Result<Change, ServiceError>;
     fn snooze(&self, id: LeadId, until: Millis) -> Result<Change, ServiceError>;
     fn assign(&self, id: LeadId, owner: Option<String>) -> Result<Change, ServiceError>;
+    /// Changes the card (name, contact data, company, source, tags, attributes), checked as
+    /// `add` checks a request; refused when the new e-mail or phone is another lead's.
+    fn edit(&self, id: LeadId, edit: LeadEdit) -> Result<Change, ServiceError>;
     /// Sets or clears the next follow-up.
     fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError>;
     /// Adds a note to the interaction the user's own change `action` logged.

@@ -5,12 +5,13 @@
 use super::planner::{self, Planner};
 use super::types::*;
 use super::{LeadService, demo, query};
+use crate::domain::edit::LeadEdit;
 use crate::domain::interaction::{Interaction, Kind, Outcome};
 use crate::domain::limits;
 use crate::domain::scoring;
 use crate::domain::stage::{self, LostReason, Stage};
 use crate::domain::time::{Millis, format_rfc3339};
-use crate::domain::{LeadId, NewLead, ValidationError};
+use crate::domain::{Lead, LeadId, NewLead, ValidationError};
 use crate::store::LeadWrite;
 
 use super::local::{ANY_LEAD, Core, Local, StatsCache};
@@ -272,6 +273,50 @@ impl LeadService for Local {
         })
     }
 
+    fn edit(&self, id: LeadId, edit: LeadEdit) -> Result<Change, ServiceError> {
+        if edit.is_empty() {
+            return Err(ServiceError::Refused(
+                "nothing to change: name a field, an attribute or a tag".into(),
+            ));
+        }
+        self.update(id, "edit", |lead, now| {
+            let edited = edit.apply(lead, &self.settings.country_code)?;
+            if edited.changes.is_empty() {
+                return Ok(vec![]);
+            }
+            for (what, key, found) in [
+                ("e-mail", &edited.keys.email, edited.lead.email.as_deref()),
+                ("phone", &edited.keys.phone, edited.lead.phone.as_deref()),
+            ] {
+                let Some(key) = key else { continue };
+                let other = match what {
+                    "e-mail" => self.store.find_email(key)?,
+                    _ => self.store.find_phone(key)?,
+                };
+                if let Some(other) = other.filter(|&o| o != id) {
+                    return Err(ServiceError::Refused(format!(
+                        "{what} {:?} is already {}: one person, two cards? A manager can join \
+                         them: leadq merge {other} {id}",
+                        found.unwrap_or(key),
+                        self.whose(other)?,
+                    )));
+                }
+            }
+            if edited.source_changed(lead) {
+                // Engagement rules may be for some sources only: count the timeline again.
+                let timeline = self.interactions(id)?;
+                lead.score = self.score_lead(&edited.lead, &timeline, now);
+            }
+            let note = edited.changes.join("; ");
+            let score = lead.score;
+            *lead = Lead {
+                score,
+                ..edited.lead
+            };
+            Ok(vec![self.system_event(Outcome::Edited, now, note)])
+        })
+    }
+
     fn set_next(&self, id: LeadId, at: Option<Millis>) -> Result<Change, ServiceError> {
         self.update(id, "follow-up", |lead, now| {
             if let Some(at) = at {
@@ -335,10 +380,30 @@ impl LeadService for Local {
         let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
         let restored = record.before;
         let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
+        let (keys, unkeys) = self.rekeyed(&current, &restored);
+        // The e-mail or phone an edit left may have come to another lead since.
+        let holders = [
+            match &keys.email {
+                Some(k) => self.store.find_email(k)?,
+                None => None,
+            },
+            match &keys.phone {
+                Some(k) => self.store.find_phone(k)?,
+                None => None,
+            },
+        ];
+        if let Some(other) = holders.into_iter().flatten().find(|&o| o != id) {
+            return Err(ServiceError::Refused(format!(
+                "the e-mail or phone the {} took away is {} now; nothing undone",
+                record.label,
+                self.whose(other)?
+            )));
+        }
         let write = LeadWrite {
             before: Some(current.clone()),
             after: restored.clone(),
-            keys: Default::default(),
+            keys,
+            unkeys,
             append: vec![],
             remove: record.appended,
         };
@@ -359,6 +424,7 @@ impl LeadService for Local {
             owner: restored.owner.clone(),
             label: format!("undo of {}", record.label),
             action: None,
+            detail: None,
         })
     }
 

@@ -90,6 +90,7 @@ impl<'a> Planner<'a> {
                 before: None,
                 after: lead,
                 keys,
+                unkeys: Default::default(),
                 append: timeline,
                 remove: vec![],
             });
@@ -108,6 +109,7 @@ impl<'a> Planner<'a> {
                     before: Some(lead.clone()),
                     after: lead,
                     keys: DedupeKeys::default(),
+                    unkeys: Default::default(),
                     append: vec![],
                     remove: vec![],
                 });
@@ -115,6 +117,27 @@ impl<'a> Planner<'a> {
                 self.writes.len() - 1
             }
         };
+        // An e-mail or phone of another lead (the request's e-mail found this lead, its phone
+        // another) is not filled in: one key, one lead, so that the dedupe indexes are what
+        // the leads say (a rebuild gives them back) and `leadq dupes` can offer the pair.
+        let mut req = req;
+        let other = |found: Option<LeadId>| found.is_some_and(|o| o != id);
+        if let Some(e) = &keys.email
+            && other(match self.by_email.get(e) {
+                Some(&o) => Some(o),
+                None => self.service.store.find_email(e)?,
+            })
+        {
+            req.email = None;
+        }
+        if let Some(p) = &keys.phone
+            && other(match self.by_phone.get(p) {
+                Some(&o) => Some(o),
+                None => self.service.store.find_phone(p)?,
+            })
+        {
+            req.phone = None;
+        }
         let w = &mut self.writes[index];
         let filled = w.after.fill_from(&req);
         let mut note = format!("repeat request, {origin}");

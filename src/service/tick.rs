@@ -39,6 +39,7 @@ impl Local {
                     before: Some(before),
                     after,
                     keys: Default::default(),
+                    unkeys: Default::default(),
                     append: vec![],
                     remove: vec![],
                 });

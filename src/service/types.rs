@@ -119,6 +119,10 @@ pub struct Change {
     /// Names this change for `undo` (and `annotate` of the interaction it logged); None for
     /// an undo, which is not undone in turn.
     pub action: Option<ActionId>,
+    /// What the change did as its timeline event says it ("name \"Jon\" -> \"John\"";
+    /// "owner ann -> bob"), when it wrote one.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 /// Names one of the caller's own recent changes. What the change did is kept by the service

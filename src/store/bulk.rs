@@ -413,6 +413,7 @@ mod tests {
                 email: lead.email.clone(),
                 phone: None,
             },
+            unkeys: Default::default(),
             append: vec![],
             remove: vec![],
         };

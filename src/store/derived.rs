@@ -14,6 +14,9 @@
 //!   ends later today without reading every lead that changes today.
 //! - `by_rank`: the queue index (`keys::rank`): each lead under its class and its score as its
 //!   record stands, with its tally, so that a view reads a page from either end of it.
+//! - `by_email`, `by_phone`: the dedupe keys (a normalised e-mail; a phone's digits with the
+//!   country code, `Store::use_country_code`), each naming its lead. Where two leads hold one
+//!   key (an import told not to merge), the later lead's id is filed, as the writes file it.
 //!
 //! A lead's entries are functions of its record (and, for the moment, of the rules' decay and
 //! thresholds, which are set with `Store::use_rules`: other rules rebuild `by_change`).
@@ -23,6 +26,7 @@ use std::sync::Arc;
 
 use super::write::Batches;
 use super::{LEAD_FORMAT, Store, StoreError, Trees, codec, keys};
+use crate::domain::dedupe;
 use crate::domain::scoring::Rules;
 use crate::domain::tally::{self, Tally};
 use crate::domain::{Lead, LeadId, Millis};
@@ -39,6 +43,8 @@ struct Recount {
     changes: Filed,
     waits: Filed,
     ranks: Filed,
+    emails: Filed,
+    phones: Filed,
 }
 
 /// How a problem with the derived data starts (`Problem::rebuildable`).
@@ -136,8 +142,20 @@ impl Trees {
         let mut changes = Vec::new();
         let mut waits = Vec::new();
         let mut ranks = Vec::with_capacity(self.leads.len());
+        let mut emails = BTreeMap::new();
+        let mut phones = BTreeMap::new();
         for v in self.leads.iter().values() {
             let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
+            // In id order: a later lead's key replaces an earlier one's.
+            let id = keys::id(lead.id).to_vec();
+            if let Some(e) = &lead.email {
+                emails.insert(dedupe::normalize_email(e).into_bytes(), id.clone());
+            }
+            if let Some(p) = lead.phone.as_deref()
+                && let Ok(p) = dedupe::normalize_phone(p, &self.country_code)
+            {
+                phones.insert(p.into_bytes(), id);
+            }
             ranks.push((self.rank_key(&lead).to_vec(), Trees::rank_value(&lead)));
             *tallies.entry(Tally::of(&lead).encode()).or_default() += 1;
             if let Some(at) = tally::next_change(&self.rules, &lead) {
@@ -155,6 +173,8 @@ impl Trees {
             changes,
             waits,
             ranks,
+            emails: emails.into_iter().collect(),
+            phones: phones.into_iter().collect(),
         })
     }
 
@@ -165,11 +185,15 @@ impl Trees {
             changes,
             waits,
             ranks,
+            emails,
+            phones,
         } = self.recount_derived()?;
         self.tallies.clear()?;
         self.by_change.clear()?;
         self.by_wait.clear()?;
         self.by_rank.clear()?;
+        self.by_email.clear()?;
+        self.by_phone.clear()?;
         let mut batch = sled::Batch::default();
         for (k, n) in &map {
             batch.insert(k.as_slice(), &n.to_be_bytes());
@@ -179,6 +203,8 @@ impl Trees {
             (&self.by_change, &changes),
             (&self.by_wait, &waits),
             (&self.by_rank, &ranks),
+            (&self.by_email, &emails),
+            (&self.by_phone, &phones),
         ] {
             // Small batches: sled holds a batch's pages as it applies it, and its memory grows
             // faster than the batch (a million leads in batches of 50,000 peaked at 6 GB; in
@@ -204,6 +230,8 @@ impl Trees {
             changes,
             waits,
             ranks,
+            emails,
+            phones,
         } = self.recount_derived()?;
         let mut out = Vec::new();
         let kept = match self.read_tallies() {
@@ -234,6 +262,8 @@ impl Trees {
             (&self.by_change, changes, "the index of coming changes"),
             (&self.by_wait, waits, "the index of waits"),
             (&self.by_rank, ranks, "the queue index"),
+            (&self.by_email, emails, "the index of e-mails"),
+            (&self.by_phone, phones, "the index of phones"),
         ] {
             let mut differ = 0usize;
             let mut kept = 0usize;
@@ -326,6 +356,17 @@ impl Store {
                 .map(|_| ())
                 .map_err(super::write::Failure::During)
         })
+    }
+
+    /// Files phones with this default country code (the service does this once, on open).
+    /// A store whose phones were filed with another is refiled by its next recount, which
+    /// the server's start-up check makes when it finds the index off.
+    pub fn use_country_code(&self, code: &str) -> Result<(), StoreError> {
+        let mut gate = self.write()?;
+        if let super::State::Open(t) = &mut *gate {
+            t.country_code = code.to_string();
+        }
+        Ok(())
     }
 
     /// How many leads there are of each tally as of `now`: the kept counts, with the leads

@@ -104,6 +104,8 @@ pub(crate) struct Trees {
     tally_counts: derived::TallyMap,
     /// The rules the index of coming changes is filed with (`Store::use_rules`).
     rules: Arc<crate::domain::Rules>,
+    /// The default country code phones are filed with (`Store::use_country_code`).
+    country_code: String,
     /// The generation and counts as last committed (also in `meta`).
     counts: Counts,
     /// The counts as of the last flush: what the seal may say leadq wrote. A write not yet
@@ -142,6 +144,9 @@ pub struct LeadWrite {
     pub before: Option<Lead>,
     pub after: Lead,
     pub keys: DedupeKeys,
+    /// Dedupe keys the lead no longer has (an edit, or its undo): each is dropped if it
+    /// still names this lead and is not among `keys`.
+    pub unkeys: DedupeKeys,
     pub append: Vec<Interaction>,
     /// Timeline entries to take back (undo), by their key.
     pub remove: Vec<TimelineKey>,
@@ -570,6 +575,7 @@ impl Trees {
             by_wait: tree("by_wait")?,
             tally_counts: derived::TallyMap::new(),
             rules: Arc::new(crate::domain::Rules::defaults()),
+            country_code: crate::config::DEFAULT_COUNTRY_CODE.to_string(),
             counts: Counts::default(),
             durable: Arc::new(Mutex::new(Counts::default())),
             dirty,

@@ -133,6 +133,18 @@ impl Trees {
         if w.before.is_none() {
             b.counts.leads += 1;
         }
+        if let Some(e) = &w.unkeys.email
+            && w.keys.email.as_ref() != Some(e)
+            && self.find_email(e)? == Some(id)
+        {
+            b.by_email.remove(e.as_bytes());
+        }
+        if let Some(p) = &w.unkeys.phone
+            && w.keys.phone.as_ref() != Some(p)
+            && self.find_phone(p)? == Some(id)
+        {
+            b.by_phone.remove(p.as_bytes());
+        }
         if let Some(e) = &w.keys.email {
             b.by_email.insert(e.as_bytes(), &keys::id(id));
         }
