@@ -371,6 +371,7 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("export", Request::Export),
         ("sources", Request::Sources),
+        ("tags", Request::Tags),
         ("stats", Request::Stats),
         ("health", Request::Health),
         ("the scoring model", Request::Model),
@@ -467,6 +468,15 @@ fn a_rep_forging_any_request_changes_nothing_and_sees_nothing_of_others() {
         Some(REP2),
         "secret-source",
     );
+    admin
+        .edit(
+            theirs,
+            LeadEdit {
+                tag: vec!["secret-tag".into()],
+                ..LeadEdit::default()
+            },
+        )
+        .expect("the admin tags their lead");
     let own = add("Own Lead", "own@t.example", Some(REP1), "web-form");
     let pool = add("Pool Lead", "pool@t.example", None, "web-form");
     let admins_change = admin
@@ -522,7 +532,12 @@ fn a_rep_forging_any_request_changes_nothing_and_sees_nothing_of_others() {
             assert_eq!(how, "refused", "{name} was let through: {what}");
         } else {
             assert_eq!(how, "answered", "{name}: {what}");
-            for secret in ["Their Lead", "theirs@t.example", "secret-source"] {
+            for secret in [
+                "Their Lead",
+                "theirs@t.example",
+                "secret-source",
+                "secret-tag",
+            ] {
                 assert!(!what.contains(secret), "{name} showed {secret}: {what}");
             }
         }

@@ -608,3 +608,16 @@ fn the_learned_chance_shows_in_the_queue_and_the_lead_view() {
         assert!(text.contains("plan: enterprise"), "{text}");
     }
 }
+
+#[test]
+fn edit_form_over_the_lead_card() {
+    let s = demo_service();
+    let state = after(&s, "<enter> E <tab>");
+    for (_, text) in snapshot("edit_form", &state) {
+        assert!(
+            text.contains(" > E-mail"),
+            "the field at hand is marked:\n{text}"
+        );
+        assert!(footer_line(&text).starts_with(" E-mail > "), "{text}");
+    }
+}

@@ -617,6 +617,13 @@ impl LeadService for Client {
         }
     }
 
+    fn tags(&self) -> Result<Vec<String>, ServiceError> {
+        match self.call(Request::Tags, true)? {
+            Reply::Tags(t) => Ok(t),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn sources(&self) -> Result<Vec<String>, ServiceError> {
         match self.call(Request::Sources, true)? {
             Reply::Sources(s) => Ok(s),

@@ -251,6 +251,8 @@ pub enum Request {
     /// The last model trained.
     Model,
     Sources,
+    /// The tags on the leads the caller may see.
+    Tags,
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,
@@ -287,6 +289,7 @@ pub enum Reply {
     Health(Box<Health>),
     Model(Option<Box<Model>>),
     Sources(Vec<String>),
+    Tags(Vec<String>),
     Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),

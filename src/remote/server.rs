@@ -697,6 +697,7 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map(|m| Reply::Model(m.map(Box::new)))
             .map_err(failure),
         Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
+        Request::Tags => s.tags().map(Reply::Tags).map_err(failure),
         Request::Search { query, text, limit } => {
             // A search is a query line, not a document; its page is what a screen shows.
             if text.chars().count() > SEARCH_TEXT {

@@ -70,6 +70,8 @@ pub trait LeadService {
     }
     /// The sources leads came from, most common first.
     fn sources(&self) -> Result<Vec<String>, ServiceError>;
+    /// The tags on the leads the caller may see, most used first.
+    fn tags(&self) -> Result<Vec<String>, ServiceError>;
     /// The leads of view `q` that `text` matches (`domain::search`'s rules): the best
     /// `limit` of them, and how many there are.
     fn search(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError>;

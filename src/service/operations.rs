@@ -441,6 +441,19 @@ impl LeadService for Local {
         self.find(q, text, limit)
     }
 
+    fn tags(&self) -> Result<Vec<String>, ServiceError> {
+        let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        // From the kept counts, by owner: a rep hears of the tags of the leads they may see.
+        for (owner, tag, n) in self.store.tags()? {
+            if self.may_see_owner(owner.as_deref()) {
+                *counts.entry(tag).or_default() += n;
+            }
+        }
+        let mut tags: Vec<(String, u64)> = counts.into_iter().collect();
+        tags.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(tags.into_iter().map(|(t, _)| t).collect())
+    }
+
     fn sources(&self) -> Result<Vec<String>, ServiceError> {
         let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         // From the kept counts, which hold each lead's source: no scan of the leads.

@@ -14,6 +14,8 @@
 //!   ends later today without reading every lead that changes today.
 //! - `by_rank`: the queue index (`keys::rank`): each lead under its class and its score as its
 //!   record stands, with its tally, so that a view reads a page from either end of it.
+//! - `tags`: how many leads of each owner (or of the pool) carry each tag, so that a rep's
+//!   completion offers the tags of the leads they may see.
 //! - `by_email`, `by_phone`: the dedupe keys (a normalised e-mail; a phone's digits with the
 //!   country code, `Store::use_country_code`), each naming its lead. Where two leads hold one
 //!   key (an import told not to merge), the later lead's id is filed, as the writes file it.
@@ -43,8 +45,9 @@ struct Recount {
     changes: Filed,
     waits: Filed,
     ranks: Filed,
-    emails: Filed,
-    phones: Filed,
+    /// The dedupe indexes, when the store knows its country code.
+    dedupe: Option<(Filed, Filed)>,
+    tags: TallyMap,
 }
 
 /// How a problem with the derived data starts (`Problem::rebuildable`).
@@ -55,6 +58,9 @@ const REBUILD_BATCH: usize = 256;
 
 /// The meta entry that names the rules `by_change` was filed with.
 const META_CHANGE_RULES: &[u8] = b"change_rules";
+
+/// The meta entry that names the country code `by_phone` was filed with.
+const META_COUNTRY_CODE: &[u8] = b"country_code";
 
 impl Trees {
     /// Stages what a lead's write does to the derived data: its tally moves, its moment of
@@ -76,6 +82,18 @@ impl Trees {
             }
             if let Some(at) = will {
                 b.by_change.insert(&keys::followup(at, after.id), &[]);
+            }
+        }
+        let old: Vec<Vec<u8>> = before.map_or_else(Vec::new, tag_keys);
+        let new = tag_keys(after);
+        for k in &new {
+            if !old.contains(k) {
+                *b.tag_deltas.entry(k.clone()).or_default() += 1;
+            }
+        }
+        for k in old {
+            if !new.contains(&k) {
+                *b.tag_deltas.entry(k).or_default() -= 1;
             }
         }
         let was = before.and_then(tally::wait_ends);
@@ -111,6 +129,61 @@ impl Trees {
         b.tallies_after = Some(after);
     }
 
+    /// Turns the staged tag changes into the counts they leave in the `tags` tree.
+    pub(super) fn stage_tags(&self, b: &mut Batches) -> Result<(), StoreError> {
+        for (tag, delta) in std::mem::take(&mut b.tag_deltas) {
+            if delta == 0 {
+                continue;
+            }
+            let n = match self.tags.get(&tag)? {
+                Some(v) => count(&v)?,
+                None => 0,
+            };
+            match n.saturating_add_signed(delta) {
+                0 => b.tags.remove(tag),
+                n => b.tags.insert(tag, &n.to_be_bytes()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The kept counts of tags, by their keys (`tag_keys`).
+    fn read_tags(&self) -> Result<TallyMap, StoreError> {
+        let mut out = TallyMap::new();
+        for item in self.tags.iter() {
+            let (k, v) = item?;
+            out.insert(k.to_vec(), count(&v)?);
+        }
+        Ok(out)
+    }
+
+    /// Counts the leads of each tag again and writes the `tags` tree (a migration).
+    pub(super) fn rebuild_tags(&self) -> Result<(), StoreError> {
+        let mut tags = TallyMap::new();
+        for v in self.leads.iter().values() {
+            let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
+            for k in tag_keys(&lead) {
+                *tags.entry(k).or_default() += 1;
+            }
+        }
+        self.tags.clear()?;
+        let mut batch = sled::Batch::default();
+        for (k, n) in &tags {
+            batch.insert(k.as_slice(), &n.to_be_bytes());
+        }
+        self.tags.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Reads the country code the phone index was filed with (on open).
+    pub(super) fn load_country_code(&mut self) -> Result<(), StoreError> {
+        self.country_code = self
+            .meta
+            .get(META_COUNTRY_CODE)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        Ok(())
+    }
+
     /// The kept tallies as the `tallies` tree holds them.
     fn read_tallies(&self) -> Result<TallyMap, StoreError> {
         let mut map = TallyMap::new();
@@ -139,6 +212,7 @@ impl Trees {
     /// The tallies, moments of change and queue index entries of every lead, by a full scan.
     fn recount_derived(&self) -> Result<Recount, StoreError> {
         let mut tallies = TallyMap::new();
+        let mut tags = TallyMap::new();
         let mut changes = Vec::new();
         let mut waits = Vec::new();
         let mut ranks = Vec::with_capacity(self.leads.len());
@@ -152,9 +226,13 @@ impl Trees {
                 emails.insert(dedupe::normalize_email(e).into_bytes(), id.clone());
             }
             if let Some(p) = lead.phone.as_deref()
-                && let Ok(p) = dedupe::normalize_phone(p, &self.country_code)
+                && let Some(code) = &self.country_code
+                && let Ok(p) = dedupe::normalize_phone(p, code)
             {
                 phones.insert(p.into_bytes(), id);
+            }
+            for k in tag_keys(&lead) {
+                *tags.entry(k).or_default() += 1;
             }
             ranks.push((self.rank_key(&lead).to_vec(), Trees::rank_value(&lead)));
             *tallies.entry(Tally::of(&lead).encode()).or_default() += 1;
@@ -173,8 +251,11 @@ impl Trees {
             changes,
             waits,
             ranks,
-            emails: emails.into_iter().collect(),
-            phones: phones.into_iter().collect(),
+            dedupe: self
+                .country_code
+                .is_some()
+                .then(|| (emails.into_iter().collect(), phones.into_iter().collect())),
+            tags,
         })
     }
 
@@ -185,15 +266,28 @@ impl Trees {
             changes,
             waits,
             ranks,
-            emails,
-            phones,
+            dedupe,
+            tags,
         } = self.recount_derived()?;
         self.tallies.clear()?;
         self.by_change.clear()?;
         self.by_wait.clear()?;
         self.by_rank.clear()?;
-        self.by_email.clear()?;
-        self.by_phone.clear()?;
+        self.tags.clear()?;
+        let mut batch = sled::Batch::default();
+        for (k, n) in &tags {
+            batch.insert(k.as_slice(), &n.to_be_bytes());
+        }
+        self.tags.apply_batch(batch)?;
+        // Without a known country code the phone index stays as written.
+        let (emails, phones) = match dedupe {
+            Some(d) => {
+                self.by_email.clear()?;
+                self.by_phone.clear()?;
+                d
+            }
+            None => Default::default(),
+        };
         let mut batch = sled::Batch::default();
         for (k, n) in &map {
             batch.insert(k.as_slice(), &n.to_be_bytes());
@@ -230,10 +324,20 @@ impl Trees {
             changes,
             waits,
             ranks,
-            emails,
-            phones,
+            dedupe,
+            tags,
         } = self.recount_derived()?;
         let mut out = Vec::new();
+        let kept_tags = self.read_tags()?;
+        if kept_tags != tags {
+            out.push(format!(
+                "{DERIVED}the counts of tags differ from a recount ({} kept, {} counted)",
+                kept_tags.len(),
+                tags.len()
+            ));
+        }
+        let (emails, phones) = dedupe.unwrap_or_default();
+        let skip = self.country_code.is_none();
         let kept = match self.read_tallies() {
             Ok(kept) => kept,
             Err(e) => {
@@ -258,13 +362,16 @@ impl Trees {
                 "{DERIVED}the counts in memory differ from the kept counts"
             ));
         }
-        for (tree, want, name) in [
+        let mut indexes = vec![
             (&self.by_change, changes, "the index of coming changes"),
             (&self.by_wait, waits, "the index of waits"),
             (&self.by_rank, ranks, "the queue index"),
-            (&self.by_email, emails, "the index of e-mails"),
-            (&self.by_phone, phones, "the index of phones"),
-        ] {
+        ];
+        if !skip {
+            indexes.push((&self.by_email, emails, "the index of e-mails"));
+            indexes.push((&self.by_phone, phones, "the index of phones"));
+        }
+        for (tree, want, name) in indexes {
             let mut differ = 0usize;
             let mut kept = 0usize;
             let mut want = want.into_iter().peekable();
@@ -359,14 +466,40 @@ impl Store {
     }
 
     /// Files phones with this default country code (the service does this once, on open).
-    /// A store whose phones were filed with another is refiled by its next recount, which
-    /// the server's start-up check makes when it finds the index off.
+    /// A store filed with another is refiled (a scan of every lead); one from before the code
+    /// was recorded keeps its index as written, and records the code.
     pub fn use_country_code(&self, code: &str) -> Result<(), StoreError> {
-        let mut gate = self.write()?;
-        if let super::State::Open(t) = &mut *gate {
-            t.country_code = code.to_string();
+        let filed = self.read()?.country_code.clone();
+        if filed.as_deref() == Some(code) {
+            return Ok(());
         }
-        Ok(())
+        self.writing(0, |t, _| {
+            let refile = t.country_code.as_deref().is_some_and(|c| c != code);
+            t.country_code = Some(code.to_string());
+            t.meta
+                .insert(META_COUNTRY_CODE, code.as_bytes())
+                .map_err(|e| super::write::Failure::During(e.into()))?;
+            if refile {
+                t.rebuild_derived().map_err(super::write::Failure::During)?;
+            }
+            t.flush().map_err(super::write::Failure::During)
+        })
+    }
+
+    /// The tags in use: each owner's (None: the pool's) tag and how many of their leads
+    /// carry it.
+    pub fn tags(&self) -> Result<Vec<(Option<String>, String, u64)>, StoreError> {
+        let t = self.read()?;
+        let kept = self.seen(t.read_tags())?;
+        Ok(kept
+            .into_iter()
+            .filter_map(|(k, n)| {
+                let at = k.iter().position(|&b| b == 0)?;
+                let owner = String::from_utf8_lossy(&k[..at]).into_owned();
+                let tag = String::from_utf8_lossy(&k[at + 1..]).into_owned();
+                Some(((!owner.is_empty()).then_some(owner), tag, n))
+            })
+            .collect())
     }
 
     /// How many leads there are of each tally as of `now`: the kept counts, with the leads
@@ -499,4 +632,24 @@ pub(super) fn changes_until_in(t: &Trees, now: Millis) -> Result<Vec<LeadId>, St
         out.push(id);
     }
     Ok(out)
+}
+
+/// A count as the derived trees hold it.
+fn count(v: &[u8]) -> Result<u64, StoreError> {
+    v.try_into()
+        .ok()
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "kept counts",
+            reason: format!("a count of {} bytes", v.len()),
+        })
+}
+
+/// A lead's entries in the `tags` tree: its owner (empty for the pool), a zero byte, a tag.
+fn tag_keys(lead: &Lead) -> Vec<Vec<u8>> {
+    let owner = lead.owner.as_deref().unwrap_or("");
+    lead.tags
+        .iter()
+        .map(|t| [owner.as_bytes(), &[0], t.as_bytes()].concat())
+        .collect()
 }

@@ -73,6 +73,9 @@ impl Trees {
             // 9 adds to the coming changes when an open lead goes stale; 10 counts stale
             // and untouched leads.
             self.rebuild_derived()?;
+        } else if from < 11 {
+            // 11 counts the leads of each tag.
+            self.rebuild_tags()?;
         }
         self.meta
             .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;

@@ -56,7 +56,7 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
 /// goes stale (today's queue takes a hot one in then). 10: the kept counts say which open leads
 /// are stale or never touched, so that today's queue is counted from them.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -100,12 +100,16 @@ pub(crate) struct Trees {
     by_change: Tree,
     /// Each waiting lead under the moment it stops waiting.
     by_wait: Tree,
+    /// How many leads carry each tag.
+    tags: Tree,
     /// The kept counts as last committed (also in `tallies`).
     tally_counts: derived::TallyMap,
     /// The rules the index of coming changes is filed with (`Store::use_rules`).
     rules: Arc<crate::domain::Rules>,
-    /// The default country code phones are filed with (`Store::use_country_code`).
-    country_code: String,
+    /// The default country code phones are filed with (`Store::use_country_code`), as the
+    /// store's meta records it; None for a store from before it was recorded, whose phone
+    /// index is then taken as written (the start-up check sees whether it holds).
+    country_code: Option<String>,
     /// The generation and counts as last committed (also in `meta`).
     counts: Counts,
     /// The counts as of the last flush: what the seal may say leadq wrote. A write not yet
@@ -222,6 +226,7 @@ impl Store {
             trees.recover_bulk()?;
             trees.recover_rescore()?;
             trees.load_tallies()?;
+            trees.load_country_code()?;
             let counted = trees.load_seq()?;
             if migrated || counted {
                 trees.db.flush()?;
@@ -573,9 +578,10 @@ impl Trees {
             tallies: tree("tallies")?,
             by_change: tree("by_change")?,
             by_wait: tree("by_wait")?,
+            tags: tree("tags")?,
             tally_counts: derived::TallyMap::new(),
             rules: Arc::new(crate::domain::Rules::defaults()),
-            country_code: crate::config::DEFAULT_COUNTRY_CODE.to_string(),
+            country_code: None,
             counts: Counts::default(),
             durable: Arc::new(Mutex::new(Counts::default())),
             dirty,

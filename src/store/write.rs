@@ -48,6 +48,9 @@ pub(super) struct Batches {
     pub tallies: Ops,
     pub by_change: Ops,
     pub by_wait: Ops,
+    pub tags: Ops,
+    /// How many leads carry each tag, moved by the write (turned into `tags` at the end).
+    pub tag_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
     pub tally_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// The kept counts once the write is applied.
@@ -118,6 +121,7 @@ impl Trees {
         let (key, value) = b.counts.meta_entry();
         b.meta.insert(key, &value);
         self.stage_tallies(&mut b, tallies);
+        self.stage_tags(&mut b)?;
         Ok((b, appended))
     }
 
@@ -199,6 +203,7 @@ impl Trees {
             ("tallies", &b.tallies),
             ("by_change", &b.by_change),
             ("by_wait", &b.by_wait),
+            ("tags", &b.tags),
         ] {
             let keys = d.entry(tree).or_default();
             keys.extend(ops.keys().map(|k| k.to_vec()));
@@ -219,6 +224,7 @@ impl Trees {
             &self.tallies,
             &self.by_change,
             &self.by_wait,
+            &self.tags,
         ];
         let batches = [
             b.meta.to_batch(),
@@ -231,6 +237,7 @@ impl Trees {
             b.tallies.to_batch(),
             b.by_change.to_batch(),
             b.by_wait.to_batch(),
+            b.tags.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {
@@ -260,6 +267,7 @@ impl Trees {
             tallies,
             by_change,
             by_wait,
+            tags,
             ..
         } = b;
         std::thread::scope(|scope| {
@@ -277,6 +285,7 @@ impl Trees {
                 .and_then(|()| by_change.apply_each(&self.by_change))
                 .and_then(|()| by_wait.apply_each(&self.by_wait))
                 .and_then(|()| tallies.apply_each(&self.tallies))
+                .and_then(|()| tags.apply_each(&self.tags))
                 .and_then(|()| meta.apply_each(&self.meta));
             let records = records.join().expect("a store writer thread panicked");
             records.and(indexes)

@@ -33,6 +33,8 @@ pub enum Action {
     Lost,
     Snooze,
     Assign,
+    EditCard,
+    Tag,
     AddLead,
     Undo,
     Refresh,
@@ -40,7 +42,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 33] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -68,6 +70,8 @@ impl Action {
         Action::Lost,
         Action::Snooze,
         Action::Assign,
+        Action::EditCard,
+        Action::Tag,
         Action::AddLead,
         Action::Undo,
         Action::Refresh,
@@ -104,6 +108,8 @@ impl Action {
             Action::Lost => "mark lost (with a reason)",
             Action::Snooze => "snooze until a date",
             Action::Assign => "assign to a rep",
+            Action::EditCard => "edit the card (name, e-mail, phone, company...)",
+            Action::Tag => "add or remove tags",
             Action::AddLead => "add a lead",
             Action::Undo => "undo the last action",
             Action::Refresh => "reload now",
@@ -130,6 +136,8 @@ impl Action {
             Action::Snooze => "snooze",
             Action::Won => "won",
             Action::Lost => "lost",
+            Action::EditCard => "edit",
+            Action::Tag => "tag",
             _ => self.describe(),
         }
     }

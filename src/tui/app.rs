@@ -264,6 +264,14 @@ pub fn run_effects(
             Effect::Won(lead) => changed(service.won(lead, None), false),
             Effect::Snooze { lead, until } => changed(service.snooze(lead, until), false),
             Effect::Assign { lead, owner } => changed(service.assign(lead, owner), false),
+            Effect::Edit { lead, edit } => match service.edit(lead, edit) {
+                Ok(change) => changed(Ok(change), false),
+                Err(e) => Msg::EditRefused(e.to_string()),
+            },
+            Effect::LoadTags => match service.tags() {
+                Ok(tags) => Msg::TagsLoaded(tags),
+                Err(e) => failed(e),
+            },
             Effect::Add(draft) => match service.add(draft) {
                 Ok(out) => Msg::done(Done::Added {
                     id: out.id,

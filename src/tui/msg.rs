@@ -39,6 +39,10 @@ pub enum Msg {
     Done(Box<Done>),
     /// A write or a load failed: the message says what.
     Failed(String),
+    /// An edit of the card was refused: the form opens again with the reason.
+    EditRefused(String),
+    /// The tags on the leads this user may see, most used first.
+    TagsLoaded(Vec<String>),
     /// The view of this generation could not be loaded (the store is damaged, closed after a
     /// failed write, the server gone): said where the rows would be, until a load succeeds.
     LoadFailed(u64, String),
@@ -124,6 +128,11 @@ pub enum Effect {
         owner: Option<String>,
     },
     Add(NewLead),
+    Edit {
+        lead: LeadId,
+        edit: crate::domain::edit::LeadEdit,
+    },
+    LoadTags,
     Undo {
         label: String,
         actions: Vec<ActionId>,

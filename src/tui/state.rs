@@ -91,6 +91,54 @@ pub enum Ask {
     AddContact,
     AddCompany,
     AddSource,
+    /// Tags to add (+name or a bare name) and remove (-name); tab completes from the tags
+    /// in use.
+    Tags(Vec<String>),
+}
+
+/// The lead's card as the edit form holds it (`E`): one line per field, the one being typed
+/// in, and why the last save was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditForm {
+    pub lead: LeadId,
+    pub fields: Vec<FormField>,
+    pub at: usize,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    pub key: FieldKey,
+    /// The value when the form opened.
+    pub was: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldKey {
+    Name,
+    Email,
+    Phone,
+    Company,
+    Source,
+    Attribute(String),
+    /// "name=value": an attribute to add.
+    NewAttribute,
+}
+
+impl FieldKey {
+    pub fn label(&self) -> String {
+        match self {
+            FieldKey::Name => "Name".into(),
+            FieldKey::Email => "E-mail".into(),
+            FieldKey::Phone => "Phone".into(),
+            FieldKey::Company => "Company".into(),
+            FieldKey::Source => "Source".into(),
+            FieldKey::Attribute(k) if k == "title" => "Title".into(),
+            FieldKey::Attribute(k) => k.clone(),
+            FieldKey::NewAttribute => "New attribute".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +153,8 @@ pub enum Prompt {
         text: String,
         error: Option<String>,
     },
+    /// The edit form over the lead's card.
+    Edit(EditForm),
     /// Someone else is on the lead: log a touch of `kind` anyway (y) or not (any other key)?
     Confirm {
         kind: Kind,
@@ -191,6 +241,10 @@ pub struct State {
     pub prompt_subject: String,
     /// A lead being added, field by field.
     pub draft: Option<NewLead>,
+    /// The edit form last saved, to open again with the reason if the save is refused.
+    pub edit_sent: Option<EditForm>,
+    /// The tags in use on the leads this user may see, most used first (tag completion).
+    pub tags: Vec<String>,
     pub flash: Option<Flash>,
     pub undo: Vec<UndoEntry>,
     /// The interaction just logged, which a note typed next amends.
@@ -253,6 +307,8 @@ impl State {
             prompt: None,
             prompt_subject: String::new(),
             draft: None,
+            edit_sent: None,
+            tags: Vec::new(),
             flash: None,
             undo: Vec::new(),
             last_logged: None,

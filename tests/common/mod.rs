@@ -23,6 +23,12 @@ pub fn keys(spec: &str) -> Vec<KeyEvent> {
             "<up>" => Some(KeyCode::Up),
             "<bs>" => Some(KeyCode::Backspace),
             "<space>" => Some(KeyCode::Char(' ')),
+            "<tab>" => Some(KeyCode::Tab),
+            "<backtab>" => Some(KeyCode::BackTab),
+            "<ctrl-u>" => {
+                out.push(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+                continue;
+            }
             _ => None,
         };
         match named {

@@ -3,8 +3,11 @@
 
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
+mod edit;
 mod prompt;
 mod search;
+
+pub use edit::complete_tag;
 
 pub use prompt::pick_options;
 use prompt::{ask, pick, prompt_key, remember_subject};
@@ -120,6 +123,23 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Failed(text) => {
             s.flash(text, true);
             s.loading = false;
+            vec![]
+        }
+        Msg::EditRefused(text) => {
+            if !edit::refused(s, text.clone()) {
+                s.flash(text, true);
+            }
+            vec![]
+        }
+        Msg::TagsLoaded(tags) => {
+            if let Some(Prompt::Text {
+                what: Ask::Tags(in_use),
+                ..
+            }) = &mut s.prompt
+            {
+                in_use.clone_from(&tags);
+            }
+            s.tags = tags;
             vec![]
         }
         Msg::StoreChanged => reload_all(s),
@@ -429,7 +449,18 @@ fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
             action,
             join,
         } => {
-            s.flash(change_text(&change), false);
+            // An edit says what it changed: the score rarely moves.
+            let text = match (&change.detail, change.label.as_str()) {
+                (Some(d), "edit") => format!(
+                    "#{} {}: {}",
+                    change.id,
+                    crate::domain::sanitize::for_display(&change.name),
+                    crate::domain::sanitize::for_display(d)
+                ),
+                (None, "edit") => "nothing changed".to_string(),
+                _ => change_text(&change),
+            };
+            s.flash(text, false);
             patch_row(s, &change);
             match s.undo.last_mut() {
                 Some(last) if join => last.actions.push(action),
@@ -611,6 +642,17 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Assign => {
             if let Some(id) = needs_lead(s) {
                 ask(s, Ask::Assign, Some(id));
+            }
+        }
+        Action::EditCard => {
+            if let Some(id) = needs_lead(s) {
+                edit::open_form(s, id);
+            }
+        }
+        Action::Tag => {
+            if let Some(id) = needs_lead(s) {
+                edit::open_tags(s, id);
+                return vec![Effect::LoadTags];
             }
         }
         Action::AddLead => {

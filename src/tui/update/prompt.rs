@@ -72,6 +72,7 @@ pub(super) fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
         return vec![];
     }
     match prompt {
+        Prompt::Edit(form) => super::edit::form_key(s, form, k),
         Prompt::Confirm { kind, lead, .. } => {
             s.prompt = None;
             if matches!(k.code, KeyCode::Char('y' | 'Y')) {
@@ -112,6 +113,13 @@ pub(super) fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                 }
                 KeyCode::Backspace => {
                     text.pop();
+                }
+                KeyCode::Tab => {
+                    if let Ask::Tags(in_use) = &what
+                        && let Some(done) = super::edit::complete_tag(&text, in_use)
+                    {
+                        text = done;
+                    }
                 }
                 KeyCode::Char('u') if ctrl => text.clear(),
                 KeyCode::Char(c) if !ctrl => {
@@ -278,6 +286,12 @@ pub(super) fn submitted(
         Ask::AddName | Ask::AddContact | Ask::AddCompany | Ask::AddSource => {
             add_step(s, what, text)
         }
+        Ask::Tags(_) => match (lead, super::edit::tag_edit(&text)) {
+            (_, _) if text.is_empty() => vec![],
+            (Some(id), Ok(edit)) => vec![Effect::Edit { lead: id, edit }],
+            (_, Err(e)) => retry(s, what, lead, text, e),
+            (None, Ok(_)) => vec![],
+        },
     }
 }
 

@@ -92,6 +92,27 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
         ])
     };
     match p {
+        Prompt::Edit(form) => {
+            let field = &form.fields[form.at];
+            let mut body = vec![
+                Span::styled(format!(" {} > ", field.key.label()), theme.style("key")),
+                Span::styled(for_display(&field.text), theme.text()),
+                Span::styled("▏", theme.style("accent")),
+            ];
+            if let Some(e) = &form.error {
+                body.push(Span::styled(
+                    format!("  {}", for_display(e)),
+                    theme.style("error"),
+                ));
+            }
+            (
+                title(
+                    format!("Edit {who}"),
+                    "tab next field · enter saves · esc leaves it as it was",
+                ),
+                Line::from(body),
+            )
+        }
         Prompt::Pick { what, .. } => {
             let text = match what {
                 Pick::Outcome(kind) => format!("{} outcome for {who}", capitalised(kind.name())),
@@ -138,6 +159,10 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                     "New lead: source".into(),
                     "web-form, referral, trade-show ... enter skips",
                 ),
+                Ask::Tags(_) => (
+                    format!("Tags for {who}"),
+                    "+tag adds, -tag removes, tab completes",
+                ),
             };
             let mut body = vec![
                 Span::styled(" > ", theme.style("key")),
@@ -151,6 +176,15 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                 ));
             } else if matches!(what, Ask::Next | Ask::Snooze) && text.is_empty() {
                 body.push(Span::styled(format!("  {DATES}"), theme.style("muted")));
+            } else if let Ask::Tags(in_use) = what
+                && text.is_empty()
+                && !in_use.is_empty()
+            {
+                let shown: Vec<String> = in_use.iter().take(8).map(|t| for_display(t)).collect();
+                body.push(Span::styled(
+                    format!("  in use: {}", shown.join(", ")),
+                    theme.style("muted"),
+                ));
             }
             (title(label, hint), Line::from(body))
         }
@@ -255,6 +289,7 @@ fn hinted(mode: Mode) -> &'static [Action] {
             Action::Won,
             Action::Lost,
             Action::Undo,
+            Action::EditCard,
             Action::Quit,
         ],
         Mode::Welcome => &[

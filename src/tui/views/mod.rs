@@ -1,6 +1,7 @@
 //! The view: functions of `&State` that draw it. Widgets borrow and never mutate.
 
 mod chrome;
+mod form;
 mod help;
 mod lead;
 mod queue;
@@ -11,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::state::{Screen, State};
+use super::state::{Prompt, Screen, State};
 use super::theme::Theme;
 
 pub use text::{fit, highlight_spans};
@@ -66,6 +67,15 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
             s,
             theme,
         );
+    }
+    if let Some(Prompt::Edit(form)) = &s.prompt {
+        // The status and footer lines stay in sight: they say the keys and the field.
+        // Room for the fields, a blank line and two of hints or of why a save was refused.
+        let height = (form.fields.len() as u16 + 5).min(area.height.saturating_sub(3));
+        let width = area.width.min(72);
+        let mut at = centered(area, width, height);
+        at.y = at.y.min(area.height.saturating_sub(2 + height));
+        form::render(buf, at, form, &s.prompt_subject, theme);
     }
 }
 

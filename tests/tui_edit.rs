@@ -1,0 +1,167 @@
+//! The lead card's edit form (`E`) and tag prompt (`t`), driven by keys through `update` and
+//! its effects against a temporary store, and drawn at 80x24.
+
+mod common;
+
+use common::press;
+use leadq::domain::edit::LeadEdit;
+use leadq::service::{LeadService, Local, Settings};
+use leadq::store::Store;
+use leadq::tui::app::start_state;
+use leadq::tui::state::{Prompt, Screen};
+use leadq::tui::theme::Theme;
+use leadq::tui::views;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const NOW: i64 = 1_795_860_000_000; // 2026-11-22T10:00:00Z
+
+fn service() -> Local {
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "alice".into(),
+        ..Settings::default()
+    };
+    let s = Local::new(Store::temporary().unwrap(), settings).unwrap();
+    s.demo(40, 3).unwrap();
+    s
+}
+
+fn screen(state: &leadq::tui::state::State, w: u16, h: u16) -> String {
+    let theme = Theme::default_theme();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| views::render(f, state, &theme)).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn e_opens_the_card_tab_moves_between_fields_enter_saves_and_u_takes_it_back() {
+    let s = service();
+    let mut state = start_state(&s);
+    press(&s, &mut state, "<enter>");
+    assert_eq!(state.screen, Screen::Lead);
+    let id = state.detail.as_ref().unwrap().view.lead.id;
+    let before = s.show(id).unwrap();
+    press(&s, &mut state, "E");
+    let text = screen(&state, 80, 24);
+    assert!(text.contains(&format!("Edit #{id}")), "{text}");
+    for label in [
+        "Name",
+        "E-mail",
+        "Phone",
+        "Company",
+        "Source",
+        "Title",
+        "New attribute",
+    ] {
+        assert!(text.contains(label), "the form shows {label}:\n{text}");
+    }
+    press(
+        &s,
+        &mut state,
+        "<ctrl-u> Ann <space> Edited <backtab> seats=12 <tab> <tab> <ctrl-u> \
+         ann.edited@new.example <tab> <tab> <tab> <tab> CFO <enter>",
+    );
+    assert!(state.prompt.is_none(), "saved: {:?}", state.prompt);
+    let after = s.show(id).unwrap().view.lead;
+    assert_eq!(after.name, "Ann Edited");
+    assert_eq!(after.email.as_deref(), Some("ann.edited@new.example"));
+    assert_eq!(
+        after.attributes.get("seats").map(String::as_str),
+        Some("12")
+    );
+    assert!(
+        after.attributes["title"].ends_with("CFO"),
+        "{:?}",
+        after.attributes
+    );
+    let flash = state.flash.as_ref().unwrap();
+    assert!(
+        !flash.error && flash.text.contains("name") && flash.text.contains("Ann Edited"),
+        "the change is said: {}",
+        flash.text
+    );
+    press(&s, &mut state, "u");
+    assert_eq!(
+        s.show(id).unwrap().view.lead,
+        before.view.lead,
+        "undo takes it back"
+    );
+}
+
+#[test]
+fn a_refused_save_opens_the_form_again_with_the_reason_and_esc_leaves_the_card() {
+    let s = service();
+    let mut state = start_state(&s);
+    let other = s.list(&Default::default()).unwrap()[1].lead.clone();
+    press(&s, &mut state, "<enter>");
+    let id = state.detail.as_ref().unwrap().view.lead.id;
+    let before = s.show(id).unwrap().view.lead;
+    let taken = other.email.clone().expect("a demo lead has an e-mail");
+    press(&s, &mut state, &format!("E <tab> <ctrl-u> {taken} <enter>"));
+    let Some(Prompt::Edit(form)) = &state.prompt else {
+        panic!("the form is open again: {:?}", state.prompt);
+    };
+    let why = form.error.as_deref().unwrap_or("");
+    assert!(why.contains(&format!("#{}", other.id)), "{why}");
+    assert_eq!(form.fields[1].text, taken, "what was typed is kept");
+    assert!(
+        screen(&state, 80, 24).contains("is already"),
+        "the reason is shown"
+    );
+    press(&s, &mut state, "<esc>");
+    assert!(state.prompt.is_none());
+    assert_eq!(s.show(id).unwrap().view.lead, before, "nothing was written");
+    // An emptied name is refused in the same way, and nothing changed saves nothing.
+    press(&s, &mut state, "E <ctrl-u> <enter>");
+    assert!(matches!(&state.prompt, Some(Prompt::Edit(f)) if f.error.is_some()));
+    press(&s, &mut state, "<esc> E <enter>");
+    assert_eq!(state.flash.as_ref().unwrap().text, "nothing changed");
+    assert_eq!(s.show(id).unwrap().view.lead, before);
+}
+
+#[test]
+fn t_adds_and_removes_tags_completing_from_the_tags_in_use() {
+    let s = service();
+    let mut state = start_state(&s);
+    let rows = s.list(&Default::default()).unwrap();
+    s.edit(
+        rows[3].lead.id,
+        LeadEdit {
+            tag: vec!["call-back-monday".into()],
+            ..LeadEdit::default()
+        },
+    )
+    .unwrap();
+    press(&s, &mut state, "<enter>");
+    let id = state.detail.as_ref().unwrap().view.lead.id;
+    press(&s, &mut state, "t");
+    let text = screen(&state, 80, 24);
+    assert!(
+        text.contains("in use: ") && text.contains("call-back-mo"),
+        "the tags in use are offered:\n{text}"
+    );
+    press(&s, &mut state, "+call-b <tab> top-ten <enter>");
+    let tags = s.show(id).unwrap().view.lead.tags;
+    assert!(tags.contains(&"call-back-monday".to_string()), "{tags:?}");
+    assert!(tags.contains(&"top-ten".to_string()), "{tags:?}");
+    assert!(
+        s.tags().unwrap().contains(&"top-ten".to_string()),
+        "counted as in use"
+    );
+    press(&s, &mut state, "t -top <tab> <enter>");
+    let tags = s.show(id).unwrap().view.lead.tags;
+    assert!(!tags.contains(&"top-ten".to_string()), "{tags:?}");
+    assert!(
+        !s.tags().unwrap().contains(&"top-ten".to_string()),
+        "no lead carries it"
+    );
+    assert!(
+        s.store().verify().unwrap().is_empty(),
+        "the kept tag counts hold"
+    );
+}
