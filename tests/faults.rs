@@ -611,3 +611,31 @@ fn a_restore_snapshots_the_store_it_replaces() {
     other.cli(&["restore", snap.to_str().unwrap()]);
     assert_eq!(other.export(), later);
 }
+
+/// Schema 11 keeps counts of the tags in use: a store from schema 10 gets them on open.
+#[test]
+fn a_schema_10_store_gets_its_counts_of_tags_on_open() {
+    let home = Home::new();
+    home.seed(3);
+    let tag_problems = |store: &Store| -> Vec<String> {
+        store
+            .verify()
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string())
+            .filter(|p| p.contains("tags"))
+            .collect()
+    };
+    {
+        let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+        store.damage_derived_for_test().unwrap();
+        assert!(!tag_problems(&store).is_empty(), "the damage shows");
+        store.force_schema_version(10).unwrap();
+    }
+    let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        leadq::store::SCHEMA_VERSION
+    );
+    assert_eq!(tag_problems(&store), Vec::<String>::new());
+}

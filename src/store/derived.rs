@@ -45,8 +45,9 @@ struct Recount {
     changes: Filed,
     waits: Filed,
     ranks: Filed,
-    /// The dedupe indexes, when the store knows its country code.
-    dedupe: Option<(Filed, Filed)>,
+    emails: Filed,
+    /// The phone index, when the store knows its country code.
+    phones: Option<Filed>,
     tags: TallyMap,
 }
 
@@ -251,10 +252,11 @@ impl Trees {
             changes,
             waits,
             ranks,
-            dedupe: self
+            emails: emails.into_iter().collect(),
+            phones: self
                 .country_code
                 .is_some()
-                .then(|| (emails.into_iter().collect(), phones.into_iter().collect())),
+                .then(|| phones.into_iter().collect()),
             tags,
         })
     }
@@ -266,7 +268,8 @@ impl Trees {
             changes,
             waits,
             ranks,
-            dedupe,
+            emails,
+            phones,
             tags,
         } = self.recount_derived()?;
         self.tallies.clear()?;
@@ -279,14 +282,14 @@ impl Trees {
             batch.insert(k.as_slice(), &n.to_be_bytes());
         }
         self.tags.apply_batch(batch)?;
+        self.by_email.clear()?;
         // Without a known country code the phone index stays as written.
-        let (emails, phones) = match dedupe {
-            Some(d) => {
-                self.by_email.clear()?;
+        let phones = match phones {
+            Some(p) => {
                 self.by_phone.clear()?;
-                d
+                p
             }
-            None => Default::default(),
+            None => Vec::new(),
         };
         let mut batch = sled::Batch::default();
         for (k, n) in &map {
@@ -324,7 +327,8 @@ impl Trees {
             changes,
             waits,
             ranks,
-            dedupe,
+            emails,
+            phones,
             tags,
         } = self.recount_derived()?;
         let mut out = Vec::new();
@@ -336,8 +340,7 @@ impl Trees {
                 tags.len()
             ));
         }
-        let (emails, phones) = dedupe.unwrap_or_default();
-        let skip = self.country_code.is_none();
+
         let kept = match self.read_tallies() {
             Ok(kept) => kept,
             Err(e) => {
@@ -366,9 +369,9 @@ impl Trees {
             (&self.by_change, changes, "the index of coming changes"),
             (&self.by_wait, waits, "the index of waits"),
             (&self.by_rank, ranks, "the queue index"),
+            (&self.by_email, emails, "the index of e-mails"),
         ];
-        if !skip {
-            indexes.push((&self.by_email, emails, "the index of e-mails"));
+        if let Some(phones) = phones {
             indexes.push((&self.by_phone, phones, "the index of phones"));
         }
         for (tree, want, name) in indexes {
@@ -611,6 +614,10 @@ impl Store {
                 if let Some(first) = t.by_change.iter().keys().next() {
                     t.by_change.remove(first?)?;
                 }
+                if let Some(first) = t.by_email.iter().keys().next() {
+                    t.by_email.remove(first?)?;
+                }
+                t.tags.insert(b"nobody\0ghost-tag", &1u64.to_be_bytes())?;
                 t.flush()
             };
             damage().map_err(super::write::Failure::During)

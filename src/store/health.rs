@@ -306,15 +306,6 @@ impl Trees {
                     ));
                 }
             }
-            if let Some(email) = &lead.email {
-                let key = crate::domain::dedupe::normalize_email(email);
-                if self.find_email(&key)? != Some(lead.id) {
-                    say(format!(
-                        "lead #{}'s e-mail is missing from its index",
-                        lead.id
-                    ));
-                }
-            }
         }
         if self.by_followup.len() as u64 != followups {
             say(format!(
