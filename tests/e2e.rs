@@ -547,3 +547,39 @@ fn the_all_view_beyond_one_frame_opens_as_a_window_and_g_reaches_its_last_row() 
     tui.keys("q");
     assert!(tui.wait_exit().success());
 }
+
+#[test]
+fn a_card_edited_and_tagged_with_keys_is_in_the_store() {
+    let home = Home::new();
+    home.cli(&["demo", "--count", "20", "--seed", "3"]);
+    let mut tui = home.tui(100, 30);
+    tui.wait_until("the first queue row", |s| {
+        s.contents().contains("COMPANY") && row(s, 2).contains("HOT")
+    });
+    tui.keys("\r");
+    tui.wait_for("Timeline");
+    let id = hash_id(&tui.rows()[2]).expect("the card's id");
+    // E opens the form on the name; ctrl-u clears it; tab to the company; enter saves.
+    tui.keys("E");
+    tui.wait_for("New attribute");
+    tui.keys("\u{15}Mara Quinn\t\t\t\u{15}Quinn & Daughters\r");
+    tui.wait_until("the edit said", |s| row(s, 28).contains("Mara Quinn"));
+    tui.keys("t");
+    tui.wait_for("Tags for");
+    tui.keys("+key-account\r");
+    tui.wait_until("the tag said", |s| row(s, 28).contains("tag +key-account"));
+    tui.keys("q");
+    assert!(tui.wait_exit().success());
+    tui.assert_restored();
+    let lead = show(&home, id);
+    assert_eq!(lead["name"], "Mara Quinn");
+    assert_eq!(lead["company"], "Quinn & Daughters");
+    assert!(
+        lead["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "key-account"),
+        "{lead:#}"
+    );
+}
