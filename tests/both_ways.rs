@@ -121,6 +121,18 @@ const TABLE: &[(&str, &[&str])] = &[
         "show 4",
         &["tags     hot-list", "title    CTO", "system edited"],
     ),
+    (
+        "add --name 'Dee Poole' --email dee.poole@home.example --company 'Acme Ltd'",
+        &["created"],
+    ),
+    (
+        "dupes",
+        &["#4 Dee Poole", "same name and company", "1 likely pair"],
+    ),
+    ("dupes --format json", &["\"same-name-and-company\""]),
+    ("dupes --not 4 99", &["no lead with id 99"]),
+    ("dupes --not 4 5", &["marked as two people"]),
+    ("dupes", &["0 likely pair", "!Dee Poole"]),
 ];
 
 /// What a run printed, with the one line that may differ (where the store is) made equal.

@@ -255,6 +255,13 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("stop the server", Request::Shutdown),
         (
+            "mark a colleague's leads as two people",
+            Request::NotDupes {
+                a: t.theirs,
+                b: t.own,
+            },
+        ),
+        (
             "train the scoring model",
             Request::TrainModel {
                 exclude: Some(vec!["title".into()]),
@@ -371,6 +378,13 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("export", Request::Export),
         ("sources", Request::Sources),
+        (
+            "the duplicate pairs, everything",
+            Request::Dupes {
+                min_confidence: 0,
+                limit: usize::MAX,
+            },
+        ),
         ("tags", Request::Tags),
         ("stats", Request::Stats),
         ("health", Request::Health),

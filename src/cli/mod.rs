@@ -24,6 +24,7 @@ pub mod csv_in;
 pub mod csv_profile;
 mod demo;
 mod doctor;
+mod dupes;
 mod edit;
 mod export;
 mod import;
@@ -102,6 +103,8 @@ pub enum Command {
     Edit(edit::EditArgs),
     /// Add or remove a lead's tags: leadq tag 17 +hot-list -old
     Tag(edit::TagArgs),
+    /// Likely duplicates the arrival check missed (--not A B: they are two people)
+    Dupes(dupes::Args),
     /// Every lead with its current score, temperature and stage
     Export(export::Args),
     /// Fill the store with generated demo leads
@@ -310,6 +313,7 @@ fn dispatch(
         Some(Command::Assign(a)) => stage::run_assign(service, a)?,
         Some(Command::Edit(a)) => edit::run_edit(service, a)?,
         Some(Command::Tag(a)) => edit::run_tag(service, a)?,
+        Some(Command::Dupes(a)) => dupes::run(service, a)?,
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,
         Some(Command::Model(c)) => model::run(service, c)?,

@@ -2,6 +2,7 @@
 //! argument, so every rule is testable with a fixed clock.
 
 pub mod dedupe;
+pub mod dupes;
 pub mod edit;
 pub mod interaction;
 pub mod lead;

@@ -21,7 +21,7 @@ use crate::service::{
     ImportReport, LeadDetail, LeadService, LeadView, LogEntry, PRESENCE_CHANGED, Presence, Query,
     ServiceError, Stats,
 };
-use crate::service::{Found, ViewPage, Window};
+use crate::service::{DupePair, Found, ViewPage, Window};
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<Reply, Failure>>>>>;
 
@@ -615,6 +615,21 @@ impl LeadService for Client {
             Reply::Found(f) => Ok(*f),
             other => Err(unexpected(&other)),
         }
+    }
+
+    fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError> {
+        let request = Request::Dupes {
+            min_confidence,
+            limit,
+        };
+        match self.call(request, true)? {
+            Reply::Dupes(d) => Ok(d),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError> {
+        self.call(Request::NotDupes { a, b }, false).map(|_| ())
     }
 
     fn tags(&self) -> Result<Vec<String>, ServiceError> {

@@ -15,7 +15,7 @@ use crate::domain::edit::LeadEdit;
 use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    ActionId, Activity, AddOutcome, Change, DemoReport, Health, Identity, ImportOptions,
+    ActionId, Activity, AddOutcome, Change, DemoReport, DupePair, Health, Identity, ImportOptions,
     ImportReport, LeadDetail, LeadView, LogEntry, Presence, Query, Stats, ViewPage, Window,
 };
 
@@ -253,6 +253,16 @@ pub enum Request {
     Sources,
     /// The tags on the leads the caller may see.
     Tags,
+    /// Likely duplicate pairs among the leads the caller may see.
+    Dupes {
+        min_confidence: u8,
+        limit: usize,
+    },
+    /// Mark two leads as not one person (managers).
+    NotDupes {
+        a: LeadId,
+        b: LeadId,
+    },
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,
@@ -290,6 +300,7 @@ pub enum Reply {
     Model(Option<Box<Model>>),
     Sources(Vec<String>),
     Tags(Vec<String>),
+    Dupes(Vec<DupePair>),
     Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),

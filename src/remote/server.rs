@@ -698,6 +698,14 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map_err(failure),
         Request::Sources => s.sources().map(Reply::Sources).map_err(failure),
         Request::Tags => s.tags().map(Reply::Tags).map_err(failure),
+        Request::Dupes {
+            min_confidence,
+            limit,
+        } => s
+            .dupes(min_confidence, limit)
+            .map(Reply::Dupes)
+            .map_err(failure),
+        Request::NotDupes { a, b } => s.not_dupes(a, b).map(|()| Reply::Done).map_err(failure),
         Request::Search { query, text, limit } => {
             // A search is a query line, not a document; its page is what a screen shows.
             if text.chars().count() > SEARCH_TEXT {

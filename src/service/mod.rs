@@ -72,6 +72,11 @@ pub trait LeadService {
     fn sources(&self) -> Result<Vec<String>, ServiceError>;
     /// The tags on the leads the caller may see, most used first.
     fn tags(&self) -> Result<Vec<String>, ServiceError>;
+    /// Likely duplicate pairs the arrival check missed, among the leads the caller may see,
+    /// surest first: at least `min_confidence`, at most `limit`, none marked not the same.
+    fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError>;
+    /// Marks leads `a` and `b` as not one person (managers): the pair is not offered again.
+    fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError>;
     /// The leads of view `q` that `text` matches (`domain::search`'s rules): the best
     /// `limit` of them, and how many there are.
     fn search(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError>;

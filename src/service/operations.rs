@@ -441,6 +441,65 @@ impl LeadService for Local {
         self.find(q, text, limit)
     }
 
+    fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError> {
+        use crate::domain::dupes::{Card, find};
+        let mut cards = Vec::new();
+        let mut sides = std::collections::HashMap::new();
+        for lead in self.store.leads() {
+            let lead = lead?;
+            if !self.may_see(&lead) {
+                continue;
+            }
+            cards.push(Card {
+                id: lead.id,
+                name: lead.name.clone(),
+                email: lead.email.clone(),
+                phone: lead.phone.clone(),
+                company: lead.company.clone(),
+            });
+            sides.insert(
+                lead.id,
+                DupeSide {
+                    id: lead.id,
+                    name: lead.name,
+                    email: lead.email,
+                    phone: lead.phone,
+                    company: lead.company,
+                    owner: lead.owner,
+                },
+            );
+        }
+        let dismissed = self.store.not_dupes()?;
+        Ok(find(&cards)
+            .into_iter()
+            .filter(|p| p.confidence >= min_confidence && !dismissed.contains(&(p.a, p.b)))
+            .take(limit)
+            .filter_map(|p| {
+                Some(DupePair {
+                    a: sides.get(&p.a)?.clone(),
+                    b: sides.get(&p.b)?.clone(),
+                    reasons: p.reasons,
+                    confidence: p.confidence,
+                })
+            })
+            .collect())
+    }
+
+    fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError> {
+        self.require_manager("mark two leads as not the same person")?;
+        if a == b {
+            return Err(ServiceError::Refused(format!(
+                "#{a} and #{b} are one lead: name two"
+            )));
+        }
+        let _guard = self.lock();
+        self.get(a)?;
+        self.get(b)?;
+        self.store
+            .mark_not_dupes(a, b, &self.who.user, self.now())?;
+        Ok(())
+    }
+
     fn tags(&self) -> Result<Vec<String>, ServiceError> {
         let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         // From the kept counts, by owner: a rep hears of the tags of the leads they may see.

@@ -316,3 +316,23 @@ pub struct Presence {
     pub lead: LeadId,
     pub activity: Activity,
 }
+
+/// One lead of a likely duplicate pair, as `leadq dupes` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DupeSide {
+    pub id: LeadId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// Two leads that are likely one person, why, and how sure (0-100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DupePair {
+    pub a: DupeSide,
+    pub b: DupeSide,
+    pub reasons: Vec<crate::domain::dupes::Reason>,
+    pub confidence: u8,
+}

@@ -14,6 +14,8 @@
 //! |             | (`fine_fit`), waiting since i64            | (`Tally::encode`)|
 //! |             | (sign-flipped), id u64                     |                  |
 //! | by_followup | next action i64 (sign-flipped), id u64     | empty            |
+//! | tags        | owner (empty: the pool), 0, tag            | count u64        |
+//! | not_dupes   | id u64 a, id u64 b (a < b)                 | who, tab, millis |
 
 use crate::domain::{LeadId, Millis};
 
@@ -45,6 +47,18 @@ pub fn timeline_chunk(lead: LeadId, number: u32) -> [u8; 12] {
 
 pub fn read_chunk_number(key: &[u8; 12]) -> u32 {
     u32::from_be_bytes([key[8], key[9], key[10], key[11]])
+}
+
+/// A pair of leads, the smaller id first.
+pub fn pair(a: LeadId, b: LeadId) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&id(a.min(b)));
+    k[8..].copy_from_slice(&id(a.max(b)));
+    k
+}
+
+pub fn read_pair(key: &[u8]) -> Option<(LeadId, LeadId)> {
+    Some((read_id(key.get(..8)?)?, read_id(key.get(8..16)?)?))
 }
 
 /// The queue index: one segment per class of lead (`tally::Class`: in the queue, waiting,

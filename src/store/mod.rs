@@ -102,6 +102,9 @@ pub(crate) struct Trees {
     by_wait: Tree,
     /// How many leads carry each tag.
     tags: Tree,
+    /// Pairs of leads a manager said are not one person (`leadq dupes --not`): (a, b), a < b,
+    /// to who said so and when.
+    not_dupes: Tree,
     /// The kept counts as last committed (also in `tallies`).
     tally_counts: derived::TallyMap,
     /// The rules the index of coming changes is filed with (`Store::use_rules`).
@@ -495,6 +498,33 @@ impl Store {
         self.writing(4096, |t, _| t.rewrite_interaction(key, i))
     }
 
+    /// Records that leads `a` and `b` are not one person (`by`, at `at`), so that the
+    /// duplicate finder no longer offers the pair.
+    pub fn mark_not_dupes(
+        &self,
+        a: LeadId,
+        b: LeadId,
+        by: &str,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        let key = keys::pair(a, b);
+        let value = format!("{by}\t{at}");
+        self.writing(4096, |t, _| t.mark_not_dupes(&key, value.as_bytes()))
+    }
+
+    /// The pairs marked as not one person, each (smaller id, larger id).
+    pub fn not_dupes(&self) -> Result<std::collections::HashSet<(LeadId, LeadId)>, StoreError> {
+        let t = self.read()?;
+        let mut out = std::collections::HashSet::new();
+        for k in t.not_dupes.iter().keys() {
+            let k = self.seen(k.map_err(StoreError::from))?;
+            if let Some(p) = keys::read_pair(&k) {
+                out.insert(p);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn flush(&self) -> Result<(), StoreError> {
         self.writing(0, |t, _| t.flush().map_err(write::Failure::During))
     }
@@ -579,6 +609,7 @@ impl Trees {
             by_change: tree("by_change")?,
             by_wait: tree("by_wait")?,
             tags: tree("tags")?,
+            not_dupes: tree("not_dupes")?,
             tally_counts: derived::TallyMap::new(),
             rules: Arc::new(crate::domain::Rules::defaults()),
             country_code: None,

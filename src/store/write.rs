@@ -49,6 +49,7 @@ pub(super) struct Batches {
     pub by_change: Ops,
     pub by_wait: Ops,
     pub tags: Ops,
+    pub not_dupes: Ops,
     /// How many leads carry each tag, moved by the write (turned into `tags` at the end).
     pub tag_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
@@ -204,6 +205,7 @@ impl Trees {
             ("by_change", &b.by_change),
             ("by_wait", &b.by_wait),
             ("tags", &b.tags),
+            ("not_dupes", &b.not_dupes),
         ] {
             let keys = d.entry(tree).or_default();
             keys.extend(ops.keys().map(|k| k.to_vec()));
@@ -225,6 +227,7 @@ impl Trees {
             &self.by_change,
             &self.by_wait,
             &self.tags,
+            &self.not_dupes,
         ];
         let batches = [
             b.meta.to_batch(),
@@ -238,6 +241,7 @@ impl Trees {
             b.by_change.to_batch(),
             b.by_wait.to_batch(),
             b.tags.to_batch(),
+            b.not_dupes.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {
@@ -291,6 +295,25 @@ impl Trees {
             records.and(indexes)
         })?;
         Ok(())
+    }
+
+    /// Records a pair as not one person, flushed.
+    pub(super) fn mark_not_dupes(&mut self, key: &[u8], value: &[u8]) -> Result<(), Failure> {
+        self.counts.generation += 1;
+        let (k, v) = self.counts.meta_entry();
+        let mut meta = Ops::default();
+        meta.insert(k, &v);
+        let mut not_dupes = Ops::default();
+        not_dupes.insert(key, value);
+        let b = Batches {
+            meta,
+            not_dupes,
+            ..Batches::default()
+        };
+        self.apply(&b).and_then(|()| self.flush()).map_err(|e| {
+            self.counts.generation -= 1;
+            Failure::During(e)
+        })
     }
 
     /// Replaces one timeline entry in place (a note added to the call just logged), flushed.
