@@ -133,6 +133,11 @@ const TABLE: &[(&str, &[&str])] = &[
     ("dupes --not 4 99", &["no lead with id 99"]),
     ("dupes --not 4 5", &["marked as two people"]),
     ("dupes", &["0 likely pair", "!Dee Poole"]),
+    ("merge 4 5", &["joined #5 (Dee Poole) into this lead"]),
+    ("show 5", &["#4 Dee Poole", "system joined"]),
+    ("merge 4 5", &["one lead already"]),
+    ("merge 4 99", &["no lead with id 99"]),
+    ("merge 4 3 --take 'shoe size'", &["no such field"]),
 ];
 
 /// What a run printed, with the one line that may differ (where the store is) made equal.

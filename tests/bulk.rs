@@ -57,6 +57,7 @@ fn create(l: &Lead) -> LeadWrite {
             phone: None,
         },
         unkeys: Default::default(),
+        gone: None,
         append: vec![note(NOW)],
         remove: vec![],
     }
@@ -77,6 +78,7 @@ fn merge(before: &Lead, email: &str) -> LeadWrite {
             phone: None,
         },
         unkeys: Default::default(),
+        gone: None,
         append: vec![note(NOW)],
         remove: vec![],
     }
@@ -333,6 +335,7 @@ fn a_schema_1_store_is_migrated_on_open() -> TestResult {
                 after,
                 keys: DedupeKeys::default(),
                 unkeys: Default::default(),
+                gone: None,
                 append: vec![note(NOW)],
                 remove: vec![key],
             }],
@@ -441,6 +444,7 @@ fn rescore(before: &Lead, change: impl FnOnce(&mut Lead)) -> LeadWrite {
         after,
         keys: DedupeKeys::default(),
         unkeys: Default::default(),
+        gone: None,
         append: vec![],
         remove: vec![],
     }

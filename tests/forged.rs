@@ -255,6 +255,23 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("stop the server", Request::Shutdown),
         (
+            "merge a colleague's lead into one's own",
+            Request::Merge(leadq::service::MergeRequest {
+                keep: t.own,
+                other: t.theirs,
+                take: vec!["email".into()],
+                owner: Some(REP1.into()),
+            }),
+        ),
+        (
+            "merge one's own lead into the pool's",
+            Request::Merge(leadq::service::MergeRequest {
+                keep: t.pool,
+                other: t.own,
+                ..Default::default()
+            }),
+        ),
+        (
             "mark a colleague's leads as two people",
             Request::NotDupes {
                 a: t.theirs,

@@ -68,6 +68,7 @@ fn create(l: &Lead, append: Vec<Interaction>) -> LeadWrite {
             phone: None,
         },
         unkeys: Default::default(),
+        gone: None,
         append,
         remove: vec![],
     }
@@ -79,6 +80,7 @@ fn change(before: &Lead, after: &Lead) -> LeadWrite {
         after: after.clone(),
         keys: DedupeKeys::default(),
         unkeys: Default::default(),
+        gone: None,
         append: vec![],
         remove: vec![],
     }

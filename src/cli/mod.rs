@@ -30,6 +30,7 @@ mod export;
 mod import;
 mod list;
 mod log;
+mod merge;
 mod model;
 pub mod output;
 mod serve;
@@ -105,6 +106,8 @@ pub enum Command {
     Tag(edit::TagArgs),
     /// Likely duplicates the arrival check missed (--not A B: they are two people)
     Dupes(dupes::Args),
+    /// Join two cards of one person: KEEP stays, OTHER's timeline joins it (managers)
+    Merge(merge::Args),
     /// Every lead with its current score, temperature and stage
     Export(export::Args),
     /// Fill the store with generated demo leads
@@ -314,6 +317,7 @@ fn dispatch(
         Some(Command::Edit(a)) => edit::run_edit(service, a)?,
         Some(Command::Tag(a)) => edit::run_tag(service, a)?,
         Some(Command::Dupes(a)) => dupes::run(service, a)?,
+        Some(Command::Merge(a)) => merge::run(service, a)?,
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,
         Some(Command::Model(c)) => model::run(service, c)?,

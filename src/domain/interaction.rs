@@ -70,6 +70,7 @@ impl Kind {
                 Snoozed,
                 Reopened,
                 Edited,
+                Joined,
             ],
         }
     }
@@ -119,13 +120,16 @@ pub enum Outcome {
     Reopened,
     /// The card was changed (`leadq edit`, `leadq tag`): never worth engagement points.
     Edited,
+    /// A manager joined another card of the same person into this one (`leadq merge`): the
+    /// person did nothing, so no points either.
+    Joined,
 }
 
 impl Outcome {
     /// Whether an engagement rule may give points for it: a change of the card says
     /// nothing about the person's interest.
     pub fn earns_points(self) -> bool {
-        !matches!(self, Outcome::Edited)
+        !matches!(self, Outcome::Edited | Outcome::Joined)
     }
 
     pub fn name(self) -> &'static str {
@@ -160,6 +164,7 @@ impl Outcome {
             Snoozed => "snoozed",
             Reopened => "reopened",
             Edited => "edited",
+            Joined => "joined",
         }
     }
 

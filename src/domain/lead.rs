@@ -213,7 +213,7 @@ impl NewLead {
 
 /// An attribute named `key` answers to `name`, case ignored, with spaces and dashes in `key`
 /// read as underscores ("Company Size" answers to company_size).
-pub(super) fn same_attribute_name(key: &str, name: &str) -> bool {
+pub(crate) fn same_attribute_name(key: &str, name: &str) -> bool {
     let norm = |c: char| match c {
         ' ' | '-' => '_',
         c => c.to_ascii_lowercase(),

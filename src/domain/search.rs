@@ -319,6 +319,16 @@ impl SearchIndex {
         self.marks.reserve(rows);
     }
 
+    /// Row `row` stands for nothing any more (a lead merged away): it matches no query.
+    pub fn clear(&mut self, row: usize) {
+        let Some(&old) = self.spans.get(row) else {
+            return;
+        };
+        self.unused += old.range().len();
+        self.spans[row] = Span::default();
+        self.marks[row] = Marks::default();
+    }
+
     /// `l`'s text at the end of `text`: where it lies and where its name ends.
     fn append(&mut self, l: &Lead) -> Span {
         let start = self.text.len();

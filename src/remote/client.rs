@@ -628,6 +628,10 @@ impl LeadService for Client {
         }
     }
 
+    fn merge(&self, request: crate::service::MergeRequest) -> Result<Change, ServiceError> {
+        self.changed(Request::Merge(request))
+    }
+
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError> {
         self.call(Request::NotDupes { a, b }, false).map(|_| ())
     }

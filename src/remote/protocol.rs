@@ -16,7 +16,8 @@ use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
     ActionId, Activity, AddOutcome, Change, DemoReport, DupePair, Health, Identity, ImportOptions,
-    ImportReport, LeadDetail, LeadView, LogEntry, Presence, Query, Stats, ViewPage, Window,
+    ImportReport, LeadDetail, LeadView, LogEntry, MergeRequest, Presence, Query, Stats, ViewPage,
+    Window,
 };
 
 /// Bumped on any change a peer of the previous version could misread.
@@ -263,6 +264,8 @@ pub enum Request {
         a: LeadId,
         b: LeadId,
     },
+    /// Join one lead into another (managers).
+    Merge(MergeRequest),
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,

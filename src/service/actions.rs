@@ -26,6 +26,15 @@ pub struct Action {
     /// Whether the first appended entry is the user's own interaction (a log), which takes
     /// a note, rather than a system event.
     pub logged: bool,
+    /// For a merge: the lead merged away, to bring back.
+    pub merged: Option<MergedAway>,
+}
+
+/// A lead a merge took out of the store, as it was, with its timeline.
+#[derive(Debug, Clone)]
+pub struct MergedAway {
+    pub lead: Lead,
+    pub timeline: Vec<crate::domain::Interaction>,
 }
 
 #[derive(Default)]

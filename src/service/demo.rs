@@ -391,6 +391,7 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
         after: lead,
         keys,
         unkeys: Default::default(),
+        gone: None,
         append: timeline,
         remove: vec![],
     }

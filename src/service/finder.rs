@@ -112,6 +112,17 @@ impl Finder {
             .map(|&slot| slot as usize)
     }
 
+    /// A lead that left the store (merged away): its row matches nothing, and a lead of
+    /// that id written again gets a new row.
+    pub fn forget(&mut self, id: LeadId) {
+        if let Some(slot) = self.slot(id) {
+            self.index.clear(slot);
+            if let Some(at) = usize::try_from(id).ok().and_then(|i| self.slots.get_mut(i)) {
+                *at = NO_SLOT;
+            }
+        }
+    }
+
     /// The lead as written now.
     pub fn put(&mut self, s: &Local, lead: &Lead) {
         let row = self.row(s, lead, lead.score.at);

@@ -114,6 +114,7 @@ impl Core {
                         after,
                         keys: Default::default(),
                         unkeys: Default::default(),
+                        gone: None,
                         append: vec![],
                         remove: vec![],
                     })

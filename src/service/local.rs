@@ -299,8 +299,16 @@ impl Core {
         Some(self.settings.rules.fingerprint() ^ model.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
+    /// Lead `id`, or the lead it was merged into: a merged-away id keeps naming the
+    /// person (scripts, old links).
     pub(super) fn get(&self, id: LeadId) -> Result<Lead, ServiceError> {
-        self.store.lead(id)?.ok_or(ServiceError::NotFound(id))
+        if let Some(lead) = self.store.lead(id)? {
+            return Ok(lead);
+        }
+        match self.store.merged_into(id)? {
+            Some(survivor) => self.store.lead(survivor)?.ok_or(ServiceError::NotFound(id)),
+            None => Err(ServiceError::NotFound(id)),
+        }
     }
 
     pub(super) fn view(&self, lead: Lead, now: Millis) -> LeadView {
@@ -347,6 +355,7 @@ impl Local {
             after: lead.clone(),
             keys,
             unkeys,
+            gone: None,
             append,
             remove: vec![],
         };
@@ -382,6 +391,7 @@ impl Local {
             after: lead,
             appended,
             logged,
+            merged: None,
         });
         Ok(Change {
             action: Some(action),
@@ -389,8 +399,13 @@ impl Local {
         })
     }
 
+    /// The dedupe keys a write from `before` to `after` claims and drops, whatever changed.
+    pub(super) fn rekeyed_always(&self, before: &Lead, after: &Lead) -> (DedupeKeys, DedupeKeys) {
+        (self.keys_of(after), self.keys_of(before))
+    }
+
     /// The dedupe keys of a lead, as `add` makes them.
-    fn keys_of(&self, lead: &Lead) -> DedupeKeys {
+    pub(super) fn keys_of(&self, lead: &Lead) -> DedupeKeys {
         DedupeKeys {
             email: lead.email.as_deref().map(dedupe::normalize_email),
             phone: lead
@@ -443,7 +458,10 @@ impl Local {
     /// the store's generation is theirs): each lead before and after.
     pub(super) fn told(&self, writes: &[LeadWrite]) {
         for w in writes {
-            self.tell(w.after.id, w.before.as_ref(), Some(&w.after));
+            match (&w.gone, &w.before) {
+                (Some(_), Some(before)) => self.tell(before.id, Some(before), None),
+                _ => self.tell(w.after.id, w.before.as_ref(), Some(&w.after)),
+            }
         }
     }
 
@@ -455,11 +473,10 @@ impl Local {
                 _ if id == ANY_LEAD && !building => *finding = Finding::Cold,
                 Finding::Building { spoiled, .. } if id == ANY_LEAD => *spoiled = true,
                 Finding::Building { written, .. } => written.extend(after.cloned()),
-                Finding::Ready(f) => {
-                    if let Some(a) = after {
-                        f.put(self, a);
-                    }
-                }
+                Finding::Ready(f) => match after {
+                    Some(a) => f.put(self, a),
+                    None => f.forget(id),
+                },
                 Finding::Cold => {}
             }
         }

@@ -7,6 +7,7 @@ mod finder;
 mod health;
 mod learning;
 mod local;
+mod merge;
 mod operations;
 mod planner;
 mod query;
@@ -17,6 +18,7 @@ pub mod watch;
 pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, newest_snapshot};
 pub use learning::{RETRAIN_AFTER, closed_at};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
+pub use merge::MergeRequest;
 pub use types::*;
 pub use watch::{Apply, Moved, Watch};
 
@@ -77,6 +79,8 @@ pub trait LeadService {
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError>;
     /// Marks leads `a` and `b` as not one person (managers): the pair is not offered again.
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError>;
+    /// Joins OTHER into KEEP (managers; `merge`'s rules); undo takes it back.
+    fn merge(&self, request: MergeRequest) -> Result<Change, ServiceError>;
     /// The leads of view `q` that `text` matches (`domain::search`'s rules): the best
     /// `limit` of them, and how many there are.
     fn search(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError>;

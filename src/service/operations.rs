@@ -304,7 +304,7 @@ impl LeadService for Local {
             }
             if edited.source_changed(lead) {
                 // Engagement rules may be for some sources only: count the timeline again.
-                let timeline = self.interactions(id)?;
+                let timeline = self.interactions(lead.id)?;
                 lead.score = self.score_lead(&edited.lead, &timeline, now);
             }
             let note = edited.changes.join("; ");
@@ -378,6 +378,29 @@ impl LeadService for Local {
             )));
         }
         let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
+        if let Some(away) = &record.merged {
+            let writes = self.unmerge_writes(&current, &record, away)?;
+            self.store.commit(&writes, self.fingerprint())?;
+            self.told(&writes);
+            let restored = &record.before;
+            let (score_after, temperature_after) = scoring::current(self.rules(), restored, now);
+            return Ok(Change {
+                id,
+                name: restored.name.clone(),
+                score_before,
+                score_after,
+                temperature_before,
+                temperature_after,
+                stage_before: current.stage,
+                stage_after: restored.stage,
+                next_action: restored.next_action,
+                owner_before: current.owner.clone(),
+                owner: restored.owner.clone(),
+                label: format!("undo of {}", record.label),
+                action: None,
+                detail: Some(format!("#{} is back on its own", away.lead.id)),
+            });
+        }
         let restored = record.before;
         let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
         let (keys, unkeys) = self.rekeyed(&current, &restored);
@@ -404,6 +427,7 @@ impl LeadService for Local {
             after: restored.clone(),
             keys,
             unkeys,
+            gone: None,
             append: vec![],
             remove: record.appended,
         };
@@ -485,6 +509,10 @@ impl LeadService for Local {
             .collect())
     }
 
+    fn merge(&self, request: super::MergeRequest) -> Result<Change, ServiceError> {
+        self.merge_leads(&request)
+    }
+
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError> {
         self.require_manager("mark two leads as not the same person")?;
         if a == b {
@@ -554,7 +582,7 @@ impl LeadService for Local {
         let now = self.now();
         let lead = self.get(id)?;
         self.check_access(&lead)?;
-        let mut timeline: Vec<Interaction> = self.interactions(id)?;
+        let mut timeline: Vec<Interaction> = self.interactions(lead.id)?;
         let prediction = self.prediction(&lead, &timeline, now);
         let explanation = match &prediction {
             Some(p) => self.rules().explain_learned(

@@ -91,6 +91,7 @@ impl<'a> Planner<'a> {
                 after: lead,
                 keys,
                 unkeys: Default::default(),
+                gone: None,
                 append: timeline,
                 remove: vec![],
             });
@@ -110,6 +111,7 @@ impl<'a> Planner<'a> {
                     after: lead,
                     keys: DedupeKeys::default(),
                     unkeys: Default::default(),
+                    gone: None,
                     append: vec![],
                     remove: vec![],
                 });

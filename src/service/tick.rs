@@ -40,6 +40,7 @@ impl Local {
                     after,
                     keys: Default::default(),
                     unkeys: Default::default(),
+                    gone: None,
                     append: vec![],
                     remove: vec![],
                 });

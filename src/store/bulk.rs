@@ -414,6 +414,7 @@ mod tests {
                 phone: None,
             },
             unkeys: Default::default(),
+            gone: None,
             append: vec![],
             remove: vec![],
         };

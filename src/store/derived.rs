@@ -109,6 +109,23 @@ impl Trees {
         }
     }
 
+    /// Stages what a lead leaving the store does to the derived data: its tally, moment of
+    /// change, wait and tags go.
+    pub(super) fn stage_derived_gone(&self, b: &mut Batches, before: &Lead) {
+        *b.tally_deltas
+            .entry(Tally::of(before).encode())
+            .or_default() -= 1;
+        if let Some(at) = tally::next_change(&self.rules, before) {
+            b.by_change.remove(&keys::followup(at, before.id));
+        }
+        if let Some(at) = tally::wait_ends(before) {
+            b.by_wait.remove(&keys::followup(at, before.id));
+        }
+        for k in tag_keys(before) {
+            *b.tag_deltas.entry(k).or_default() -= 1;
+        }
+    }
+
     /// Turns the staged tally changes into the counts they leave (on top of `base`), written
     /// to the `tallies` tree; the counts after are kept in the batches.
     pub(super) fn stage_tallies(&self, b: &mut Batches, base: &TallyMap) {

@@ -105,6 +105,8 @@ pub(crate) struct Trees {
     /// Pairs of leads a manager said are not one person (`leadq dupes --not`): (a, b), a < b,
     /// to who said so and when.
     not_dupes: Tree,
+    /// Leads merged away: id to the id of the lead they joined.
+    merged: Tree,
     /// The kept counts as last committed (also in `tallies`).
     tally_counts: derived::TallyMap,
     /// The rules the index of coming changes is filed with (`Store::use_rules`).
@@ -154,9 +156,19 @@ pub struct LeadWrite {
     /// Dedupe keys the lead no longer has (an edit, or its undo): each is dropped if it
     /// still names this lead and is not among `keys`.
     pub unkeys: DedupeKeys,
+    /// The lead leaves the store (`before` is what it was; `after` is ignored): its record,
+    /// index entries and derived data go, its timeline entries named in `remove` go too.
+    pub gone: Option<Gone>,
     pub append: Vec<Interaction>,
     /// Timeline entries to take back (undo), by their key.
     pub remove: Vec<TimelineKey>,
+}
+
+/// Why a lead leaves the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// Joined into this lead (`merge`): its id keeps naming the survivor.
+    MergedInto(LeadId),
 }
 
 /// Where an interaction sits in a timeline; `seq` makes two entries at one instant distinct.
@@ -498,6 +510,26 @@ impl Store {
         self.writing(4096, |t, _| t.rewrite_interaction(key, i))
     }
 
+    /// The lead that lead `id` was merged into, if it was (the last of a chain of merges).
+    pub fn merged_into(&self, id: LeadId) -> Result<Option<LeadId>, StoreError> {
+        let t = self.read()?;
+        let mut at = id;
+        let mut found = None;
+        // A chain is as long as the merges made one after another; a loop cannot be written
+        // (a lead merged away is gone), but a damaged tree is not followed forever.
+        for _ in 0..64 {
+            let r = t.merged.get(keys::id(at)).map_err(StoreError::from);
+            match self.seen(r)?.and_then(|v| keys::read_id(&v)) {
+                Some(next) => {
+                    found = Some(next);
+                    at = next;
+                }
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
     /// Records that leads `a` and `b` are not one person (`by`, at `at`), so that the
     /// duplicate finder no longer offers the pair.
     pub fn mark_not_dupes(
@@ -610,6 +642,7 @@ impl Trees {
             by_wait: tree("by_wait")?,
             tags: tree("tags")?,
             not_dupes: tree("not_dupes")?,
+            merged: tree("merged")?,
             tally_counts: derived::TallyMap::new(),
             rules: Arc::new(crate::domain::Rules::defaults()),
             country_code: None,

@@ -50,6 +50,7 @@ pub(super) struct Batches {
     pub by_wait: Ops,
     pub tags: Ops,
     pub not_dupes: Ops,
+    pub merged: Ops,
     /// How many leads carry each tag, moved by the write (turned into `tags` at the end).
     pub tag_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
@@ -132,11 +133,16 @@ impl Trees {
         w: &LeadWrite,
         appended: &mut Vec<TimelineKey>,
     ) -> Result<(), StoreError> {
+        if let Some(gone) = w.gone {
+            return self.stage_gone(b, w, gone);
+        }
         let id = w.after.id;
         b.leads
             .insert(&keys::id(id), codec::encode(LEAD_FORMAT, &w.after));
         if w.before.is_none() {
             b.counts.leads += 1;
+            // A lead merged away and brought back (the merge undone) names itself again.
+            b.merged.remove(&keys::id(id));
         }
         if let Some(e) = &w.unkeys.email
             && w.keys.email.as_ref() != Some(e)
@@ -189,6 +195,47 @@ impl Trees {
         Ok(())
     }
 
+    /// A lead leaving the store: its record, its index entries and derived data, the dedupe
+    /// keys named in `unkeys` (those still naming it), its timeline entries named in `remove`.
+    fn stage_gone(
+        &self,
+        b: &mut Batches,
+        w: &LeadWrite,
+        gone: super::Gone,
+    ) -> Result<(), StoreError> {
+        let Some(old) = &w.before else {
+            return Err(StoreError::Corrupt {
+                what: "write",
+                reason: "a lead leaving the store without its record".into(),
+            });
+        };
+        let id = old.id;
+        b.leads.remove(&keys::id(id));
+        b.counts.leads = b.counts.leads.saturating_sub(1);
+        if let Some(e) = &w.unkeys.email
+            && self.find_email(e)? == Some(id)
+        {
+            b.by_email.remove(e.as_bytes());
+        }
+        if let Some(p) = &w.unkeys.phone
+            && self.find_phone(p)? == Some(id)
+        {
+            b.by_phone.remove(p.as_bytes());
+        }
+        b.by_rank.remove(&self.rank_key(old));
+        if let Some(at) = old.next_action {
+            b.by_followup.remove(&keys::followup(at, id));
+        }
+        self.stage_derived_gone(b, old);
+        match gone {
+            super::Gone::MergedInto(keep) => b.merged.insert(&keys::id(id), &keys::id(keep)),
+        }
+        for k in &w.remove {
+            b.edits.remove(self, k)?;
+        }
+        Ok(())
+    }
+
     /// Notes the keys a write changes, while a snapshot is being copied (`backup`): they are
     /// copied again, as they are once it ends.
     fn note_changes(&self, b: &Batches) {
@@ -206,6 +253,7 @@ impl Trees {
             ("by_wait", &b.by_wait),
             ("tags", &b.tags),
             ("not_dupes", &b.not_dupes),
+            ("merged", &b.merged),
         ] {
             let keys = d.entry(tree).or_default();
             keys.extend(ops.keys().map(|k| k.to_vec()));
@@ -228,6 +276,7 @@ impl Trees {
             &self.by_wait,
             &self.tags,
             &self.not_dupes,
+            &self.merged,
         ];
         let batches = [
             b.meta.to_batch(),
@@ -242,6 +291,7 @@ impl Trees {
             b.by_wait.to_batch(),
             b.tags.to_batch(),
             b.not_dupes.to_batch(),
+            b.merged.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {
