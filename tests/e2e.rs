@@ -583,3 +583,42 @@ fn a_card_edited_and_tagged_with_keys_is_in_the_store() {
         "{lead:#}"
     );
 }
+
+#[test]
+fn a_pair_merged_from_the_duplicates_screen_is_one_lead() {
+    let home = Home::new();
+    home.cli(&[
+        "add",
+        "--name",
+        "Ann Lee",
+        "--email",
+        "ann@acme.example",
+        "--company",
+        "Acme",
+    ]);
+    home.cli(&[
+        "add",
+        "--name",
+        "Ann Lee",
+        "--email",
+        "ann.lee@home.example",
+        "--company",
+        "Acme Ltd",
+        "--phone",
+        "+1 415 555 0100",
+    ]);
+    let mut tui = home.tui(100, 30);
+    tui.wait_for("Ann Lee");
+    tui.keys("D");
+    tui.wait_for("same name and company");
+    tui.keys("m");
+    tui.wait_for("which card stays");
+    tui.keys("1");
+    tui.wait_until("the merge said", |s| row(s, 28).contains("joined #2"));
+    tui.keys("q");
+    assert!(tui.wait_exit().success());
+    tui.assert_restored();
+    let lead = show(&home, 2);
+    assert_eq!(lead["id"], 1, "#2 names the survivor: {lead:#}");
+    assert_eq!(lead["phone"], "+1 415 555 0100");
+}

@@ -165,3 +165,76 @@ fn t_adds_and_removes_tags_completing_from_the_tags_in_use() {
         "the kept tag counts hold"
     );
 }
+
+#[test]
+fn d_lists_the_likely_pairs_m_merges_one_u_takes_it_back_and_n_dismisses_one() {
+    let settings = Settings {
+        fixed_now: Some(NOW),
+        user: "alice".into(),
+        ..Settings::default()
+    };
+    let s = Local::new(Store::temporary().unwrap(), settings).unwrap();
+    let add = |name: &str, email: &str, owner: Option<&str>| {
+        s.add(leadq::domain::NewLead {
+            name: name.into(),
+            email: Some(email.into()),
+            company: Some("Acme".into()),
+            owner: owner.map(String::from),
+            ..Default::default()
+        })
+        .unwrap()
+        .id
+    };
+    let a = add("Ann Lee", "ann@acme.example", Some("ann"));
+    let b = add("Ann Lee", "ann.lee@home.example", Some("bob"));
+    let c = add("Bo Chen", "bo@acme.example", None);
+    let d = add("Bo Chen", "bo.chen@home.example", None);
+    let mut state = start_state(&s);
+    press(&s, &mut state, "D");
+    assert_eq!(state.screen, Screen::Dupes);
+    let text = screen(&state, 80, 24);
+    assert!(text.contains("Likely duplicates: 2"), "{text}");
+    assert!(text.contains("same name and company"), "{text}");
+    // The first pair: keep the second card (2), then the owners differ: bob (2).
+    press(&s, &mut state, "m");
+    assert!(screen(&state, 80, 24).contains("which card stays"));
+    press(&s, &mut state, "2 2");
+    assert!(
+        s.store().lead(a).unwrap().is_none(),
+        "#{a} was joined into #{b}"
+    );
+    assert_eq!(s.show(a).unwrap().view.lead.id, b);
+    assert_eq!(s.show(b).unwrap().view.lead.owner.as_deref(), Some("bob"));
+    assert!(
+        state
+            .flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains(&format!("joined #{a}"))
+    );
+    assert_eq!(
+        state.dupes.as_ref().unwrap().len(),
+        1,
+        "the merged pair is gone"
+    );
+    press(&s, &mut state, "u");
+    assert!(
+        s.store().lead(a).unwrap().is_some(),
+        "undo brought #{a} back"
+    );
+    assert_eq!(state.dupes.as_ref().unwrap().len(), 2);
+    // n: the selected pair is two people.
+    press(&s, &mut state, "j n");
+    let left: Vec<_> = state
+        .dupes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| (p.a.id, p.b.id))
+        .collect();
+    assert!(!left.contains(&(c, d)), "{left:?}");
+    assert!(s.store().not_dupes().unwrap().contains(&(c, d)));
+    press(&s, &mut state, "<esc>");
+    assert_eq!(state.screen, Screen::Queue);
+}

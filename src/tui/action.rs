@@ -35,6 +35,9 @@ pub enum Action {
     Assign,
     EditCard,
     Tag,
+    ShowDupes,
+    MergePair,
+    NotTheSame,
     AddLead,
     Undo,
     Refresh,
@@ -42,7 +45,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 36] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -72,6 +75,9 @@ impl Action {
         Action::Assign,
         Action::EditCard,
         Action::Tag,
+        Action::ShowDupes,
+        Action::MergePair,
+        Action::NotTheSame,
         Action::AddLead,
         Action::Undo,
         Action::Refresh,
@@ -110,6 +116,9 @@ impl Action {
             Action::Assign => "assign to a rep",
             Action::EditCard => "edit the card (name, e-mail, phone, company...)",
             Action::Tag => "add or remove tags",
+            Action::ShowDupes => "likely duplicates (managers merge them)",
+            Action::MergePair => "merge the pair (pick the card that stays)",
+            Action::NotTheSame => "mark the pair as two people",
             Action::AddLead => "add a lead",
             Action::Undo => "undo the last action",
             Action::Refresh => "reload now",
@@ -138,6 +147,11 @@ impl Action {
             Action::Lost => "lost",
             Action::EditCard => "edit",
             Action::Tag => "tag",
+            Action::ShowDupes => "dupes",
+            Action::Down => "next",
+            Action::Up => "previous",
+            Action::MergePair => "merge",
+            Action::NotTheSame => "not the same",
             _ => self.describe(),
         }
     }

@@ -268,6 +268,15 @@ pub fn run_effects(
                 Ok(change) => changed(Ok(change), false),
                 Err(e) => Msg::EditRefused(e.to_string()),
             },
+            Effect::LoadDupes => match service.dupes(60, 200) {
+                Ok(d) => Msg::DupesLoaded(d),
+                Err(e) => failed(e),
+            },
+            Effect::Merge(request) => changed(service.merge(request), false),
+            Effect::NotDupes(a, b) => match service.not_dupes(a, b) {
+                Ok(()) => Msg::done(Done::NotDupes(a, b)),
+                Err(e) => failed(e),
+            },
             Effect::LoadTags => match service.tags() {
                 Ok(tags) => Msg::TagsLoaded(tags),
                 Err(e) => failed(e),

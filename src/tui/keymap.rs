@@ -18,15 +18,17 @@ pub enum Mode {
     Lead,
     Welcome,
     Help,
+    Dupes,
 }
 
 impl Mode {
-    const ALL: [Mode; 5] = [
+    const ALL: [Mode; 6] = [
         Mode::Global,
         Mode::Queue,
         Mode::Lead,
         Mode::Welcome,
         Mode::Help,
+        Mode::Dupes,
     ];
 
     fn section(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Mode {
             Mode::Lead => "lead",
             Mode::Welcome => "welcome",
             Mode::Help => "help",
+            Mode::Dupes => "dupes",
         }
     }
 }

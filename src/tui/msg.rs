@@ -43,6 +43,8 @@ pub enum Msg {
     EditRefused(String),
     /// The tags on the leads this user may see, most used first.
     TagsLoaded(Vec<String>),
+    /// The likely duplicate pairs.
+    DupesLoaded(Vec<crate::service::DupePair>),
     /// The view of this generation could not be loaded (the store is damaged, closed after a
     /// failed write, the server gone): said where the rows would be, until a load succeeds.
     LoadFailed(u64, String),
@@ -71,6 +73,8 @@ pub enum Done {
         join: bool,
     },
     Annotated,
+    /// A pair was marked as two people.
+    NotDupes(LeadId, LeadId),
     Added {
         id: LeadId,
         created: bool,
@@ -133,6 +137,9 @@ pub enum Effect {
         edit: crate::domain::edit::LeadEdit,
     },
     LoadTags,
+    LoadDupes,
+    Merge(crate::service::MergeRequest),
+    NotDupes(LeadId, LeadId),
     Undo {
         label: String,
         actions: Vec<ActionId>,

@@ -12,6 +12,8 @@ pub enum Screen {
     Welcome,
     Queue,
     Lead,
+    /// The likely duplicate pairs (`D`).
+    Dupes,
 }
 
 /// The saved views, one key each.
@@ -74,6 +76,10 @@ pub enum Pick {
     LostReason,
     FilterStage,
     FilterSource(Vec<String>),
+    /// Which card of the pair stays: "#12 Ann Lee", "#57 Ann Lee".
+    MergeKeep(Vec<String>),
+    /// Who owns the merged lead, when the two have different owners.
+    MergeOwner(Vec<String>),
 }
 
 /// What a line of text is for.
@@ -245,6 +251,11 @@ pub struct State {
     pub edit_sent: Option<EditForm>,
     /// The tags in use on the leads this user may see, most used first (tag completion).
     pub tags: Vec<String>,
+    /// The likely duplicate pairs (None: loading) and the one selected.
+    pub dupes: Option<Vec<crate::service::DupePair>>,
+    pub dupes_at: usize,
+    /// A merge being asked about (which card stays, then who owns it).
+    pub merging: Option<crate::service::MergeRequest>,
     pub flash: Option<Flash>,
     pub undo: Vec<UndoEntry>,
     /// The interaction just logged, which a note typed next amends.
@@ -309,6 +320,9 @@ impl State {
             draft: None,
             edit_sent: None,
             tags: Vec::new(),
+            dupes: None,
+            dupes_at: 0,
+            merging: None,
             flash: None,
             undo: Vec::new(),
             last_logged: None,
@@ -332,6 +346,7 @@ impl State {
             Screen::Welcome => Mode::Welcome,
             Screen::Queue => Mode::Queue,
             Screen::Lead => Mode::Lead,
+            Screen::Dupes => Mode::Dupes,
         }
     }
 
@@ -377,6 +392,7 @@ impl State {
     pub fn target(&self) -> Option<LeadId> {
         match self.screen {
             Screen::Lead => self.detail.as_ref().map(|d| d.view.lead.id),
+            Screen::Dupes => None,
             _ => self.selected_lead().map(|v| v.lead.id),
         }
     }

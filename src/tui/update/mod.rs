@@ -131,6 +131,13 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::DupesLoaded(list) => {
+            if s.screen == Screen::Dupes {
+                s.dupes_at = s.dupes_at.min(list.len().saturating_sub(1));
+                s.dupes = Some(list);
+            }
+            vec![]
+        }
         Msg::TagsLoaded(tags) => {
             if let Some(Prompt::Text {
                 what: Ask::Tags(in_use),
@@ -263,6 +270,9 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
     let mut fx = reload(s);
     if let (Screen::Lead, Some(d)) = (s.screen, &s.detail) {
         fx.push(Effect::LoadDetail(d.view.lead.id));
+    }
+    if s.screen == Screen::Dupes {
+        fx.push(Effect::LoadDupes);
     }
     fx
 }
@@ -451,7 +461,7 @@ fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
         } => {
             // An edit says what it changed: the score rarely moves.
             let text = match (&change.detail, change.label.as_str()) {
-                (Some(d), "edit") => format!(
+                (Some(d), l) if l == "edit" || l.starts_with("merge of") => format!(
                     "#{} {}: {}",
                     change.id,
                     crate::domain::sanitize::for_display(&change.name),
@@ -471,6 +481,10 @@ fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
             }
         }
         Done::Annotated => {}
+        Done::NotDupes(a, b) => s.flash(
+            format!("#{a} and #{b} are two people: the pair is not offered again"),
+            false,
+        ),
         Done::Added { id, created, name } => {
             let how = if created {
                 "added"
@@ -655,6 +669,35 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
                 return vec![Effect::LoadTags];
             }
         }
+        Action::ShowDupes => {
+            s.screen = Screen::Dupes;
+            s.dupes = None;
+            s.dupes_at = 0;
+            return vec![Effect::LoadDupes];
+        }
+        Action::MergePair => {
+            if let Some(p) = s.dupes.as_ref().and_then(|d| d.get(s.dupes_at)) {
+                let label = |l: &crate::service::DupeSide| {
+                    format!(
+                        "#{} {}",
+                        l.id,
+                        crate::domain::sanitize::for_display(&l.name)
+                    )
+                };
+                let options = vec![label(&p.a), label(&p.b)];
+                s.merging = Some(crate::service::MergeRequest {
+                    keep: p.a.id,
+                    other: p.b.id,
+                    ..Default::default()
+                });
+                pick(s, Pick::MergeKeep(options), None);
+            }
+        }
+        Action::NotTheSame => {
+            if let Some(p) = s.dupes.as_ref().and_then(|d| d.get(s.dupes_at)) {
+                return vec![Effect::NotDupes(p.a.id, p.b.id)];
+            }
+        }
         Action::AddLead => {
             s.draft = Some(NewLead::default());
             ask(s, Ask::AddName, None);
@@ -697,6 +740,9 @@ fn back(s: &mut State) -> Vec<Effect> {
         s.screen = Screen::Queue;
         s.open_lead = None;
         s.detail = None;
+    } else if s.screen == Screen::Dupes {
+        s.screen = Screen::Queue;
+        s.dupes = None;
     } else if !s.search.query.is_empty() {
         return clear_search(s);
     }
@@ -717,6 +763,9 @@ fn move_by(s: &mut State, delta: isize) {
         // The timeline scrolls an entry at a time and stops with its oldest entry on show.
         let len = s.detail.as_ref().map_or(0, |d| d.timeline.len());
         s.detail_scroll = clamp(s.detail_scroll, len);
+    } else if s.screen == Screen::Dupes {
+        let len = s.dupes.as_ref().map_or(0, Vec::len);
+        s.dupes_at = clamp(s.dupes_at, len);
     } else {
         s.selected = clamp(s.selected, s.visible_len());
     }
@@ -749,5 +798,6 @@ pub fn screen_mode(screen: Screen) -> crate::tui::keymap::Mode {
         Screen::Welcome => Mode::Welcome,
         Screen::Queue => Mode::Queue,
         Screen::Lead => Mode::Lead,
+        Screen::Dupes => Mode::Dupes,
     }
 }

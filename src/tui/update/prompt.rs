@@ -57,6 +57,7 @@ pub fn pick_options(what: &Pick) -> Vec<String> {
         Pick::FilterSource(sources) => std::iter::once("any".to_string())
             .chain(sources.iter().cloned())
             .collect(),
+        Pick::MergeKeep(options) | Pick::MergeOwner(options) => options.clone(),
     }
 }
 
@@ -201,6 +202,34 @@ pub(super) fn picked(
             s.stage_filter = index.checked_sub(1).map(|i| Stage::ALL[i]);
             s.selected = 0;
             reload(s)
+        }
+        (Pick::MergeKeep(_), _) => {
+            let Some(mut req) = s.merging.take() else {
+                return vec![];
+            };
+            if index == 1 {
+                std::mem::swap(&mut req.keep, &mut req.other);
+            }
+            let owners = s
+                .dupes
+                .as_ref()
+                .and_then(|d| d.get(s.dupes_at))
+                .map(|p| (p.a.owner.clone(), p.b.owner.clone()));
+            match owners {
+                Some((Some(a), Some(b))) if a != b => {
+                    s.merging = Some(req);
+                    pick(s, Pick::MergeOwner(vec![a, b]), None);
+                    vec![]
+                }
+                _ => vec![Effect::Merge(req)],
+            }
+        }
+        (Pick::MergeOwner(owners), _) => {
+            let Some(mut req) = s.merging.take() else {
+                return vec![];
+            };
+            req.owner = owners.get(index).cloned();
+            vec![Effect::Merge(req)]
         }
         (Pick::FilterSource(sources), _) => {
             s.source_filter = index.checked_sub(1).and_then(|i| sources.get(i).cloned());

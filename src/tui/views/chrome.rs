@@ -120,6 +120,8 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                 Pick::LostReason => format!("{who} was lost because"),
                 Pick::FilterStage => "Show the stage".into(),
                 Pick::FilterSource(_) => "Show the source".into(),
+                Pick::MergeKeep(_) => "Merge: which card stays?".into(),
+                Pick::MergeOwner(_) => "Merge: who owns the merged lead?".into(),
             };
             let first = usize::from(!matches!(what, Pick::FilterStage | Pick::FilterSource(_)));
             let mut spans = vec![Span::raw(" ")];
@@ -295,6 +297,16 @@ fn hinted(mode: Mode) -> &'static [Action] {
         Mode::Welcome => &[
             Action::LoadDemo,
             Action::AddLead,
+            Action::Help,
+            Action::Quit,
+        ],
+        Mode::Dupes => &[
+            Action::Back,
+            Action::Down,
+            Action::Up,
+            Action::MergePair,
+            Action::NotTheSame,
+            Action::Undo,
             Action::Help,
             Action::Quit,
         ],

@@ -1,6 +1,7 @@
 //! The view: functions of `&State` that draw it. Widgets borrow and never mutate.
 
 mod chrome;
+mod dupes;
 mod form;
 mod help;
 mod lead;
@@ -55,6 +56,7 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
         Screen::Welcome => welcome::render(buf, body, theme, &s.keymap),
         Screen::Queue => queue::render(buf, body, s, theme),
         Screen::Lead => lead::render(buf, body, s, theme),
+        Screen::Dupes => dupes::render(buf, body, s, theme),
     }
     chrome::status(buf, status, s, theme);
     chrome::footer(buf, foot, s, theme);
