@@ -292,20 +292,32 @@ impl Local {
     ) -> Result<Vec<LeadWrite>, ServiceError> {
         let restored = record.before.clone();
         let other_keys = self.keys_of(&away.lead);
-        for key in [&other_keys.email, &other_keys.phone].into_iter().flatten() {
-            let holder = match self.store.find_email(key)? {
-                Some(h) => Some(h),
-                None => self.store.find_phone(key)?,
-            };
-            if let Some(h) = holder.filter(|&h| h != current.id && h != away.lead.id) {
+        let (keys, unkeys) = self.rekeyed_always(current, &restored);
+        // Both cards take back their e-mail and phone: none may be a third lead's by now.
+        for (whose, k) in [(away.lead.id, &other_keys), (current.id, &keys)] {
+            let holders = [
+                k.email
+                    .as_deref()
+                    .map(|e| self.store.find_email(e))
+                    .transpose()?
+                    .flatten(),
+                k.phone
+                    .as_deref()
+                    .map(|p| self.store.find_phone(p))
+                    .transpose()?
+                    .flatten(),
+            ];
+            if let Some(h) = holders
+                .into_iter()
+                .flatten()
+                .find(|&h| h != current.id && h != away.lead.id)
+            {
                 return Err(ServiceError::Refused(format!(
-                    "#{}'s e-mail or phone is {} now; nothing undone",
-                    away.lead.id,
+                    "#{whose}'s e-mail or phone is {} now; nothing undone",
                     self.whose(h)?
                 )));
             }
         }
-        let (keys, unkeys) = self.rekeyed_always(current, &restored);
         Ok(vec![
             LeadWrite {
                 before: Some(current.clone()),
