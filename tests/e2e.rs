@@ -622,3 +622,26 @@ fn a_pair_merged_from_the_duplicates_screen_is_one_lead() {
     assert_eq!(lead["id"], 1, "#2 names the survivor: {lead:#}");
     assert_eq!(lead["phone"], "+1 415 555 0100");
 }
+
+#[test]
+fn a_lead_erased_with_keys_is_gone() {
+    let home = Home::new();
+    home.cli(&["demo", "--count", "10", "--seed", "3"]);
+    let mut tui = home.tui(100, 30);
+    tui.wait_until("the first queue row", |s| row(s, 2).contains("HOT"));
+    tui.keys("\r");
+    tui.wait_for("Timeline");
+    let id = hash_id(&tui.rows()[2]).expect("the card's id");
+    tui.keys("X");
+    tui.wait_for("Type yes");
+    tui.keys("yes\r");
+    tui.wait_until("the erase said", |s| row(s, 28).contains("erased for good"));
+    tui.keys("q");
+    assert!(tui.wait_exit().success());
+    tui.assert_restored();
+    let out = home.run(&["show", &id.to_string()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("was erased by"),
+        "{out:?}"
+    );
+}

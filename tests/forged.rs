@@ -271,6 +271,8 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
                 ..Default::default()
             }),
         ),
+        ("erase a colleague's lead", Request::Erase(t.theirs)),
+        ("erase one's own lead", Request::Erase(t.own)),
         (
             "mark a colleague's leads as two people",
             Request::NotDupes {

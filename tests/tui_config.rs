@@ -455,6 +455,7 @@ fn mode_of(section: &str) -> Mode {
         "lead" => Mode::Lead,
         "welcome" => Mode::Welcome,
         "help" => Mode::Help,
+        "dupes" => Mode::Dupes,
         other => panic!("unknown section {other}"),
     }
 }

@@ -238,3 +238,23 @@ fn d_lists_the_likely_pairs_m_merges_one_u_takes_it_back_and_n_dismisses_one() {
     press(&s, &mut state, "<esc>");
     assert_eq!(state.screen, Screen::Queue);
 }
+
+#[test]
+fn x_in_the_lead_view_erases_the_lead_after_yes_and_anything_else_keeps_it() {
+    let s = service();
+    let mut state = start_state(&s);
+    press(&s, &mut state, "<enter>");
+    let id = state.detail.as_ref().unwrap().view.lead.id;
+    press(&s, &mut state, "X");
+    assert!(screen(&state, 80, 24).contains("for good? Type yes"));
+    press(&s, &mut state, "no <enter>");
+    assert!(s.show(id).is_ok(), "anything but yes keeps it");
+    press(&s, &mut state, "X yes <enter>");
+    assert!(s.show(id).unwrap_err().to_string().contains("erased"));
+    assert_eq!(state.screen, Screen::Queue, "back to the queue");
+    assert!(state.flash.as_ref().unwrap().text.contains("erased"));
+    assert!(
+        state.rows.iter().all(|v| v.lead.id != id),
+        "gone from the rows"
+    );
+}

@@ -156,6 +156,11 @@ pub struct Args {
     /// saying what was wrong with them. Needs the store to itself: no server running.
     #[arg(long)]
     pub recount: bool,
+    /// Write the store files anew from what the store holds, so that nothing erased stays in
+    /// them (`leadq erase` through a server leaves that to the server's next start). Needs the
+    /// store to itself: no server running.
+    #[arg(long)]
+    pub rewrite: bool,
 }
 
 /// The store, opened here (no server runs): the checks every open makes, then a full one;
@@ -276,11 +281,12 @@ pub fn doctor(cli: &super::Cli, args: &Args) -> Result<ExitCode> {
                     mode_of(&socket).unwrap_or_default()
                 ),
             );
-            if args.recount {
+            if args.recount || args.rewrite {
                 r.say(
                     false,
-                    "--recount needs the store to itself: stop the leadq server first \
-                     (`leadq serve --stop`; it checks the store whole each time it starts)"
+                    "--recount and --rewrite need the store to itself: stop the leadq server \
+                     first (`leadq serve --stop`; it checks the store whole, and rewrites it \
+                     after an erase, each time it starts)"
                         .into(),
                 );
             }
@@ -309,6 +315,15 @@ pub fn doctor(cli: &super::Cli, args: &Args) -> Result<ExitCode> {
                     true,
                     "no leadq server runs for this store (one starts with the TUI)".into(),
                 );
+            }
+            if store.exists() && args.rewrite {
+                match Store::rewrite(&store) {
+                    Ok(n) => r.say(
+                        true,
+                        format!("rewrote the store files from its {n} entries"),
+                    ),
+                    Err(e) => r.say(false, format!("the rewrite failed: {e}")),
+                }
             }
             if store.exists() {
                 check_in_process(&mut r, &store, args.recount, cli.rules.as_deref());

@@ -26,6 +26,7 @@ mod demo;
 mod doctor;
 mod dupes;
 mod edit;
+mod erase;
 mod export;
 mod import;
 mod list;
@@ -108,6 +109,8 @@ pub enum Command {
     Dupes(dupes::Args),
     /// Join two cards of one person: KEEP stays, OTHER's timeline joins it (managers)
     Merge(merge::Args),
+    /// Remove a person's lead for good, at their request (managers)
+    Erase(erase::Args),
     /// Every lead with its current score, temperature and stage
     Export(export::Args),
     /// Fill the store with generated demo leads
@@ -272,6 +275,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Backup(a)) => return admin::backup(&cli, a),
         Some(Command::Restore(a)) => return admin::restore(&cli, a),
         Some(Command::Doctor(a)) => return doctor::doctor(&cli, a),
+        Some(Command::Erase(a)) => return erase::run(&cli, a),
         _ => {}
     }
     let interactive = cli.command.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -321,7 +325,13 @@ fn dispatch(
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,
         Some(Command::Model(c)) => model::run(service, c)?,
-        Some(Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Doctor(_)) => {
+        Some(
+            Command::Serve(_)
+            | Command::Backup(_)
+            | Command::Restore(_)
+            | Command::Doctor(_)
+            | Command::Erase(_),
+        ) => {
             unreachable!("handled above")
         }
     };

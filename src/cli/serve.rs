@@ -53,6 +53,14 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
     if !a.foreground {
         return start_background(cli, a, &store);
     }
+    // An erase made while the last server ran becomes physical now: the store files are
+    // written anew before anyone is served (the folder's access is set again below).
+    if store.exists() && Store::rewrite_if_due(&store)? {
+        eprintln!(
+            "leadq: rewrote the store files at {}: erased leads are gone from them",
+            store.display()
+        );
+    }
     if let Some(t) = &team {
         secure_team_folder(&store, t)?;
         settings.members = Some(t.members.keys().cloned().collect());

@@ -628,6 +628,13 @@ impl LeadService for Client {
         }
     }
 
+    fn erase(&self, id: LeadId) -> Result<crate::service::Erased, ServiceError> {
+        match self.call(Request::Erase(id), false)? {
+            Reply::Erased(e) => Ok(e),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn merge(&self, request: crate::service::MergeRequest) -> Result<Change, ServiceError> {
         self.changed(Request::Merge(request))
     }

@@ -15,9 +15,9 @@ use crate::domain::edit::LeadEdit;
 use crate::domain::model::Model;
 use crate::domain::{LeadId, LostReason, Millis, NewLead, Stage};
 use crate::service::{
-    ActionId, Activity, AddOutcome, Change, DemoReport, DupePair, Health, Identity, ImportOptions,
-    ImportReport, LeadDetail, LeadView, LogEntry, MergeRequest, Presence, Query, Stats, ViewPage,
-    Window,
+    ActionId, Activity, AddOutcome, Change, DemoReport, DupePair, Erased, Health, Identity,
+    ImportOptions, ImportReport, LeadDetail, LeadView, LogEntry, MergeRequest, Presence, Query,
+    Stats, ViewPage, Window,
 };
 
 /// Bumped on any change a peer of the previous version could misread.
@@ -266,6 +266,8 @@ pub enum Request {
     },
     /// Join one lead into another (managers).
     Merge(MergeRequest),
+    /// Erase a lead for good (managers).
+    Erase(LeadId),
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,
@@ -304,6 +306,7 @@ pub enum Reply {
     Sources(Vec<String>),
     Tags(Vec<String>),
     Dupes(Vec<DupePair>),
+    Erased(Erased),
     Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),

@@ -305,8 +305,14 @@ impl Core {
         if let Some(lead) = self.store.lead(id)? {
             return Ok(lead);
         }
+        if let Some((by, at)) = self.store.erased(id)? {
+            return Err(ServiceError::Refused(format!(
+                "#{id} was erased by {by} on {} (at the person's request): nothing of it is kept",
+                crate::domain::time::format_rfc3339(at)
+            )));
+        }
         match self.store.merged_into(id)? {
-            Some(survivor) => self.store.lead(survivor)?.ok_or(ServiceError::NotFound(id)),
+            Some(survivor) => self.get(survivor),
             None => Err(ServiceError::NotFound(id)),
         }
     }

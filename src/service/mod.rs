@@ -81,6 +81,14 @@ pub trait LeadService {
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError>;
     /// Joins OTHER into KEEP (managers; `merge`'s rules); undo takes it back.
     fn merge(&self, request: MergeRequest) -> Result<Change, ServiceError>;
+    /// Removes a person's lead for good (managers): card, timeline, index entries and
+    /// derived data, leaving an audit entry of who and when. Says whether the store files
+    /// were rewritten (the erase is physical) or will be (at the server's next start).
+    fn erase(&self, id: LeadId) -> Result<Erased, ServiceError>;
+    /// Whether this service owns the store in this process (not a server's client).
+    fn in_process(&self) -> bool {
+        false
+    }
     /// The leads of view `q` that `text` matches (`domain::search`'s rules): the best
     /// `limit` of them, and how many there are.
     fn search(&self, q: &Query, text: &str, limit: usize) -> Result<Found, ServiceError>;

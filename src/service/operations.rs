@@ -509,6 +509,36 @@ impl LeadService for Local {
             .collect())
     }
 
+    fn in_process(&self) -> bool {
+        true
+    }
+
+    fn erase(&self, id: LeadId) -> Result<Erased, ServiceError> {
+        self.require_manager("erase a lead")?;
+        let _guard = self.lock();
+        let lead = self.get(id)?;
+        let timeline = self.store.timeline(lead.id)?;
+        let write = LeadWrite {
+            before: Some(lead.clone()),
+            after: lead.clone(),
+            keys: Default::default(),
+            unkeys: self.keys_of(&lead),
+            gone: Some(crate::store::Gone::Erased {
+                by: self.who.user.clone(),
+                at: self.now(),
+            }),
+            append: vec![],
+            remove: timeline.iter().map(|(k, _)| *k).collect(),
+        };
+        self.store
+            .commit(std::slice::from_ref(&write), self.fingerprint())?;
+        self.told(std::slice::from_ref(&write));
+        Ok(Erased {
+            id: lead.id,
+            interactions: timeline.len(),
+        })
+    }
+
     fn merge(&self, request: super::MergeRequest) -> Result<Change, ServiceError> {
         self.merge_leads(&request)
     }

@@ -336,3 +336,11 @@ pub struct DupePair {
     pub reasons: Vec<crate::domain::dupes::Reason>,
     pub confidence: u8,
 }
+
+/// What `erase` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    pub id: LeadId,
+    /// How many timeline entries went with the card.
+    pub interactions: usize,
+}

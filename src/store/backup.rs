@@ -513,6 +513,82 @@ fn parse(bytes: &[u8]) -> Result<Vec<Record<'_>>, StoreError> {
     Ok(records)
 }
 
+impl Store {
+    /// Writes the store at `path` anew, from a consistent copy of what it holds now, so that
+    /// nothing it no longer holds (an erased lead's old versions in sled's log) stays in its
+    /// files. Needs the store to itself (no server). The copy is built beside it and then put
+    /// in its place; the files that are not sled's (the automatic snapshots, a team's file)
+    /// move with it. Returns the entries copied.
+    pub fn rewrite(path: &Path) -> Result<u64, StoreError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "store".into());
+        let copy = path.with_file_name(format!(".{name}.rewrite.lqb"));
+        let fresh = path.with_file_name(format!(".{name}.rewriting"));
+        let old = path.with_file_name(format!(".{name}.before-rewrite"));
+        for leftover in [&fresh, &old] {
+            if leftover.exists() {
+                std::fs::remove_dir_all(leftover).map_err(|e| io_err(leftover, e))?;
+            }
+        }
+        let _ = std::fs::remove_file(&copy);
+        {
+            let store = Store::open(path, super::DEFAULT_CACHE_BYTES)?;
+            store.backup_to(&copy, BackupTarget::Replace)?;
+        }
+        let entries = Store::restore_new(&copy, &fresh);
+        let _ = std::fs::remove_file(&copy);
+        let entries = entries?;
+        {
+            let store = Store::open(&fresh, super::DEFAULT_CACHE_BYTES)?;
+            store.writing(0, |t, _| {
+                t.meta
+                    .remove(super::META_REWRITE_DUE)
+                    .map_err(|e| super::write::Failure::During(e.into()))?;
+                t.flush().map_err(super::write::Failure::During)
+            })?;
+        }
+        // What is not sled's moves along: snapshots, a team's file; the seal is the copy's.
+        let sleds = ["conf", "db", "blobs", super::health::SEAL_FILE_NAME];
+        for entry in std::fs::read_dir(path).map_err(|e| io_err(path, e))? {
+            let entry = entry.map_err(|e| io_err(path, e))?;
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            if sleds.contains(&file.as_ref()) || file.starts_with("snap.") {
+                continue;
+            }
+            let to = fresh.join(&*file);
+            std::fs::rename(entry.path(), &to).map_err(|e| io_err(&to, e))?;
+        }
+        copy_access(path, &fresh);
+        std::fs::rename(path, &old).map_err(|e| io_err(path, e))?;
+        std::fs::rename(&fresh, path).map_err(|e| io_err(path, e))?;
+        std::fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
+        Ok(entries)
+    }
+}
+
+/// Gives the folder `to` the mode and group of `from` (a team's store is its group's).
+fn copy_access(from: &Path, to: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::metadata(from) {
+        let _ = std::fs::set_permissions(to, m.permissions());
+        let _ = nix::unistd::chown(to, None, Some(nix::unistd::Gid::from_raw(m.gid())));
+    }
+}
+
+impl Store {
+    /// Rewrites the store at `path` if an erase asked for it (`rewrite`); says whether it did.
+    pub fn rewrite_if_due(path: &Path) -> Result<bool, StoreError> {
+        let due = Store::open(path, super::DEFAULT_CACHE_BYTES)?.rewrite_due()?;
+        if due {
+            Store::rewrite(path)?;
+        }
+        Ok(due)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

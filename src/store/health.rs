@@ -15,6 +15,7 @@ use super::{StoreError, Trees, codec, keys};
 
 const META_COUNTS: &[u8] = b"counts";
 const SEAL_FILE: &str = "leadq.seal";
+pub(super) const SEAL_FILE_NAME: &str = SEAL_FILE;
 const SEAL_MAGIC: &[u8; 8] = b"LEADQSL1";
 const SEAL_LEN: usize = 8 + 3 * 8 + 8;
 

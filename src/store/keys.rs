@@ -15,6 +15,7 @@
 //! |             | (sign-flipped), id u64                     |                  |
 //! | by_followup | next action i64 (sign-flipped), id u64     | empty            |
 //! | tags        | owner (empty: the pool), 0, tag            | count u64        |
+//! | erased      | id u64                                     | who, tab, millis |
 //! | merged      | id u64 (merged away)                       | id u64 (survivor)|
 //! | not_dupes   | id u64 a, id u64 b (a < b)                 | who, tab, millis |
 

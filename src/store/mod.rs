@@ -63,6 +63,9 @@ pub const SCHEMA_VERSION: u32 = 11;
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 const META_SCHEMA: &[u8] = b"schema";
+/// Set by an erase: the store files still hold old versions of what was erased until the
+/// store is rewritten.
+pub(crate) const META_REWRITE_DUE: &[u8] = b"rewrite_due";
 const META_NEXT_ID: &[u8] = b"next_lead_id";
 const META_RULES: &[u8] = b"rules";
 /// The learned model: the last one trained, used or not.
@@ -107,6 +110,8 @@ pub(crate) struct Trees {
     not_dupes: Tree,
     /// Leads merged away: id to the id of the lead they joined.
     merged: Tree,
+    /// Leads erased: id to who erased it and when (no personal data).
+    erased: Tree,
     /// The kept counts as last committed (also in `tallies`).
     tally_counts: derived::TallyMap,
     /// The rules the index of coming changes is filed with (`Store::use_rules`).
@@ -165,10 +170,13 @@ pub struct LeadWrite {
 }
 
 /// Why a lead leaves the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gone {
     /// Joined into this lead (`merge`): its id keeps naming the survivor.
     MergedInto(LeadId),
+    /// Erased on request (`erase`): an audit entry keeps who and when, nothing of the person.
+    /// The store files keep old versions until the store is rewritten (`Store::rewrite`).
+    Erased { by: String, at: Millis },
 }
 
 /// Where an interaction sits in a timeline; `seq` makes two entries at one instant distinct.
@@ -510,6 +518,24 @@ impl Store {
         self.writing(4096, |t, _| t.rewrite_interaction(key, i))
     }
 
+    /// Who erased lead `id` and when ("ann\t1795176000000"), if it was erased.
+    pub fn erased(&self, id: LeadId) -> Result<Option<(String, Millis)>, StoreError> {
+        let t = self.read()?;
+        let r = t.erased.get(keys::id(id)).map_err(StoreError::from);
+        Ok(self.seen(r)?.and_then(|v| {
+            let text = String::from_utf8_lossy(&v).into_owned();
+            let (who, at) = text.split_once('\t')?;
+            Some((who.to_string(), at.parse().ok()?))
+        }))
+    }
+
+    /// Whether an erase asks for the store files to be rewritten (`rewrite`).
+    pub fn rewrite_due(&self) -> Result<bool, StoreError> {
+        let t = self.read()?;
+        let r = t.meta.get(META_REWRITE_DUE).map_err(StoreError::from);
+        Ok(self.seen(r)?.is_some())
+    }
+
     /// The lead that lead `id` was merged into, if it was (the last of a chain of merges).
     pub fn merged_into(&self, id: LeadId) -> Result<Option<LeadId>, StoreError> {
         let t = self.read()?;
@@ -643,6 +669,7 @@ impl Trees {
             tags: tree("tags")?,
             not_dupes: tree("not_dupes")?,
             merged: tree("merged")?,
+            erased: tree("erased")?,
             tally_counts: derived::TallyMap::new(),
             rules: Arc::new(crate::domain::Rules::defaults()),
             country_code: None,

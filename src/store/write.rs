@@ -51,6 +51,7 @@ pub(super) struct Batches {
     pub tags: Ops,
     pub not_dupes: Ops,
     pub merged: Ops,
+    pub erased: Ops,
     /// How many leads carry each tag, moved by the write (turned into `tags` at the end).
     pub tag_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
@@ -133,7 +134,7 @@ impl Trees {
         w: &LeadWrite,
         appended: &mut Vec<TimelineKey>,
     ) -> Result<(), StoreError> {
-        if let Some(gone) = w.gone {
+        if let Some(gone) = &w.gone {
             return self.stage_gone(b, w, gone);
         }
         let id = w.after.id;
@@ -201,7 +202,7 @@ impl Trees {
         &self,
         b: &mut Batches,
         w: &LeadWrite,
-        gone: super::Gone,
+        gone: &super::Gone,
     ) -> Result<(), StoreError> {
         let Some(old) = &w.before else {
             return Err(StoreError::Corrupt {
@@ -228,7 +229,12 @@ impl Trees {
         }
         self.stage_derived_gone(b, old);
         match gone {
-            super::Gone::MergedInto(keep) => b.merged.insert(&keys::id(id), &keys::id(keep)),
+            super::Gone::MergedInto(keep) => b.merged.insert(&keys::id(id), &keys::id(*keep)),
+            super::Gone::Erased { by, at } => {
+                b.erased
+                    .insert(&keys::id(id), format!("{by}\t{at}").as_bytes());
+                b.meta.insert(super::META_REWRITE_DUE, &[1u8]);
+            }
         }
         for k in &w.remove {
             b.edits.remove(self, k)?;
@@ -254,6 +260,7 @@ impl Trees {
             ("tags", &b.tags),
             ("not_dupes", &b.not_dupes),
             ("merged", &b.merged),
+            ("erased", &b.erased),
         ] {
             let keys = d.entry(tree).or_default();
             keys.extend(ops.keys().map(|k| k.to_vec()));
@@ -277,6 +284,7 @@ impl Trees {
             &self.tags,
             &self.not_dupes,
             &self.merged,
+            &self.erased,
         ];
         let batches = [
             b.meta.to_batch(),
@@ -292,6 +300,7 @@ impl Trees {
             b.tags.to_batch(),
             b.not_dupes.to_batch(),
             b.merged.to_batch(),
+            b.erased.to_batch(),
         ];
         trees[..]
             .transaction(|tx| {

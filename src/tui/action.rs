@@ -38,6 +38,7 @@ pub enum Action {
     ShowDupes,
     MergePair,
     NotTheSame,
+    Erase,
     AddLead,
     Undo,
     Refresh,
@@ -45,7 +46,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -78,6 +79,7 @@ impl Action {
         Action::ShowDupes,
         Action::MergePair,
         Action::NotTheSame,
+        Action::Erase,
         Action::AddLead,
         Action::Undo,
         Action::Refresh,
@@ -114,11 +116,12 @@ impl Action {
             Action::Lost => "mark lost (with a reason)",
             Action::Snooze => "snooze until a date",
             Action::Assign => "assign to a rep",
-            Action::EditCard => "edit the card (name, e-mail, phone, company...)",
+            Action::EditCard => "edit the card (name, e-mail, phone...)",
             Action::Tag => "add or remove tags",
             Action::ShowDupes => "likely duplicates (managers merge them)",
             Action::MergePair => "merge the pair (pick the card that stays)",
             Action::NotTheSame => "mark the pair as two people",
+            Action::Erase => "erase the lead for good (managers)",
             Action::AddLead => "add a lead",
             Action::Undo => "undo the last action",
             Action::Refresh => "reload now",

@@ -268,6 +268,10 @@ pub fn run_effects(
                 Ok(change) => changed(Ok(change), false),
                 Err(e) => Msg::EditRefused(e.to_string()),
             },
+            Effect::Erase(id) => match service.erase(id) {
+                Ok(e) => Msg::done(Done::Erased(e.id)),
+                Err(e) => failed(e),
+            },
             Effect::LoadDupes => match service.dupes(60, 200) {
                 Ok(d) => Msg::DupesLoaded(d),
                 Err(e) => failed(e),

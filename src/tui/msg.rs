@@ -75,6 +75,8 @@ pub enum Done {
     Annotated,
     /// A pair was marked as two people.
     NotDupes(LeadId, LeadId),
+    /// A lead was erased.
+    Erased(LeadId),
     Added {
         id: LeadId,
         created: bool,
@@ -138,6 +140,7 @@ pub enum Effect {
     },
     LoadTags,
     LoadDupes,
+    Erase(LeadId),
     Merge(crate::service::MergeRequest),
     NotDupes(LeadId, LeadId),
     Undo {

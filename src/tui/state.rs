@@ -100,6 +100,8 @@ pub enum Ask {
     /// Tags to add (+name or a bare name) and remove (-name); tab completes from the tags
     /// in use.
     Tags(Vec<String>),
+    /// "yes" erases the lead for good.
+    Erase,
 }
 
 /// The lead's card as the edit form holds it (`E`): one line per field, the one being typed

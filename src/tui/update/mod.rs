@@ -481,6 +481,17 @@ fn done_msg(s: &mut State, done: Done) -> Vec<Effect> {
             }
         }
         Done::Annotated => {}
+        Done::Erased(id) => {
+            s.flash(
+                format!("#{id} erased for good; an audit entry keeps who and when"),
+                false,
+            );
+            if s.screen == Screen::Lead {
+                s.screen = Screen::Queue;
+                s.open_lead = None;
+                s.detail = None;
+            }
+        }
         Done::NotDupes(a, b) => s.flash(
             format!("#{a} and #{b} are two people: the pair is not offered again"),
             false,
@@ -667,6 +678,11 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             if let Some(id) = needs_lead(s) {
                 edit::open_tags(s, id);
                 return vec![Effect::LoadTags];
+            }
+        }
+        Action::Erase => {
+            if let Some(id) = needs_lead(s) {
+                ask(s, Ask::Erase, Some(id));
             }
         }
         Action::ShowDupes => {

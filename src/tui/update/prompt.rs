@@ -315,6 +315,13 @@ pub(super) fn submitted(
         Ask::AddName | Ask::AddContact | Ask::AddCompany | Ask::AddSource => {
             add_step(s, what, text)
         }
+        Ask::Erase => match lead {
+            Some(id) if text.eq_ignore_ascii_case("yes") => vec![Effect::Erase(id)],
+            _ => {
+                s.flash("nothing erased", false);
+                vec![]
+            }
+        },
         Ask::Tags(_) => match (lead, super::edit::tag_edit(&text)) {
             (_, _) if text.is_empty() => vec![],
             (Some(id), Ok(edit)) => vec![Effect::Edit { lead: id, edit }],

@@ -161,6 +161,10 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                     "New lead: source".into(),
                     "web-form, referral, trade-show ... enter skips",
                 ),
+                Ask::Erase => (
+                    format!("Erase {who} for good? Type yes"),
+                    "card, timeline, indexes; cannot be undone; enter with anything else keeps it",
+                ),
                 Ask::Tags(_) => (
                     format!("Tags for {who}"),
                     "+tag adds, -tag removes, tab completes",
