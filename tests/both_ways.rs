@@ -115,7 +115,13 @@ const TABLE: &[(&str, &[&str])] = &[
     ("tag 4 +vip +hot-list", &["tag +vip; tag +hot-list"]),
     ("tag 4 -vip", &["tag -vip", "!+vip"]),
     ("tag 4 -", &["names no tag"]),
+    (
+        "tag 4 +x --format json",
+        &["looks like an option", "!tag +x"],
+    ),
     ("edit 4", &["name what to change"]),
+    ("edit 4 --attr email=x@y.example", &["a field of the card"]),
+    ("edit 4 --attr a=1 --unset a", &["both set and removed"]),
     ("edit 99 --name x", &["no lead with id 99"]),
     (
         "show 4",

@@ -122,6 +122,17 @@ fn an_edit_is_refused_when_the_contact_is_another_leads_or_the_card_would_be_inv
         },
     ));
     assert!(why.contains("phone"), "{why}");
+    // Written with the country code but no "+", or with "(0)" after it, it is the same phone.
+    for written in ["44 20 7946 0958", "+44 (0)20 7946 0958"] {
+        let why = refused(s.edit(
+            bo,
+            LeadEdit {
+                phone: Some(written.into()),
+                ..LeadEdit::default()
+            },
+        ));
+        assert!(why.contains(&format!("#{ann}")), "{written}: {why}");
+    }
     assert!(refused(s.edit(bo, email(""))).contains("e-mail or a phone"));
     assert!(refused(s.edit(bo, name(" "))).contains("needs a name"));
     assert!(refused(s.edit(bo, email("bo@"))).contains("not a valid address"));
@@ -160,6 +171,16 @@ fn a_rep_edits_their_own_leads_and_the_pool_but_not_a_colleagues() {
         role: Role::Rep,
     });
     rep.edit(own, name("Own Edited")).unwrap();
+    // A source whose rules count the timeline for more would buy points: a manager's call.
+    let to_web = LeadEdit {
+        source: Some("web-form".into()),
+        ..LeadEdit::default()
+    };
+    let why = refused(rep.edit(own, to_web.clone()));
+    assert!(why.contains("would add engagement points"), "{why}");
+    let before = s.show(own).unwrap().view.score;
+    s.edit(own, to_web).unwrap();
+    assert!(s.show(own).unwrap().view.score > before, "a manager may");
     rep.edit(pool, name("Pool Edited")).unwrap();
     assert!(refused(rep.edit(theirs, name("Mine"))).contains("belongs to bob"));
     // Asked for a colleague's e-mail, the rep learns whose it is, not the lead's name.

@@ -219,6 +219,9 @@ fn an_erase_through_a_server_is_physical_once_the_server_starts_again() {
     let server = home.server();
     let said = home.cli(&["erase", &id.to_string(), "--yes"]);
     assert!(said.contains("next start"), "{said}");
+    let doctor = home.run(&["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("not physical yet"));
     server.stop();
     let server = home.server();
     // The server rewrote the files before serving: the automatic snapshot it took when it

@@ -81,6 +81,15 @@ fn a_merge_joins_the_cards_and_timelines_and_the_old_id_names_the_survivor() {
         refused(s.merge(merge(keep, other))).contains("--owner"),
         "two owners: a call"
     );
+    // "none" is the pool, as for `assign`: tried and taken back.
+    let pooled = s
+        .merge(MergeRequest {
+            owner: Some("none".into()),
+            ..merge(keep, other)
+        })
+        .unwrap();
+    assert_eq!(pooled.owner, None);
+    s.undo(pooled.action.unwrap()).unwrap();
     let c = s
         .merge(MergeRequest {
             owner: Some("bob".into()),

@@ -69,6 +69,15 @@ fn age(secs: u64) -> String {
 
 /// The store's health, in lines.
 fn report_health(r: &mut Report, h: &Health) {
+    if h.rewrite_due {
+        r.say(
+            false,
+            "an erase is not physical yet: the store files keep old versions of the erased \
+             lead until they are written anew, when the server next starts (or stop it and run \
+             `leadq doctor --rewrite`)"
+                .into(),
+        );
+    }
     match (&h.problem, h.counts) {
         (Some(p), _) => r.say(false, p.clone()),
         (None, Some((generation, leads, interactions))) => r.say(
@@ -217,6 +226,7 @@ fn check_in_process(r: &mut Report, store: &Path, recount: bool, rules: Option<&
                         .and_then(|s| s.snapshot_every)
                         .map(|d| d.as_secs()),
                     free_bytes: free_space(store),
+                    rewrite_due: s.rewrite_due().unwrap_or(false),
                 },
             );
         }

@@ -78,6 +78,18 @@ pub fn run_edit(s: &dyn LeadService, a: &EditArgs) -> Result<ExitCode> {
 }
 
 pub fn run_tag(s: &dyn LeadService, a: &TagArgs) -> Result<ExitCode> {
+    // `-old` removes a tag, so the tags take what starts with a dash: an option written
+    // after them (`--db`, `--help`) would be taken for one. Refused instead.
+    if let Some(opt) = a
+        .changes
+        .iter()
+        .find(|c| c.starts_with("--") || c.as_str() == "-h")
+    {
+        return Err(usage(format!(
+            "tag: {opt:?} looks like an option: put options before the tags \
+             (leadq tag --format json 17 +vip -old); a tag cannot start with \"--\""
+        )));
+    }
     let (tag, untag) = parse_tag_changes(&a.changes).map_err(|e| usage(format!("tag: {e}")))?;
     let edit = LeadEdit {
         tag,

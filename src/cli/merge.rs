@@ -20,7 +20,7 @@ pub struct Args {
     /// source, or an attribute such as title (repeatable)
     #[arg(long, value_name = "FIELD")]
     pub take: Vec<String>,
-    /// Who owns the merged lead, when the two have different owners
+    /// Who owns the merged lead, when the two have different owners ("none": the pool)
     #[arg(long, value_name = "USER")]
     pub owner: Option<String>,
     #[arg(long, value_enum, default_value_t)]

@@ -14,9 +14,11 @@ pub enum PhoneError {
     BadLength(usize),
 }
 
-/// Digits with the country code: `+44 20 7946 0958`, `0044 20 7946 0958` and, with default
-/// country code 44, `020 7946 0958` all become `442079460958`. A national number starting with
-/// a single trunk 0 loses it before the default country code is prefixed.
+/// Digits with the country code: `+44 20 7946 0958`, `0044 20 7946 0958`, `+44 (0)20 7946
+/// 0958` and, with default country code 44, `020 7946 0958` and `44 20 7946 0958` all become
+/// `442079460958`. A national number starting with a single trunk 0 loses it before the
+/// default country code is prefixed; one that already starts with that code and is long
+/// enough to hold it (`1 200 000 0007` with code 1) keeps it.
 pub fn normalize_phone(phone: &str, default_country_code: &str) -> Result<String, PhoneError> {
     let t = phone.trim();
     if t.chars()
@@ -24,11 +26,21 @@ pub fn normalize_phone(phone: &str, default_country_code: &str) -> Result<String
     {
         return Err(PhoneError::BadCharacters);
     }
+    let international = t.starts_with('+') || t.starts_with("00");
+    // "+44 (0)20": the trunk 0 of the national form, written beside the country code.
+    let t = if international {
+        t.replace("(0)", "")
+    } else {
+        t.to_string()
+    };
     let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    let cc = default_country_code;
     let full = if t.starts_with('+') {
         digits
     } else if let Some(rest) = digits.strip_prefix("00") {
         rest.to_string()
+    } else if !cc.is_empty() && digits.starts_with(cc) && digits.len() >= cc.len() + 10 {
+        digits
     } else {
         let national = digits.strip_prefix('0').unwrap_or(&digits);
         format!("{default_country_code}{national}")

@@ -50,6 +50,23 @@ impl LeadEdit {
     /// `lead` with this edit made, checked and normalised as `add` does: a name stays (an
     /// edit cannot clear it), and a lead that had an e-mail or phone keeps one.
     pub fn apply(&self, lead: &Lead, country_code: &str) -> Result<Edited, ValidationError> {
+        const FIELDS: [&str; 8] = [
+            "name", "email", "e-mail", "phone", "company", "source", "owner", "tags",
+        ];
+        for k in self.set.keys() {
+            let k = k.trim();
+            if let Some(f) = FIELDS.iter().find(|f| same_attribute_name(f, k)) {
+                return Err(ValidationError::BadEdit(format!(
+                    "{f:?} is a field of the card, not an attribute: change it with --{}",
+                    if *f == "e-mail" { "email" } else { f }
+                )));
+            }
+            if self.unset.iter().any(|u| same_attribute_name(k, u.trim())) {
+                return Err(ValidationError::BadEdit(format!(
+                    "attribute {k:?} is both set and removed: say one"
+                )));
+            }
+        }
         let or = |new: &Option<String>, old: &Option<String>| new.clone().or_else(|| old.clone());
         let mut tags = lead.tags.clone();
         tags.retain(|t| !self.untag.iter().any(|u| u.trim().eq_ignore_ascii_case(t)));

@@ -97,6 +97,8 @@ pub enum ValidationError {
     },
     #[error("a call or meeting of {minutes} minutes is longer than the limit of {max} (a day)")]
     TooLongCall { minutes: u32, max: u32 },
+    #[error("{0}")]
+    BadEdit(String),
 }
 
 /// The normalised keys by which a request is matched against known leads.

@@ -45,6 +45,9 @@ pub struct Health {
     pub snapshot_keep: usize,
     pub snapshot_every_secs: Option<u64>,
     pub free_bytes: Option<u64>,
+    /// An erase is not physical yet: the store files still hold old versions of it.
+    #[serde(default)]
+    pub rewrite_due: bool,
 }
 
 /// How often the server snapshots the store by default, and how many it keeps.
@@ -139,6 +142,7 @@ impl Local {
             snapshot_keep: self.settings().snapshot_keep,
             snapshot_every_secs: self.settings().snapshot_every.map(|d| d.as_secs()),
             free_bytes: crate::store::free_space(store.path()),
+            rewrite_due: store.rewrite_due().unwrap_or(false),
         }
     }
 }

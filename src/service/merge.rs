@@ -32,7 +32,7 @@ pub struct MergeRequest {
     pub other: LeadId,
     /// Fields whose value comes from OTHER even where KEEP has one.
     pub take: Vec<String>,
-    /// Who owns the survivor, when the two have different owners.
+    /// Who owns the survivor, when the two have different owners ("" or "none": the pool).
     pub owner: Option<String>,
 }
 
@@ -93,6 +93,7 @@ impl Local {
             })
         };
         let owner = match (&keep.owner, &other.owner, &req.owner) {
+            (_, _, Some(o)) if o.trim().is_empty() || o.trim().eq_ignore_ascii_case("none") => None,
             (_, _, Some(o)) => self.owner_for(Some(o.clone()), "merge leads")?,
             (Some(a), Some(b), None) if a != b => {
                 return refused(format!(

@@ -303,9 +303,21 @@ impl LeadService for Local {
                 }
             }
             if edited.source_changed(lead) {
-                // Engagement rules may be for some sources only: count the timeline again.
+                // Engagement rules may be for some sources only: count the timeline again. An
+                // edit must not buy points: a rep's source change that would add some is a
+                // manager's to make.
                 let timeline = self.interactions(lead.id)?;
-                lead.score = self.score_lead(&edited.lead, &timeline, now);
+                let recounted = self.score_lead(&edited.lead, &timeline, now);
+                let was = lead.score.advanced(self.rules(), now);
+                if recounted.sum > was.sum + 1e-9 && self.who.role == Role::Rep {
+                    return Err(ServiceError::Refused(format!(
+                        "changing the source to {:?} would add engagement points (the rules \
+                         count this timeline for more from that source): a manager can make \
+                         that change",
+                        edited.lead.source.as_deref().unwrap_or("")
+                    )));
+                }
+                lead.score = recounted;
             }
             let note = edited.changes.join("; ");
             let score = lead.score;
