@@ -26,7 +26,7 @@ use crate::service::{
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
 /// 5: a view is asked for a page at a time (`Page`), with its total.
-pub const PROTOCOL: u32 = 8;
+pub const PROTOCOL: u32 = 9;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
