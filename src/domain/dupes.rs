@@ -68,6 +68,11 @@ pub struct Pair {
 /// Blocks above this size are skipped: their key is too common to mean one person.
 pub const MAX_BLOCK: usize = 40;
 
+/// The most pairs one search keeps (a store whose names repeat within companies, such as a
+/// million demo leads, has millions): the pairs found first are kept, each with every reason
+/// it has, so memory stays bounded.
+pub const MAX_PAIRS: usize = 200_000;
+
 /// Mail providers whose addresses belong to people, not companies.
 const FREE_MAIL: &[&str] = &[
     "gmail.com",
@@ -165,6 +170,9 @@ pub fn find(cards: &[Card]) -> Vec<Pair> {
     let mut found: BTreeMap<(usize, usize), Vec<Reason>> = BTreeMap::new();
     let mut note = |i: usize, j: usize, r: Reason| {
         let key = (i.min(j), i.max(j));
+        if found.len() >= MAX_PAIRS && !found.contains_key(&key) {
+            return;
+        }
         let reasons = found.entry(key).or_default();
         if !reasons.contains(&r) {
             reasons.push(r);
@@ -189,10 +197,13 @@ pub fn find(cards: &[Card]) -> Vec<Pair> {
         if let Some(e) = &c.email {
             if let Some(m) = mailbox(e) {
                 key(Reason::EmailAlias, m.clone());
-                // Two addresses one edit apart share an address with one character deleted
-                // (or one is the other with one deleted).
+                // Two addresses one edit apart in the local part share it with one character
+                // deleted (or one is the other with one deleted), at the same domain; one
+                // edit apart in the domain, they share the local part.
+                let (local, dom) = m.rsplit_once('@').unwrap_or((&m, ""));
                 key(Reason::EmailTypo, m.clone());
-                let chars: Vec<char> = m.chars().collect();
+                key(Reason::EmailTypo, format!("{local}@"));
+                let chars: Vec<char> = local.chars().collect();
                 for skip in 0..chars.len() {
                     let k: String = chars
                         .iter()
@@ -200,7 +211,7 @@ pub fn find(cards: &[Card]) -> Vec<Pair> {
                         .filter(|&(at, _)| at != skip)
                         .map(|(_, c)| c)
                         .collect();
-                    key(Reason::EmailTypo, k);
+                    key(Reason::EmailTypo, format!("{k}@{dom}"));
                 }
             }
             if let (Some(d), Some(last)) = (domain(e), words(&c.name).last().cloned()) {

@@ -480,7 +480,6 @@ impl LeadService for Local {
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError> {
         use crate::domain::dupes::{Card, find};
         let mut cards = Vec::new();
-        let mut sides = std::collections::HashMap::new();
         for lead in self.store.leads() {
             let lead = lead?;
             if !self.may_see(&lead) {
@@ -488,37 +487,42 @@ impl LeadService for Local {
             }
             cards.push(Card {
                 id: lead.id,
-                name: lead.name.clone(),
-                email: lead.email.clone(),
-                phone: lead.phone.clone(),
-                company: lead.company.clone(),
+                name: lead.name,
+                email: lead.email,
+                phone: lead.phone,
+                company: lead.company,
             });
-            sides.insert(
-                lead.id,
-                DupeSide {
-                    id: lead.id,
-                    name: lead.name,
-                    email: lead.email,
-                    phone: lead.phone,
-                    company: lead.company,
-                    owner: lead.owner,
-                },
-            );
         }
         let dismissed = self.store.not_dupes()?;
-        Ok(find(&cards)
+        let pairs: Vec<_> = find(&cards)
             .into_iter()
             .filter(|p| p.confidence >= min_confidence && !dismissed.contains(&(p.a, p.b)))
             .take(limit)
-            .filter_map(|p| {
-                Some(DupePair {
-                    a: sides.get(&p.a)?.clone(),
-                    b: sides.get(&p.b)?.clone(),
+            .collect();
+        drop(cards);
+        // The cards of the pairs shown only: read again, not kept for every lead.
+        let side = |id: LeadId| -> Result<Option<DupeSide>, ServiceError> {
+            Ok(self.store.lead(id)?.map(|l| DupeSide {
+                id: l.id,
+                name: l.name,
+                email: l.email,
+                phone: l.phone,
+                company: l.company,
+                owner: l.owner,
+            }))
+        };
+        let mut out = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            if let (Some(a), Some(b)) = (side(p.a)?, side(p.b)?) {
+                out.push(DupePair {
+                    a,
+                    b,
                     reasons: p.reasons,
                     confidence: p.confidence,
-                })
-            })
-            .collect())
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn in_process(&self) -> bool {
