@@ -224,6 +224,13 @@ fn d_lists_the_likely_pairs_m_merges_one_u_takes_it_back_and_n_dismisses_one() {
         "undo brought #{a} back"
     );
     assert_eq!(state.dupes.as_ref().unwrap().len(), 2);
+    // The owner picker's last choice is the pool.
+    press(&s, &mut state, "m 1");
+    assert!(screen(&state, 80, 24).contains("3 the pool"));
+    press(&s, &mut state, "3");
+    assert_eq!(s.show(a).unwrap().view.lead.owner, None);
+    press(&s, &mut state, "u");
+    assert!(s.store().lead(b).unwrap().is_some());
     // n: the selected pair is two people.
     press(&s, &mut state, "j n");
     let left: Vec<_> = state

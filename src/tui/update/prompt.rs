@@ -218,7 +218,7 @@ pub(super) fn picked(
             match owners {
                 Some((Some(a), Some(b))) if a != b => {
                     s.merging = Some(req);
-                    pick(s, Pick::MergeOwner(vec![a, b]), None);
+                    pick(s, Pick::MergeOwner(vec![a, b, "the pool".into()]), None);
                     vec![]
                 }
                 _ => vec![Effect::Merge(req)],
@@ -228,7 +228,12 @@ pub(super) fn picked(
             let Some(mut req) = s.merging.take() else {
                 return vec![];
             };
-            req.owner = owners.get(index).cloned();
+            // The last option is the unassigned pool ("none", as `leadq merge --owner none`).
+            req.owner = if index + 1 == owners.len() {
+                Some("none".into())
+            } else {
+                owners.get(index).cloned()
+            };
             vec![Effect::Merge(req)]
         }
         (Pick::FilterSource(sources), _) => {
