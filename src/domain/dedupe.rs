@@ -50,3 +50,29 @@ pub fn normalize_phone(phone: &str, default_country_code: &str) -> Result<String
     }
     Ok(full)
 }
+
+/// Mail providers whose addresses belong to people, not companies: an address there says
+/// nothing about an employer (the learned score) and a shared domain there joins no one
+/// (`dupes`).
+pub const FREE_MAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mail.ru",
+    "yandex.ru",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "proton.me",
+    "protonmail.com",
+    "zoho.com",
+    "qq.com",
+    "163.com",
+];

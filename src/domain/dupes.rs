@@ -73,26 +73,6 @@ pub const MAX_BLOCK: usize = 40;
 /// it has, so memory stays bounded.
 pub const MAX_PAIRS: usize = 200_000;
 
-/// Mail providers whose addresses belong to people, not companies.
-const FREE_MAIL: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "hotmail.com",
-    "outlook.com",
-    "live.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "mail.ru",
-    "yandex.ru",
-];
-
 /// Legal forms dropped from a company's name ("Acme Inc." is "acme").
 const LEGAL: &[&str] = &[
     "inc", "ltd", "llc", "gmbh", "ag", "sa", "sas", "srl", "bv", "plc", "co", "corp", "limited",
@@ -144,7 +124,7 @@ pub fn mailbox(email: &str) -> Option<String> {
 
 fn domain(email: &str) -> Option<String> {
     let d = email.trim().rsplit_once('@')?.1.to_lowercase();
-    (!FREE_MAIL.contains(&d.as_str())).then_some(d)
+    (!super::dedupe::FREE_MAIL.contains(&d.as_str())).then_some(d)
 }
 
 /// A phone's last 9 digits: what stays the same however the number is written.

@@ -410,6 +410,19 @@ impl Local {
         (self.keys_of(after), self.keys_of(before))
     }
 
+    /// Which leads the index files `keys` under: [the e-mail's, the phone's].
+    pub(super) fn holders(&self, keys: &DedupeKeys) -> Result<[Option<LeadId>; 2], ServiceError> {
+        let email = match &keys.email {
+            Some(e) => self.store.find_email(e)?,
+            None => None,
+        };
+        let phone = match &keys.phone {
+            Some(p) => self.store.find_phone(p)?,
+            None => None,
+        };
+        Ok([email, phone])
+    }
+
     /// The dedupe keys of a lead, as `add` makes them.
     pub(super) fn keys_of(&self, lead: &Lead) -> DedupeKeys {
         DedupeKeys {

@@ -159,25 +159,10 @@ impl Local {
 
         // The survivor's e-mail and phone must not be a third lead's.
         let (keys, _) = self.rekeyed_always(&keep, &after);
+        let [by_email, by_phone] = self.holders(&keys)?;
         for (what, key, holder) in [
-            (
-                "e-mail",
-                &keys.email,
-                keys.email
-                    .as_deref()
-                    .map(|e| self.store.find_email(e))
-                    .transpose()?
-                    .flatten(),
-            ),
-            (
-                "phone",
-                &keys.phone,
-                keys.phone
-                    .as_deref()
-                    .map(|p| self.store.find_phone(p))
-                    .transpose()?
-                    .flatten(),
-            ),
+            ("e-mail", &keys.email, by_email),
+            ("phone", &keys.phone, by_phone),
         ] {
             if let (Some(k), Some(h)) = (key, holder)
                 && h != keep.id
@@ -296,18 +281,7 @@ impl Local {
         let (keys, unkeys) = self.rekeyed_always(current, &restored);
         // Both cards take back their e-mail and phone: none may be a third lead's by now.
         for (whose, k) in [(away.lead.id, &other_keys), (current.id, &keys)] {
-            let holders = [
-                k.email
-                    .as_deref()
-                    .map(|e| self.store.find_email(e))
-                    .transpose()?
-                    .flatten(),
-                k.phone
-                    .as_deref()
-                    .map(|p| self.store.find_phone(p))
-                    .transpose()?
-                    .flatten(),
-            ];
+            let holders = self.holders(k)?;
             if let Some(h) = holders
                 .into_iter()
                 .flatten()

@@ -284,20 +284,18 @@ impl LeadService for Local {
             if edited.changes.is_empty() {
                 return Ok(vec![]);
             }
-            for (what, key, found) in [
-                ("e-mail", &edited.keys.email, edited.lead.email.as_deref()),
-                ("phone", &edited.keys.phone, edited.lead.phone.as_deref()),
+            // `id` may name a lead merged into this one.
+            let id = lead.id;
+            let [by_email, by_phone] = self.holders(&edited.keys)?;
+            for (what, holder, found) in [
+                ("e-mail", by_email, edited.lead.email.as_deref()),
+                ("phone", by_phone, edited.lead.phone.as_deref()),
             ] {
-                let Some(key) = key else { continue };
-                let other = match what {
-                    "e-mail" => self.store.find_email(key)?,
-                    _ => self.store.find_phone(key)?,
-                };
-                if let Some(other) = other.filter(|&o| o != id) {
+                if let Some(other) = holder.filter(|&o| o != id) {
                     return Err(ServiceError::Refused(format!(
                         "{what} {:?} is already {}: one person, two cards? A manager can join \
                          them: leadq merge {other} {id}",
-                        found.unwrap_or(key),
+                        found.unwrap_or_default(),
                         self.whose(other)?,
                     )));
                 }
@@ -390,62 +388,38 @@ impl LeadService for Local {
             )));
         }
         let (score_before, temperature_before) = scoring::current(self.rules(), &current, now);
-        if let Some(away) = &record.merged {
-            let writes = self.unmerge_writes(&current, &record, away)?;
-            self.store.commit(&writes, self.fingerprint())?;
-            self.told(&writes);
-            let restored = &record.before;
-            let (score_after, temperature_after) = scoring::current(self.rules(), restored, now);
-            return Ok(Change {
-                id,
-                name: restored.name.clone(),
-                score_before,
-                score_after,
-                temperature_before,
-                temperature_after,
-                stage_before: current.stage,
-                stage_after: restored.stage,
-                next_action: restored.next_action,
-                owner_before: current.owner.clone(),
-                owner: restored.owner.clone(),
-                label: format!("undo of {}", record.label),
-                action: None,
-                detail: Some(format!("#{} is back on its own", away.lead.id)),
-            });
-        }
-        let restored = record.before;
-        let (score_after, temperature_after) = scoring::current(self.rules(), &restored, now);
-        let (keys, unkeys) = self.rekeyed(&current, &restored);
-        // The e-mail or phone an edit left may have come to another lead since.
-        let holders = [
-            match &keys.email {
-                Some(k) => self.store.find_email(k)?,
-                None => None,
-            },
-            match &keys.phone {
-                Some(k) => self.store.find_phone(k)?,
-                None => None,
-            },
-        ];
-        if let Some(other) = holders.into_iter().flatten().find(|&o| o != id) {
-            return Err(ServiceError::Refused(format!(
-                "the e-mail or phone the {} took away is {} now; nothing undone",
-                record.label,
-                self.whose(other)?
-            )));
-        }
-        let write = LeadWrite {
-            before: Some(current.clone()),
-            after: restored.clone(),
-            keys,
-            unkeys,
-            gone: None,
-            append: vec![],
-            remove: record.appended,
+        let restored = &record.before;
+        let (score_after, temperature_after) = scoring::current(self.rules(), restored, now);
+        let (writes, detail) = match &record.merged {
+            Some(away) => (
+                self.unmerge_writes(&current, &record, away)?,
+                Some(format!("#{} is back on its own", away.lead.id)),
+            ),
+            None => {
+                let (keys, unkeys) = self.rekeyed(&current, restored);
+                // The e-mail or phone an edit left may have come to another lead since.
+                let holders = self.holders(&keys)?;
+                if let Some(other) = holders.into_iter().flatten().find(|&o| o != id) {
+                    return Err(ServiceError::Refused(format!(
+                        "the e-mail or phone the {} took away is {} now; nothing undone",
+                        record.label,
+                        self.whose(other)?
+                    )));
+                }
+                let write = LeadWrite {
+                    before: Some(current.clone()),
+                    after: restored.clone(),
+                    keys,
+                    unkeys,
+                    gone: None,
+                    append: vec![],
+                    remove: record.appended.clone(),
+                };
+                (vec![write], None)
+            }
         };
-        self.store
-            .commit(std::slice::from_ref(&write), self.fingerprint())?;
-        self.told(std::slice::from_ref(&write));
+        self.store.commit(&writes, self.fingerprint())?;
+        self.told(&writes);
         Ok(Change {
             id,
             name: restored.name.clone(),
@@ -460,7 +434,7 @@ impl LeadService for Local {
             owner: restored.owner.clone(),
             label: format!("undo of {}", record.label),
             action: None,
-            detail: None,
+            detail,
         })
     }
 

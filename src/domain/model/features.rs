@@ -123,30 +123,6 @@ pub struct Example<'a> {
     pub won: bool,
 }
 
-/// Free-mail providers: an address there says nothing about an employer.
-const FREE_MAIL: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "hotmail.com",
-    "outlook.com",
-    "live.com",
-    "msn.com",
-    "aol.com",
-    "icloud.com",
-    "me.com",
-    "mail.ru",
-    "yandex.ru",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "proton.me",
-    "protonmail.com",
-    "zoho.com",
-    "qq.com",
-    "163.com",
-];
-
 /// The most levels a text column gets, and a number's column of exact values.
 const LEVELS: usize = 30;
 const LEVELS_EXACT: usize = 300;
@@ -383,7 +359,13 @@ pub fn learn(examples: &[Example], exclude: &[String]) -> Vec<Column> {
 fn email_kind(lead: &Lead) -> &'static str {
     match lead.email.as_ref().and_then(|e| e.rsplit_once('@')) {
         None => "no e-mail address",
-        Some((_, d)) if FREE_MAIL.iter().any(|f| d.eq_ignore_ascii_case(f)) => "free-mail address",
+        Some((_, d))
+            if crate::domain::dedupe::FREE_MAIL
+                .iter()
+                .any(|f| d.eq_ignore_ascii_case(f)) =>
+        {
+            "free-mail address"
+        }
         Some(_) => "company e-mail address",
     }
 }
