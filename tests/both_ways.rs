@@ -115,6 +115,13 @@ const TABLE: &[(&str, &[&str])] = &[
     ("tag 4 +vip +hot-list", &["tag +vip; tag +hot-list"]),
     ("tag 4 -vip", &["tag -vip", "!+vip"]),
     ("tag 4 -", &["names no tag"]),
+    ("tag 1 +Hot-List", &["tag +Hot-List"]),
+    (
+        "list --all --tag HOT-LIST --format json",
+        &["Dee Poole", "Ann Lee", "!Bo Chen", "!Cy Pool"],
+    ),
+    ("list --all --tag vip", &["No leads match"]),
+    ("list --tag ''", &["--tag names no tag"]),
     (
         "tag 4 +x --format json",
         &["looks like an option", "!tag +x"],

@@ -234,6 +234,9 @@ enum Step {
     Edit(usize, Option<Option<usize>>, Option<Option<usize>>),
     UndoLast,
     Add(usize, usize),
+    /// Lead, a tag from a small pool (one tag in two cases), and whether it is added or
+    /// removed.
+    Tag(usize, usize, bool),
     /// Keep, other (places among the added), and whether the survivor takes OTHER's
     /// e-mail and phone.
     Merge(usize, usize, bool),
@@ -246,6 +249,7 @@ const EMAILS: [&str; 5] = [
     "A@X.example",
     "d@y.example",
 ];
+const TAGS: [&str; 4] = ["vip", "VIP", "renewal", "Ärger"];
 const PHONES: [&str; 4] = [
     "020 7946 0001",
     "+44 20 7946 0001",
@@ -259,6 +263,7 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0usize..6, pick(EMAILS.len()), pick(PHONES.len())).prop_map(|(l, e, p)| Step::Edit(l, e, p)),
         1 => Just(Step::UndoLast),
         1 => (0..EMAILS.len(), 0..PHONES.len()).prop_map(|(e, p)| Step::Add(e, p)),
+        2 => (0usize..6, 0..TAGS.len(), any::<bool>()).prop_map(|(l, t, add)| Step::Tag(l, t, add)),
         1 => (0usize..6, 0usize..6, any::<bool>()).prop_map(|(a, b, t)| Step::Merge(a, b, t)),
     ]
 }
@@ -295,6 +300,18 @@ proptest! {
                 Step::UndoLast => {
                     if let Some(a) = last.take() {
                         let _ = s.undo(a);
+                    }
+                }
+                Step::Tag(l, t, add) => {
+                    let id = ids[l % ids.len()];
+                    let tag = vec![TAGS[t].to_string()];
+                    let edit = if add {
+                        LeadEdit { tag, ..LeadEdit::default() }
+                    } else {
+                        LeadEdit { untag: tag, ..LeadEdit::default() }
+                    };
+                    if let Ok(c) = s.edit(id, edit) {
+                        last = c.action;
                     }
                 }
                 Step::Add(e, p) => {

@@ -395,6 +395,34 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
                 limit: 1000,
             },
         ),
+        (
+            "a page of a colleague's tag",
+            Request::Page {
+                query: Query {
+                    all: true,
+                    tag: Some("SECRET-TAG".into()),
+                    ..Query::default()
+                },
+                window: Window {
+                    offset: 0,
+                    limit: 1000,
+                    focus: Some(t.theirs),
+                    ..Window::default()
+                },
+            },
+        ),
+        (
+            "a search of a colleague's tag",
+            Request::Search {
+                query: Query {
+                    all: true,
+                    tag: Some("secret-tag".into()),
+                    ..Query::default()
+                },
+                text: "their".into(),
+                limit: 1000,
+            },
+        ),
         ("export", Request::Export),
         ("sources", Request::Sources),
         (

@@ -6,7 +6,8 @@
 
 use leadq::domain::time::DAY_MS;
 use leadq::domain::{Kind, LostReason, Millis, NewLead, Outcome, Stage, Temperature};
-use leadq::service::{Identity, LeadService, Local, LogEntry, Query, Role, Settings};
+use leadq::domain::edit::LeadEdit;
+use leadq::service::{Identity, LeadService, Local, LogEntry, Query, Role, Settings, Window};
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -49,7 +50,46 @@ fn both(s: &Local) -> Result<([usize; 4], [usize; 4]), Box<dyn std::error::Error
     Ok(([st.hot, st.warm, st.cold, st.due_today], brute))
 }
 
+/// Each view of one tag: its total (from the tag's kept counts) and its rows (from the tag's
+/// queue index) against the same view without the tag, less the leads not carrying it.
+fn check_tags(s: &dyn LeadService, who: &str, when: &str) -> TestResult {
+    for tag in ["vip", "Renewal"] {
+        for base in [
+            Query::default(),
+            Query {
+                temperature: Some(Temperature::Hot),
+                ..Query::default()
+            },
+            Query {
+                today: true,
+                ..Query::default()
+            },
+            Query {
+                all: true,
+                ..Query::default()
+            },
+        ] {
+            let want: Vec<u64> = s
+                .list(&base)?
+                .iter()
+                .filter(|v| v.lead.has_tag(tag))
+                .map(|v| v.lead.id)
+                .collect();
+            let q = Query {
+                tag: Some(tag.to_string()),
+                ..base
+            };
+            let page = s.page(&q, Window::rows(0, 10))?;
+            assert_eq!(page.total, want.len(), "{who}, {when}: the total of {q:?}");
+            let got: Vec<u64> = page.rows.iter().map(|v| v.lead.id).collect();
+            assert_eq!(got, want[..want.len().min(10)], "{who}, {when}: {q:?}");
+        }
+    }
+    Ok(())
+}
+
 fn check(s: &Local, when: &str) -> TestResult {
+    check_tags(s, "manager", when)?;
     let (kept, brute) = both(s)?;
     assert_eq!(
         kept, brute,
@@ -64,6 +104,7 @@ fn check(s: &Local, when: &str) -> TestResult {
         kept, brute,
         "rep bob, {when}: kept counts against a recount"
     );
+    check_tags(&rep, "rep bob", when)?;
     Ok(())
 }
 
@@ -92,7 +133,7 @@ fn act(s: &Local, rng: &mut ChaCha8Rng, next_name: &mut usize, now: Millis) -> T
     let op = if ids.is_empty() {
         0
     } else {
-        rng.random_range(0..10)
+        rng.random_range(0..11)
     };
     let id = if ids.is_empty() { 0 } else { pick(rng) };
     let result = match op {
@@ -109,6 +150,11 @@ fn act(s: &Local, rng: &mut ChaCha8Rng, next_name: &mut usize, now: Millis) -> T
                 name: format!("Lead {next_name}"),
                 email: Some(format!("lead{next_name}@corp{}.example", *next_name % 7)),
                 source: Some(sources[rng.random_range(0..sources.len())].into()),
+                tags: ["vip", "renewal", "VIP"]
+                    .iter()
+                    .filter(|_| rng.random_bool(0.4))
+                    .map(|t| t.to_string())
+                    .collect(),
                 attributes,
                 ..NewLead::default()
             })
@@ -133,6 +179,21 @@ fn act(s: &Local, rng: &mut ChaCha8Rng, next_name: &mut usize, now: Millis) -> T
             .set_next(id, Some(now + rng.random_range(1..200) * HOUR))
             .map(|_| ()),
         8 => s.set_stage(id, Stage::Nurture, None).map(|_| ()),
+        9 => {
+            let tag = vec![["vip", "Renewal"][rng.random_range(0..2)].to_string()];
+            let edit = if rng.random_bool(0.5) {
+                LeadEdit {
+                    tag,
+                    ..LeadEdit::default()
+                }
+            } else {
+                LeadEdit {
+                    untag: tag,
+                    ..LeadEdit::default()
+                }
+            };
+            s.edit(id, edit).map(|_| ())
+        }
         _ => {
             if rng.random_bool(0.5) {
                 s.won(id, None).map(|_| ())

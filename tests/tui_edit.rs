@@ -265,3 +265,46 @@ fn x_in_the_lead_view_erases_the_lead_after_yes_and_anything_else_keeps_it() {
         "gone from the rows"
     );
 }
+
+#[test]
+fn hash_shows_the_leads_of_one_tag_completing_it_and_an_empty_answer_shows_every_tag() {
+    let s = service();
+    let mut state = start_state(&s);
+    let rows = s
+        .list(&leadq::service::Query {
+            all: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut tagged: Vec<u64> = [1, 4, 9].iter().map(|&i| rows[i].lead.id).collect();
+    for &id in &tagged {
+        s.edit(
+            id,
+            LeadEdit {
+                tag: vec!["Call-List".into()],
+                ..LeadEdit::default()
+            },
+        )
+        .unwrap();
+    }
+    press(&s, &mut state, "A");
+    let everyone = state.total;
+    assert!(everyone > tagged.len(), "{everyone}");
+    press(&s, &mut state, "#");
+    let text = screen(&state, 80, 24);
+    assert!(text.contains("Show the tag"), "{text}");
+    press(&s, &mut state, "call <tab> <enter>");
+    let mut shown: Vec<u64> = state.rows.iter().map(|v| v.lead.id).collect();
+    shown.sort_unstable();
+    tagged.sort_unstable();
+    assert_eq!(shown, tagged, "only the tagged leads, whatever the case typed");
+    assert_eq!(state.total, tagged.len());
+    let text = screen(&state, 80, 24);
+    assert!(text.contains("tag:Call-List"), "the header names the tag:\n{text}");
+    // A tag taken off a lead takes it out of the view.
+    press(&s, &mut state, "<enter> t -call <tab> <enter> <esc>");
+    assert_eq!(state.total, tagged.len() - 1, "the untagged lead left the view");
+    press(&s, &mut state, "# <enter>");
+    assert_eq!(state.total, everyone, "no tag: every lead again");
+    assert!(!screen(&state, 80, 24).contains("tag:"));
+}

@@ -7,6 +7,7 @@
 mod common;
 
 use leadq::domain::time::DAY_MS;
+use leadq::domain::edit::LeadEdit;
 use leadq::domain::{Kind, Millis, Outcome, Stage, Temperature};
 use leadq::remote::client::Client;
 use leadq::service::{
@@ -69,7 +70,35 @@ fn views() -> Vec<Query> {
             today: true,
             ..Query::default()
         },
+        Query {
+            tag: Some("VIP".into()),
+            ..Query::default()
+        },
+        Query {
+            tag: Some("renewal".into()),
+            temperature: Some(Temperature::Warm),
+            all: true,
+            ..Query::default()
+        },
     ]
+}
+
+/// The whole view, in order. A view of one tag is the same view without it, less the leads
+/// whose card does not carry the tag: checked against the leads' own tags, not the index.
+fn whole(s: &dyn LeadService, q: &Query) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
+    let untagged = Query {
+        tag: None,
+        ..q.clone()
+    };
+    Ok(s.list(&untagged)?
+        .iter()
+        .filter(|v| {
+            q.tag.as_ref().is_none_or(|want| {
+                v.lead.tags.iter().any(|t| t.eq_ignore_ascii_case(want))
+            })
+        })
+        .map(|v| v.lead.id)
+        .collect())
 }
 
 /// A client: who it is, the view it has open, and its window.
@@ -110,7 +139,7 @@ fn check(
     c: &mut Client_,
     when: &str,
 ) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
-    let whole: Vec<u64> = s.list(&c.query)?.iter().map(|v| v.lead.id).collect();
+    let whole = whole(s, &c.query)?;
     let page = s.page(&c.query, c.window)?;
     let got: Vec<u64> = page.rows.iter().map(|v| v.lead.id).collect();
     let what = format!(
@@ -152,7 +181,7 @@ fn entry(kind: Kind, outcome: Option<Outcome>) -> LogEntry {
 /// One random write to one random lead.
 fn write(s: &dyn LeadService, rng: &mut ChaCha8Rng, ids: &[u64], now: Millis) {
     let id = ids[rng.random_range(0..ids.len())];
-    let result = match rng.random_range(0..9) {
+    let result = match rng.random_range(0..11) {
         0 | 1 => s.log(id, entry(Kind::Call, Some(Outcome::Connected))),
         2 => s.log(id, entry(Kind::Email, Some(Outcome::Bounced))),
         3 => s.snooze(id, now + rng.random_range(1..100) * HOUR),
@@ -165,6 +194,20 @@ fn write(s: &dyn LeadService, rng: &mut ChaCha8Rng, ids: &[u64], now: Millis) {
         5 => s.set_next(id, Some(now + rng.random_range(1..60) * HOUR)),
         6 => s.set_stage(id, Stage::Nurture, None),
         7 => s.won(id, None),
+        8 => s.edit(
+            id,
+            LeadEdit {
+                tag: vec![["vip", "Renewal"][rng.random_range(0..2)].into()],
+                ..LeadEdit::default()
+            },
+        ),
+        9 => s.edit(
+            id,
+            LeadEdit {
+                untag: vec![["Vip", "renewal"][rng.random_range(0..2)].into()],
+                ..LeadEdit::default()
+            },
+        ),
         _ => s.log(id, entry(Kind::Meeting, None)),
     };
     // Some changes are refused for some leads (a closed lead cannot be snoozed): not what
@@ -415,7 +458,7 @@ impl Held {
     /// What the client holds against a fresh read of the same rows.
     fn check(&self, s: &dyn LeadService, when: &str) -> TestResult {
         let fresh = s.page(&self.query, Window::rows(self.offset, self.limit))?;
-        let whole: Vec<u64> = s.list(&self.query)?.iter().map(|v| v.lead.id).collect();
+        let whole = whole(s, &self.query)?;
         let what = format!(
             "{} on {:?} from row {}, {when}",
             self.who.user, self.query, self.offset

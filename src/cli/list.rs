@@ -33,6 +33,9 @@ pub struct Args {
     pub owner: Option<String>,
     #[arg(long)]
     pub source: Option<String>,
+    /// Only leads that carry this tag (any case)
+    #[arg(long)]
+    pub tag: Option<String>,
     /// Only leads whose follow-up is due by the end of today
     #[arg(long, value_enum)]
     pub due: Option<Due>,
@@ -60,6 +63,7 @@ impl Args {
             stage: None,
             owner: None,
             source: None,
+            tag: None,
             due: None,
             today: false,
             all: false,
@@ -88,6 +92,11 @@ pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
         "me" => OwnerFilter::User(s.identity().user),
         other => OwnerFilter::User(other.to_string()),
     });
+    let tag = match a.tag.as_deref().map(str::trim) {
+        Some("") => return Err(super::usage("--tag names no tag".to_string())),
+        Some(t) => Some(t.strip_prefix('+').unwrap_or(t).to_string()),
+        None => None,
+    };
     Ok(Query {
         temperature: a.temp.map(|t| match t {
             TempArg::Hot => Temperature::Hot,
@@ -97,6 +106,7 @@ pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
         stage,
         owner,
         source: a.source.clone(),
+        tag,
         due_today: a.due.is_some(),
         today: a.today,
         all: a.all,

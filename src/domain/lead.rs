@@ -290,6 +290,12 @@ impl Lead {
         self.snoozed_until.is_some_and(|t| t > now)
     }
 
+    /// Whether the lead carries `tag`: tags are one tag whatever their case.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        let want = tag.trim().to_lowercase();
+        self.tags.iter().any(|t| t.trim().to_lowercase() == want)
+    }
+
     /// Since when the lead has waited for a touch: between leads of one score, the one that
     /// has waited longest comes first in the queue.
     pub fn waiting_since(&self) -> Millis {

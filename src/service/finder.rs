@@ -244,6 +244,26 @@ impl Finder {
                 rows.dedup();
                 rows
             });
+        // A view of one tag looks only at that tag's leads (the index of tags says which).
+        let narrowing = match &q.tag {
+            None => narrowing,
+            Some(tag) => {
+                let mut tagged: Vec<usize> = s
+                    .store
+                    .tagged(tag)?
+                    .into_iter()
+                    .filter_map(|id| self.slot(id))
+                    .collect();
+                tagged.sort_unstable();
+                Some(match narrowing {
+                    None => tagged,
+                    Some(mut rows) => {
+                        rows.retain(|r| tagged.binary_search(r).is_ok());
+                        rows
+                    }
+                })
+            }
+        };
         let hits = self.index.matching(text, narrowing.as_deref(), |slot| {
             row_of(slot).is_some_and(&shows)
         });

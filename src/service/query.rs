@@ -55,7 +55,12 @@ fn matches_lead(q: &Query, lead: &Lead, now: Millis, snooze_ends_by: Millis) -> 
     {
         return false;
     }
-    true
+    has_tag(q, lead)
+}
+
+/// Whether `lead` carries the tag the view shows (any lead, when it shows no tag).
+fn has_tag(q: &Query, lead: &Lead) -> bool {
+    q.tag.as_deref().is_none_or(|want| lead.has_tag(want))
 }
 
 pub fn list(s: &Local, q: &Query) -> Result<Vec<LeadView>, ServiceError> {
@@ -104,6 +109,7 @@ pub fn page(s: &Local, q: &Query, window: Window) -> Result<ViewPage, ServiceErr
             .then_some(&matches as &dyn Fn(&Facts) -> bool),
         counted: false,
         waits_by: q.today.then_some(today.end),
+        tag: q.tag.as_deref(),
     };
     let window = crate::store::Window {
         offset: offset as u64,
@@ -138,6 +144,7 @@ pub(super) fn classes(q: &Query) -> &'static [Class] {
 pub(super) fn place_in(s: &Local, q: &Query, lead: &Lead, now: Millis) -> Option<Place> {
     let (facts, place) = crate::store::standing(s.rules(), lead, now);
     (classes(q).contains(&facts.tally.class)
+        && has_tag(q, lead)
         && matches_tally(s, q, &facts.tally)
         && (!q.today || Today::new(now).has(&facts)))
     .then_some(place)

@@ -137,6 +137,9 @@ pub struct Query {
     pub stage: Option<Stage>,
     pub owner: Option<OwnerFilter>,
     pub source: Option<String>,
+    /// Only leads that carry this tag (in any case).
+    #[serde(default)]
+    pub tag: Option<String>,
     /// Only leads whose next action is due by the end of today.
     pub due_today: bool,
     /// Today's queue: follow-ups due today, hot leads not touched for `STALE_DAYS`, and new

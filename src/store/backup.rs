@@ -397,52 +397,84 @@ impl Store {
     }
 
     /// Builds a new store at `target` (which must not exist) from a backup file. Nothing is
-    /// written unless the whole file reads back with a good checksum.
+    /// written unless the whole file reads back with a good checksum; should the build fail
+    /// part-way, `target` is taken away again. The file is read twice, a piece at a time (to
+    /// check it, then to copy it), and written in small batches: memory stays small whatever
+    /// the backup's size.
     pub fn restore_new(backup: &Path, target: &Path) -> Result<u64, StoreError> {
-        let mut bytes = Vec::new();
-        std::fs::File::open(backup)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| io_err(backup, e))?;
-        let records = parse(&bytes)?;
         if target.exists() {
             return Err(io_err(
                 target,
                 std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
             ));
         }
-        // Each tree's records in order, as one batch: a later record of a key wins.
-        let mut batches: Vec<(&[u8], sled::Batch)> = Vec::new();
-        let mut entries = 0u64;
-        for record in &records {
-            match *record {
-                Record::Tree(name) => match batches.iter().position(|(n, _)| *n == name) {
-                    // Back to a tree seen before: move it last, to go on adding to it.
-                    Some(i) => {
-                        let b = batches.remove(i);
-                        batches.push(b);
-                    }
-                    None => batches.push((name, sled::Batch::default())),
-                },
-                Record::Entry(k, v) => {
-                    let (_, b) = batches.last_mut().expect("checked by parse");
-                    b.insert(k, v);
-                    entries += 1;
-                }
-                Record::Gone(k) => {
-                    let (_, b) = batches.last_mut().expect("checked by parse");
-                    b.remove(k);
-                }
-            }
+        let (body, v1) = check_file(backup)?;
+        let built = Store::build_from(backup, body, v1, target);
+        if built.is_err() {
+            let _ = std::fs::remove_dir_all(target);
         }
+        built
+    }
+
+    /// Writes the records of a checked backup file into a new store at `target`.
+    fn build_from(backup: &Path, body: u64, v1: bool, target: &Path) -> Result<u64, StoreError> {
+        let file = std::fs::File::open(backup).map_err(|e| io_err(backup, e))?;
+        let mut records = Records {
+            from: std::io::BufReader::new(file),
+            path: backup,
+            left: body,
+            v1,
+            entries_left: 0,
+        };
+        records.skip(MAGIC.len() as u64)?;
         let store = Store::open(target, super::DEFAULT_CACHE_BYTES)?;
         let during = |e: sled::Error| super::write::Failure::During(e.into());
-        store.writing(bytes.len() as u64, |t, _| {
-            for (name, batch) in batches {
-                let tree = t.db.open_tree(name).map_err(during)?;
-                tree.clear().map_err(during)?;
-                tree.apply_batch(batch).map_err(during)?;
+        let entries = store.writing(body, |t, _| {
+            let mut entries = 0u64;
+            let mut seen: Vec<Vec<u8>> = Vec::new();
+            let mut tree: Option<sled::Tree> = None;
+            let mut batch = sled::Batch::default();
+            let mut in_batch = 0usize;
+            let flush = |tree: &Option<sled::Tree>, batch: &mut sled::Batch| match tree {
+                Some(t) => t.apply_batch(std::mem::take(batch)),
+                None => Ok(()),
+            };
+            while let Some(record) = records.next()? {
+                match record {
+                    Record::Tree(name) => {
+                        flush(&tree, &mut batch).map_err(during)?;
+                        in_batch = 0;
+                        let t = t.db.open_tree(&name).map_err(during)?;
+                        // A tree's first records replace what the new store made of it (its
+                        // meta); going back to a tree seen before adds to it.
+                        if !seen.contains(&name) {
+                            t.clear().map_err(during)?;
+                            seen.push(name);
+                        }
+                        tree = Some(t);
+                    }
+                    Record::Entry(..) | Record::Gone(_) if tree.is_none() => {
+                        return Err(bad("an entry comes before any tree").into());
+                    }
+                    Record::Entry(k, v) => {
+                        batch.insert(k, v);
+                        entries += 1;
+                        in_batch += 1;
+                    }
+                    Record::Gone(k) => {
+                        batch.remove(k);
+                        in_batch += 1;
+                    }
+                }
+                // Small batches: sled holds a batch's pages while it applies it.
+                if in_batch >= RESTORE_BATCH {
+                    flush(&tree, &mut batch).map_err(during)?;
+                    in_batch = 0;
+                }
             }
-            t.flush().map_err(super::write::Failure::During)
+            flush(&tree, &mut batch).map_err(during)?;
+            t.flush().map_err(super::write::Failure::During)?;
+            Ok(entries)
         })?;
         drop(store);
         // The restored store's own meta says what it holds; the seal of the empty store built
@@ -452,65 +484,116 @@ impl Store {
     }
 }
 
+/// Entries per batch as a store is built from a backup.
+const RESTORE_BATCH: usize = 256;
+
 /// A record of a backup file.
-enum Record<'a> {
-    Tree(&'a [u8]),
-    Entry(&'a [u8], &'a [u8]),
-    Gone(&'a [u8]),
+enum Record {
+    Tree(Vec<u8>),
+    Entry(Vec<u8>, Vec<u8>),
+    Gone(Vec<u8>),
 }
 
-fn parse(bytes: &[u8]) -> Result<Vec<Record<'_>>, StoreError> {
-    let v1 = bytes.get(..8) == Some(&MAGIC_V1[..]);
-    if bytes.len() < MAGIC.len() + 9 || !(v1 || &bytes[..8] == MAGIC) {
+/// Checks a backup file: its format, and its checksum over the whole body, read a piece at a
+/// time. Returns the body's length (all but the checksum) and whether it is of format 1.
+fn check_file(path: &Path) -> Result<(u64, bool), StoreError> {
+    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let len = file.metadata().map_err(|e| io_err(path, e))?.len();
+    let mut from = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut magic = [0u8; 8];
+    if len < MAGIC.len() as u64 + 9 || from.read_exact(&mut magic).is_err() {
         return Err(bad("it is not a leadq backup"));
     }
-    let (body, sum) = bytes.split_at(bytes.len() - 8);
-    let want = u64::from_be_bytes(sum.try_into().expect("8 bytes"));
-    if fnv(0xcbf2_9ce4_8422_2325, body) != want {
+    let v1 = &magic == MAGIC_V1;
+    if !v1 && &magic != MAGIC {
+        return Err(bad("it is not a leadq backup"));
+    }
+    let body = len - 8;
+    let mut hash = fnv(0xcbf2_9ce4_8422_2325, &magic);
+    let mut left = body - magic.len() as u64;
+    let mut buf = vec![0u8; 1 << 16];
+    while left > 0 {
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        from.read_exact(&mut buf[..n])
+            .map_err(|e| io_err(path, e))?;
+        hash = fnv(hash, &buf[..n]);
+        left -= n as u64;
+    }
+    let mut sum = [0u8; 8];
+    from.read_exact(&mut sum).map_err(|e| io_err(path, e))?;
+    if hash != u64::from_be_bytes(sum) {
         return Err(bad(
             "its checksum does not match: the file is damaged or cut short",
         ));
     }
-    let mut at = 8;
-    let take = |at: &mut usize, n: usize| -> Result<&[u8], StoreError> {
-        let s = body
-            .get(*at..at.saturating_add(n))
-            .ok_or_else(|| bad("it ends early"))?;
-        *at += n;
-        Ok(s)
-    };
-    let blob = |at: &mut usize| -> Result<&[u8], StoreError> {
-        let n = u32::from_be_bytes(take(at, 4)?.try_into().expect("4 bytes")) as usize;
-        take(at, n)
-    };
-    let mut records = Vec::new();
-    loop {
-        match (take(&mut at, 1)?[0], v1) {
-            (TAG_END, _) => break,
+    Ok((body, v1))
+}
+
+/// The records of a checked backup file, read in order.
+struct Records<'p, R: Read> {
+    from: R,
+    path: &'p Path,
+    /// Bytes of the body not read yet: no part may claim more.
+    left: u64,
+    v1: bool,
+    /// Format 1: entries of the current tree still to come.
+    entries_left: u64,
+}
+
+impl<R: Read> Records<'_, R> {
+    fn take(&mut self, n: u64) -> Result<Vec<u8>, StoreError> {
+        if n > self.left {
+            return Err(bad("it ends early"));
+        }
+        let mut out = vec![0u8; usize::try_from(n).map_err(|_| bad("it ends early"))?];
+        self.from
+            .read_exact(&mut out)
+            .map_err(|e| io_err(self.path, e))?;
+        self.left -= n;
+        Ok(out)
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), StoreError> {
+        self.take(n).map(drop)
+    }
+
+    fn number(&mut self, bytes: u64) -> Result<u64, StoreError> {
+        Ok(self
+            .take(bytes)?
+            .iter()
+            .fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+    }
+
+    fn blob(&mut self) -> Result<Vec<u8>, StoreError> {
+        let n = self.number(4)?;
+        self.take(n)
+    }
+
+    /// The next record; None at the end.
+    fn next(&mut self) -> Result<Option<Record>, StoreError> {
+        if self.v1 && self.entries_left > 0 {
+            self.entries_left -= 1;
+            let k = self.blob()?;
+            return Ok(Some(Record::Entry(k, self.blob()?)));
+        }
+        let tag = self.take(1)?[0];
+        Ok(Some(match (tag, self.v1) {
+            (TAG_END, _) => return Ok(None),
             // Format 1: a tree, its count, then that many entries.
             (TAG_TREE, true) => {
-                records.push(Record::Tree(blob(&mut at)?));
-                let count = u64::from_be_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
-                for _ in 0..count {
-                    let k = blob(&mut at)?;
-                    records.push(Record::Entry(k, blob(&mut at)?));
-                }
+                let name = self.blob()?;
+                self.entries_left = self.number(8)?;
+                Record::Tree(name)
             }
-            (TAG_TREE, false) => records.push(Record::Tree(blob(&mut at)?)),
+            (TAG_TREE, false) => Record::Tree(self.blob()?),
             (TAG_ENTRY, false) => {
-                let k = blob(&mut at)?;
-                records.push(Record::Entry(k, blob(&mut at)?));
+                let k = self.blob()?;
+                Record::Entry(k, self.blob()?)
             }
-            (TAG_GONE, false) => records.push(Record::Gone(blob(&mut at)?)),
+            (TAG_GONE, false) => Record::Gone(self.blob()?),
             (t, _) => return Err(bad(format!("unknown record tag {t}"))),
-        }
+        }))
     }
-    if records.iter().any(|r| !matches!(r, Record::Tree(_)))
-        && !matches!(records.first(), Some(Record::Tree(_)))
-    {
-        return Err(bad("an entry comes before any tree"));
-    }
-    Ok(records)
 }
 
 impl Store {
@@ -608,9 +691,26 @@ mod tests {
         body.push(TAG_END);
         let sum = fnv(0xcbf2_9ce4_8422_2325, &body);
         body.extend_from_slice(&sum.to_be_bytes());
-        let records = parse(&body).expect("a format-1 file parses");
-        assert!(matches!(records[0], Record::Tree(b"meta")));
-        assert!(matches!(records[1], Record::Entry(b"schema", v) if v == 2u32.to_be_bytes()));
-        assert_eq!(records.len(), 2);
+        let dir = tempfile::tempdir().expect("a folder");
+        let path = dir.path().join("old.lqb");
+        std::fs::write(&path, &body).expect("written");
+        let (len, v1) = check_file(&path).expect("a format-1 file checks");
+        assert!(v1);
+        let mut records = Records {
+            from: &body[MAGIC.len()..],
+            path: &path,
+            left: len - MAGIC.len() as u64,
+            v1,
+            entries_left: 0,
+        };
+        let mut read = Vec::new();
+        while let Some(r) = records.next().expect("a format-1 file reads") {
+            read.push(r);
+        }
+        assert!(matches!(&read[0], Record::Tree(n) if n == b"meta"));
+        assert!(
+            matches!(&read[1], Record::Entry(k, v) if k == b"schema" && v == &2u32.to_be_bytes())
+        );
+        assert_eq!(read.len(), 2);
     }
 }

@@ -16,6 +16,9 @@
 //!   record stands, with its tally, so that a view reads a page from either end of it.
 //! - `tags`: how many leads of each owner (or of the pool) carry each tag, so that a rep's
 //!   completion offers the tags of the leads they may see.
+//! - `by_tag` and `tag_tallies`: the queue index and the kept counts by tally of each tag
+//!   (`keys::tag_prefix` before a rank key or a tally), so that a view of one tag reads its
+//!   page and its total as the queue's are read, not the tag's every lead.
 //! - `by_email`, `by_phone`: the dedupe keys (a normalised e-mail; a phone's digits with the
 //!   country code, `Store::use_country_code`), each naming its lead. Where two leads hold one
 //!   key (an import told not to merge), the later lead's id is filed, as the writes file it.
@@ -49,6 +52,8 @@ struct Recount {
     /// The phone index, when the store knows its country code.
     phones: Option<Filed>,
     tags: TallyMap,
+    members: Filed,
+    tag_tallies: TallyMap,
 }
 
 /// How a problem with the derived data starts (`Problem::rebuildable`).
@@ -97,6 +102,29 @@ impl Trees {
                 *b.tag_deltas.entry(k).or_default() -= 1;
             }
         }
+        // Each tag's queue index and counts, as the queue's own.
+        let new_rank = self.rank_key(after);
+        let new_tally = Tally::of(after).encode();
+        let new_tags = tag_prefixes(after);
+        if let Some(before) = before {
+            let old_rank = self.rank_key(before);
+            let old_tally = Tally::of(before).encode();
+            for p in tag_prefixes(before) {
+                if old_rank != new_rank || !new_tags.contains(&p) {
+                    b.by_tag.remove(keys::tagged(&p, &old_rank));
+                }
+                *b.tag_tally_deltas
+                    .entry(keys::tagged(&p, &old_tally))
+                    .or_default() -= 1;
+            }
+        }
+        let value = Trees::rank_value(after);
+        for p in &new_tags {
+            b.by_tag.insert(keys::tagged(p, &new_rank), value.as_slice());
+            *b.tag_tally_deltas
+                .entry(keys::tagged(p, &new_tally))
+                .or_default() += 1;
+        }
         let was = before.and_then(tally::wait_ends);
         let will = tally::wait_ends(after);
         if was != will {
@@ -123,6 +151,14 @@ impl Trees {
         }
         for k in tag_keys(before) {
             *b.tag_deltas.entry(k).or_default() -= 1;
+        }
+        let rank = self.rank_key(before);
+        let tally = Tally::of(before).encode();
+        for p in tag_prefixes(before) {
+            b.by_tag.remove(keys::tagged(&p, &rank));
+            *b.tag_tally_deltas
+                .entry(keys::tagged(&p, &tally))
+                .or_default() -= 1;
         }
     }
 
@@ -162,6 +198,19 @@ impl Trees {
                 n => b.tags.insert(tag, &n.to_be_bytes()),
             }
         }
+        for (key, delta) in std::mem::take(&mut b.tag_tally_deltas) {
+            if delta == 0 {
+                continue;
+            }
+            let n = match self.tag_tallies.get(&key)? {
+                Some(v) => count(&v)?,
+                None => 0,
+            };
+            match n.saturating_add_signed(delta) {
+                0 => b.tag_tallies.remove(key),
+                n => b.tag_tallies.insert(key, &n.to_be_bytes()),
+            }
+        }
         Ok(())
     }
 
@@ -175,21 +224,63 @@ impl Trees {
         Ok(out)
     }
 
-    /// Counts the leads of each tag again and writes the `tags` tree (a migration).
+    /// Counts the leads of each tag again and writes the `tags` and `by_tag` trees (a
+    /// migration).
     pub(super) fn rebuild_tags(&self) -> Result<(), StoreError> {
         let mut tags = TallyMap::new();
+        let mut members = Vec::new();
+        let mut tag_tallies = TallyMap::new();
         for v in self.leads.iter().values() {
             let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
             for k in tag_keys(&lead) {
                 *tags.entry(k).or_default() += 1;
             }
+            self.count_tags(&lead, &mut members, &mut tag_tallies);
         }
-        self.tags.clear()?;
-        let mut batch = sled::Batch::default();
-        for (k, n) in &tags {
-            batch.insert(k.as_slice(), &n.to_be_bytes());
+        members.sort_unstable();
+        self.write_tags(&tags, &members, &tag_tallies)
+    }
+
+    /// A lead's entries in `by_tag` and its part in `tag_tallies`, for a recount.
+    fn count_tags(&self, lead: &Lead, members: &mut Filed, tag_tallies: &mut TallyMap) {
+        let prefixes = tag_prefixes(lead);
+        if prefixes.is_empty() {
+            return;
         }
-        self.tags.apply_batch(batch)?;
+        let rank = self.rank_key(lead);
+        let value = Trees::rank_value(lead);
+        let tally = Tally::of(lead).encode();
+        for p in prefixes {
+            members.push((keys::tagged(&p, &rank), value.clone()));
+            *tag_tallies.entry(keys::tagged(&p, &tally)).or_default() += 1;
+        }
+    }
+
+    /// Writes the `tags`, `by_tag` and `tag_tallies` trees anew.
+    fn write_tags(
+        &self,
+        tags: &TallyMap,
+        members: &Filed,
+        tag_tallies: &TallyMap,
+    ) -> Result<(), StoreError> {
+        for (tree, counts) in [(&self.tags, tags), (&self.tag_tallies, tag_tallies)] {
+            tree.clear()?;
+            for chunk in counts.iter().collect::<Vec<_>>().chunks(REBUILD_BATCH) {
+                let mut batch = sled::Batch::default();
+                for (k, n) in chunk {
+                    batch.insert(k.as_slice(), &n.to_be_bytes());
+                }
+                tree.apply_batch(batch)?;
+            }
+        }
+        self.by_tag.clear()?;
+        for chunk in members.chunks(REBUILD_BATCH) {
+            let mut batch = sled::Batch::default();
+            for (k, v) in chunk {
+                batch.insert(k.as_slice(), v.as_slice());
+            }
+            self.by_tag.apply_batch(batch)?;
+        }
         Ok(())
     }
 
@@ -231,6 +322,8 @@ impl Trees {
     fn recount_derived(&self) -> Result<Recount, StoreError> {
         let mut tallies = TallyMap::new();
         let mut tags = TallyMap::new();
+        let mut members = Vec::new();
+        let mut tag_tallies = TallyMap::new();
         let mut changes = Vec::new();
         let mut waits = Vec::new();
         let mut ranks = Vec::with_capacity(self.leads.len());
@@ -252,6 +345,7 @@ impl Trees {
             for k in tag_keys(&lead) {
                 *tags.entry(k).or_default() += 1;
             }
+            self.count_tags(&lead, &mut members, &mut tag_tallies);
             ranks.push((self.rank_key(&lead).to_vec(), Trees::rank_value(&lead)));
             *tallies.entry(Tally::of(&lead).encode()).or_default() += 1;
             if let Some(at) = tally::next_change(&self.rules, &lead) {
@@ -264,6 +358,7 @@ impl Trees {
         changes.sort_unstable();
         waits.sort_unstable();
         ranks.sort_unstable();
+        members.sort_unstable();
         Ok(Recount {
             tallies,
             changes,
@@ -275,6 +370,8 @@ impl Trees {
                 .is_some()
                 .then(|| phones.into_iter().collect()),
             tags,
+            members,
+            tag_tallies,
         })
     }
 
@@ -288,17 +385,14 @@ impl Trees {
             emails,
             phones,
             tags,
+            members,
+            tag_tallies,
         } = self.recount_derived()?;
         self.tallies.clear()?;
         self.by_change.clear()?;
         self.by_wait.clear()?;
         self.by_rank.clear()?;
-        self.tags.clear()?;
-        let mut batch = sled::Batch::default();
-        for (k, n) in &tags {
-            batch.insert(k.as_slice(), &n.to_be_bytes());
-        }
-        self.tags.apply_batch(batch)?;
+        self.write_tags(&tags, &members, &tag_tallies)?;
         self.by_email.clear()?;
         // Without a known country code the phone index stays as written.
         let phones = match phones {
@@ -347,6 +441,8 @@ impl Trees {
             emails,
             phones,
             tags,
+            members,
+            tag_tallies,
         } = self.recount_derived()?;
         let mut out = Vec::new();
         let kept_tags = self.read_tags()?;
@@ -355,6 +451,15 @@ impl Trees {
                 "{DERIVED}the counts of tags differ from a recount ({} kept, {} counted)",
                 kept_tags.len(),
                 tags.len()
+            ));
+        }
+        let kept = read_counts(&self.tag_tallies, ..)?;
+        if kept != tag_tallies {
+            out.push(format!(
+                "{DERIVED}the counts of each tag's leads differ from a recount ({} kept, {} \
+                 counted)",
+                kept.len(),
+                tag_tallies.len()
             ));
         }
 
@@ -387,6 +492,7 @@ impl Trees {
             (&self.by_wait, waits, "the index of waits"),
             (&self.by_rank, ranks, "the queue index"),
             (&self.by_email, emails, "the index of e-mails"),
+            (&self.by_tag, members, "the index of tags"),
         ];
         if let Some(phones) = phones {
             indexes.push((&self.by_phone, phones, "the index of phones"));
@@ -527,29 +633,7 @@ impl Store {
     /// is in it whole or not at all.
     pub fn tallies_at(&self, now: Millis) -> Result<BTreeMap<Tally, u64>, StoreError> {
         let t = self.read()?;
-        let r = (|| {
-            let mut counts: BTreeMap<Tally, i64> = BTreeMap::new();
-            for (k, n) in &t.tally_counts {
-                let tally = Tally::decode(k).ok_or_else(|| StoreError::Corrupt {
-                    what: "kept counts",
-                    reason: "an entry leadq cannot read".into(),
-                })?;
-                *counts.entry(tally).or_default() += i64::try_from(*n).unwrap_or(i64::MAX);
-            }
-            for id in changes_until_in(&t, now)? {
-                let Some(lead) = t.lead(id)? else { continue };
-                let (was, is) = (Tally::of(&lead), Tally::at(&t.rules, &lead, now));
-                if was != is {
-                    *counts.entry(was).or_default() -= 1;
-                    *counts.entry(is).or_default() += 1;
-                }
-            }
-            Ok(counts
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(t, n)| (t, n as u64))
-                .collect())
-        })();
+        let r = t.counts_at(now, None);
         self.seen(r)
     }
 
@@ -642,6 +726,57 @@ impl Store {
     }
 }
 
+impl Trees {
+    /// How many leads (of `tag`, or all) there are of each tally as of `now`: the kept
+    /// counts, with the leads whose moment of change has come counted again where they are
+    /// now.
+    pub(super) fn counts_at(
+        &self,
+        now: Millis,
+        tag: Option<&str>,
+    ) -> Result<BTreeMap<Tally, u64>, StoreError> {
+        let mut counts: BTreeMap<Tally, i64> = BTreeMap::new();
+        let mut add = |k: &[u8], n: u64| -> Result<(), StoreError> {
+            let tally = Tally::decode(k).ok_or_else(|| StoreError::Corrupt {
+                what: "kept counts",
+                reason: "an entry leadq cannot read".into(),
+            })?;
+            *counts.entry(tally).or_default() += i64::try_from(n).unwrap_or(i64::MAX);
+            Ok(())
+        };
+        match tag {
+            None => {
+                for (k, n) in &self.tally_counts {
+                    add(k, *n)?;
+                }
+            }
+            Some(tag) => {
+                let prefix = keys::tag_prefix(tag);
+                for item in self.tag_tallies.scan_prefix(&prefix) {
+                    let (k, v) = item?;
+                    add(&k[prefix.len()..], count(&v)?)?;
+                }
+            }
+        }
+        for id in changes_until_in(self, now)? {
+            let Some(lead) = self.lead(id)? else { continue };
+            if tag.is_some_and(|t| !lead.has_tag(t)) {
+                continue;
+            }
+            let (was, is) = (Tally::of(&lead), Tally::at(&self.rules, &lead, now));
+            if was != is {
+                *counts.entry(was).or_default() -= 1;
+                *counts.entry(is).or_default() += 1;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| (t, n as u64))
+            .collect())
+    }
+}
+
 pub(super) fn changes_until_in(t: &Trees, now: Millis) -> Result<Vec<LeadId>, StoreError> {
     let mut out = Vec::new();
     for k in t
@@ -667,6 +802,28 @@ fn count(v: &[u8]) -> Result<u64, StoreError> {
             what: "kept counts",
             reason: format!("a count of {} bytes", v.len()),
         })
+}
+
+/// A lead's tags as `by_tag` and `tag_tallies` file them (`keys::tag_prefix`), each once
+/// (two tags that differ only in a case Unicode folds are one).
+fn tag_prefixes(lead: &Lead) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = lead.tags.iter().map(|t| keys::tag_prefix(t)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The counts a derived tree keeps in `range`, by key.
+fn read_counts(
+    tree: &sled::Tree,
+    range: impl std::ops::RangeBounds<Vec<u8>>,
+) -> Result<TallyMap, StoreError> {
+    let mut out = TallyMap::new();
+    for item in tree.range(range) {
+        let (k, v) = item?;
+        out.insert(k.to_vec(), count(&v)?);
+    }
+    Ok(out)
 }
 
 /// A lead's entries in the `tags` tree: its owner (empty for the pool), a zero byte, a tag.

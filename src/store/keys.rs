@@ -15,6 +15,8 @@
 //! |             | (sign-flipped), id u64                     |                  |
 //! | by_followup | next action i64 (sign-flipped), id u64     | empty            |
 //! | tags        | owner (empty: the pool), 0, tag            | count u64        |
+//! | by_tag      | tag (`tag_prefix`), rank key               | the lead's tally |
+//! | tag_tallies | tag (`tag_prefix`), tally                  | count u64        |
 //! | erased      | id u64                                     | who, tab, millis |
 //! | merged      | id u64 (merged away)                       | id u64 (survivor)|
 //! | not_dupes   | id u64 a, id u64 b (a < b)                 | who, tab, millis |
@@ -117,4 +119,21 @@ pub fn followup(at: Millis, lead: LeadId) -> [u8; 16] {
 
 pub fn read_followup(key: &[u8]) -> Option<(Millis, LeadId)> {
     Some((read_time(key)?, read_id(key.get(8..)?)?))
+}
+
+/// How a tag starts its keys in `by_tag` and `tag_tallies`: its length (u16) and the tag in
+/// lower case (tags are one tag whatever their case). The length makes the prefix of one
+/// tag never the start of another's.
+pub fn tag_prefix(tag: &str) -> Vec<u8> {
+    let lower = tag.trim().to_lowercase();
+    let len = u16::try_from(lower.len()).unwrap_or(u16::MAX);
+    let mut k = Vec::with_capacity(2 + lower.len() + RANK_KEY);
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(lower.as_bytes());
+    k
+}
+
+/// A tag's prefix followed by more: a rank key (`by_tag`) or a tally (`tag_tallies`).
+pub fn tagged(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+    [prefix, rest].concat()
 }

@@ -73,8 +73,8 @@ impl Trees {
             // 9 adds to the coming changes when an open lead goes stale; 10 counts stale
             // and untouched leads.
             self.rebuild_derived()?;
-        } else if from < 11 {
-            // 11 counts the leads of each tag.
+        } else if from < 12 {
+            // 11 counts the leads of each tag; 12 files the leads of each tag (`by_tag`).
             self.rebuild_tags()?;
         }
         self.meta

@@ -56,7 +56,7 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
 /// goes stale (today's queue takes a hot one in then). 10: the kept counts say which open leads
 /// are stale or never touched, so that today's queue is counted from them.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -105,6 +105,10 @@ pub(crate) struct Trees {
     by_wait: Tree,
     /// How many leads carry each tag.
     tags: Tree,
+    /// The queue index of each tag: its leads under their rank keys (`keys::tag_prefix`).
+    by_tag: Tree,
+    /// How many leads of each tag have each tally.
+    tag_tallies: Tree,
     /// Pairs of leads a manager said are not one person (`leadq dupes --not`): (a, b), a < b,
     /// to who said so and when.
     not_dupes: Tree,
@@ -667,6 +671,8 @@ impl Trees {
             by_change: tree("by_change")?,
             by_wait: tree("by_wait")?,
             tags: tree("tags")?,
+            by_tag: tree("by_tag")?,
+            tag_tallies: tree("tag_tallies")?,
             not_dupes: tree("not_dupes")?,
             merged: tree("merged")?,
             erased: tree("erased")?,

@@ -29,6 +29,8 @@ pub struct ViewSpec<'a> {
     /// (today's queue: the end of today): they are read from the index of waits and placed
     /// by hand, not looked for among every waiting lead.
     pub waits_by: Option<Millis>,
+    /// Only the leads of this tag: read from the tag's own queue index and counts.
+    pub tag: Option<&'a str>,
 }
 
 impl ViewSpec<'_> {
@@ -103,6 +105,13 @@ impl Bounds {
 type Stream<'a> = Box<dyn Iterator<Item = Result<(Place, LeadId), StoreError>> + 'a>;
 
 impl Store {
+    /// The leads that carry `tag` (in any case), in id order.
+    pub fn tagged(&self, tag: &str) -> Result<Vec<LeadId>, StoreError> {
+        let t = self.read()?;
+        let r = tagged_in(&t, tag);
+        self.seen(r)
+    }
+
     /// One page of the view `spec` as of `now`: one read, so a write is in it whole or not at
     /// all. An offset past the end gives the last page.
     pub fn page(
@@ -125,7 +134,7 @@ impl Store {
             let mut total: u64 = if counted {
                 0
             } else {
-                self.tallies_at(now)?
+                t.counts_at(now, spec.tag)?
                     .into_iter()
                     .filter(|(tally, _)| {
                         streamed.contains(&tally.class)
@@ -143,15 +152,16 @@ impl Store {
             // The leads whose moment has come, where they are now.
             let due = super::derived::changes_until_in(&t, now)?;
             let stale: HashSet<LeadId> = due.iter().copied().collect();
+            let carries = |lead: &Lead| spec.tag.is_none_or(|tag| lead.has_tag(tag));
             let place_now = |lead: &Lead| -> Option<Place> {
                 let (facts, p) = standing(&t.rules, lead, now);
-                spec.shows(&facts).then_some(p)
+                (carries(lead) && spec.shows(&facts)).then_some(p)
             };
             let mut moved: Vec<(Place, LeadId)> = Vec::new();
             let mut placed_waiting = 0u64;
             let mut place_by_hand = |lead: &Lead, moved: &mut Vec<(Place, LeadId)>| {
                 let (facts, p) = standing(&t.rules, lead, now);
-                if spec.shows(&facts) {
+                if carries(lead) && spec.shows(&facts) {
                     moved.push((p, lead.id));
                     if spec.waits_by.is_some() && facts.tally.class == Class::Waiting {
                         placed_waiting += 1;
@@ -184,10 +194,15 @@ impl Store {
             }
             moved.sort_unstable();
             moved.dedup();
+            // The queue index, or the tag's own.
+            let (index, prefix) = match spec.tag {
+                Some(tag) => (&t.by_tag, keys::tag_prefix(tag)),
+                None => (&t.by_rank, Vec::new()),
+            };
             let bounded = |from_top: bool, bounds: Bounds| -> Vec<Stream<'_>> {
                 let mut out: Vec<Stream<'_>> = Vec::new();
                 for &class in &streamed {
-                    out.push(segment(&t.by_rank, class, spec, &stale, from_top, bounds));
+                    out.push(segment(index, &prefix, class, spec, &stale, from_top, bounds));
                 }
                 let mut moved: Vec<_> = moved
                     .iter()
@@ -325,10 +340,23 @@ impl Store {
     }
 }
 
+/// The leads filed under `tag`, in queue order as their records stand.
+fn tagged_in(t: &super::Trees, tag: &str) -> Result<Vec<LeadId>, StoreError> {
+    let prefix = keys::tag_prefix(tag);
+    let mut out = Vec::new();
+    for item in t.by_tag.scan_prefix(&prefix).keys() {
+        let k = item?;
+        let (_, _, _, _, id) = keys::read_rank(&k[prefix.len()..]).ok_or_else(unreadable)?;
+        out.push(id);
+    }
+    Ok(out)
+}
+
 /// A class's segment of the queue index, from its top or its bottom, without the leads whose
 /// moment has come (`stale`: placed by hand) or that the view does not show.
 fn segment<'a>(
     tree: &'a sled::Tree,
+    prefix: &[u8],
     class: Class,
     spec: &'a ViewSpec<'_>,
     stale: &'a HashSet<LeadId>,
@@ -337,17 +365,19 @@ fn segment<'a>(
 ) -> Stream<'a> {
     let c = class as u8;
     let key = |p: Place| {
-        let mut k = Vec::with_capacity(keys::RANK_KEY);
+        let mut k = Vec::with_capacity(prefix.len() + keys::RANK_KEY);
+        k.extend_from_slice(prefix);
         k.push(c);
         k.extend_from_slice(&p);
         k
     };
-    let mut start = vec![c];
+    let mut start = keys::tagged(prefix, &[c]);
     let mut end = if spec.floor > 0 {
-        keys::rank_from(c, spec.floor - 1).to_vec()
+        keys::tagged(prefix, &keys::rank_from(c, spec.floor - 1))
     } else {
-        vec![c + 1]
+        keys::tagged(prefix, &[c + 1])
     };
+    let skip = prefix.len();
     if let Some(lo) = bounds.lo {
         start = start.max(key(lo));
     }
@@ -368,7 +398,10 @@ fn segment<'a>(
             Ok(kv) => kv,
             Err(e) => return Some(Err(e.into())),
         };
-        let Some((_, _, _, _, id)) = keys::read_rank(&k) else {
+        let Some(k) = k.get(skip..) else {
+            return Some(Err(unreadable()));
+        };
+        let Some((_, _, _, _, id)) = keys::read_rank(k) else {
             return Some(Err(unreadable()));
         };
         if stale.contains(&id) {
@@ -381,7 +414,7 @@ fn segment<'a>(
                 None => return Some(Err(unreadable())),
             }
         }
-        Some(place(&k).map(|p| (p, id)).ok_or_else(unreadable))
+        Some(place(k).map(|p| (p, id)).ok_or_else(unreadable))
     }))
 }
 

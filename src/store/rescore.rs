@@ -39,7 +39,7 @@ impl Store {
             });
         }
         self.writing(super::size_of(writes), |t, _| {
-            let mut b = t.stage_rescore(writes);
+            let mut b = t.stage_rescore(writes)?;
             let counts = b.counts;
             let tallies = b.tallies_after.take();
             t.apply_untransacted(b).map_err(Failure::During)?;
@@ -57,7 +57,7 @@ impl Store {
     pub fn rescore_cut_short(&self, writes: &[LeadWrite]) -> Result<(), StoreError> {
         self.begin_rescore()?;
         self.writing(0, |t, _| {
-            let b = t.stage_rescore(writes);
+            let b = t.stage_rescore(writes)?;
             b.leads.apply_each(&t.leads)?;
             t.flush().map_err(Failure::During)
         })
@@ -97,7 +97,7 @@ impl Trees {
     /// The changes of a chunk of rescores: each lead's record, and its rank key moved. The
     /// rank keys go out and in sorted (all out before any in: one lead's new key may be its
     /// old), so that sled walks its index in order.
-    fn stage_rescore(&self, writes: &[LeadWrite]) -> Batches {
+    fn stage_rescore(&self, writes: &[LeadWrite]) -> Result<Batches, StoreError> {
         let mut b = Batches {
             counts: Counts {
                 generation: self.counts.generation + 1,
@@ -127,7 +127,9 @@ impl Trees {
         let (key, value) = b.counts.meta_entry();
         b.meta.insert(key, &value);
         self.stage_tallies(&mut b, &self.tally_counts);
-        b
+        // A lead's temperature moves its tag's counts.
+        self.stage_tags(&mut b)?;
+        Ok(b)
     }
 
     /// On open: a rescore cut short leaves the mark; the rank index is rebuilt from the leads.

@@ -49,11 +49,16 @@ pub(super) struct Batches {
     pub by_change: Ops,
     pub by_wait: Ops,
     pub tags: Ops,
+    pub by_tag: Ops,
+    pub tag_tallies: Ops,
     pub not_dupes: Ops,
     pub merged: Ops,
     pub erased: Ops,
     /// How many leads carry each tag, moved by the write (turned into `tags` at the end).
     pub tag_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
+    /// How many leads of each tag have each tally, moved by the write (turned into
+    /// `tag_tallies` at the end).
+    pub tag_tally_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// How the write moves the kept counts, by tally (turned into `tallies` at the end).
     pub tally_deltas: std::collections::BTreeMap<Vec<u8>, i64>,
     /// The kept counts once the write is applied.
@@ -258,6 +263,8 @@ impl Trees {
             ("by_change", &b.by_change),
             ("by_wait", &b.by_wait),
             ("tags", &b.tags),
+            ("by_tag", &b.by_tag),
+            ("tag_tallies", &b.tag_tallies),
             ("not_dupes", &b.not_dupes),
             ("merged", &b.merged),
             ("erased", &b.erased),
@@ -282,6 +289,8 @@ impl Trees {
             &self.by_change,
             &self.by_wait,
             &self.tags,
+            &self.by_tag,
+            &self.tag_tallies,
             &self.not_dupes,
             &self.merged,
             &self.erased,
@@ -298,6 +307,8 @@ impl Trees {
             b.by_change.to_batch(),
             b.by_wait.to_batch(),
             b.tags.to_batch(),
+            b.by_tag.to_batch(),
+            b.tag_tallies.to_batch(),
             b.not_dupes.to_batch(),
             b.merged.to_batch(),
             b.erased.to_batch(),
@@ -331,6 +342,8 @@ impl Trees {
             by_change,
             by_wait,
             tags,
+            by_tag,
+            tag_tallies,
             ..
         } = b;
         std::thread::scope(|scope| {
@@ -349,6 +362,8 @@ impl Trees {
                 .and_then(|()| by_wait.apply_each(&self.by_wait))
                 .and_then(|()| tallies.apply_each(&self.tallies))
                 .and_then(|()| tags.apply_each(&self.tags))
+                .and_then(|()| by_tag.apply_each(&self.by_tag))
+                .and_then(|()| tag_tallies.apply_each(&self.tag_tallies))
                 .and_then(|()| meta.apply_each(&self.meta));
             let records = records.join().expect("a store writer thread panicked");
             records.and(indexes)

@@ -23,6 +23,7 @@ pub enum Action {
     ViewAll,
     FilterStage,
     FilterSource,
+    FilterTag,
     Search,
     LogCall,
     LogEmail,
@@ -46,7 +47,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 38] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -64,6 +65,7 @@ impl Action {
         Action::ViewAll,
         Action::FilterStage,
         Action::FilterSource,
+        Action::FilterTag,
         Action::Search,
         Action::LogCall,
         Action::LogEmail,
@@ -106,6 +108,7 @@ impl Action {
             Action::ViewAll => "view: all open leads",
             Action::FilterStage => "filter by stage",
             Action::FilterSource => "filter by source",
+            Action::FilterTag => "filter by tag",
             Action::Search => "search (fuzzy)",
             Action::LogCall => "log a call",
             Action::LogEmail => "log an e-mail",

@@ -100,6 +100,8 @@ pub enum Ask {
     /// Tags to add (+name or a bare name) and remove (-name); tab completes from the tags
     /// in use.
     Tags(Vec<String>),
+    /// The tag the queue shows (empty: any); tab completes from the tags in use.
+    FilterTag(Vec<String>),
     /// "yes" erases the lead for good.
     Erase,
 }
@@ -200,6 +202,7 @@ pub struct State {
     pub view: View,
     pub stage_filter: Option<Stage>,
     pub source_filter: Option<String>,
+    pub tag_filter: Option<String>,
     /// A window of the current view and filters, in queue order: its rows from `window_start`
     /// (while a search is on: its best matches).
     pub rows: Vec<LeadView>,
@@ -295,6 +298,7 @@ impl State {
             view: View::Hot,
             stage_filter: None,
             source_filter: None,
+            tag_filter: None,
             rows: Vec::new(),
             window_start: 0,
             total: 0,
@@ -357,6 +361,7 @@ impl State {
         let mut q = Query {
             stage: self.stage_filter,
             source: self.source_filter.clone(),
+            tag: self.tag_filter.clone(),
             ..Query::default()
         };
         match self.view {

@@ -140,7 +140,7 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::TagsLoaded(tags) => {
             if let Some(Prompt::Text {
-                what: Ask::Tags(in_use),
+                what: Ask::Tags(in_use) | Ask::FilterTag(in_use),
                 ..
             }) = &mut s.prompt
             {
@@ -625,6 +625,10 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::FilterSource => {
             let sources = s.sources.iter().take(9).cloned().collect();
             pick(s, Pick::FilterSource(sources), None);
+        }
+        Action::FilterTag => {
+            ask(s, Ask::FilterTag(s.tags.clone()), None);
+            return vec![Effect::LoadTags];
         }
         Action::Search => {
             s.search.editing = true;

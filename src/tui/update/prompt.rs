@@ -116,7 +116,7 @@ pub(super) fn prompt_key(s: &mut State, k: KeyEvent) -> Vec<Effect> {
                     text.pop();
                 }
                 KeyCode::Tab => {
-                    if let Ask::Tags(in_use) = &what
+                    if let Ask::Tags(in_use) | Ask::FilterTag(in_use) = &what
                         && let Some(done) = super::edit::complete_tag(&text, in_use)
                     {
                         text = done;
@@ -327,6 +327,12 @@ pub(super) fn submitted(
                 vec![]
             }
         },
+        Ask::FilterTag(_) => {
+            let tag = text.trim_start_matches(['+', '#']).trim();
+            s.tag_filter = (!tag.is_empty()).then(|| tag.to_string());
+            s.selected = 0;
+            reload(s)
+        }
         Ask::Tags(_) => match (lead, super::edit::tag_edit(&text)) {
             (_, _) if text.is_empty() => vec![],
             (Some(id), Ok(edit)) => vec![Effect::Edit { lead: id, edit }],

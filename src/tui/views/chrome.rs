@@ -31,6 +31,12 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             theme.style("accent"),
         ));
     }
+    if let Some(tag) = &s.tag_filter {
+        spans.push(Span::styled(
+            format!(" tag:{}", for_display(tag)),
+            theme.style("accent"),
+        ));
+    }
     let st = &s.stats;
     // While a prompt or the search holds the status line, the change just made (or an error)
     // shows up here instead of the counts, so `c 1` is answered with `warm -> HOT +15` at once.
@@ -169,6 +175,10 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                     format!("Tags for {who}"),
                     "+tag adds, -tag removes, tab completes",
                 ),
+                Ask::FilterTag(_) => (
+                    "Show the tag".into(),
+                    "tab completes; enter with nothing shows every tag",
+                ),
             };
             let mut body = vec![
                 Span::styled(" > ", theme.style("key")),
@@ -182,7 +192,7 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                 ));
             } else if matches!(what, Ask::Next | Ask::Snooze) && text.is_empty() {
                 body.push(Span::styled(format!("  {DATES}"), theme.style("muted")));
-            } else if let Ask::Tags(in_use) = what
+            } else if let Ask::Tags(in_use) | Ask::FilterTag(in_use) = what
                 && text.is_empty()
                 && !in_use.is_empty()
             {
