@@ -1,5 +1,5 @@
 //! Issue 10's costs that do not need a terminal: the header's counts (`stats`) and the first page
-//! of the Hot and All views, on a demo store of 1M leads (`SIZES=` changes it), in process and
+//! of the Hot and All views (and of one tag's), on a demo store of 1M leads (`SIZES=` changes it), in process and
 //! through a `leadq serve` that owns the store; and the tick that brings decayed leads up to now.
 //!
 //! Then what a change costs with 10 subscribers holding windows (deltas).
@@ -175,6 +175,34 @@ fn pages(label: &str, s: &dyn LeadService, runs: usize) {
         &format!("{label}: first 60 rows of Today"),
         time(runs.min(3), || {
             s.page(&today, Window::rows(0, 60)).expect("today");
+        }),
+    );
+    // A view of one tag (the demo's "vip": about one lead in seven).
+    let vip = Query {
+        tag: Some("vip".into()),
+        ..all.clone()
+    };
+    let total = s.page(&vip, Window::rows(0, 1)).expect("vip").total;
+    report(
+        &format!("{label}: first 60 rows of All, tag vip ({total})"),
+        time(runs, || {
+            s.page(&vip, Window::rows(0, 60)).expect("vip");
+        }),
+    );
+    report(
+        &format!("{label}: G, the last 60 rows of All, tag vip"),
+        time(runs, || {
+            s.page(&vip, Window::rows(usize::MAX, 60)).expect("vip G");
+        }),
+    );
+    let hot_vip = Query {
+        tag: Some("vip".into()),
+        ..hot.clone()
+    };
+    report(
+        &format!("{label}: first 60 rows of Hot, tag vip"),
+        time(runs, || {
+            s.page(&hot_vip, Window::rows(0, 60)).expect("hot vip");
         }),
     );
 }
@@ -402,6 +430,14 @@ fn search(label: &str, store: &Path, server: u32) {
                 ..all()
             },
         ),
+        (
+            "All, tag vip",
+            Query {
+                limit: None,
+                tag: Some("vip".into()),
+                ..all()
+            },
+        ),
     ] {
         let mut times = Vec::new();
         let mut slowest = (0.0, String::new(), 0);
@@ -473,7 +509,8 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    // `ONLY=deltas` (or `search`, or both) runs those parts alone.
+    // `ONLY=deltas` (or `search`, `tick`, `pages`: the pages through the server) runs those
+    // parts alone.
     let only = std::env::var("ONLY").ok();
     let all_parts = only.is_none();
     let part = |name: &str| only.as_deref().is_none_or(|o| o.contains(name));
@@ -525,7 +562,7 @@ fn main() {
         let home = tempfile::tempdir().expect("home");
         let mut server = start_server(home.path(), &store);
         let client = Client::connect(&store, false).expect("connect");
-        if all_parts {
+        if part("pages") {
             measure(&format!("server, {n}"), &client, runs);
         }
         drop(client);

@@ -568,6 +568,20 @@ fn a_card_edited_and_tagged_with_keys_is_in_the_store() {
     tui.wait_for("Tags for");
     tui.keys("+key-account\r");
     tui.wait_until("the tag said", |s| row(s, 28).contains("tag +key-account"));
+    // Back in the queue, # shows only the leads of a tag: this one.
+    tui.keys("\x1b");
+    tui.wait_until("the queue", |s| s.contents().contains("COMPANY"));
+    tui.keys("A#KEY-AC");
+    tui.wait_for("Show the tag");
+    tui.keys("\t\r");
+    tui.wait_until("the tag's view", |s| {
+        s.contents().contains("tag:key-account") && row(s, 3).trim().is_empty()
+    });
+    assert!(
+        tui.rows()[2].contains("Mara Quinn"),
+        "{}",
+        tui.rows().join("\n")
+    );
     tui.keys("q");
     assert!(tui.wait_exit().success());
     tui.assert_restored();

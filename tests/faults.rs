@@ -612,30 +612,35 @@ fn a_restore_snapshots_the_store_it_replaces() {
     assert_eq!(other.export(), later);
 }
 
-/// Schema 11 keeps counts of the tags in use: a store from schema 10 gets them on open.
+/// Schema 11 keeps counts of the tags in use, 12 each tag's queue index and counts: a store
+/// from schema 10 or 11 gets them on open.
 #[test]
-fn a_schema_10_store_gets_its_counts_of_tags_on_open() {
-    let home = Home::new();
-    home.seed(3);
-    let tag_problems = |store: &Store| -> Vec<String> {
-        store
-            .verify()
-            .unwrap()
-            .iter()
-            .map(|p| p.to_string())
-            .filter(|p| p.contains("tags"))
-            .collect()
-    };
-    {
+fn a_schema_10_or_11_store_gets_its_counts_and_index_of_tags_on_open() {
+    for schema in [10, 11] {
+        let home = Home::new();
+        home.seed(3);
+        home.cli(&["tag", "1", "+vip"]);
+        let tag_problems = |store: &Store| -> Vec<String> {
+            store
+                .verify()
+                .unwrap()
+                .iter()
+                .map(|p| p.to_string())
+                .filter(|p| p.contains("tag"))
+                .collect()
+        };
+        {
+            let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+            store.damage_derived_for_test().unwrap();
+            let found = tag_problems(&store);
+            assert_eq!(found.len(), 3, "the damage shows: {found:?}");
+            store.force_schema_version(schema).unwrap();
+        }
         let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
-        store.damage_derived_for_test().unwrap();
-        assert!(!tag_problems(&store).is_empty(), "the damage shows");
-        store.force_schema_version(10).unwrap();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            leadq::store::SCHEMA_VERSION
+        );
+        assert_eq!(tag_problems(&store), Vec::<String>::new(), "from {schema}");
     }
-    let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
-    assert_eq!(
-        store.schema_version().unwrap(),
-        leadq::store::SCHEMA_VERSION
-    );
-    assert_eq!(tag_problems(&store), Vec::<String>::new());
 }

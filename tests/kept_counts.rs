@@ -4,9 +4,9 @@
 //! as the clock moves across thresholds with no write at all, for a manager and for a rep
 //! (their own leads and the pool), and against the store's own recount (`verify`).
 
+use leadq::domain::edit::LeadEdit;
 use leadq::domain::time::DAY_MS;
 use leadq::domain::{Kind, LostReason, Millis, NewLead, Outcome, Stage, Temperature};
-use leadq::domain::edit::LeadEdit;
 use leadq::service::{Identity, LeadService, Local, LogEntry, Query, Role, Settings, Window};
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 use rand::{Rng, SeedableRng};

@@ -44,6 +44,11 @@ fn views() -> Vec<Query> {
             today: true,
             ..Query::default()
         },
+        Query {
+            tag: Some("VIP".into()),
+            all: true,
+            ..Query::default()
+        },
     ]
 }
 
@@ -88,7 +93,27 @@ fn write(s: &dyn LeadService, rng: &mut ChaCha8Rng, ids: &[u64]) {
         next_action: None,
         duration_secs: None,
     };
-    let _ = match rng.random_range(0..4) {
+    let name = ["vip", "Vip", "eu"][rng.random_range(0..3)];
+    let tag = || vec![name.to_string()];
+    let _ = match rng.random_range(0..6) {
+        4 => s
+            .edit(
+                id,
+                leadq::domain::edit::LeadEdit {
+                    tag: tag(),
+                    ..Default::default()
+                },
+            )
+            .map(drop),
+        5 => s
+            .edit(
+                id,
+                leadq::domain::edit::LeadEdit {
+                    untag: tag(),
+                    ..Default::default()
+                },
+            )
+            .map(drop),
         0 => s.log(id, entry).map(drop),
         1 => s
             .assign(

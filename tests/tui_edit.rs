@@ -297,13 +297,23 @@ fn hash_shows_the_leads_of_one_tag_completing_it_and_an_empty_answer_shows_every
     let mut shown: Vec<u64> = state.rows.iter().map(|v| v.lead.id).collect();
     shown.sort_unstable();
     tagged.sort_unstable();
-    assert_eq!(shown, tagged, "only the tagged leads, whatever the case typed");
+    assert_eq!(
+        shown, tagged,
+        "only the tagged leads, whatever the case typed"
+    );
     assert_eq!(state.total, tagged.len());
     let text = screen(&state, 80, 24);
-    assert!(text.contains("tag:Call-List"), "the header names the tag:\n{text}");
+    assert!(
+        text.contains("tag:Call-List"),
+        "the header names the tag:\n{text}"
+    );
     // A tag taken off a lead takes it out of the view.
     press(&s, &mut state, "<enter> t -call <tab> <enter> <esc>");
-    assert_eq!(state.total, tagged.len() - 1, "the untagged lead left the view");
+    assert_eq!(
+        state.total,
+        tagged.len() - 1,
+        "the untagged lead left the view"
+    );
     press(&s, &mut state, "# <enter>");
     assert_eq!(state.total, everyone, "no tag: every lead again");
     assert!(!screen(&state, 80, 24).contains("tag:"));

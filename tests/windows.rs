@@ -6,8 +6,8 @@
 
 mod common;
 
-use leadq::domain::time::DAY_MS;
 use leadq::domain::edit::LeadEdit;
+use leadq::domain::time::DAY_MS;
 use leadq::domain::{Kind, Millis, Outcome, Stage, Temperature};
 use leadq::remote::client::Client;
 use leadq::service::{
@@ -93,9 +93,9 @@ fn whole(s: &dyn LeadService, q: &Query) -> Result<Vec<u64>, Box<dyn std::error:
     Ok(s.list(&untagged)?
         .iter()
         .filter(|v| {
-            q.tag.as_ref().is_none_or(|want| {
-                v.lead.tags.iter().any(|t| t.eq_ignore_ascii_case(want))
-            })
+            q.tag
+                .as_ref()
+                .is_none_or(|want| v.lead.tags.iter().any(|t| t.eq_ignore_ascii_case(want)))
         })
         .map(|v| v.lead.id)
         .collect())

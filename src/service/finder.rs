@@ -35,6 +35,8 @@ struct Row {
     /// Interned (`Finder::names`).
     owner: u32,
     source: u32,
+    /// The lead's tags, as a set interned (`Finder::tag_sets`).
+    tags: u32,
     due_day: Option<i32>,
     stale: bool,
     untouched: bool,
@@ -52,6 +54,10 @@ pub struct Finder {
     /// Owners and sources, each once (0: none).
     names: Vec<Option<String>>,
     name_ids: HashMap<Option<String>, u32>,
+    /// Each set of tags some lead carries, once (in lower case, sorted): few, however many
+    /// leads.
+    tag_sets: Vec<Vec<String>>,
+    tag_set_ids: HashMap<Vec<String>, u32>,
     /// The last search of each user: view, text, and the rows it matched (in row order),
     /// with every row written since (it may match now).
     last: HashMap<String, (Query, String, Vec<u32>)>,
@@ -84,6 +90,19 @@ impl Finder {
         id
     }
 
+    fn intern_tags(&mut self, tags: &[String]) -> u32 {
+        let mut set: Vec<String> = tags.iter().map(|t| t.trim().to_lowercase()).collect();
+        set.sort_unstable();
+        set.dedup();
+        if let Some(&id) = self.tag_set_ids.get(&set) {
+            return id;
+        }
+        let id = u32::try_from(self.tag_sets.len()).unwrap_or(u32::MAX);
+        self.tag_sets.push(set.clone());
+        self.tag_set_ids.insert(set, id);
+        id
+    }
+
     fn row(&mut self, s: &Local, lead: &Lead, at: Millis) -> Row {
         let (facts, place) = crate::store::standing(s.rules(), lead, at);
         let t = facts.tally;
@@ -95,6 +114,7 @@ impl Finder {
             stage: t.stage,
             owner: self.intern(t.owner.as_deref()),
             source: self.intern(t.source.as_deref()),
+            tags: self.intern_tags(&lead.tags),
             due_day: t.due_day,
             stale: t.stale,
             untouched: t.untouched,
@@ -199,6 +219,14 @@ impl Finder {
                 })
             })
             .collect();
+        // Which sets of tags the view takes.
+        let tags_ok: Option<Vec<bool>> = q.tag.as_ref().map(|want| {
+            let want = want.trim().to_lowercase();
+            self.tag_sets
+                .iter()
+                .map(|set| set.contains(&want))
+                .collect()
+        });
         let classes = classes(q);
         let today = Today::new(now);
         let shows = |r: &Row| {
@@ -207,6 +235,9 @@ impl Finder {
                 && q.stage.is_none_or(|st| st == r.stage)
                 && owner_ok.get(r.owner as usize).copied().unwrap_or(false)
                 && source_ok.get(r.source as usize).copied().unwrap_or(false)
+                && tags_ok
+                    .as_ref()
+                    .is_none_or(|ok| ok.get(r.tags as usize).copied().unwrap_or(false))
                 && (!q.today
                     || today.has(&Facts {
                         tally: crate::domain::tally::Tally {
@@ -244,26 +275,6 @@ impl Finder {
                 rows.dedup();
                 rows
             });
-        // A view of one tag looks only at that tag's leads (the index of tags says which).
-        let narrowing = match &q.tag {
-            None => narrowing,
-            Some(tag) => {
-                let mut tagged: Vec<usize> = s
-                    .store
-                    .tagged(tag)?
-                    .into_iter()
-                    .filter_map(|id| self.slot(id))
-                    .collect();
-                tagged.sort_unstable();
-                Some(match narrowing {
-                    None => tagged,
-                    Some(mut rows) => {
-                        rows.retain(|r| tagged.binary_search(r).is_ok());
-                        rows
-                    }
-                })
-            }
-        };
         let hits = self.index.matching(text, narrowing.as_deref(), |slot| {
             row_of(slot).is_some_and(&shows)
         });

@@ -105,13 +105,6 @@ impl Bounds {
 type Stream<'a> = Box<dyn Iterator<Item = Result<(Place, LeadId), StoreError>> + 'a>;
 
 impl Store {
-    /// The leads that carry `tag` (in any case), in id order.
-    pub fn tagged(&self, tag: &str) -> Result<Vec<LeadId>, StoreError> {
-        let t = self.read()?;
-        let r = tagged_in(&t, tag);
-        self.seen(r)
-    }
-
     /// One page of the view `spec` as of `now`: one read, so a write is in it whole or not at
     /// all. An offset past the end gives the last page.
     pub fn page(
@@ -202,7 +195,9 @@ impl Store {
             let bounded = |from_top: bool, bounds: Bounds| -> Vec<Stream<'_>> {
                 let mut out: Vec<Stream<'_>> = Vec::new();
                 for &class in &streamed {
-                    out.push(segment(index, &prefix, class, spec, &stale, from_top, bounds));
+                    out.push(segment(
+                        index, &prefix, class, spec, &stale, from_top, bounds,
+                    ));
                 }
                 let mut moved: Vec<_> = moved
                     .iter()
@@ -338,18 +333,6 @@ impl Store {
         })();
         self.seen(r)
     }
-}
-
-/// The leads filed under `tag`, in queue order as their records stand.
-fn tagged_in(t: &super::Trees, tag: &str) -> Result<Vec<LeadId>, StoreError> {
-    let prefix = keys::tag_prefix(tag);
-    let mut out = Vec::new();
-    for item in t.by_tag.scan_prefix(&prefix).keys() {
-        let k = item?;
-        let (_, _, _, _, id) = keys::read_rank(&k[prefix.len()..]).ok_or_else(unreadable)?;
-        out.push(id);
-    }
-    Ok(out)
 }
 
 /// A class's segment of the queue index, from its top or its bottom, without the leads whose

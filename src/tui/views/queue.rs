@@ -104,6 +104,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 " nothing matches \"{}\" (esc clears the search)",
                 crate::domain::sanitize::for_display(&s.search.query)
             )
+        } else if s.stage_filter.is_some() || s.source_filter.is_some() || s.tag_filter.is_some() {
+            " no leads in this view with these filters: S stage, O source, # tag (enter with \
+             nothing clears it)"
+                .to_string()
         } else {
             " no leads in this view: H hot, T today, M mine, U unassigned, A all".to_string()
         };
