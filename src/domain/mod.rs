@@ -8,6 +8,7 @@ pub mod interaction;
 pub mod lead;
 pub mod limits;
 pub mod model;
+pub mod report;
 pub mod sanitize;
 pub mod scoring;
 pub mod search;

@@ -484,6 +484,7 @@ impl Trees {
                 tree.apply_batch(batch)?;
             }
         }
+        self.rebuild_reports()?;
         self.meta
             .insert(META_CHANGE_RULES, &change_rules(&self.rules).to_be_bytes())?;
         self.tally_counts = map;
@@ -504,6 +505,7 @@ impl Trees {
             tag_tallies,
         } = self.recount_derived(true)?;
         let mut out = Vec::new();
+        out.extend(self.verify_reports()?);
         if let Members::Check {
             expected,
             missing,

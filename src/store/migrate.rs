@@ -73,9 +73,15 @@ impl Trees {
             // 9 adds to the coming changes when an open lead goes stale; 10 counts stale
             // and untouched leads.
             self.rebuild_derived()?;
-        } else if from < 12 {
-            // 11 counts the leads of each tag; 12 files the leads of each tag (`by_tag`).
-            self.rebuild_tags()?;
+        } else {
+            if from < 12 {
+                // 11 counts the leads of each tag; 12 files the leads of each tag (`by_tag`).
+                self.rebuild_tags()?;
+            }
+            if from < 13 {
+                // 13 keeps the reports' sums.
+                self.rebuild_reports()?;
+            }
         }
         self.meta
             .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;

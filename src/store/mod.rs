@@ -19,6 +19,7 @@ pub mod keys;
 mod migrate;
 mod ops;
 mod page;
+mod reports;
 mod rescore;
 mod timeline;
 mod write;
@@ -56,7 +57,7 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
 /// goes stale (today's queue takes a hot one in then). 10: the kept counts say which open leads
 /// are stale or never touched, so that today's queue is counted from them.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -105,6 +106,8 @@ pub(crate) struct Trees {
     by_wait: Tree,
     /// How many leads carry each tag.
     tags: Tree,
+    /// The reports' sums (`reports`).
+    reports: Tree,
     /// The queue index of each tag: its leads under their rank keys (`keys::tag_prefix`).
     by_tag: Tree,
     /// How many leads of each tag have each tally.
@@ -673,6 +676,7 @@ impl Trees {
             tags: tree("tags")?,
             by_tag: tree("by_tag")?,
             tag_tallies: tree("tag_tallies")?,
+            reports: tree("reports")?,
             not_dupes: tree("not_dupes")?,
             merged: tree("merged")?,
             erased: tree("erased")?,

@@ -21,6 +21,11 @@ fn decode_chunk(bytes: &[u8]) -> Result<Vec<Entry>, StoreError> {
     codec::decode("timeline chunk", TIMELINE_FORMAT, bytes)
 }
 
+/// The records of a stored chunk, in the order stored.
+pub(super) fn records(bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    Ok(decode_chunk(bytes)?.into_iter().map(|(_, _, r)| r).collect())
+}
+
 /// The highest sequence number in a stored chunk (0 for an empty one).
 pub(super) fn max_seq(bytes: &[u8]) -> Result<u64, StoreError> {
     Ok(decode_chunk(bytes)?

@@ -51,6 +51,12 @@ pub(super) struct Batches {
     pub tags: Ops,
     pub by_tag: Ops,
     pub tag_tallies: Ops,
+    pub reports: Ops,
+    /// How the write moves the report rows (turned into `reports` at the end).
+    pub report_deltas: std::collections::BTreeMap<Vec<u8>, crate::domain::report::Counters>,
+    /// Each lead's timeline as the writes staged so far leave it (for the reports).
+    pub report_timelines:
+        std::collections::HashMap<crate::domain::LeadId, Vec<(TimelineKey, Interaction)>>,
     pub not_dupes: Ops,
     pub merged: Ops,
     pub erased: Ops,
@@ -130,6 +136,7 @@ impl Trees {
         b.meta.insert(key, &value);
         self.stage_tallies(&mut b, tallies);
         self.stage_tags(&mut b)?;
+        self.stage_report_rows(&mut b)?;
         Ok((b, appended))
     }
 
@@ -198,7 +205,7 @@ impl Trees {
         for k in &w.remove {
             b.edits.remove(self, k)?;
         }
-        Ok(())
+        self.stage_reports(b, w, appended)
     }
 
     /// A lead leaving the store: its record, its index entries and derived data, the dedupe
@@ -244,7 +251,7 @@ impl Trees {
         for k in &w.remove {
             b.edits.remove(self, k)?;
         }
-        Ok(())
+        self.stage_reports(b, w, &[])
     }
 
     /// Notes the keys a write changes, while a snapshot is being copied (`backup`): they are
@@ -265,6 +272,7 @@ impl Trees {
             ("tags", &b.tags),
             ("by_tag", &b.by_tag),
             ("tag_tallies", &b.tag_tallies),
+            ("reports", &b.reports),
             ("not_dupes", &b.not_dupes),
             ("merged", &b.merged),
             ("erased", &b.erased),
@@ -291,6 +299,7 @@ impl Trees {
             &self.tags,
             &self.by_tag,
             &self.tag_tallies,
+            &self.reports,
             &self.not_dupes,
             &self.merged,
             &self.erased,
@@ -309,6 +318,7 @@ impl Trees {
             b.tags.to_batch(),
             b.by_tag.to_batch(),
             b.tag_tallies.to_batch(),
+            b.reports.to_batch(),
             b.not_dupes.to_batch(),
             b.merged.to_batch(),
             b.erased.to_batch(),
@@ -344,6 +354,7 @@ impl Trees {
             tags,
             by_tag,
             tag_tallies,
+            reports,
             ..
         } = b;
         std::thread::scope(|scope| {
@@ -364,6 +375,7 @@ impl Trees {
                 .and_then(|()| tags.apply_each(&self.tags))
                 .and_then(|()| by_tag.apply_each(&self.by_tag))
                 .and_then(|()| tag_tallies.apply_each(&self.tag_tallies))
+                .and_then(|()| reports.apply_each(&self.reports))
                 .and_then(|()| meta.apply_each(&self.meta));
             let records = records.join().expect("a store writer thread panicked");
             records.and(indexes)

@@ -1,0 +1,391 @@
+//! What each lead adds to the manager's reports: counters filed by measure, local day, owner
+//! (or, for activity, the user who did it), source and tag. A lead's part is a function of
+//! its record and its timeline (`contribution`), so the store keeps the sums with every write
+//! (the part before taken away, the part after added) and can count them again from the leads.
+//!
+//! Owner, source and tags are the lead's as it stands now: a lead handed to another rep takes
+//! its history with it. Activity is filed under the user who logged it.
+
+use std::collections::BTreeMap;
+
+use super::time::local_day;
+use super::{Interaction, Kind, Lead, LostReason, Millis, Outcome, Stage};
+
+/// What a row of counters measures, and the day it is filed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    /// Leads by the day they arrived: how far they got, how soon they were first touched.
+    Arrivals = 1,
+    /// Touches and moves by the day they happened, under who made them.
+    Activity = 2,
+    /// Stage entries by their day; time spent in a stage by the day it was left; losses by
+    /// the stage lost from.
+    Stages = 3,
+    /// Leads closed by the day they closed: won, lost and why.
+    Closed = 4,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 4] = [
+        Measure::Arrivals,
+        Measure::Activity,
+        Measure::Stages,
+        Measure::Closed,
+    ];
+
+    pub fn from_byte(b: u8) -> Option<Measure> {
+        Measure::ALL.into_iter().find(|m| *m as u8 == b)
+    }
+}
+
+/// Counters of `Measure::Arrivals`.
+pub mod arrivals {
+    pub const ARRIVED: u16 = 0;
+    /// Touched by a person (a call, e-mail or meeting), or moved past new.
+    pub const CONTACTED: u16 = 1;
+    /// Reached qualified or a later stage of the main line, ever.
+    pub const QUALIFIED: u16 = 2;
+    pub const WON: u16 = 3;
+    pub const LOST: u16 = 4;
+    /// First touch within 5 minutes, an hour, a day, later; never (yet).
+    pub const WITHIN_5M: u16 = 5;
+    pub const WITHIN_1H: u16 = 6;
+    pub const WITHIN_24H: u16 = 7;
+    pub const LATER: u16 = 8;
+    pub const NEVER: u16 = 9;
+    /// The time to first touch, as a histogram (`super::bucket`) from here.
+    pub const DELAY: u16 = 16;
+}
+
+/// Counters of `Measure::Activity`.
+pub mod activity {
+    pub const CALLS: u16 = 0;
+    pub const CONNECTED: u16 = 1;
+    pub const EMAILS: u16 = 2;
+    pub const MEETINGS: u16 = 3;
+    pub const NOTES: u16 = 4;
+    pub const STAGE_MOVES: u16 = 5;
+    pub const WON: u16 = 6;
+    pub const LOST: u16 = 7;
+}
+
+/// Counters of `Measure::Stages`: per stage (its index in `Stage::ALL`), the entries, the
+/// losses from it, and a histogram of the time spent in it.
+pub mod stages {
+    pub const ENTERED: u16 = 0;
+    pub const LOST_FROM: u16 = 8;
+    /// 8 stages x `super::BUCKETS` from here.
+    pub const TIME_IN: u16 = 16;
+}
+
+/// Counters of `Measure::Closed`.
+pub mod closed {
+    pub const WON: u16 = 0;
+    pub const LOST: u16 = 1;
+    /// Per lost reason (its index in `LostReason::ALL`; unknown: the last) from here.
+    pub const REASON: u16 = 2;
+}
+
+/// Histogram buckets: bucket b holds durations of 2^(b-1) to 2^b minutes (b = 0: under a
+/// minute); the last holds everything longer (over two years).
+pub const BUCKETS: u16 = 22;
+
+pub fn bucket(ms: Millis) -> u16 {
+    let minutes = (ms.max(0) / 60_000) as u64;
+    let b = (64 - minutes.leading_zeros()) as u16;
+    b.min(BUCKETS - 1)
+}
+
+/// The smallest duration bucket `b` holds, in ms (for a median read from a histogram: the
+/// middle of its bucket).
+pub fn bucket_middle(b: u16) -> Millis {
+    match b {
+        0 => 30_000,
+        b => {
+            let lo = 1i64 << (b - 1);
+            (lo * 3 / 2) * 60_000
+        }
+    }
+}
+
+/// The median of a histogram of `BUCKETS` counts (None: empty).
+pub fn median(hist: &[u64]) -> Option<Millis> {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let half = total.div_ceil(2);
+    let mut seen = 0;
+    for (b, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen >= half {
+            return Some(bucket_middle(b as u16));
+        }
+    }
+    None
+}
+
+/// Where a row of counters is filed: measure, local day, owner (or who acted), source, tag
+/// (empty: the row of every lead; a tag's rows repeat the lead's part once per tag).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cell {
+    pub measure: Measure,
+    pub day: i32,
+    pub owner: String,
+    pub source: String,
+    pub tag: String,
+}
+
+impl Cell {
+    /// Key bytes: the measure, the day (sign-flipped, big-endian), then owner, source and
+    /// tag, each with its length first. Days sort in order within a measure.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(8 + self.owner.len() + self.source.len() + self.tag.len());
+        k.push(self.measure as u8);
+        k.extend_from_slice(&((self.day as u32) ^ (1 << 31)).to_be_bytes());
+        for part in [&self.owner, &self.source, &self.tag] {
+            let bytes = &part.as_bytes()[..part.len().min(255)];
+            k.push(bytes.len() as u8);
+            k.extend_from_slice(bytes);
+        }
+        k
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Cell> {
+        let measure = Measure::from_byte(*bytes.first()?)?;
+        let day = (u32::from_be_bytes(bytes.get(1..5)?.try_into().ok()?) ^ (1 << 31)) as i32;
+        let mut at = 5;
+        let mut parts = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let n = usize::from(*bytes.get(at)?);
+            let part = bytes.get(at + 1..at + 1 + n)?;
+            parts.push(String::from_utf8_lossy(part).into_owned());
+            at += 1 + n;
+        }
+        if at != bytes.len() {
+            return None;
+        }
+        let tag = parts.pop()?;
+        let source = parts.pop()?;
+        let owner = parts.pop()?;
+        Some(Cell {
+            measure,
+            day,
+            owner,
+            source,
+            tag,
+        })
+    }
+
+    /// The first key of a measure's day.
+    pub fn day_start(measure: Measure, day: i32) -> Vec<u8> {
+        let mut k = vec![measure as u8];
+        k.extend_from_slice(&((day as u32) ^ (1 << 31)).to_be_bytes());
+        k
+    }
+}
+
+/// Counters by index, sparse.
+pub type Counters = BTreeMap<u16, i64>;
+
+/// A row's counters as stored: (index u16, count u64) pairs, big-endian.
+pub fn encode_counters(c: &Counters) -> Vec<u8> {
+    let mut out = Vec::with_capacity(c.len() * 10);
+    for (&i, &n) in c.iter().filter(|(_, n)| **n != 0) {
+        out.extend_from_slice(&i.to_be_bytes());
+        out.extend_from_slice(&(n.max(0) as u64).to_be_bytes());
+    }
+    out
+}
+
+pub fn decode_counters(bytes: &[u8]) -> Option<Counters> {
+    if bytes.len() % 10 != 0 {
+        return None;
+    }
+    let mut out = Counters::new();
+    for part in bytes.chunks(10) {
+        let i = u16::from_be_bytes(part[..2].try_into().ok()?);
+        let n = u64::from_be_bytes(part[2..].try_into().ok()?);
+        out.insert(i, i64::try_from(n).ok()?);
+    }
+    Some(out)
+}
+
+/// Every row a lead adds to, with what it adds.
+pub type Contribution = BTreeMap<Cell, Counters>;
+
+/// A stage move as its timeline event says it ("contacted -> qualified (...)").
+pub fn stage_move(i: &Interaction) -> Option<(Stage, Stage)> {
+    if i.kind != Kind::System || i.outcome != Some(Outcome::StageChanged) {
+        return None;
+    }
+    let note = i.note.as_deref()?;
+    let (from, rest) = note.split_once(" -> ")?;
+    let to: String = rest.chars().take_while(|c| c.is_ascii_lowercase()).collect();
+    Some((Stage::parse(from.trim())?, Stage::parse(&to)?))
+}
+
+fn stage_index(s: Stage) -> u16 {
+    Stage::ALL.iter().position(|x| *x == s).unwrap_or(0) as u16
+}
+
+/// The main line's rank of a stage (nurture and lost are off it).
+fn reach(s: Stage) -> u8 {
+    match s {
+        Stage::New | Stage::Nurture | Stage::Lost => 0,
+        Stage::Contacted => 1,
+        Stage::Qualified => 2,
+        Stage::Opportunity => 3,
+        Stage::Customer => 4,
+        Stage::Loyal => 5,
+    }
+}
+
+/// Whether an interaction is a person's touch of the lead (what speed to lead measures).
+pub fn is_touch(i: &Interaction) -> bool {
+    matches!(i.kind, Kind::Call | Kind::Email | Kind::Meeting)
+        && !matches!(
+            i.outcome,
+            Some(Outcome::Received | Outcome::Opened | Outcome::Clicked | Outcome::Replied)
+        )
+}
+
+/// What `lead`, with `timeline` (any order), adds to the reports.
+pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
+    let mut out = Contribution::new();
+    let mut events: Vec<&Interaction> = timeline.to_vec();
+    events.sort_by_key(|i| i.at);
+    let owner = lead.owner.clone().unwrap_or_default();
+    let source = lead.source.clone().unwrap_or_default();
+    let mut tags: Vec<String> = lead
+        .tags
+        .iter()
+        .map(|t| t.trim().to_lowercase())
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    let mut add = |measure: Measure, at: Millis, who: &str, counter: u16| {
+        let day = local_day(at);
+        for tag in std::iter::once("").chain(tags.iter().map(String::as_str)) {
+            let cell = Cell {
+                measure,
+                day,
+                owner: who.to_string(),
+                source: source.clone(),
+                tag: tag.to_string(),
+            };
+            *out.entry(cell).or_default().entry(counter).or_default() += 1;
+        }
+    };
+    // Arrivals: the lead's cohort.
+    let arrived = events
+        .iter()
+        .find(|i| i.kind == Kind::System && i.outcome == Some(Outcome::Created))
+        .map_or(lead.created, |i| i.at);
+    let first_touch = events
+        .iter()
+        .filter(|i| is_touch(i) && i.at >= arrived)
+        .map(|i| i.at)
+        .next();
+    let mut best = reach(lead.stage);
+    for (_, to) in events.iter().filter_map(|i| stage_move(i)) {
+        best = best.max(reach(to));
+    }
+    add(Measure::Arrivals, arrived, &owner, arrivals::ARRIVED);
+    if first_touch.is_some() || best >= 1 {
+        add(Measure::Arrivals, arrived, &owner, arrivals::CONTACTED);
+    }
+    if best >= 2 {
+        add(Measure::Arrivals, arrived, &owner, arrivals::QUALIFIED);
+    }
+    match lead.stage {
+        Stage::Customer | Stage::Loyal => add(Measure::Arrivals, arrived, &owner, arrivals::WON),
+        Stage::Lost => add(Measure::Arrivals, arrived, &owner, arrivals::LOST),
+        _ => {}
+    }
+    match first_touch {
+        None => add(Measure::Arrivals, arrived, &owner, arrivals::NEVER),
+        Some(t) => {
+            let d = t - arrived;
+            let c = match d {
+                d if d <= 5 * 60_000 => arrivals::WITHIN_5M,
+                d if d <= 3_600_000 => arrivals::WITHIN_1H,
+                d if d <= 86_400_000 => arrivals::WITHIN_24H,
+                _ => arrivals::LATER,
+            };
+            add(Measure::Arrivals, arrived, &owner, c);
+            add(Measure::Arrivals, arrived, &owner, arrivals::DELAY + bucket(d));
+        }
+    }
+    // Activity, under who did it; stage entries and time in stage, closes.
+    let mut entered = arrived;
+    for i in &events {
+        let who = i.author.as_str();
+        match (i.kind, i.outcome) {
+            (Kind::Call, o) => {
+                add(Measure::Activity, i.at, who, activity::CALLS);
+                if o == Some(Outcome::Connected) {
+                    add(Measure::Activity, i.at, who, activity::CONNECTED);
+                }
+            }
+            (Kind::Email, _) if is_touch(i) => add(Measure::Activity, i.at, who, activity::EMAILS),
+            (Kind::Meeting, _) => add(Measure::Activity, i.at, who, activity::MEETINGS),
+            (Kind::Note, _) => add(Measure::Activity, i.at, who, activity::NOTES),
+            (Kind::System, Some(Outcome::Won)) => {
+                add(Measure::Activity, i.at, who, activity::WON);
+                add(Measure::Closed, i.at, &owner, closed::WON);
+            }
+            (Kind::System, Some(Outcome::Lost)) => {
+                add(Measure::Activity, i.at, who, activity::LOST);
+                add(Measure::Closed, i.at, &owner, closed::LOST);
+                let reason = i
+                    .note
+                    .as_deref()
+                    .and_then(|n| n.strip_prefix("lost: "))
+                    .and_then(|r| LostReason::parse(&r.replace(' ', "-")))
+                    .and_then(|r| LostReason::ALL.iter().position(|x| *x == r))
+                    .unwrap_or(LostReason::ALL.len());
+                add(Measure::Closed, i.at, &owner, closed::REASON + reason as u16);
+            }
+            _ => {}
+        }
+        if let Some((from, to)) = stage_move(i) {
+            add(Measure::Activity, i.at, who, activity::STAGE_MOVES);
+            add(Measure::Stages, i.at, &owner, stages::ENTERED + stage_index(to));
+            let spent = bucket(i.at - entered);
+            add(
+                Measure::Stages,
+                i.at,
+                &owner,
+                stages::TIME_IN + stage_index(from) * BUCKETS + spent,
+            );
+            if to == Stage::Lost {
+                add(Measure::Stages, i.at, &owner, stages::LOST_FROM + stage_index(from));
+            }
+            entered = i.at;
+        }
+    }
+    // Every lead entered its first stage when it arrived.
+    let first = events
+        .iter()
+        .find_map(|i| stage_move(i))
+        .map_or(lead.stage, |(from, _)| from);
+    add(Measure::Stages, arrived, &owner, stages::ENTERED + stage_index(first));
+    out
+}
+
+/// What turns `before` into `after`: per row, the counters to add (negative: take away).
+pub fn difference(before: &Contribution, after: &Contribution) -> Contribution {
+    let mut out = after.clone();
+    for (cell, counters) in before {
+        let row = out.entry(cell.clone()).or_default();
+        for (&i, &n) in counters {
+            *row.entry(i).or_default() -= n;
+        }
+    }
+    out.retain(|_, row| {
+        row.retain(|_, n| *n != 0);
+        !row.is_empty()
+    });
+    out
+}
