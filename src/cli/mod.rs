@@ -34,6 +34,7 @@ mod log;
 mod merge;
 mod model;
 pub mod output;
+mod report;
 mod serve;
 pub mod show;
 mod stage;
@@ -107,6 +108,8 @@ pub enum Command {
     Tag(edit::TagArgs),
     /// Likely duplicates the arrival check missed (--not A B: they are two people)
     Dupes(dupes::Args),
+    /// Reports: funnel, sources, reps, speed, day (--since 30d, --source, --owner, --tag)
+    Report(report::Args),
     /// Join two cards of one person: KEEP stays, OTHER's timeline joins it (managers)
     Merge(merge::Args),
     /// Remove a person's lead for good, at their request (managers)
@@ -321,6 +324,7 @@ fn dispatch(
         Some(Command::Edit(a)) => edit::run_edit(service, a)?,
         Some(Command::Tag(a)) => edit::run_tag(service, a)?,
         Some(Command::Dupes(a)) => dupes::run(service, a)?,
+        Some(Command::Report(a)) => report::run(service, a)?,
         Some(Command::Merge(a)) => merge::run(service, a)?,
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,

@@ -74,8 +74,11 @@ pub mod activity {
 pub mod stages {
     pub const ENTERED: u16 = 0;
     pub const LOST_FROM: u16 = 8;
+    /// Entered the stage and later went further along the main line (new, contacted,
+    /// qualified, opportunity, customer, loyal): the stage's conversion.
+    pub const WENT_ON: u16 = 16;
     /// 8 stages x `super::BUCKETS` from here.
-    pub const TIME_IN: u16 = 16;
+    pub const TIME_IN: u16 = 32;
 }
 
 /// Counters of `Measure::Closed`.
@@ -86,26 +89,21 @@ pub mod closed {
     pub const REASON: u16 = 2;
 }
 
-/// Histogram buckets: bucket b holds durations of 2^(b-1) to 2^b minutes (b = 0: under a
-/// minute); the last holds everything longer (over two years).
-pub const BUCKETS: u16 = 22;
+/// Histogram buckets of durations: four to each doubling of (1 + seconds), so a median read
+/// from one is within about 9% of the true one; the last bucket holds everything over about
+/// four years.
+pub const BUCKETS: u16 = 112;
 
 pub fn bucket(ms: Millis) -> u16 {
-    let minutes = (ms.max(0) / 60_000) as u64;
-    let b = (64 - minutes.leading_zeros()) as u16;
-    b.min(BUCKETS - 1)
+    let seconds = ms.max(0) as f64 / 1000.0;
+    let b = (4.0 * (1.0 + seconds).log2()).floor();
+    (b as u16).min(BUCKETS - 1)
 }
 
-/// The smallest duration bucket `b` holds, in ms (for a median read from a histogram: the
-/// middle of its bucket).
+/// The middle of bucket `b`, in ms (what a median read from a histogram says).
 pub fn bucket_middle(b: u16) -> Millis {
-    match b {
-        0 => 30_000,
-        b => {
-            let lo = 1i64 << (b - 1);
-            (lo * 3 / 2) * 60_000
-        }
-    }
+    let seconds = 2f64.powf((f64::from(b) + 0.5) / 4.0) - 1.0;
+    (seconds * 1000.0).round() as Millis
 }
 
 /// The median of a histogram of `BUCKETS` counts (None: empty).
@@ -221,7 +219,10 @@ pub fn stage_move(i: &Interaction) -> Option<(Stage, Stage)> {
     }
     let note = i.note.as_deref()?;
     let (from, rest) = note.split_once(" -> ")?;
-    let to: String = rest.chars().take_while(|c| c.is_ascii_lowercase()).collect();
+    let to: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase())
+        .collect();
     Some((Stage::parse(from.trim())?, Stage::parse(&to)?))
 }
 
@@ -257,11 +258,7 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
     events.sort_by_key(|i| i.at);
     let owner = lead.owner.clone().unwrap_or_default();
     let source = lead.source.clone().unwrap_or_default();
-    let mut tags: Vec<String> = lead
-        .tags
-        .iter()
-        .map(|t| t.trim().to_lowercase())
-        .collect();
+    let mut tags: Vec<String> = lead.tags.iter().map(|t| t.trim().to_lowercase()).collect();
     tags.sort_unstable();
     tags.dedup();
     let mut add = |measure: Measure, at: Millis, who: &str, counter: u16| {
@@ -277,20 +274,79 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
             *out.entry(cell).or_default().entry(counter).or_default() += 1;
         }
     };
-    // Arrivals: the lead's cohort.
+    // The stages the lead went through, replayed from its timeline: a move names its
+    // stages; a won or lost event moves the lead itself when no move comes with it.
     let arrived = events
         .iter()
         .find(|i| i.kind == Kind::System && i.outcome == Some(Outcome::Created))
         .map_or(lead.created, |i| i.at);
+    let mut path: Vec<(Stage, Millis)> = vec![(Stage::New, arrived)];
+    for (n, i) in events.iter().enumerate() {
+        let current = path.last().map_or(Stage::New, |p| p.0);
+        let move_follows = events
+            .get(n + 1)
+            .is_some_and(|next| next.at == i.at && stage_move(next).is_some());
+        let to = match (i.kind, i.outcome) {
+            _ if stage_move(i).is_some() => stage_move(i).map(|(_, to)| to),
+            (Kind::System, Some(Outcome::Lost)) if !move_follows => Some(Stage::Lost),
+            (Kind::System, Some(Outcome::Won)) if !move_follows => {
+                Some(super::stage::stage_after_won(current))
+            }
+            _ => None,
+        };
+        let Some(to) = to.filter(|to| *to != current) else {
+            continue;
+        };
+        let since = path.last().map_or(arrived, |p| p.1);
+        add(
+            Measure::Stages,
+            i.at,
+            &owner,
+            stages::TIME_IN + stage_index(current) * BUCKETS + bucket(i.at - since),
+        );
+        if to == Stage::Lost {
+            add(
+                Measure::Stages,
+                i.at,
+                &owner,
+                stages::LOST_FROM + stage_index(current),
+            );
+        }
+        path.push((to, i.at));
+    }
+    for (n, (stage, at)) in path.iter().enumerate() {
+        add(
+            Measure::Stages,
+            *at,
+            &owner,
+            stages::ENTERED + stage_index(*stage),
+        );
+        let on_line = !matches!(stage, Stage::Nurture | Stage::Lost);
+        if on_line
+            && path[n + 1..]
+                .iter()
+                .any(|(later, _)| reach(*later) > reach(*stage))
+        {
+            add(
+                Measure::Stages,
+                *at,
+                &owner,
+                stages::WENT_ON + stage_index(*stage),
+            );
+        }
+    }
+    // Arrivals: the lead's cohort.
     let first_touch = events
         .iter()
         .filter(|i| is_touch(i) && i.at >= arrived)
         .map(|i| i.at)
         .next();
-    let mut best = reach(lead.stage);
-    for (_, to) in events.iter().filter_map(|i| stage_move(i)) {
-        best = best.max(reach(to));
-    }
+    let best = path
+        .iter()
+        .map(|(s, _)| reach(*s))
+        .chain(std::iter::once(reach(lead.stage)))
+        .max()
+        .unwrap_or(0);
     add(Measure::Arrivals, arrived, &owner, arrivals::ARRIVED);
     if first_touch.is_some() || best >= 1 {
         add(Measure::Arrivals, arrived, &owner, arrivals::CONTACTED);
@@ -314,11 +370,15 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
                 _ => arrivals::LATER,
             };
             add(Measure::Arrivals, arrived, &owner, c);
-            add(Measure::Arrivals, arrived, &owner, arrivals::DELAY + bucket(d));
+            add(
+                Measure::Arrivals,
+                arrived,
+                &owner,
+                arrivals::DELAY + bucket(d),
+            );
         }
     }
-    // Activity, under who did it; stage entries and time in stage, closes.
-    let mut entered = arrived;
+    // Activity, under who did it; closes.
     for i in &events {
         let who = i.author.as_str();
         match (i.kind, i.outcome) {
@@ -331,6 +391,9 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
             (Kind::Email, _) if is_touch(i) => add(Measure::Activity, i.at, who, activity::EMAILS),
             (Kind::Meeting, _) => add(Measure::Activity, i.at, who, activity::MEETINGS),
             (Kind::Note, _) => add(Measure::Activity, i.at, who, activity::NOTES),
+            (Kind::System, Some(Outcome::StageChanged)) => {
+                add(Measure::Activity, i.at, who, activity::STAGE_MOVES);
+            }
             (Kind::System, Some(Outcome::Won)) => {
                 add(Measure::Activity, i.at, who, activity::WON);
                 add(Measure::Closed, i.at, &owner, closed::WON);
@@ -345,32 +408,16 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
                     .and_then(|r| LostReason::parse(&r.replace(' ', "-")))
                     .and_then(|r| LostReason::ALL.iter().position(|x| *x == r))
                     .unwrap_or(LostReason::ALL.len());
-                add(Measure::Closed, i.at, &owner, closed::REASON + reason as u16);
+                add(
+                    Measure::Closed,
+                    i.at,
+                    &owner,
+                    closed::REASON + reason as u16,
+                );
             }
             _ => {}
         }
-        if let Some((from, to)) = stage_move(i) {
-            add(Measure::Activity, i.at, who, activity::STAGE_MOVES);
-            add(Measure::Stages, i.at, &owner, stages::ENTERED + stage_index(to));
-            let spent = bucket(i.at - entered);
-            add(
-                Measure::Stages,
-                i.at,
-                &owner,
-                stages::TIME_IN + stage_index(from) * BUCKETS + spent,
-            );
-            if to == Stage::Lost {
-                add(Measure::Stages, i.at, &owner, stages::LOST_FROM + stage_index(from));
-            }
-            entered = i.at;
-        }
     }
-    // Every lead entered its first stage when it arrived.
-    let first = events
-        .iter()
-        .find_map(|i| stage_move(i))
-        .map_or(lead.stage, |(from, _)| from);
-    add(Measure::Stages, arrived, &owner, stages::ENTERED + stage_index(first));
     out
 }
 

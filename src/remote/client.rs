@@ -628,6 +628,16 @@ impl LeadService for Client {
         }
     }
 
+    fn report(
+        &self,
+        request: &crate::service::ReportRequest,
+    ) -> Result<crate::service::Report, ServiceError> {
+        match self.call(Request::Report(request.clone()), true)? {
+            Reply::Report(r) => Ok(*r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn erase(&self, id: LeadId) -> Result<crate::service::Erased, ServiceError> {
         match self.call(Request::Erase(id), false)? {
             Reply::Erased(e) => Ok(e),

@@ -26,7 +26,7 @@ use crate::service::{
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
 /// 5: a view is asked for a page at a time (`Page`), with its total.
-pub const PROTOCOL: u32 = 9;
+pub const PROTOCOL: u32 = 10;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -268,6 +268,8 @@ pub enum Request {
     Merge(MergeRequest),
     /// Erase a lead for good (managers).
     Erase(LeadId),
+    /// A report: a rep's own figures, a manager's of anyone.
+    Report(crate::service::ReportRequest),
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,
@@ -307,6 +309,7 @@ pub enum Reply {
     Tags(Vec<String>),
     Dupes(Vec<DupePair>),
     Erased(Erased),
+    Report(Box<crate::service::Report>),
     Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),

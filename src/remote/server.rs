@@ -707,6 +707,10 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map_err(failure),
         Request::Merge(m) => changed(s.merge(m)),
         Request::Erase(id) => s.erase(id).map(Reply::Erased).map_err(failure),
+        Request::Report(r) => s
+            .report(&r)
+            .map(|r| Reply::Report(Box::new(r)))
+            .map_err(failure),
         Request::NotDupes { a, b } => s.not_dupes(a, b).map(|()| Reply::Done).map_err(failure),
         Request::Search { query, text, limit } => {
             // A search is a query line, not a document; its page is what a screen shows.

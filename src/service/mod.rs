@@ -11,6 +11,7 @@ mod merge;
 mod operations;
 mod planner;
 mod query;
+pub mod reports;
 mod tick;
 mod types;
 pub mod watch;
@@ -19,6 +20,7 @@ pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, 
 pub use learning::{RETRAIN_AFTER, closed_at};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
 pub use merge::MergeRequest;
+pub use reports::{Figure, Report, ReportKind, ReportRequest, Table};
 pub use types::*;
 pub use watch::{Apply, Moved, Watch};
 
@@ -77,6 +79,8 @@ pub trait LeadService {
     /// Likely duplicate pairs the arrival check missed, among the leads the caller may see,
     /// surest first: at least `min_confidence`, at most `limit`, none marked not the same.
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError>;
+    /// A report (`reports`): a rep's own figures, a manager's of anyone.
+    fn report(&self, request: &ReportRequest) -> Result<Report, ServiceError>;
     /// Marks leads `a` and `b` as not one person (managers): the pair is not offered again.
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError>;
     /// Joins OTHER into KEEP (managers; `merge`'s rules); undo takes it back.

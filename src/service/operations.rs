@@ -451,6 +451,10 @@ impl LeadService for Local {
         self.find(q, text, limit)
     }
 
+    fn report(&self, request: &super::ReportRequest) -> Result<super::Report, ServiceError> {
+        super::reports::report(self, request)
+    }
+
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError> {
         use crate::domain::dupes::{Card, find};
         let mut cards = Vec::new();

@@ -708,6 +708,18 @@ impl Store {
     /// How many leads there are of each tally as of `now`: the kept counts, with the leads
     /// whose moment of change has come counted again where they are now. One read: a write
     /// is in it whole or not at all.
+    /// How many leads of `tag` (None: of every tag or none) there are of each tally as of
+    /// `now`, as `tallies_at` counts them.
+    pub fn tallies_of(
+        &self,
+        now: Millis,
+        tag: Option<&str>,
+    ) -> Result<BTreeMap<Tally, u64>, StoreError> {
+        let t = self.read()?;
+        let r = t.counts_at(now, tag);
+        self.seen(r)
+    }
+
     pub fn tallies_at(&self, now: Millis) -> Result<BTreeMap<Tally, u64>, StoreError> {
         let t = self.read()?;
         let r = t.counts_at(now, None);

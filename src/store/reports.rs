@@ -19,7 +19,15 @@ type Rows = BTreeMap<Vec<u8>, Counters>;
 const REBUILD_BATCH: usize = 256;
 
 /// What of a lead the reports read besides its timeline.
-fn signature(l: &Lead) -> (&Option<String>, &Option<String>, &Vec<String>, crate::domain::Stage, i64) {
+fn signature(
+    l: &Lead,
+) -> (
+    &Option<String>,
+    &Option<String>,
+    &Vec<String>,
+    crate::domain::Stage,
+    i64,
+) {
     (&l.owner, &l.source, &l.tags, l.stage, l.created)
 }
 
@@ -54,7 +62,9 @@ impl Trees {
             None => Vec::new(),
         };
         let before = match &w.before {
-            Some(l) => report::contribution(l, &timeline.iter().map(|(_, i)| i).collect::<Vec<_>>()),
+            Some(l) => {
+                report::contribution(l, &timeline.iter().map(|(_, i)| i).collect::<Vec<_>>())
+            }
             None => Contribution::new(),
         };
         let mut after_timeline = timeline;
@@ -135,7 +145,8 @@ impl Trees {
             {
                 return Err(e.into());
             }
-            for (cell, counters) in report::contribution(&lead, &timeline.iter().collect::<Vec<_>>())
+            for (cell, counters) in
+                report::contribution(&lead, &timeline.iter().collect::<Vec<_>>())
             {
                 let row = rows.entry(cell).or_default();
                 for (i, n) in counters {
@@ -225,6 +236,22 @@ fn unreadable(what: &str) -> StoreError {
 }
 
 impl Store {
+    /// The first local day a measure has a row for.
+    pub fn first_report_day(&self, measure: Measure) -> Result<Option<i32>, StoreError> {
+        let t = self.read()?;
+        let r = (|| {
+            let start = Cell::day_start(measure, i32::MIN);
+            let Some(item) = t.reports.range(start..).next() else {
+                return Ok(None);
+            };
+            let (k, _) = item?;
+            Ok(Cell::decode(&k)
+                .filter(|c| c.measure == measure)
+                .map(|c| c.day))
+        })();
+        self.seen(r)
+    }
+
     /// The report rows of `measure` for local days `from..=to`, of the leads carrying `tag`
     /// (None: of every lead).
     pub fn report_rows(

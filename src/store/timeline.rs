@@ -23,7 +23,10 @@ fn decode_chunk(bytes: &[u8]) -> Result<Vec<Entry>, StoreError> {
 
 /// The records of a stored chunk, in the order stored.
 pub(super) fn records(bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
-    Ok(decode_chunk(bytes)?.into_iter().map(|(_, _, r)| r).collect())
+    Ok(decode_chunk(bytes)?
+        .into_iter()
+        .map(|(_, _, r)| r)
+        .collect())
 }
 
 /// The highest sequence number in a stored chunk (0 for an empty one).

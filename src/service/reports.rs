@@ -1,0 +1,612 @@
+//! The manager's reports, read from the kept sums (`store::reports`) and the kept counts:
+//! the work grows with the period's days and the rows of each day (owners x sources), never
+//! with the leads. A rep sees their own figures only; a manager anyone's.
+//!
+//! Every report is a few tables of typed cells, so that text, JSON, CSV and the TUI show the
+//! same figures from one answer.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::local::Local;
+use super::types::ServiceError;
+use crate::domain::report::{
+    self, BUCKETS, Cell, Counters, Measure, activity, arrivals, closed, stages,
+};
+use crate::domain::tally::Class;
+use crate::domain::time::{end_of_local_day, local_day};
+use crate::domain::{LostReason, Millis, Stage};
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportKind {
+    Funnel,
+    Sources,
+    Reps,
+    Speed,
+    Day,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 5] = [
+        ReportKind::Funnel,
+        ReportKind::Sources,
+        ReportKind::Reps,
+        ReportKind::Speed,
+        ReportKind::Day,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportKind::Funnel => "funnel",
+            ReportKind::Sources => "sources",
+            ReportKind::Reps => "reps",
+            ReportKind::Speed => "speed",
+            ReportKind::Day => "day",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReportKind> {
+        ReportKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// What to report on: a kind, a period of local days, and filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    /// The last this many days, today included, by the store owner's clock (before
+    /// `from`).
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// The first local day (None: since the first lead).
+    pub from: Option<i32>,
+    /// The last local day (None: today).
+    pub to: Option<i32>,
+    pub source: Option<String>,
+    /// A rep (a rep may name only themselves).
+    pub owner: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// A figure of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Figure {
+    Text(String),
+    Count(u64),
+    /// 0.0 to 1.0; None: nothing to divide by.
+    Share(Option<f64>),
+    /// None: nothing measured.
+    Duration(Option<Millis>),
+    Rate(f64),
+}
+
+/// One table of a report: its columns, rows of figures, and which column its bars show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Figure>>,
+    /// The column drawn as bars, each row's against the largest.
+    pub bar: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub kind: ReportKind,
+    /// The local days reported on, first and last.
+    pub from: i32,
+    pub to: i32,
+    /// Whose figures: None for everyone the caller may see.
+    pub owner: Option<String>,
+    pub tables: Vec<Table>,
+}
+
+/// The rows of a measure for the request, filtered.
+struct Rows {
+    rows: Vec<(Cell, Counters)>,
+}
+
+impl Rows {
+    fn sum(&self, pick: impl Fn(&Cell) -> bool, counter: u16) -> u64 {
+        self.rows
+            .iter()
+            .filter(|(c, _)| pick(c))
+            .map(|(_, r)| r.get(&counter).copied().unwrap_or(0).max(0) as u64)
+            .sum()
+    }
+
+    fn total(&self, counter: u16) -> u64 {
+        self.sum(|_| true, counter)
+    }
+
+    fn histogram(&self, pick: impl Fn(&Cell) -> bool, first: u16) -> Vec<u64> {
+        (0..BUCKETS).map(|b| self.sum(&pick, first + b)).collect()
+    }
+
+    /// The distinct values of a dimension, most counted (by `counter`) first.
+    fn keys(&self, dim: impl Fn(&Cell) -> &str, counter: u16) -> Vec<String> {
+        let mut by: BTreeMap<String, u64> = BTreeMap::new();
+        for (c, r) in &self.rows {
+            *by.entry(dim(c).to_string()).or_default() +=
+                r.get(&counter).copied().unwrap_or(0).max(0) as u64;
+        }
+        let mut keys: Vec<(String, u64)> = by.into_iter().collect();
+        keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        keys.into_iter().map(|(k, _)| k).collect()
+    }
+}
+
+fn share(part: u64, of: u64) -> Figure {
+    Figure::Share((of > 0).then(|| part as f64 / of as f64))
+}
+
+fn shown(name: &str, none: &str) -> Figure {
+    Figure::Text(if name.is_empty() {
+        none.to_string()
+    } else {
+        name.to_string()
+    })
+}
+
+/// A report for session `s` as of its clock.
+pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
+    let now = s.now();
+    let today = local_day(now);
+    let to = q.to.unwrap_or(today).min(today);
+    let from = match q.days {
+        Some(n) => today.saturating_sub(i32::try_from(n.max(1)).unwrap_or(i32::MAX) - 1),
+        None => q.from.unwrap_or(i32::MIN + 1),
+    };
+    if from > to {
+        return Err(ServiceError::Refused(format!(
+            "the period starts after it ends ({} to {})",
+            day_text(from),
+            day_text(to)
+        )));
+    }
+    // Whose figures: a rep's own, always.
+    let owner = match (&q.owner, s.sees_all()) {
+        (Some(o), true) => Some(o.trim().to_string()),
+        (None, true) => None,
+        (Some(o), false) if o.trim() != s.who.user => {
+            return Err(ServiceError::Refused(format!(
+                "a rep sees their own figures: {} cannot see {}'s",
+                s.who.user,
+                o.trim()
+            )));
+        }
+        (_, false) => Some(s.who.user.clone()),
+    };
+    let tag = q.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let pick = |c: &Cell| {
+        owner
+            .as_deref()
+            .is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
+            && q.source.as_deref().is_none_or(|src| {
+                c.source.eq_ignore_ascii_case(src.trim())
+                    || (c.source.is_empty() && src.trim() == "none")
+            })
+    };
+    let read = |m: Measure, from: i32, to: i32| -> Result<Rows, ServiceError> {
+        let rows = s.store.report_rows(m, from, to, tag)?;
+        Ok(Rows {
+            rows: rows.into_iter().filter(|(c, _)| pick(c)).collect(),
+        })
+    };
+    let tables = match q.kind {
+        ReportKind::Funnel => funnel(
+            &read(Measure::Stages, from, to)?,
+            &read(Measure::Closed, from, to)?,
+        ),
+        ReportKind::Sources => sources(&read(Measure::Arrivals, from, to)?),
+        ReportKind::Speed => speed(&read(Measure::Arrivals, from, to)?),
+        ReportKind::Reps => reps(
+            s,
+            now,
+            tag,
+            owner.as_deref(),
+            to - from.max(first_day(s, tag)?) + 1,
+            &read(Measure::Arrivals, from, to)?,
+            &read(Measure::Activity, from, to)?,
+            &read(Measure::Closed, from, to)?,
+        )?,
+        ReportKind::Day => day(
+            s,
+            now,
+            owner.as_deref(),
+            &read(Measure::Activity, today, today)?,
+        )?,
+    };
+    let (from, to) = match q.kind {
+        ReportKind::Day => (today, today),
+        _ => (from.max(first_day(s, tag)?).min(to), to),
+    };
+    Ok(Report {
+        kind: q.kind,
+        from,
+        to,
+        owner,
+        tables,
+    })
+}
+
+/// The first local day any lead arrived (today for an empty store).
+fn first_day(s: &Local, tag: Option<&str>) -> Result<i32, ServiceError> {
+    let _ = tag;
+    Ok(s.store
+        .first_report_day(Measure::Arrivals)?
+        .unwrap_or_else(|| local_day(s.now())))
+}
+
+/// A local day as a date.
+pub fn day_text(day: i32) -> String {
+    chrono::NaiveDate::from_num_days_from_ce_opt(day)
+        .map_or_else(|| day.to_string(), |d| d.to_string())
+}
+
+const MAIN_LINE: [Stage; 6] = [
+    Stage::New,
+    Stage::Contacted,
+    Stage::Qualified,
+    Stage::Opportunity,
+    Stage::Customer,
+    Stage::Loyal,
+];
+
+fn stage_index(s: Stage) -> u16 {
+    Stage::ALL.iter().position(|x| *x == s).unwrap_or(0) as u16
+}
+
+fn funnel(st: &Rows, cl: &Rows) -> Vec<Table> {
+    let mut rows = Vec::new();
+    for stage in Stage::ALL {
+        let i = stage_index(stage);
+        let entered = st.total(stages::ENTERED + i);
+        let next = MAIN_LINE
+            .iter()
+            .position(|s| *s == stage)
+            .and_then(|p| MAIN_LINE.get(p + 1));
+        let on = match next {
+            Some(_) => share(st.total(stages::WENT_ON + i), entered),
+            None => Figure::Share(None),
+        };
+        let time = report::median(&st.histogram(|_| true, stages::TIME_IN + i * BUCKETS));
+        rows.push(vec![
+            Figure::Text(stage.name().into()),
+            Figure::Count(entered),
+            on,
+            Figure::Count(st.total(stages::LOST_FROM + i)),
+            Figure::Duration(time),
+        ]);
+    }
+    let lost = cl.total(closed::LOST);
+    let mut reasons: Vec<Vec<Figure>> = LostReason::ALL
+        .iter()
+        .map(|r| r.name().replace('-', " "))
+        .chain(std::iter::once("not given".to_string()))
+        .enumerate()
+        .map(|(n, name)| {
+            let count = cl.total(closed::REASON + n as u16);
+            vec![Figure::Text(name), Figure::Count(count), share(count, lost)]
+        })
+        .filter(|r| !matches!(r[1], Figure::Count(0)))
+        .collect();
+    reasons.sort_by_key(|r| {
+        std::cmp::Reverse(match r[1] {
+            Figure::Count(n) => n,
+            _ => 0,
+        })
+    });
+    vec![
+        Table {
+            title: "Funnel: leads that entered each stage".into(),
+            columns: vec![
+                "stage".into(),
+                "entered".into(),
+                "on to next".into(),
+                "lost from".into(),
+                "median time in stage".into(),
+            ],
+            rows,
+            bar: Some(1),
+        },
+        Table {
+            title: format!(
+                "Closed: {} won, {lost} lost; why lost",
+                cl.total(closed::WON)
+            ),
+            columns: vec!["reason".into(), "lost".into(), "share".into()],
+            rows: reasons,
+            bar: Some(1),
+        },
+    ]
+}
+
+fn sources(ar: &Rows) -> Vec<Table> {
+    let mut rows = Vec::new();
+    let mut line = |name: Figure, pick: &dyn Fn(&Cell) -> bool| {
+        let n = ar.sum(pick, arrivals::ARRIVED);
+        let won = ar.sum(pick, arrivals::WON);
+        rows.push(vec![
+            name,
+            Figure::Count(n),
+            share(ar.sum(pick, arrivals::CONTACTED), n),
+            share(ar.sum(pick, arrivals::QUALIFIED), n),
+            Figure::Count(won),
+            share(won, n),
+            Figure::Duration(report::median(&ar.histogram(pick, arrivals::DELAY))),
+        ]);
+    };
+    for src in ar.keys(|c| &c.source, arrivals::ARRIVED) {
+        line(shown(&src, "(none)"), &|c: &Cell| c.source == src);
+    }
+    line(Figure::Text("all".into()), &|_| true);
+    vec![Table {
+        title: "Sources: leads that arrived in the period, and how far they got".into(),
+        columns: vec![
+            "source".into(),
+            "leads".into(),
+            "contacted".into(),
+            "qualified".into(),
+            "won".into(),
+            "won rate".into(),
+            "median first touch".into(),
+        ],
+        rows,
+        bar: Some(1),
+    }]
+}
+
+/// The speed-to-lead columns of the leads `pick` takes.
+fn speed_row(ar: &Rows, name: Figure, pick: &dyn Fn(&Cell) -> bool) -> Vec<Figure> {
+    let n = ar.sum(pick, arrivals::ARRIVED);
+    let within = |c: &[u16]| c.iter().map(|&c| ar.sum(pick, c)).sum::<u64>();
+    vec![
+        name,
+        Figure::Count(n),
+        share(within(&[arrivals::WITHIN_5M]), n),
+        share(within(&[arrivals::WITHIN_5M, arrivals::WITHIN_1H]), n),
+        share(
+            within(&[
+                arrivals::WITHIN_5M,
+                arrivals::WITHIN_1H,
+                arrivals::WITHIN_24H,
+            ]),
+            n,
+        ),
+        share(within(&[arrivals::NEVER]), n),
+        Figure::Duration(report::median(&ar.histogram(pick, arrivals::DELAY))),
+    ]
+}
+
+fn speed(ar: &Rows) -> Vec<Table> {
+    let n = ar.total(arrivals::ARRIVED);
+    let bands = [
+        ("within 5 minutes", arrivals::WITHIN_5M),
+        ("5 minutes to 1 hour", arrivals::WITHIN_1H),
+        ("1 to 24 hours", arrivals::WITHIN_24H),
+        ("later", arrivals::LATER),
+        ("never (yet)", arrivals::NEVER),
+    ];
+    let overall = bands
+        .iter()
+        .map(|(name, c)| {
+            let k = ar.total(*c);
+            vec![Figure::Text((*name).into()), Figure::Count(k), share(k, n)]
+        })
+        .collect();
+    let columns = |first: &str| {
+        vec![
+            first.to_string(),
+            "leads".into(),
+            "5 min".into(),
+            "1 hour".into(),
+            "24 hours".into(),
+            "never".into(),
+            "median".into(),
+        ]
+    };
+    let by_source = ar
+        .keys(|c| &c.source, arrivals::ARRIVED)
+        .into_iter()
+        .map(|src| speed_row(ar, shown(&src, "(none)"), &|c: &Cell| c.source == src))
+        .collect();
+    let by_rep = ar
+        .keys(|c| &c.owner, arrivals::ARRIVED)
+        .into_iter()
+        .map(|o| speed_row(ar, shown(&o, "(pool)"), &|c: &Cell| c.owner == o))
+        .collect();
+    vec![
+        Table {
+            title: format!("Speed to lead: first touch of the {n} leads that arrived"),
+            columns: vec!["first touch".into(), "leads".into(), "share".into()],
+            rows: overall,
+            bar: Some(1),
+        },
+        Table {
+            title: "By source (share touched within)".into(),
+            columns: columns("source"),
+            rows: by_source,
+            bar: None,
+        },
+        Table {
+            title: "By rep (share touched within)".into(),
+            columns: columns("rep"),
+            rows: by_rep,
+            bar: None,
+        },
+    ]
+}
+
+/// Open leads and overdue follow-ups per owner, as of now (the kept counts).
+fn held(
+    s: &Local,
+    now: Millis,
+    tag: Option<&str>,
+) -> Result<BTreeMap<String, (u64, u64)>, ServiceError> {
+    let today = local_day(end_of_local_day(now) - 1);
+    let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (t, n) in s.store.tallies_of(now, tag)? {
+        if t.class == Class::Closed || !t.stage.is_open() {
+            continue;
+        }
+        let e = out.entry(t.owner.clone().unwrap_or_default()).or_default();
+        e.0 += n;
+        if t.due_day.is_some_and(|d| d < today) {
+            e.1 += n;
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reps(
+    s: &Local,
+    now: Millis,
+    tag: Option<&str>,
+    owner: Option<&str>,
+    days: i32,
+    ar: &Rows,
+    ac: &Rows,
+    cl: &Rows,
+) -> Result<Vec<Table>, ServiceError> {
+    let held = held(s, now, tag)?;
+    let mut names: Vec<String> = held.keys().cloned().collect();
+    names.extend(ar.keys(|c| &c.owner, arrivals::ARRIVED));
+    names.extend(ac.keys(|c| &c.owner, activity::CALLS));
+    names.extend(cl.keys(|c| &c.owner, closed::WON));
+    names.sort();
+    names.dedup();
+    names.retain(|n| !n.is_empty() && owner.is_none_or(|o| o.eq_ignore_ascii_case(n)));
+    let days = days.max(1) as f64;
+    let rows = names
+        .into_iter()
+        .map(|name| {
+            let mine = |c: &Cell| c.owner == name;
+            let touches = [activity::CALLS, activity::EMAILS, activity::MEETINGS]
+                .iter()
+                .map(|&k| ac.sum(mine, k))
+                .sum::<u64>();
+            let calls = ac.sum(mine, activity::CALLS);
+            let (open, overdue) = held.get(&name).copied().unwrap_or_default();
+            let won = cl.sum(mine, closed::WON);
+            let lost = cl.sum(mine, closed::LOST);
+            vec![
+                Figure::Text(name.clone()),
+                Figure::Count(open),
+                Figure::Rate(touches as f64 / days),
+                Figure::Count(calls),
+                share(ac.sum(mine, activity::CONNECTED), calls),
+                Figure::Duration(report::median(&ar.histogram(mine, arrivals::DELAY))),
+                Figure::Count(overdue),
+                Figure::Count(won),
+                share(won, won + lost),
+            ]
+        })
+        .collect();
+    Ok(vec![Table {
+        title: "Reps: leads held now, what they did in the period".into(),
+        columns: vec![
+            "rep".into(),
+            "open leads".into(),
+            "touches/day".into(),
+            "calls".into(),
+            "connected".into(),
+            "median first touch".into(),
+            "overdue".into(),
+            "won".into(),
+            "win rate".into(),
+        ],
+        rows,
+        bar: Some(1),
+    }])
+}
+
+fn day(s: &Local, now: Millis, owner: Option<&str>, ac: &Rows) -> Result<Vec<Table>, ServiceError> {
+    let lines = [
+        ("calls", activity::CALLS),
+        ("connected calls", activity::CONNECTED),
+        ("e-mails", activity::EMAILS),
+        ("meetings", activity::MEETINGS),
+        ("notes", activity::NOTES),
+        ("stage moves", activity::STAGE_MOVES),
+        ("won", activity::WON),
+        ("lost", activity::LOST),
+    ];
+    let mut rows: Vec<Vec<Figure>> = lines
+        .iter()
+        .map(|(name, c)| vec![Figure::Text((*name).into()), Figure::Count(ac.total(*c))])
+        .collect();
+    let due = s.store.due_by(now, end_of_local_day(now), |o| {
+        s.may_see_owner(o) && owner.is_none_or(|w| o.is_some_and(|o| o.eq_ignore_ascii_case(w)))
+    })?;
+    rows.push(vec![
+        Figure::Text("due today, not done".into()),
+        Figure::Count(due),
+    ]);
+    Ok(vec![Table {
+        title: format!(
+            "{}'s day",
+            owner.map_or_else(|| "Everyone".to_string(), str::to_string)
+        ),
+        columns: vec!["what".into(), "count".into()],
+        rows,
+        bar: Some(1),
+    }])
+}
+
+impl Figure {
+    /// The figure as a report's text shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Figure::Text(t) => crate::domain::sanitize::for_display(t),
+            Figure::Count(n) => n.to_string(),
+            Figure::Share(Some(f)) => format!("{:.0}%", f * 100.0),
+            Figure::Share(None) | Figure::Duration(None) => "-".into(),
+            Figure::Duration(Some(ms)) => duration_text(*ms),
+            Figure::Rate(r) => format!("{r:.1}"),
+        }
+    }
+
+    /// The number a bar shows.
+    pub fn value(&self) -> f64 {
+        match self {
+            Figure::Count(n) => *n as f64,
+            Figure::Share(Some(f)) | Figure::Rate(f) => *f,
+            Figure::Duration(Some(ms)) => *ms as f64,
+            _ => 0.0,
+        }
+    }
+}
+
+/// A duration the way a person says it: 45s, 12m, 3.5h, 4d.
+pub fn duration_text(ms: Millis) -> String {
+    let s = ms / 1000;
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{:.1}h", s as f64 / 3600.0),
+        s => format!("{:.1}d", s as f64 / 86_400.0),
+    }
+}
+
+/// A horizontal bar of `value` against `max`, `width` cells at most, in block characters
+/// (eighths), so it reads the same without colour.
+pub fn bar(value: f64, max: f64, width: usize) -> String {
+    if max <= 0.0 || value <= 0.0 || width == 0 {
+        return String::new();
+    }
+    let eighths = ((value / max).min(1.0) * (width * 8) as f64)
+        .round()
+        .max(1.0) as usize;
+    let mut out = "█".repeat(eighths / 8);
+    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    out.push_str(PARTS[eighths % 8]);
+    out
+}
