@@ -117,6 +117,21 @@ const TABLE: &[(&str, &[&str])] = &[
     ("tag 4 -", &["names no tag"]),
     ("tag 1 +Hot-List", &["tag +Hot-List"]),
     (
+        "report sources --since all",
+        &["webinar", "all ", "won rate", "median first touch"],
+    ),
+    (
+        "report reps --since all --format json",
+        &["\"rep\"", "tester", "bob"],
+    ),
+    (
+        "report speed --tag hot-list",
+        &["first touch of the 2 leads"],
+    ),
+    ("report nonsense", &["not a report"]),
+    ("report funnel --since 0d", &["not a period"]),
+    ("report funnel --from 2026-13-01", &["not a date"]),
+    (
         "list --all --tag HOT-LIST --format json",
         &["Dee Poole", "Ann Lee", "!Bo Chen", "!Cy Pool"],
     ),

@@ -21,7 +21,10 @@ use leadq::remote::client::Client;
 use leadq::remote::protocol::{
     ClientFrame, Hello, PROTOCOL, Request, ServerFrame, Welcome, read_frame, write_frame,
 };
-use leadq::service::{Activity, ImportOptions, LeadService, LogEntry, OwnerFilter, Query, Window};
+use leadq::service::{
+    Activity, ImportOptions, LeadService, LogEntry, OwnerFilter, Query, ReportKind, ReportRequest,
+    Window,
+};
 use serde::{Deserialize, Serialize};
 
 /// What the forger is told: the store and the ids to aim at.
@@ -299,6 +302,18 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
             }),
         ),
         (
+            "a report of a colleague's figures",
+            Request::Report(ReportRequest {
+                kind: ReportKind::Reps,
+                days: None,
+                from: None,
+                to: None,
+                source: Some("secret-source".into()),
+                owner: Some(REP2.into()),
+                tag: Some("secret-tag".into()),
+            }),
+        ),
+        (
             "be seen on a colleague's lead",
             Request::SetPresence(Some((t.theirs, Activity::Logging))),
         ),
@@ -425,6 +440,30 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
         ),
         ("export", Request::Export),
         ("sources", Request::Sources),
+        (
+            "every report, everyone's, of a colleague's source and tag",
+            Request::Report(ReportRequest {
+                kind: ReportKind::Sources,
+                days: None,
+                from: None,
+                to: None,
+                source: None,
+                owner: None,
+                tag: None,
+            }),
+        ),
+        (
+            "the speed report of a colleague's source",
+            Request::Report(ReportRequest {
+                kind: ReportKind::Speed,
+                days: Some(3650),
+                from: None,
+                to: None,
+                source: Some("secret-source".into()),
+                owner: None,
+                tag: Some("secret-tag".into()),
+            }),
+        ),
         (
             "the duplicate pairs, everything",
             Request::Dupes {

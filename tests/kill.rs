@@ -179,7 +179,19 @@ fn notes(dir: &Path) -> Vec<String> {
 
 /// Every acknowledged note is there once; nothing is there that was never sent; the order is
 /// the order they were written.
+/// `leadq doctor`'s full check passes: the kept counts, indexes and the reports' sums equal
+/// a recount from the leads and timelines.
+fn whole(dir: &Path, after: &str) {
+    let doctor = leadq(dir).arg("doctor").output().expect("runs");
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        doctor.status.success() && report.contains("all is well"),
+        "{after}: {report}"
+    );
+}
+
 fn check(dir: &Path, acknowledged: &[usize], sent: usize, after: &str) {
+    whole(dir, after);
     let found = notes(dir);
     let mut numbers: Vec<usize> = found
         .iter()
@@ -346,6 +358,7 @@ fn an_import_killed_part_way_is_taken_back() {
             continue;
         }
         assert_eq!(lead_count(dir), 1, "{after}: a part of the import survived");
+        whole(dir, &after);
         // No dedupe key of the taken-back rows is left behind: the same import lands whole,
         // every row new.
         let out = run_ok(dir, &["import", csv.to_str().expect("utf-8 path")]);

@@ -1,0 +1,364 @@
+//! The manager's reports against a small store worked out by hand: every figure of every
+//! report in one fixed case, in process and through a server (the same answer), with a rep's
+//! view of their own figures enforced.
+
+mod common;
+
+use common::home::Home;
+use leadq::domain::report::{bucket, bucket_middle};
+use leadq::domain::{Kind, LostReason, Millis, NewLead, Outcome, Stage};
+use leadq::remote::client::Client;
+use leadq::service::{
+    Figure, Identity, LeadService, Local, LogEntry, Report, ReportKind, ReportRequest, Role,
+    Settings,
+};
+use leadq::store::{DEFAULT_CACHE_BYTES, Store};
+
+/// 2026-11-22T12:00:00Z: the leads arrive.
+const T0: Millis = 1_795_348_800_000;
+const MIN: Millis = 60_000;
+const HOUR: Millis = 60 * MIN;
+const DAY: Millis = 24 * HOUR;
+/// The day after, when the reports are read.
+const T1: Millis = T0 + DAY;
+const T1_TEXT: &str = "2026-11-23T12:00:00Z";
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn at(path: &std::path::Path, now: Millis, user: &str) -> Local {
+    let base = Local::new(
+        Store::open(path, DEFAULT_CACHE_BYTES).expect("store"),
+        Settings {
+            fixed_now: Some(now),
+            ..Settings::default()
+        },
+    )
+    .expect("service");
+    base.session(Identity {
+        user: user.into(),
+        role: Role::Manager,
+    })
+}
+
+fn log(kind: Kind, outcome: Outcome) -> LogEntry {
+    LogEntry {
+        kind,
+        outcome: Some(outcome),
+        note: None,
+        at: None,
+        next_action: None,
+        duration_secs: None,
+    }
+}
+
+fn lead(name: &str, source: &str, owner: Option<&str>, tags: &[&str]) -> NewLead {
+    NewLead {
+        name: name.into(),
+        email: Some(format!("{}@x.example", name.to_lowercase())),
+        source: Some(source.into()),
+        owner: owner.map(String::from),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..NewLead::default()
+    }
+}
+
+/// The store: four leads at T0; alice calls Ann 3 minutes later (connected: contacted) and
+/// e-mails Di after 30; bob calls Bo after 2 hours (no answer); Cy, in the pool, is never
+/// touched. The next day alice holds a meeting with Ann (opportunity) and wins her; bob
+/// loses Bo on price.
+fn build(path: &std::path::Path) -> TestResult {
+    let s = at(path, T0, "admin");
+    let ann = s.add(lead("Ann", "web-form", Some("alice"), &[]))?.id;
+    let bo = s.add(lead("Bo", "referral", Some("bob"), &[]))?.id;
+    s.add(lead("Cy", "web-form", None, &[]))?;
+    let di = s.add(lead("Di", "web-form", Some("alice"), &["VIP"]))?.id;
+    drop(s);
+    at(path, T0 + 3 * MIN, "alice").log(ann, log(Kind::Call, Outcome::Connected))?;
+    at(path, T0 + 30 * MIN, "alice").log(di, log(Kind::Email, Outcome::Sent))?;
+    at(path, T0 + 2 * HOUR, "bob").log(bo, log(Kind::Call, Outcome::NoAnswer))?;
+    let alice = at(path, T1, "alice");
+    alice.log(ann, log(Kind::Meeting, Outcome::Held))?;
+    alice.won(ann, None)?;
+    drop(alice);
+    at(path, T1, "bob").set_stage(bo, Stage::Lost, Some(LostReason::Price))?;
+    Ok(())
+}
+
+fn ask(kind: ReportKind) -> ReportRequest {
+    ReportRequest {
+        kind,
+        days: None,
+        from: None,
+        to: None,
+        source: None,
+        owner: None,
+        tag: None,
+    }
+}
+
+fn text(s: &str) -> Figure {
+    Figure::Text(s.into())
+}
+
+fn share(x: f64) -> Figure {
+    Figure::Share(Some(x))
+}
+
+/// What a median of durations falling in `ms`'s bucket reads as.
+fn about(ms: Millis) -> Figure {
+    Figure::Duration(Some(bucket_middle(bucket(ms))))
+}
+
+/// Every report of the store at T1, from `s`.
+fn reports(s: &dyn LeadService) -> Result<Vec<Report>, Box<dyn std::error::Error>> {
+    Ok(ReportKind::ALL
+        .iter()
+        .map(|k| s.report(&ask(*k)))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+fn check(r: &[Report]) {
+    let [funnel, sources, reps, speed, day] = r else {
+        panic!("five reports")
+    };
+    let n = |x: u64| Figure::Count(x);
+    let none = Figure::Share(None);
+    let nothing = Figure::Duration(None);
+    assert_eq!(
+        funnel.tables[0].rows,
+        vec![
+            vec![text("new"), n(4), share(0.25), n(1), about(3 * MIN)],
+            vec![
+                text("contacted"),
+                n(1),
+                share(1.0),
+                n(0),
+                about(DAY - 3 * MIN)
+            ],
+            vec![text("qualified"), n(0), none.clone(), n(0), nothing.clone()],
+            vec![text("opportunity"), n(1), share(1.0), n(0), about(0)],
+            vec![text("customer"), n(1), share(0.0), n(0), nothing.clone()],
+            vec![text("loyal"), n(0), none.clone(), n(0), nothing.clone()],
+            vec![text("nurture"), n(0), none.clone(), n(0), nothing.clone()],
+            vec![text("lost"), n(1), none.clone(), n(0), nothing.clone()],
+        ],
+        "the funnel"
+    );
+    assert_eq!(funnel.tables[1].title, "Closed: 1 won, 1 lost; why lost");
+    assert_eq!(
+        funnel.tables[1].rows,
+        vec![vec![text("price"), n(1), share(1.0)]]
+    );
+    assert_eq!(
+        sources.tables[0].rows,
+        vec![
+            vec![
+                text("web-form"),
+                n(3),
+                share(2.0 / 3.0),
+                share(1.0 / 3.0),
+                n(1),
+                share(1.0 / 3.0),
+                about(3 * MIN),
+            ],
+            vec![
+                text("referral"),
+                n(1),
+                share(1.0),
+                share(0.0),
+                n(0),
+                share(0.0),
+                about(2 * HOUR),
+            ],
+            vec![
+                text("all"),
+                n(4),
+                share(0.75),
+                share(0.25),
+                n(1),
+                share(0.25),
+                about(30 * MIN),
+            ],
+        ],
+        "the sources"
+    );
+    assert_eq!(
+        reps.tables[0].rows,
+        vec![
+            vec![
+                text("alice"),
+                n(1),
+                Figure::Rate(1.5),
+                n(1),
+                share(1.0),
+                about(3 * MIN),
+                n(0),
+                n(1),
+                share(1.0),
+            ],
+            vec![
+                text("bob"),
+                n(0),
+                Figure::Rate(0.5),
+                n(1),
+                share(0.0),
+                about(2 * HOUR),
+                n(0),
+                n(0),
+                share(0.0),
+            ],
+        ],
+        "the reps (two days: the 22nd and the 23rd)"
+    );
+    assert_eq!(
+        speed.tables[0].rows,
+        vec![
+            vec![text("within 5 minutes"), n(1), share(0.25)],
+            vec![text("5 minutes to 1 hour"), n(1), share(0.25)],
+            vec![text("1 to 24 hours"), n(1), share(0.25)],
+            vec![text("later"), n(0), share(0.0)],
+            vec![text("never (yet)"), n(1), share(0.25)],
+        ],
+        "speed to lead"
+    );
+    assert_eq!(
+        speed.tables[2].rows,
+        vec![
+            vec![
+                text("alice"),
+                n(2),
+                share(0.5),
+                share(1.0),
+                share(1.0),
+                share(0.0),
+                about(3 * MIN),
+            ],
+            vec![
+                text("(pool)"),
+                n(1),
+                share(0.0),
+                share(0.0),
+                share(0.0),
+                share(1.0),
+                nothing.clone()
+            ],
+            vec![
+                text("bob"),
+                n(1),
+                share(0.0),
+                share(0.0),
+                share(1.0),
+                share(0.0),
+                about(2 * HOUR),
+            ],
+        ],
+        "speed to lead by rep"
+    );
+    let counts: Vec<(String, Figure)> = day.tables[0]
+        .rows
+        .iter()
+        .map(|r| (r[0].text(), r[1].clone()))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("calls", 0),
+            ("connected calls", 0),
+            ("e-mails", 0),
+            ("meetings", 1),
+            ("notes", 0),
+            ("stage moves", 2),
+            ("won", 1),
+            ("lost", 1),
+            ("due today, not done", 0),
+        ]
+        .iter()
+        .map(|(w, c)| (w.to_string(), n(*c)))
+        .collect::<Vec<_>>(),
+        "today (the 23rd): alice's meeting moved Ann on and the win moved her again; bob lost Bo"
+    );
+}
+
+#[test]
+fn every_figure_of_every_report_matches_the_hand_count_in_process_and_through_the_server()
+-> TestResult {
+    let home = Home::new();
+    build(&home.store())?;
+    let in_process = reports(&at(&home.store(), T1, "admin"))?;
+    check(&in_process);
+    assert!(
+        Store::open(&home.store(), DEFAULT_CACHE_BYTES)?
+            .verify()?
+            .is_empty(),
+        "the kept sums equal a recount"
+    );
+    let _server = home.server_with(&[("LEADQ_NOW", T1_TEXT)]);
+    let client = Client::connect(&home.store(), false)?;
+    assert_eq!(
+        reports(&client)?,
+        in_process,
+        "the server gives the same answer"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_rep_sees_their_own_figures_and_a_tag_or_source_narrows_them() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    build(&path)?;
+    let base = at(&path, T1, "admin");
+    let alice = base.session(Identity {
+        user: "alice".into(),
+        role: Role::Rep,
+    });
+    let reps = alice.report(&ask(ReportKind::Reps))?;
+    assert_eq!(reps.owner.as_deref(), Some("alice"));
+    let names: Vec<String> = reps.tables[0].rows.iter().map(|r| r[0].text()).collect();
+    assert_eq!(names, ["alice"], "only her own row");
+    let sources = alice.report(&ask(ReportKind::Sources))?;
+    assert_eq!(
+        sources.tables[0].rows.last().map(|r| r[1].clone()),
+        Some(Figure::Count(2)),
+        "her two leads (Ann, Di), not bob's or the pool's"
+    );
+    let err = alice
+        .report(&ReportRequest {
+            owner: Some("bob".into()),
+            ..ask(ReportKind::Reps)
+        })
+        .expect_err("a rep asking for a colleague's figures");
+    assert!(err.to_string().contains("own figures"), "{err}");
+    // A manager narrows by tag (any case) and by source.
+    let vip = base.report(&ReportRequest {
+        tag: Some("vip".into()),
+        ..ask(ReportKind::Sources)
+    })?;
+    assert_eq!(
+        vip.tables[0].rows[0][..3],
+        [text("web-form"), Figure::Count(1), share(1.0)],
+        "only Di"
+    );
+    let referral = base.report(&ReportRequest {
+        source: Some("Referral".into()),
+        ..ask(ReportKind::Speed)
+    })?;
+    assert_eq!(
+        referral.tables[0].rows[2][1],
+        Figure::Count(1),
+        "Bo, within 24 hours"
+    );
+    // The last 1 day: only what happened on the 23rd.
+    let funnel = base.report(&ReportRequest {
+        days: Some(1),
+        ..ask(ReportKind::Funnel)
+    })?;
+    let entered: Vec<Figure> = funnel.tables[0].rows.iter().map(|r| r[1].clone()).collect();
+    let n = Figure::Count;
+    assert_eq!(
+        entered,
+        [n(0), n(0), n(0), n(1), n(1), n(0), n(0), n(1)],
+        "on the 23rd Ann entered opportunity and customer, Bo lost"
+    );
+    Ok(())
+}
