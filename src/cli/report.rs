@@ -8,8 +8,8 @@ use anyhow::Result;
 use super::output::print_json;
 use super::{Format, usage};
 use crate::domain::sanitize::for_csv_cell;
-use crate::service::reports::{bar, day_text};
-use crate::service::{Figure, LeadService, ReportKind, ReportRequest, Table};
+use crate::service::reports::{day_text, text_table};
+use crate::service::{Figure, LeadService, ReportKind, ReportRequest};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -120,7 +120,7 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
             });
             say!("{} to {}{whose}", day_text(r.from), day_text(r.to))?;
             for t in &r.tables {
-                say!("\n{}", text_table(t, 80))?;
+                say!("\n{}", text_table(t, 80).join("\n"))?;
             }
         }
     }
@@ -138,68 +138,4 @@ fn csv_cell(f: &Figure) -> String {
         Figure::Duration(Some(ms)) => (ms / 1000).to_string(),
         Figure::Share(None) | Figure::Duration(None) => String::new(),
     }
-}
-
-/// A table as text in `width` columns: its title, aligned columns, and the bar column's bars
-/// in the room that is left.
-pub fn text_table(t: &Table, width: usize) -> String {
-    let cells: Vec<Vec<String>> = t
-        .rows
-        .iter()
-        .map(|r| r.iter().map(Figure::text).collect())
-        .collect();
-    let widths: Vec<usize> = (0..t.columns.len())
-        .map(|c| {
-            cells
-                .iter()
-                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
-                .chain(std::iter::once(t.columns[c].chars().count()))
-                .max()
-                .unwrap_or(0)
-                .min(24)
-        })
-        .collect();
-    let line = |parts: &[String]| -> String {
-        parts
-            .iter()
-            .enumerate()
-            .map(|(c, p)| {
-                let w = widths.get(c).copied().unwrap_or(0);
-                let p: String = p.chars().take(w).collect();
-                if c == 0 {
-                    format!("{p:<w$}")
-                } else {
-                    format!("{p:>w$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let mut out = vec![t.title.clone(), line(&t.columns)];
-    let used: usize = widths.iter().sum::<usize>() + 2 * widths.len();
-    let room = width.saturating_sub(used + 1).min(30);
-    let max = t
-        .bar
-        .map(|b| {
-            t.rows
-                .iter()
-                .filter_map(|r| r.get(b))
-                .map(Figure::value)
-                .fold(0.0, f64::max)
-        })
-        .unwrap_or(0.0);
-    for (row, text) in t.rows.iter().zip(&cells) {
-        let mut l = line(text);
-        if let Some(b) = t.bar
-            && room >= 4
-        {
-            l.push_str("  ");
-            l.push_str(&bar(row.get(b).map_or(0.0, Figure::value), max, room));
-        }
-        out.push(l.trim_end().to_string());
-    }
-    if t.rows.is_empty() {
-        out.push("(nothing in this period)".into());
-    }
-    out.join("\n")
 }

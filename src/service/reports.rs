@@ -610,3 +610,67 @@ pub fn bar(value: f64, max: f64, width: usize) -> String {
     out.push_str(PARTS[eighths % 8]);
     out
 }
+
+/// A table as text in `width` columns: its title, aligned columns, and the bar column's bars
+/// in the room that is left.
+pub fn text_table(t: &Table, width: usize) -> Vec<String> {
+    let cells: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| r.iter().map(Figure::text).collect())
+        .collect();
+    let widths: Vec<usize> = (0..t.columns.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
+                .chain(std::iter::once(t.columns[c].chars().count()))
+                .max()
+                .unwrap_or(0)
+                .min(24)
+        })
+        .collect();
+    let line = |parts: &[String]| -> String {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(c, p)| {
+                let w = widths.get(c).copied().unwrap_or(0);
+                let p: String = p.chars().take(w).collect();
+                if c == 0 {
+                    format!("{p:<w$}")
+                } else {
+                    format!("{p:>w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = vec![t.title.clone(), line(&t.columns)];
+    let used: usize = widths.iter().sum::<usize>() + 2 * widths.len();
+    let room = width.saturating_sub(used + 1).min(30);
+    let max = t
+        .bar
+        .map(|b| {
+            t.rows
+                .iter()
+                .filter_map(|r| r.get(b))
+                .map(Figure::value)
+                .fold(0.0, f64::max)
+        })
+        .unwrap_or(0.0);
+    for (row, text) in t.rows.iter().zip(&cells) {
+        let mut l = line(text);
+        if let Some(b) = t.bar
+            && room >= 4
+        {
+            l.push_str("  ");
+            l.push_str(&bar(row.get(b).map_or(0.0, Figure::value), max, room));
+        }
+        out.push(l.trim_end().to_string());
+    }
+    if t.rows.is_empty() {
+        out.push("(nothing in this period)".into());
+    }
+    out
+}

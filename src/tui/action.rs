@@ -37,6 +37,10 @@ pub enum Action {
     EditCard,
     Tag,
     ShowDupes,
+    ShowReports,
+    NextReport,
+    PreviousReport,
+    ReportPeriod,
     MergePair,
     NotTheSame,
     Erase,
@@ -47,7 +51,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 42] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -79,6 +83,10 @@ impl Action {
         Action::EditCard,
         Action::Tag,
         Action::ShowDupes,
+        Action::ShowReports,
+        Action::NextReport,
+        Action::PreviousReport,
+        Action::ReportPeriod,
         Action::MergePair,
         Action::NotTheSame,
         Action::Erase,
@@ -122,6 +130,10 @@ impl Action {
             Action::EditCard => "edit the card (name, e-mail, phone...)",
             Action::Tag => "add or remove tags",
             Action::ShowDupes => "likely duplicates (managers merge them)",
+            Action::ShowReports => "reports: funnel, sources, reps, speed, my day",
+            Action::NextReport => "next report",
+            Action::PreviousReport => "previous report",
+            Action::ReportPeriod => "period: 7, 30, 90 days, all",
             Action::MergePair => "merge the pair (pick the card that stays)",
             Action::NotTheSame => "mark the pair as two people",
             Action::Erase => "erase the lead for good (managers)",
@@ -154,6 +166,9 @@ impl Action {
             Action::EditCard => "edit",
             Action::Tag => "tag",
             Action::ShowDupes => "dupes",
+            Action::ShowReports => "reports",
+            Action::NextReport => "next",
+            Action::ReportPeriod => "period",
             Action::Down => "next",
             Action::Up => "previous",
             Action::MergePair => "merge",

@@ -272,6 +272,9 @@ pub fn run_effects(
                 Ok(e) => Msg::done(Done::Erased(e.id)),
                 Err(e) => failed(e),
             },
+            Effect::LoadReport(request) => {
+                Msg::ReportLoaded(service.report(&request).map_err(|e| e.to_string()))
+            }
             Effect::LoadDupes => match service.dupes(60, 200) {
                 Ok(d) => Msg::DupesLoaded(d),
                 Err(e) => failed(e),

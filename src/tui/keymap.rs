@@ -19,16 +19,18 @@ pub enum Mode {
     Welcome,
     Help,
     Dupes,
+    Reports,
 }
 
 impl Mode {
-    const ALL: [Mode; 6] = [
+    const ALL: [Mode; 7] = [
         Mode::Global,
         Mode::Queue,
         Mode::Lead,
         Mode::Welcome,
         Mode::Help,
         Mode::Dupes,
+        Mode::Reports,
     ];
 
     fn section(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Mode {
             Mode::Welcome => "welcome",
             Mode::Help => "help",
             Mode::Dupes => "dupes",
+            Mode::Reports => "reports",
         }
     }
 }

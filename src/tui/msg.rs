@@ -45,6 +45,8 @@ pub enum Msg {
     TagsLoaded(Vec<String>),
     /// The likely duplicate pairs.
     DupesLoaded(Vec<crate::service::DupePair>),
+    /// A report, or why it could not be made.
+    ReportLoaded(Result<crate::service::Report, String>),
     /// The view of this generation could not be loaded (the store is damaged, closed after a
     /// failed write, the server gone): said where the rows would be, until a load succeeds.
     LoadFailed(u64, String),
@@ -140,6 +142,7 @@ pub enum Effect {
     },
     LoadTags,
     LoadDupes,
+    LoadReport(crate::service::ReportRequest),
     Erase(LeadId),
     Merge(crate::service::MergeRequest),
     NotDupes(LeadId, LeadId),

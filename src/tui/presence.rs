@@ -27,7 +27,7 @@ pub fn wanted(s: &State) -> Option<(LeadId, Activity)> {
     }
     match s.screen {
         Screen::Lead => s.open_lead.map(|id| (id, Activity::Viewing)),
-        Screen::Queue | Screen::Welcome | Screen::Dupes => None,
+        Screen::Queue | Screen::Welcome | Screen::Dupes | Screen::Reports => None,
     }
 }
 

@@ -14,6 +14,8 @@ pub enum Screen {
     Lead,
     /// The likely duplicate pairs (`D`).
     Dupes,
+    /// The manager's reports (`R`).
+    Reports,
 }
 
 /// The saved views, one key each.
@@ -259,6 +261,15 @@ pub struct State {
     /// The likely duplicate pairs (None: loading) and the one selected.
     pub dupes: Option<Vec<crate::service::DupePair>>,
     pub dupes_at: usize,
+    /// The report on show (None: on its way), which one, over how many days (None: all),
+    /// and how far it is scrolled.
+    pub report: Option<crate::service::Report>,
+    pub report_kind: crate::service::ReportKind,
+    pub report_days: Option<u32>,
+    pub report_scroll: usize,
+    /// Seconds since the report on show was asked for: it is asked again every few, so a
+    /// colleague's won deal moves the numbers without a keypress.
+    pub report_age: u32,
     /// A merge being asked about (which card stays, then who owns it).
     pub merging: Option<crate::service::MergeRequest>,
     pub flash: Option<Flash>,
@@ -328,6 +339,11 @@ impl State {
             tags: Vec::new(),
             dupes: None,
             dupes_at: 0,
+            report: None,
+            report_kind: crate::service::ReportKind::Funnel,
+            report_days: Some(30),
+            report_scroll: 0,
+            report_age: 0,
             merging: None,
             flash: None,
             undo: Vec::new(),
@@ -353,6 +369,7 @@ impl State {
             Screen::Queue => Mode::Queue,
             Screen::Lead => Mode::Lead,
             Screen::Dupes => Mode::Dupes,
+            Screen::Reports => Mode::Reports,
         }
     }
 
@@ -399,7 +416,7 @@ impl State {
     pub fn target(&self) -> Option<LeadId> {
         match self.screen {
             Screen::Lead => self.detail.as_ref().map(|d| d.view.lead.id),
-            Screen::Dupes => None,
+            Screen::Dupes | Screen::Reports => None,
             _ => self.selected_lead().map(|v| v.lead.id),
         }
     }

@@ -131,6 +131,15 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::ReportLoaded(r) => {
+            if s.screen == Screen::Reports {
+                match r {
+                    Ok(r) => s.report = Some(r),
+                    Err(e) => s.flash(e, true),
+                }
+            }
+            vec![]
+        }
         Msg::DupesLoaded(list) => {
             if s.screen == Screen::Dupes {
                 s.dupes_at = s.dupes_at.min(list.len().saturating_sub(1));
@@ -179,8 +188,20 @@ fn tick(s: &mut State, now: i64) -> Vec<Effect> {
     // Scores decay as time passes: the store brings each lead up to now when its score or
     // its wait changes (the minute tick), and that change comes here like any other. Only a
     // new day changes what is due with no change to any lead.
-    if new_day { reload_all(s) } else { vec![] }
+    if new_day {
+        return reload_all(s);
+    }
+    if s.screen == Screen::Reports {
+        s.report_age += 1;
+        if s.report_age >= REPORT_EVERY {
+            return vec![load_report(s)];
+        }
+    }
+    vec![]
 }
+
+/// Seconds between two readings of the report on show.
+const REPORT_EVERY: u32 = 5;
 
 fn set_stats(s: &mut State, stats: crate::service::Stats) {
     if stats.leads == 0 {
@@ -201,6 +222,9 @@ fn deltas(s: &mut State, list: Vec<crate::service::Delta>) -> Vec<Effect> {
     let (mut again, mut search_again) = (false, false);
     let leads_before = s.stats.leads;
     let searching = !s.search.query.trim().is_empty();
+    if s.screen == Screen::Reports && !list.is_empty() {
+        fx.push(load_report(s));
+    }
     for d in list {
         if let (Screen::Lead, Some(open)) = (s.screen, &s.detail)
             && open.view.lead.id == d.id
@@ -274,7 +298,25 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
     if s.screen == Screen::Dupes {
         fx.push(Effect::LoadDupes);
     }
+    if s.screen == Screen::Reports {
+        fx.push(load_report(s));
+    }
     fx
+}
+
+/// The report asked for now: its kind and period, narrowed by the queue's source and tag
+/// filters.
+fn load_report(s: &mut State) -> Effect {
+    s.report_age = 0;
+    Effect::LoadReport(crate::service::ReportRequest {
+        kind: s.report_kind,
+        days: s.report_days,
+        from: None,
+        to: None,
+        source: s.source_filter.clone(),
+        owner: None,
+        tag: s.tag_filter.clone(),
+    })
 }
 
 /// Loads the view again: the window the rep is in (the first for another view or filter), or
@@ -689,6 +731,34 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
                 ask(s, Ask::Erase, Some(id));
             }
         }
+        Action::ShowReports => {
+            s.screen = Screen::Reports;
+            s.report = None;
+            s.report_scroll = 0;
+            return vec![load_report(s)];
+        }
+        Action::NextReport | Action::PreviousReport => {
+            use crate::service::ReportKind;
+            let all = ReportKind::ALL;
+            let at = all.iter().position(|k| *k == s.report_kind).unwrap_or(0);
+            let step = if a == Action::NextReport {
+                1
+            } else {
+                all.len() - 1
+            };
+            s.report_kind = all[(at + step) % all.len()];
+            s.report_scroll = 0;
+            return vec![load_report(s)];
+        }
+        Action::ReportPeriod => {
+            s.report_days = match s.report_days {
+                Some(7) => Some(30),
+                Some(30) => Some(90),
+                Some(_) => None,
+                None => Some(7),
+            };
+            return vec![load_report(s)];
+        }
         Action::ShowDupes => {
             s.screen = Screen::Dupes;
             s.dupes = None;
@@ -760,6 +830,9 @@ fn back(s: &mut State) -> Vec<Effect> {
         s.screen = Screen::Queue;
         s.open_lead = None;
         s.detail = None;
+    } else if s.screen == Screen::Reports {
+        s.screen = Screen::Queue;
+        s.report = None;
     } else if s.screen == Screen::Dupes {
         s.screen = Screen::Queue;
         s.dupes = None;
@@ -786,6 +859,12 @@ fn move_by(s: &mut State, delta: isize) {
     } else if s.screen == Screen::Dupes {
         let len = s.dupes.as_ref().map_or(0, Vec::len);
         s.dupes_at = clamp(s.dupes_at, len);
+    } else if s.screen == Screen::Reports {
+        // A line at a time, down to the report's last line.
+        let len = s.report.as_ref().map_or(0, |r| {
+            r.tables.iter().map(|t| t.rows.len() + 3).sum::<usize>()
+        });
+        s.report_scroll = clamp(s.report_scroll, len);
     } else {
         s.selected = clamp(s.selected, s.visible_len());
     }
@@ -819,5 +898,6 @@ pub fn screen_mode(screen: Screen) -> crate::tui::keymap::Mode {
         Screen::Queue => Mode::Queue,
         Screen::Lead => Mode::Lead,
         Screen::Dupes => Mode::Dupes,
+        Screen::Reports => Mode::Reports,
     }
 }

@@ -289,6 +289,7 @@ fn hinted(mode: Mode) -> &'static [Action] {
             Action::LogMeeting,
             Action::LogNote,
             Action::Search,
+            Action::ShowReports,
             Action::ViewHot,
             Action::ViewToday,
             Action::Snooze,
@@ -311,6 +312,14 @@ fn hinted(mode: Mode) -> &'static [Action] {
         Mode::Welcome => &[
             Action::LoadDemo,
             Action::AddLead,
+            Action::Help,
+            Action::Quit,
+        ],
+        Mode::Reports => &[
+            Action::Back,
+            Action::NextReport,
+            Action::ReportPeriod,
+            Action::Down,
             Action::Help,
             Action::Quit,
         ],

@@ -31,6 +31,7 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let place = match mode {
         Mode::Lead => "lead view",
         Mode::Dupes => "duplicates",
+        Mode::Reports => "reports",
         Mode::Welcome => "welcome",
         _ => "queue",
     };

@@ -6,6 +6,7 @@ mod form;
 mod help;
 mod lead;
 mod queue;
+mod reports;
 mod text;
 mod welcome;
 
@@ -57,6 +58,7 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
         Screen::Queue => queue::render(buf, body, s, theme),
         Screen::Lead => lead::render(buf, body, s, theme),
         Screen::Dupes => dupes::render(buf, body, s, theme),
+        Screen::Reports => reports::render(buf, body, s, theme),
     }
     chrome::status(buf, status, s, theme);
     chrome::footer(buf, foot, s, theme);

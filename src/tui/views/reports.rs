@@ -1,0 +1,67 @@
+//! `R`: the manager's reports, one at a time: a line of the reports (the one on show marked)
+//! and the period, then its tables with bars in block characters, so a bar reads the same in
+//! the mono theme and without colour. The figures are the service's (`service::reports`),
+//! drawn as `leadq report` prints them.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+use super::super::state::State;
+use super::super::theme::Theme;
+use crate::service::ReportKind;
+use crate::service::reports::{day_text, text_table};
+
+pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let width = usize::from(area.width.saturating_sub(2));
+    let mut tabs = vec![Span::raw(" ")];
+    for k in ReportKind::ALL {
+        let style = if k == s.report_kind {
+            theme.style("selection")
+        } else {
+            theme.style("muted")
+        };
+        tabs.push(Span::styled(format!(" {} ", k.name()), style));
+    }
+    let period = match s.report_days {
+        Some(n) => format!("  last {n} days"),
+        None => "  all time".into(),
+    };
+    tabs.push(Span::styled(period, theme.style("accent")));
+    let mut lines = vec![Line::from(tabs)];
+    match &s.report {
+        None => lines.push(Line::styled(" Counting…", theme.style("muted"))),
+        Some(r) => {
+            let whose = r.owner.as_deref().map_or_else(
+                || "everyone".to_string(),
+                crate::domain::sanitize::for_display,
+            );
+            lines.push(Line::styled(
+                format!(" {} to {}, {whose}", day_text(r.from), day_text(r.to)),
+                theme.style("muted"),
+            ));
+            let mut body = Vec::new();
+            for t in &r.tables {
+                body.push(Line::raw(""));
+                for (n, text) in text_table(t, width.saturating_sub(1))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let style = match n {
+                        0 => theme.style("accent"),
+                        1 => theme.style("muted"),
+                        _ => theme.text(),
+                    };
+                    body.push(Line::styled(format!(" {text}"), style));
+                }
+            }
+            lines.extend(body.into_iter().skip(s.report_scroll));
+        }
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style("border"))
+        .title(" Reports (tab next, p period, esc back) ");
+    Paragraph::new(lines).block(block).render(area, buf);
+}
