@@ -456,6 +456,7 @@ fn mode_of(section: &str) -> Mode {
         "welcome" => Mode::Welcome,
         "help" => Mode::Help,
         "dupes" => Mode::Dupes,
+        "reports" => Mode::Reports,
         other => panic!("unknown section {other}"),
     }
 }
