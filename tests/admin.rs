@@ -336,6 +336,7 @@ fn doctor_recount_rebuilds_drifted_counts_from_the_leads() {
     for named in [
         "kept counts differ from a recount",
         "the counts of tags differ",
+        "tag \"ghost-tag\" of nobody: 1 kept, 0 counted",
         "the index of e-mails differs",
     ] {
         assert!(report.contains(named), "{named}: {report}");
@@ -352,11 +353,18 @@ fn doctor_recount_rebuilds_drifted_counts_from_the_leads() {
 
     damage();
     let mut server = home.server();
-    wait_until("the server to check the store", || {
-        home.cli(&["doctor"]).contains("was rebuilt from the leads")
-    });
+    // The server's check at start, or the fresh one a manager's doctor has it run, finds the
+    // drift and rebuilds the counts; a check after that finds them right.
     let report = home.cli(&["doctor"]);
-    assert!(report.contains("all is well"), "{report}");
+    assert!(
+        report.contains("was rebuilt from the leads") || report.contains("found every lead"),
+        "{report}"
+    );
+    let report = home.cli(&["doctor"]);
+    assert!(
+        report.contains("a full check found every lead") && report.contains("all is well"),
+        "a manager's doctor checks the store now: {report}"
+    );
     home.cli(&["log", "1", "note", "--note", "the store stays open"]);
     let out = home.run(&["doctor", "--recount"]);
     let report = String::from_utf8_lossy(&out.stdout);

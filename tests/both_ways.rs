@@ -116,6 +116,10 @@ const TABLE: &[(&str, &[&str])] = &[
     ("tag 4 -vip", &["tag -vip", "!+vip"]),
     ("tag 4 -", &["names no tag"]),
     ("tag 1 +Hot-List", &["tag +Hot-List"]),
+    ("tag 4 '+semi;colon'", &["holds ';'", "without commas"]),
+    ("tag 4 +Äpfel", &["tag +Äpfel"]),
+    ("tag 4 +äpfel", &["nothing changed"]),
+    ("tag 4 -- -ÄPFEL", &["tag -Äpfel"]),
     (
         "report sources --since all",
         &["webinar", "all ", "won rate", "median first touch"],
@@ -137,6 +141,12 @@ const TABLE: &[(&str, &[&str])] = &[
     ),
     ("list --all --tag vip", &["No leads match"]),
     ("list --tag ''", &["--tag names no tag"]),
+    ("list --all --offset 1", &["Rows 2-"]),
+    ("list --all --offset 2 --limit 1", &["Rows 3-3 of"]),
+    (
+        "list --all --offset 99 --limit 5",
+        &["none from row 100", "!Rows"],
+    ),
     (
         "tag 4 +x --format json",
         &["looks like an option", "!tag +x"],

@@ -538,3 +538,50 @@ fn a_whole_rescore_matches_its_records() -> TestResult {
     assert!(refused.is_err(), "a follow-up change is not a rescore");
     Ok(())
 }
+
+/// An import of several chunks (2,500 rows, chunks of 1,000) staged while the chunk before it
+/// is still being written: the counts each chunk reads and writes back (tags in use, each
+/// tag's tallies, the reports' sums) carry over, so they equal a recount, and a view of a tag
+/// holds every imported lead.
+#[test]
+fn an_import_of_many_chunks_keeps_the_tag_counts_and_the_reports_exact() -> TestResult {
+    let s = Local::new(Store::temporary()?, settings())?;
+    s.demo(30, 2)?;
+    let rows: Vec<leadq::domain::NewLead> = (0..2_500)
+        .map(|i| leadq::domain::NewLead {
+            name: format!("K {i}"),
+            email: Some(format!("k{i}@k.example")),
+            source: Some("fair".into()),
+            tags: vec!["kk".into(), if i % 2 == 0 { "Even" } else { "odd" }.into()],
+            ..leadq::domain::NewLead::default()
+        })
+        .collect();
+    let report = s.import(rows, &leadq::service::ImportOptions::default())?;
+    assert_eq!(report.created, 2_500);
+    assert_eq!(s.store().verify()?, Vec::<leadq::store::Problem>::new());
+    let total = |tag: &str| -> Result<usize, Box<dyn std::error::Error>> {
+        let q = leadq::service::Query {
+            tag: Some(tag.into()),
+            all: true,
+            ..leadq::service::Query::default()
+        };
+        Ok(s.page(&q, leadq::service::Window::rows(0, 5))?.total)
+    };
+    assert_eq!(total("kk")?, 2_500);
+    assert_eq!(total("even")?, 1_250);
+    let sources = s.report(&leadq::service::ReportRequest {
+        kind: leadq::service::ReportKind::Sources,
+        days: Some(1),
+        from: None,
+        to: None,
+        source: Some("fair".into()),
+        owner: None,
+        tag: None,
+    })?;
+    assert_eq!(
+        sources.tables[0].rows[0][1],
+        leadq::service::Figure::Count(2_500),
+        "every imported lead arrived"
+    );
+    Ok(())
+}

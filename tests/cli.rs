@@ -825,13 +825,15 @@ fn text_output_never_carries_terminal_control_sequences() {
     let env = Env::new();
     let evil = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J Name\u{9b}31m\u{202e}";
     let mut outputs = vec![env.ok(&format!(
-        "add --name '{evil}' --email evil@x.example --company \u{1b}[5mAcme --tag \u{1b}[8m \
+        "add --name '{evil}' --email evil@x.example --company \u{1b}[5mAcme --tag \u{202e}vip \
          --attr title=\u{1b}[1mCEO"
     ))];
     assert_eq!(env.export()[0]["name"], evil, "stored as given");
     outputs.push(env.ok("log 1 note --note \u{1b}[31mred\u{7}"));
     // An owner is a user name: an escape sequence is refused, and its message shows none.
     outputs.push(env.refused("assign 1 \u{1b}[2Jbob", 1, &["is not a user name"]));
+    // A tag is a word: one holding an escape sequence is refused, and its message shows none.
+    outputs.push(env.refused("tag 1 +\u{1b}[8mx", 1, &["control character"]));
     let (show, list) = (env.ok("show 1"), env.ok("list"));
     assert!(
         show.contains("Evil") && show.contains("red"),

@@ -301,6 +301,7 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
                 ..NewLead::default()
             }),
         ),
+        ("a full check of the store (a manager's)", Request::CheckNow),
         (
             "a report of a colleague's figures",
             Request::Report(ReportRequest {

@@ -186,9 +186,11 @@ fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
         "the stalled reader's socket holds {waiting} bytes: it never filled"
     );
 
+    // The 1000 round trips themselves grow it by ~110-125 MB (allocator, sled's cache); one
+    // stalled frame held whole would add 200 MB more, all eight 1.6 GB.
     let grown_mb = rss_kb(pid).saturating_sub(rss_before) / 1024;
     assert!(
-        grown_mb < 128,
+        grown_mb < 200,
         "the server grew by {grown_mb} MB for eight stalled 200 MB frames"
     );
     // A frame once begun must keep coming: the stalled writers are hung up on.

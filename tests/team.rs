@@ -768,6 +768,10 @@ fn in_a_team_reps_work_their_own_leads_and_the_pool_and_managers_everything() {
         report.contains(&format!("server log {}", admin_log.display())),
         "{report}"
     );
+    assert!(
+        report.contains("from the server's last full check"),
+        "a rep hears how old the check is: {report}"
+    );
 
     // A rep takes a lead from the pool; it is theirs alone from then on.
     team.ok(REP1, &["assign", "3", REP1]);

@@ -328,7 +328,7 @@ fn evil_service() -> (Local, u64) {
         email: Some("evil@example.com".into()),
         company: Some("\u{202E}Corp\u{1b}[31m Inc\u{2066}".into()),
         source: Some("web\u{1b}[5mform".into()),
-        tags: vec!["vip\u{200F}".into(), "x\u{9b}31m".into()],
+        tags: vec!["vip\u{200F}".into(), "x\u{2066}31m".into()],
         attributes: [(
             "city\u{1b}[1m".to_string(),
             "Ber\u{202D}lin\r\nX".to_string(),

@@ -117,7 +117,11 @@ pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let q = query(s, a)?;
     let page = s.page(&q, Window::rows(a.offset, q.limit.unwrap_or(usize::MAX)))?;
-    let rows = page.rows;
+    // A page read for a screen ends at the view's last row, starting earlier if need be: the
+    // rows before the offset asked for are not shown, and past the end there are none.
+    let skip = a.offset.saturating_sub(page.offset);
+    let offset = page.offset + skip;
+    let rows: Vec<_> = page.rows.into_iter().skip(skip).collect();
     match a.format {
         Format::Json => print_json(&rows.iter().map(LeadJson::from_view).collect::<Vec<_>>())?,
         Format::Csv => write_csv(&rows, std::io::stdout().lock())?,
@@ -125,11 +129,16 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
             "The store at {} is empty: add leads with `leadq add`, `leadq import FILE`, or try `leadq demo`.",
             s.location()
         )?,
+        Format::Text if rows.is_empty() && a.offset > 0 && page.total > 0 => say!(
+            "The view has {} leads: none from row {} on.",
+            page.total,
+            a.offset + 1
+        )?,
         Format::Text if rows.is_empty() => say!("No leads match.")?,
         Format::Text => {
             print_table(&rows, s.now())?;
             if rows.len() < page.total {
-                let (first, last) = (page.offset + 1, page.offset + rows.len());
+                let (first, last) = (offset + 1, offset + rows.len());
                 let next = if last < page.total {
                     format!(" (next: --offset {last})")
                 } else {

@@ -69,7 +69,7 @@ impl LeadEdit {
         }
         let or = |new: &Option<String>, old: &Option<String>| new.clone().or_else(|| old.clone());
         let mut tags = lead.tags.clone();
-        tags.retain(|t| !self.untag.iter().any(|u| u.trim().eq_ignore_ascii_case(t)));
+        tags.retain(|t| !self.untag.iter().any(|u| super::lead::same_tag(u, t)));
         tags.extend(self.tag.iter().cloned());
         let mut attributes = lead.attributes.clone();
         attributes.retain(|k, _| {

@@ -122,7 +122,7 @@ impl NewLead {
         self.owner = clean(self.owner);
         let mut tags: Vec<String> = Vec::new();
         for t in self.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-            if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            if !tags.iter().any(|x| same_tag(x, t)) {
                 tags.push(t.to_string());
             }
         }
@@ -203,6 +203,20 @@ impl NewLead {
         many("tags", self.tags.len(), limits::TAGS)?;
         for t in &self.tags {
             text("a tag", t, limits::TAG)?;
+            // A CSV cell separates its tags with these: a tag holding one would not come back
+            // from an export the same; a control character is no part of a name.
+            if let Some(c) = t.chars().find(|c| matches!(c, ',' | ';') || c.is_control()) {
+                return Err(ValidationError::BadEdit(format!(
+                    "tag {:?} holds {}: a tag is a word or words, without commas, semicolons \
+                     or control characters",
+                    super::sanitize::for_display(t),
+                    if c.is_control() {
+                        "a control character".to_string()
+                    } else {
+                        format!("{c:?}")
+                    }
+                )));
+            }
         }
         many("attributes", self.attributes.len(), limits::ATTRIBUTES)?;
         for (k, v) in &self.attributes {
@@ -269,9 +283,7 @@ impl Lead {
         // Repeated requests add tags and attributes up to the limits a single request has, so
         // no sender can grow a lead without bound.
         for t in &req.tags {
-            if self.tags.len() < super::limits::TAGS
-                && !self.tags.iter().any(|x| x.eq_ignore_ascii_case(t))
-            {
+            if self.tags.len() < super::limits::TAGS && !self.tags.iter().any(|x| same_tag(x, t)) {
                 self.tags.push(t.clone());
                 filled.push(format!("tag {t}"));
             }
@@ -292,8 +304,7 @@ impl Lead {
 
     /// Whether the lead carries `tag`: tags are one tag whatever their case.
     pub fn has_tag(&self, tag: &str) -> bool {
-        let want = tag.trim().to_lowercase();
-        self.tags.iter().any(|t| t.trim().to_lowercase() == want)
+        self.tags.iter().any(|t| same_tag(t, tag))
     }
 
     /// Since when the lead has waited for a touch: between leads of one score, the one that
@@ -337,4 +348,11 @@ impl Lead {
                 .map(|(_, v)| Cow::Borrowed(v.as_str()))
         }
     }
+}
+
+/// Whether two tags are one: the same in lower case (any letter, not only ASCII), spaces
+/// around them aside. The one rule for adding, removing, merging, filtering and indexing.
+pub fn same_tag(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
 }

@@ -628,6 +628,13 @@ impl LeadService for Client {
         }
     }
 
+    fn check_now(&self) -> Result<crate::service::Health, ServiceError> {
+        match self.call(Request::CheckNow, false)? {
+            Reply::Health(h) => Ok(*h),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn report(
         &self,
         request: &crate::service::ReportRequest,

@@ -268,6 +268,8 @@ pub enum Request {
     Merge(MergeRequest),
     /// Erase a lead for good (managers).
     Erase(LeadId),
+    /// A full check of the store now (managers).
+    CheckNow,
     /// A report: a rep's own figures, a manager's of anyone.
     Report(crate::service::ReportRequest),
     /// The best `limit` leads of view `query` that `text` matches, and how many do.

@@ -688,6 +688,10 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .health()
             .map(|h| Reply::Health(Box::new(h)))
             .map_err(failure),
+        Request::CheckNow => s
+            .check_now()
+            .map(|h| Reply::Health(Box::new(h)))
+            .map_err(failure),
         Request::TrainModel { exclude } => s
             .train_model(exclude)
             .map(|m| Reply::Model(Some(Box::new(m))))

@@ -120,7 +120,10 @@ impl Local {
         after.source = pick("source", &keep.source, &other.source);
         for t in &other.tags {
             if after.tags.len() < crate::domain::limits::TAGS
-                && !after.tags.iter().any(|x| x.eq_ignore_ascii_case(t))
+                && !after
+                    .tags
+                    .iter()
+                    .any(|x| crate::domain::lead::same_tag(x, t))
             {
                 after.tags.push(t.clone());
             }

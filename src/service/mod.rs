@@ -116,6 +116,9 @@ pub trait LeadService {
     /// The store's health: counts, what the last full check found, the newest automatic
     /// snapshot, the free space on its disk.
     fn health(&self) -> Result<Health, ServiceError>;
+    /// Checks the whole store now (managers: it reads every lead and timeline) and says
+    /// what `health` then says.
+    fn check_now(&self) -> Result<Health, ServiceError>;
     /// Writes a consistent copy of the whole store to `path` (managers only); returns the
     /// number of entries copied.
     fn backup(&self, path: &str, force: bool) -> Result<u64, ServiceError>;

@@ -674,6 +674,16 @@ impl LeadService for Local {
         Ok(self.health_now())
     }
 
+    fn check_now(&self) -> Result<super::Health, ServiceError> {
+        if !self.sees_all() {
+            return Err(ServiceError::Refused(
+                "a full check of the store is a manager's to run".into(),
+            ));
+        }
+        self.verify_now();
+        Ok(self.health_now())
+    }
+
     fn stats(&self) -> Result<Stats, ServiceError> {
         let key = (self.who.user.clone(), self.who.role);
         let changes = self.changes.load(std::sync::atomic::Ordering::SeqCst);

@@ -143,6 +143,7 @@ impl Trees {
                     ids,
                     self.counts,
                     &self.tally_counts,
+                    &mut super::derived::Carry::default(),
                 )?;
                 let apply = || -> sled::Result<()> {
                     b.by_rank.apply_each(&self.by_rank)?;
@@ -184,6 +185,10 @@ impl Trees {
     ) -> Result<(Counts, TallyMap), StoreError> {
         let mut counts = self.counts;
         let mut tallies = self.tally_counts.clone();
+        // The counts a chunk leaves in the trees it reads and writes back (tags, each tag's
+        // tallies, the reports' sums): the next chunk is staged while this one is still
+        // being written, so it starts from them, not from the trees.
+        let mut carry = super::derived::Carry::default();
         std::thread::scope(|scope| {
             let mut writing: Option<std::thread::ScopedJoinHandle<Result<(), StoreError>>> = None;
             let wait = |h: std::thread::ScopedJoinHandle<Result<(), StoreError>>| {
@@ -191,7 +196,7 @@ impl Trees {
             };
             for chunk in chunks {
                 let (mut staged, _) =
-                    self.stage(chunk, rules_fingerprint, ids, counts, &tallies)?;
+                    self.stage(chunk, rules_fingerprint, ids, counts, &tallies, &mut carry)?;
                 counts = staged.counts;
                 if let Some(t) = staged.tallies_after.take() {
                     tallies = t;

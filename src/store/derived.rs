@@ -80,6 +80,16 @@ impl Members {
     }
 }
 
+/// The counts a staged write leaves in the trees whose entries it reads and writes back
+/// (`tags`, `tag_tallies`, `reports`), for a bulk write's next chunk, staged before the last
+/// one has landed. Zero or empty: the entry goes.
+#[derive(Default)]
+pub(super) struct Carry {
+    tags: std::collections::HashMap<Vec<u8>, u64>,
+    tag_tallies: std::collections::HashMap<Vec<u8>, u64>,
+    pub(super) reports: std::collections::HashMap<Vec<u8>, crate::domain::report::Counters>,
+}
+
 /// How a problem with the derived data starts (`Problem::rebuildable`).
 pub(super) const DERIVED: &str = "derived data: ";
 
@@ -209,31 +219,39 @@ impl Trees {
     }
 
     /// Turns the staged tag changes into the counts they leave in the `tags` tree.
-    pub(super) fn stage_tags(&self, b: &mut Batches) -> Result<(), StoreError> {
-        for (tag, delta) in std::mem::take(&mut b.tag_deltas) {
-            if delta == 0 {
-                continue;
-            }
-            let n = match self.tags.get(&tag)? {
-                Some(v) => count(&v)?,
-                None => 0,
-            };
-            match n.saturating_add_signed(delta) {
-                0 => b.tags.remove(tag),
-                n => b.tags.insert(tag, &n.to_be_bytes()),
-            }
-        }
-        for (key, delta) in std::mem::take(&mut b.tag_tally_deltas) {
-            if delta == 0 {
-                continue;
-            }
-            let n = match self.tag_tallies.get(&key)? {
-                Some(v) => count(&v)?,
-                None => 0,
-            };
-            match n.saturating_add_signed(delta) {
-                0 => b.tag_tallies.remove(key),
-                n => b.tag_tallies.insert(key, &n.to_be_bytes()),
+    pub(super) fn stage_tags(&self, b: &mut Batches, carry: &mut Carry) -> Result<(), StoreError> {
+        let deltas = [
+            (
+                std::mem::take(&mut b.tag_deltas),
+                &self.tags,
+                &mut b.tags,
+                &mut carry.tags,
+            ),
+            (
+                std::mem::take(&mut b.tag_tally_deltas),
+                &self.tag_tallies,
+                &mut b.tag_tallies,
+                &mut carry.tag_tallies,
+            ),
+        ];
+        for (deltas, tree, ops, carried) in deltas {
+            for (key, delta) in deltas {
+                if delta == 0 {
+                    continue;
+                }
+                let n = match carried.get(&key) {
+                    Some(n) => *n,
+                    None => match tree.get(&key)? {
+                        Some(v) => count(&v)?,
+                        None => 0,
+                    },
+                };
+                let n = n.saturating_add_signed(delta);
+                match n {
+                    0 => ops.remove(key.as_slice()),
+                    n => ops.insert(key.as_slice(), &n.to_be_bytes()),
+                }
+                carried.insert(key, n);
             }
         }
         Ok(())
@@ -524,20 +542,31 @@ impl Trees {
             }
         }
         let kept_tags = self.read_tags()?;
-        if kept_tags != tags {
+        if let Some(note) = differ(&kept_tags, &tags, |k| {
+            let at = k.iter().position(|&b| b == 0).unwrap_or(k.len());
+            let owner = String::from_utf8_lossy(&k[..at]);
+            let tag = String::from_utf8_lossy(k.get(at + 1..).unwrap_or_default());
+            let owner = if owner.is_empty() {
+                "the pool".into()
+            } else {
+                owner
+            };
+            format!("tag {tag:?} of {owner}")
+        }) {
             out.push(format!(
-                "{DERIVED}the counts of tags differ from a recount ({} kept, {} counted)",
-                kept_tags.len(),
-                tags.len()
+                "{DERIVED}the counts of tags differ from a recount {note}"
             ));
         }
         let kept = read_counts(&self.tag_tallies, ..)?;
-        if kept != tag_tallies {
+        if let Some(note) = differ(&kept, &tag_tallies, |k| {
+            let n = k
+                .get(..2)
+                .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+            let tag = String::from_utf8_lossy(k.get(2..2 + n).unwrap_or_default());
+            format!("tag {tag:?}")
+        }) {
             out.push(format!(
-                "{DERIVED}the counts of each tag's leads differ from a recount ({} kept, {} \
-                 counted)",
-                kept.len(),
-                tag_tallies.len()
+                "{DERIVED}the counts of each tag's leads differ from a recount {note}"
             ));
         }
 
@@ -897,6 +926,24 @@ fn count(v: &[u8]) -> Result<u64, StoreError> {
             what: "kept counts",
             reason: format!("a count of {} bytes", v.len()),
         })
+}
+
+/// How kept counts differ from a recount: in how many entries, and the first of them
+/// (named by `name`) with both figures. None: they do not.
+fn differ(kept: &TallyMap, counted: &TallyMap, name: impl Fn(&[u8]) -> String) -> Option<String> {
+    let keys: std::collections::BTreeSet<&Vec<u8>> = kept.keys().chain(counted.keys()).collect();
+    let off: Vec<&Vec<u8>> = keys
+        .into_iter()
+        .filter(|k| kept.get(*k) != counted.get(*k))
+        .collect();
+    let first = off.first()?;
+    Some(format!(
+        "in {} entries (first, {}: {} kept, {} counted)",
+        off.len(),
+        crate::domain::sanitize::for_display(&name(first)),
+        kept.get(*first).copied().unwrap_or(0),
+        counted.get(*first).copied().unwrap_or(0)
+    ))
 }
 
 /// A lead's tags as `by_tag` and `tag_tallies` file them (`keys::tag_prefix`), each once

@@ -92,21 +92,30 @@ impl Trees {
     }
 
     /// Turns the staged report changes into the rows they leave.
-    pub(super) fn stage_report_rows(&self, b: &mut Batches) -> Result<(), StoreError> {
+    pub(super) fn stage_report_rows(
+        &self,
+        b: &mut Batches,
+        carry: &mut super::derived::Carry,
+    ) -> Result<(), StoreError> {
         for (key, delta) in std::mem::take(&mut b.report_deltas) {
-            let mut row = match self.reports.get(&key)? {
-                Some(v) => read_row(&v)?,
-                None => Counters::new(),
+            let mut row = match carry.reports.get(&key) {
+                Some(row) => row.clone(),
+                None => match self.reports.get(&key)? {
+                    Some(v) => read_row(&v)?,
+                    None => Counters::new(),
+                },
             };
             for (i, n) in delta {
                 *row.entry(i).or_default() += n;
             }
             row.retain(|_, n| *n > 0);
             if row.is_empty() {
-                b.reports.remove(key);
+                b.reports.remove(key.as_slice());
             } else {
-                b.reports.insert(key, report::encode_counters(&row));
+                b.reports
+                    .insert(key.as_slice(), report::encode_counters(&row));
             }
+            carry.reports.insert(key, row);
         }
         b.report_timelines.clear();
         Ok(())

@@ -67,7 +67,14 @@ impl Store {
     pub fn end_rescore(&self, rules_fingerprint: Option<u64>) -> Result<(), StoreError> {
         self.writing(64, |t, ids| {
             let during = |e: StoreError| Failure::During(e);
-            let (b, _) = t.stage(&[], rules_fingerprint, ids, t.counts, &t.tally_counts)?;
+            let (b, _) = t.stage(
+                &[],
+                rules_fingerprint,
+                ids,
+                t.counts,
+                &t.tally_counts,
+                &mut super::derived::Carry::default(),
+            )?;
             let counts = b.counts;
             t.apply(&b).map_err(during)?;
             t.counts = counts;
@@ -128,7 +135,7 @@ impl Trees {
         b.meta.insert(key, &value);
         self.stage_tallies(&mut b, &self.tally_counts);
         // A lead's temperature moves its tag's counts.
-        self.stage_tags(&mut b)?;
+        self.stage_tags(&mut b, &mut super::derived::Carry::default())?;
         Ok(b)
     }
 

@@ -89,6 +89,7 @@ impl Trees {
             ids,
             self.counts,
             &self.tally_counts,
+            &mut super::derived::Carry::default(),
         )?;
         let counts = b.counts;
         let tallies = b.tallies_after.take();
@@ -109,6 +110,7 @@ impl Trees {
         ids: &AtomicU64,
         counts: Counts,
         tallies: &super::derived::TallyMap,
+        carry: &mut super::derived::Carry,
     ) -> Result<(Batches, Vec<TimelineKey>), StoreError> {
         let mut b = Batches {
             counts: Counts {
@@ -135,8 +137,8 @@ impl Trees {
         let (key, value) = b.counts.meta_entry();
         b.meta.insert(key, &value);
         self.stage_tallies(&mut b, tallies);
-        self.stage_tags(&mut b)?;
-        self.stage_report_rows(&mut b)?;
+        self.stage_tags(&mut b, carry)?;
+        self.stage_report_rows(&mut b, carry)?;
         Ok((b, appended))
     }
 

@@ -48,19 +48,39 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         (None, Some(problem)) => Some((problem.as_str(), "error")),
         (None, None) => None,
     };
-    let counts = vec![
-        Span::styled(format!("hot {}", st.hot), theme.style("hot")),
-        Span::styled(" · ", theme.style("muted")),
-        Span::styled(format!("warm {}", st.warm), theme.style("warm")),
-        Span::styled(" · ", theme.style("muted")),
-        Span::styled(format!("cold {}", st.cold), theme.style("cold")),
-        Span::styled(" · ", theme.style("muted")),
-        Span::styled(format!("due {} ", st.due_today), theme.style("overdue")),
-    ];
-    let counts_width: usize = counts.iter().map(|s| s.width()).sum();
     let views_width: usize = spans.iter().map(|s| s.width()).sum();
-    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
     let room = usize::from(area.width).saturating_sub(views_width + 1);
+    // The counts as they fit: in full, then with big numbers shortened (165k), then hot and
+    // due alone.
+    let counts_in = |short: bool, all: bool| -> Vec<Span<'static>> {
+        let n = |v: usize| if short { shorten(v) } else { v.to_string() };
+        let sep = || Span::styled(if short { " " } else { " · " }, theme.style("muted"));
+        let mut out = vec![Span::styled(
+            format!("hot {}", n(st.hot)),
+            theme.style("hot"),
+        )];
+        if all {
+            out.extend([
+                sep(),
+                Span::styled(format!("warm {}", n(st.warm)), theme.style("warm")),
+                sep(),
+                Span::styled(format!("cold {}", n(st.cold)), theme.style("cold")),
+            ]);
+        }
+        out.extend([
+            sep(),
+            Span::styled(format!("due {} ", n(st.due_today)), theme.style("overdue")),
+        ]);
+        out
+    };
+    let width_of = |c: &[Span<'_>]| c.iter().map(|s| s.width()).sum::<usize>();
+    let counts = [(false, true), (true, true), (true, false)]
+        .into_iter()
+        .map(|(short, all)| counts_in(short, all))
+        .find(|c| width_of(c) <= room)
+        .unwrap_or_else(|| counts_in(false, true));
+    let counts_width = width_of(&counts);
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
     if let Some((text, role)) = message {
         // The message takes what the views leave, cut to fit rather than drawn over them.
         let text = super::fit(text, room.saturating_sub(1));
@@ -85,6 +105,15 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         &Line::from(counts),
         area.width.saturating_sub(x - area.x),
     );
+}
+
+/// A count in at most five characters: 987, 12.3k, 165k, 1.2M.
+fn shorten(n: usize) -> String {
+    match n {
+        n if n < 10_000 => n.to_string(),
+        n if n < 1_000_000 => format!("{}k", (n + 500) / 1000),
+        n => format!("{:.1}M", n as f64 / 1e6),
+    }
 }
 
 /// A prompt as two lines: what is asked (and of whom) with a hint, then the choices or the
