@@ -149,6 +149,12 @@ fn check(r: &[Report]) {
         funnel.tables[1].rows,
         vec![vec![text("price"), n(1), share(1.0)]]
     );
+    assert_eq!(funnel.tables[2].title, "Won each week █");
+    assert_eq!(
+        funnel.tables[2].rows,
+        vec![vec![text("2026-11-23"), n(1)]],
+        "Ann, won on Monday the 23rd"
+    );
     assert_eq!(
         sources.tables[0].rows,
         vec![

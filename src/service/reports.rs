@@ -303,6 +303,26 @@ fn funnel(st: &Rows, cl: &Rows) -> Vec<Table> {
             _ => 0,
         })
     });
+    // Won per week (weeks from Monday), the last twelve of the period, and a sparkline of all.
+    let mut weeks: BTreeMap<i32, u64> = BTreeMap::new();
+    for (c, r) in &cl.rows {
+        let monday = c.day - (c.day - 1).rem_euclid(7);
+        *weeks.entry(monday).or_default() +=
+            r.get(&closed::WON).copied().unwrap_or(0).max(0) as u64;
+    }
+    if let (Some(&first), Some(&last)) = (weeks.keys().next(), weeks.keys().next_back()) {
+        for w in (first..=last).step_by(7) {
+            weeks.entry(w).or_default();
+        }
+    }
+    let counts: Vec<u64> = weeks.values().copied().collect();
+    let weekly = weeks
+        .iter()
+        .rev()
+        .take(12)
+        .rev()
+        .map(|(w, n)| vec![Figure::Text(day_text(*w)), Figure::Count(*n)])
+        .collect();
     vec![
         Table {
             title: "Funnel: leads that entered each stage".into(),
@@ -323,6 +343,12 @@ fn funnel(st: &Rows, cl: &Rows) -> Vec<Table> {
             ),
             columns: vec!["reason".into(), "lost".into(), "share".into()],
             rows: reasons,
+            bar: Some(1),
+        },
+        Table {
+            title: format!("Won each week {}", sparkline(&counts)),
+            columns: vec!["week of".into(), "won".into()],
+            rows: weekly,
             bar: Some(1),
         },
     ]
@@ -673,4 +699,17 @@ pub fn text_table(t: &Table, width: usize) -> Vec<String> {
         out.push("(nothing in this period)".into());
     }
     out
+}
+
+/// Counts as a line of eighth-height blocks, the largest full (empty: nothing to draw).
+pub fn sparkline(counts: &[u64]) -> String {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = counts.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        return String::new();
+    }
+    counts
+        .iter()
+        .map(|&n| LEVELS[((n * 7 + max / 2) / max).min(7) as usize])
+        .collect()
 }
