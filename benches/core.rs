@@ -66,6 +66,7 @@ fn sample_lead() -> (Lead, Vec<Interaction>) {
             at: NOW - (30 - 3 * i as i64) * DAY_MS,
             note: None,
             duration_secs: None,
+            closed_as: None,
         })
         .collect();
     (lead, timeline)

@@ -85,6 +85,7 @@ fn leads(n: usize, seed: u64) -> (Vec<Lead>, Vec<Vec<Interaction>>, Vec<bool>) {
                 at: created + (t + 1) * DAY,
                 note: None,
                 duration_secs: None,
+                closed_as: None,
             })
             .collect();
         out.push(lead);

@@ -51,6 +51,7 @@ fn ev(kind: Kind, outcome: Outcome, at: Millis) -> Interaction {
         at,
         note: None,
         duration_secs: None,
+        closed_as: None,
     }
 }
 

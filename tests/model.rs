@@ -177,6 +177,7 @@ fn history(n: usize, seed: u64) -> (Vec<Lead>, Vec<Vec<Interaction>>, Vec<bool>)
             at,
             note: None,
             duration_secs: None,
+            closed_as: None,
         };
         let mut timeline = vec![call(created + DAY, Outcome::NoAnswer)];
         // Leads that will be won answer more often before they close.
@@ -243,6 +244,7 @@ fn what_was_logged_after_the_close_changes_nothing() {
                 at: NOW - 5 * DAY,
                 note: None,
                 duration_secs: None,
+                closed_as: None,
             });
             t
         })

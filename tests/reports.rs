@@ -118,8 +118,8 @@ fn reports(s: &dyn LeadService) -> Result<Vec<Report>, Box<dyn std::error::Error
 }
 
 fn check(r: &[Report]) {
-    let [funnel, sources, reps, speed, day] = r else {
-        panic!("five reports")
+    let [funnel, sources, reps, speed, score, day] = r else {
+        panic!("six reports")
     };
     let n = |x: u64| Figure::Count(x);
     let none = Figure::Share(None);
@@ -260,6 +260,24 @@ fn check(r: &[Report]) {
         ],
         "speed to lead by rep"
     );
+    // The score check: Ann won and Bo lost, each in the band of the score recorded as they
+    // closed; the temperatures likewise.
+    let rows: Vec<(String, Figure, Figure)> = score.tables[0]
+        .rows
+        .iter()
+        .map(|r| (r[0].text(), r[1].clone(), r[2].clone()))
+        .collect();
+    let total: u64 = rows
+        .iter()
+        .map(|(_, c, _)| if let Figure::Count(n) = c { *n } else { 0 })
+        .sum();
+    assert_eq!(total, 2, "two closes with a score: {rows:?}");
+    let temps: u64 = score.tables[1]
+        .rows
+        .iter()
+        .map(|r| if let Figure::Count(n) = r[1] { n } else { 0 })
+        .sum();
+    assert_eq!(temps, 2);
     let counts: Vec<(String, Figure)> = day.tables[0]
         .rows
         .iter()
@@ -290,8 +308,35 @@ fn every_figure_of_every_report_matches_the_hand_count_in_process_and_through_th
 -> TestResult {
     let home = Home::new();
     build(&home.store())?;
-    let in_process = reports(&at(&home.store(), T1, "admin"))?;
+    let s = at(&home.store(), T1, "admin");
+    let in_process = reports(&s)?;
     check(&in_process);
+    // Each close recorded the standing it closed at, and the score check files it there.
+    let standing = |id: u64, outcome: Outcome| {
+        s.show(id)
+            .unwrap()
+            .timeline
+            .iter()
+            .find(|i| i.outcome == Some(outcome))
+            .and_then(|i| i.closed_as)
+            .expect("a standing recorded at close")
+    };
+    let (ann, bo) = (standing(1, Outcome::Won), standing(2, Outcome::Lost));
+    let band = |score: u8| match score / 10 {
+        9 | 10 => "90-100".to_string(),
+        b => format!("{}-{}", b * 10, b * 10 + 9),
+    };
+    let score = &in_process[4].tables[0].rows;
+    for (who, st, won) in [("Ann", ann, 1), ("Bo", bo, 0)] {
+        let row = score
+            .iter()
+            .find(|r| r[0].text() == band(st.score))
+            .unwrap_or_else(|| panic!("{who}'s band in {score:?}"));
+        if band(ann.score) != band(bo.score) {
+            assert_eq!(row[2], Figure::Count(won), "{who}: {row:?}");
+        }
+    }
+    drop(s);
     assert!(
         Store::open(&home.store(), DEFAULT_CACHE_BYTES)?
             .verify()?

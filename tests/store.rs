@@ -56,6 +56,7 @@ fn interaction(kind: Kind, outcome: Option<Outcome>, at: Millis, note: &str) -> 
         at,
         note: Some(note.into()),
         duration_secs: None,
+        closed_as: None,
     }
 }
 
@@ -338,6 +339,7 @@ fn golden_interaction() -> Interaction {
         at: 1_795_176_000_000,
         note: Some("asked for pricing".into()),
         duration_secs: Some(185),
+        closed_as: None,
     }
 }
 
@@ -345,6 +347,9 @@ fn golden_interaction() -> Interaction {
 /// versions can no longer be read: bump `LEAD_FORMAT` and migrate instead.
 const LEAD_GOLDEN: &str = "012a10d090d0bdd0bdd0b0204dc3bc6c6c65720110616e6e61406578616d706c652e636f6d01102b343420323020373934362030393538010441636d6501087765622d666f726d0105616c6963650203766970026575020c636f6d70616e795f73697a6503323530057469746c650343454ffd00bcacdc4303000003010001fd00027000440300000001fd007e98e8430300000000000000003e4000000000000029400000000000403440fd00d4a7f1430300003201";
 const INTERACTION_GOLDEN: &str =
+    "0200010005616c696365fd00d4a7f143030000011161736b656420666f722070726963696e6701b900";
+/// The same interaction as format 1 stored it (before `closed_as`): still read.
+const INTERACTION_GOLDEN_V1: &str =
     "0100010005616c696365fd00d4a7f143030000011161736b656420666f722070726963696e6701b9";
 
 #[test]
@@ -369,6 +374,15 @@ fn an_interaction_is_stored_in_a_fixed_format() {
         hex(&bytes),
         INTERACTION_GOLDEN,
         "the stored interaction format changed"
+    );
+    let old: Vec<u8> = (0..INTERACTION_GOLDEN_V1.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&INTERACTION_GOLDEN_V1[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(
+        Store::decode_interaction(&old).unwrap(),
+        golden_interaction(),
+        "an interaction of format 1 still reads"
     );
 }
 

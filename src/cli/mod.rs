@@ -108,7 +108,7 @@ pub enum Command {
     Tag(edit::TagArgs),
     /// Likely duplicates the arrival check missed (--not A B: they are two people)
     Dupes(dupes::Args),
-    /// Reports: funnel, sources, reps, speed, day (--since 30d, --source, --owner, --tag)
+    /// Reports: funnel, sources, reps, speed, score, day (--since 30d, --source, --owner, --tag)
     Report(report::Args),
     /// Join two cards of one person: KEEP stays, OTHER's timeline joins it (managers)
     Merge(merge::Args),

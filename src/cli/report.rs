@@ -1,4 +1,4 @@
-//! `leadq report funnel|sources|reps|speed|day`: the manager's reports as text (tables with
+//! `leadq report funnel|sources|reps|speed|score|day`: the manager's reports as text (tables with
 //! bars), JSON or CSV, for a period and filtered by source, owner and tag.
 
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use crate::service::{Figure, LeadService, ReportKind, ReportRequest};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// funnel, sources, reps, speed or day
+    /// funnel, sources, reps, speed, score or day
     pub kind: String,
     /// The last N days, today included: 7d, 30d, 90d, or "all" (the default: 30d)
     #[arg(long, conflicts_with_all = ["from", "to"])]
@@ -68,7 +68,7 @@ fn since(text: &str) -> Result<Option<u32>> {
 pub fn request(s: &dyn LeadService, a: &Args) -> Result<ReportRequest> {
     let Some(kind) = ReportKind::parse(&a.kind) else {
         return Err(usage(format!(
-            "{:?} is not a report: use funnel, sources, reps, speed or day",
+            "{:?} is not a report: use funnel, sources, reps, speed, score or day",
             a.kind
         )));
     };

@@ -206,4 +206,16 @@ pub struct Interaction {
     pub note: Option<String>,
     /// Length of a call or meeting, in seconds.
     pub duration_secs: Option<u32>,
+    /// A won or lost event: the score and temperature the lead had as it closed (for the
+    /// score check). None for other events, and for closes from history or an older leadq.
+    /// (Always written: the store's binary format has no optional fields.)
+    #[serde(default)]
+    pub closed_as: Option<ClosedAs>,
+}
+
+/// A lead's standing as it closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedAs {
+    pub score: u8,
+    pub temperature: super::Temperature,
 }

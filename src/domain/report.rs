@@ -87,6 +87,29 @@ pub mod closed {
     pub const LOST: u16 = 1;
     /// Per lost reason (its index in `LostReason::ALL`; unknown: the last) from here.
     pub const REASON: u16 = 2;
+    /// By the score the lead closed at, in bands of ten (90-100 the last), won and lost.
+    pub const WON_BAND: u16 = 16;
+    pub const LOST_BAND: u16 = 32;
+    /// By the temperature it closed at (hot, warm, cold), won and lost.
+    pub const WON_TEMP: u16 = 48;
+    pub const LOST_TEMP: u16 = 52;
+    /// Closes with no standing recorded (history, an older leadq).
+    pub const WON_UNRECORDED: u16 = 56;
+    pub const LOST_UNRECORDED: u16 = 57;
+
+    /// A score's band.
+    pub fn band(score: u8) -> u16 {
+        u16::from(score / 10).min(9)
+    }
+
+    /// A temperature's place.
+    pub fn temp(t: crate::domain::Temperature) -> u16 {
+        match t {
+            crate::domain::Temperature::Hot => 0,
+            crate::domain::Temperature::Warm => 1,
+            crate::domain::Temperature::Cold => 2,
+        }
+    }
 }
 
 /// Histogram buckets of durations: four to each doubling of (1 + seconds), so a median read
@@ -397,10 +420,44 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
             (Kind::System, Some(Outcome::Won)) => {
                 add(Measure::Activity, i.at, who, activity::WON);
                 add(Measure::Closed, i.at, &owner, closed::WON);
+                match i.closed_as {
+                    Some(c) => {
+                        add(
+                            Measure::Closed,
+                            i.at,
+                            &owner,
+                            closed::WON_BAND + closed::band(c.score),
+                        );
+                        add(
+                            Measure::Closed,
+                            i.at,
+                            &owner,
+                            closed::WON_TEMP + closed::temp(c.temperature),
+                        );
+                    }
+                    None => add(Measure::Closed, i.at, &owner, closed::WON_UNRECORDED),
+                }
             }
             (Kind::System, Some(Outcome::Lost)) => {
                 add(Measure::Activity, i.at, who, activity::LOST);
                 add(Measure::Closed, i.at, &owner, closed::LOST);
+                match i.closed_as {
+                    Some(c) => {
+                        add(
+                            Measure::Closed,
+                            i.at,
+                            &owner,
+                            closed::LOST_BAND + closed::band(c.score),
+                        );
+                        add(
+                            Measure::Closed,
+                            i.at,
+                            &owner,
+                            closed::LOST_TEMP + closed::temp(c.temperature),
+                        );
+                    }
+                    None => add(Measure::Closed, i.at, &owner, closed::LOST_UNRECORDED),
+                }
                 let reason = i
                     .note
                     .as_deref()

@@ -300,6 +300,7 @@ fn event(
         at,
         note,
         duration_secs: None,
+        closed_as: None,
     }
 }
 
@@ -347,24 +348,39 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
     }
     let roll: f64 = rng.random();
     let last = timeline.last().map_or(created, |i| i.at);
+    // What the score check reads: the lead's standing as it closed.
+    let closed_as = |lead: &Lead, timeline: &[Interaction]| {
+        let rules = s.rules();
+        let score = s.score_lead(lead, timeline, last).score(rules, last);
+        crate::domain::interaction::ClosedAs {
+            score,
+            temperature: rules.temperature.classify(score, lead.temperature),
+        }
+    };
     if roll < 0.05 + 0.1 * interest {
-        timeline.push(event(
+        let standing = closed_as(&lead, &timeline);
+        let mut won = event(
             Kind::System,
             Outcome::Won,
             &author,
             last,
             Some("won".into()),
-        ));
+        );
+        won.closed_as = Some(standing);
+        timeline.push(won);
         lead.stage = stage::stage_after_won(lead.stage);
     } else if roll > 0.9 {
         let reason = *pick(rng, &LostReason::ALL);
-        timeline.push(event(
+        let standing = closed_as(&lead, &timeline);
+        let mut lost = event(
             Kind::System,
             Outcome::Lost,
             &author,
             last,
             Some(format!("lost: {reason}")),
-        ));
+        );
+        lost.closed_as = Some(standing);
+        timeline.push(lost);
         lead.stage = Stage::Lost;
         lead.lost_reason = Some(reason);
     } else if roll > 0.85 {

@@ -602,6 +602,20 @@ impl Local {
         rx
     }
 
+    /// The score and temperature `lead` stands at as of `now`, as the queue shows it: what a
+    /// won or lost event records for the score check.
+    pub(super) fn closed_as(
+        &self,
+        lead: &Lead,
+        now: Millis,
+    ) -> crate::domain::interaction::ClosedAs {
+        let v = self.view(lead.clone(), now);
+        crate::domain::interaction::ClosedAs {
+            score: v.score,
+            temperature: v.temperature,
+        }
+    }
+
     pub(super) fn system_event(&self, outcome: Outcome, at: Millis, note: String) -> Interaction {
         Interaction {
             kind: Kind::System,
@@ -610,6 +624,7 @@ impl Local {
             at,
             note: Some(note),
             duration_secs: None,
+            closed_as: None,
         }
     }
 

@@ -161,6 +161,7 @@ impl LeadService for Local {
                 at,
                 note,
                 duration_secs: entry.duration_secs,
+                closed_as: None,
             };
             let mut out = vec![interaction];
             if entry.kind.is_touch() {
@@ -211,12 +212,15 @@ impl LeadService for Local {
             let mut out = Vec::new();
             if stage == Stage::Lost {
                 let r = reason.expect("checked above");
+                let closed_as = self.closed_as(lead, now);
                 lead.lost_reason = Some(r);
                 lead.next_action = None;
                 if lead.stage != Stage::Lost {
                     lead.stage = Stage::Lost;
                 }
-                out.push(self.system_event(Outcome::Lost, now, format!("lost: {r}")));
+                let mut event = self.system_event(Outcome::Lost, now, format!("lost: {r}"));
+                event.closed_as = Some(closed_as);
+                out.push(event);
             } else {
                 out.extend(self.move_stage(lead, stage, now, ""));
                 if !stage.is_open() {
@@ -231,8 +235,10 @@ impl LeadService for Local {
         let note = limits::note(note)?;
         self.update(id, "won", |lead, now| {
             let to = stage::stage_after_won(lead.stage);
-            let mut out =
-                vec![self.system_event(Outcome::Won, now, note.unwrap_or_else(|| "won".into()))];
+            let mut event =
+                self.system_event(Outcome::Won, now, note.unwrap_or_else(|| "won".into()));
+            event.closed_as = Some(self.closed_as(lead, now));
+            let mut out = vec![event];
             out.extend(self.move_stage(lead, to, now, ""));
             lead.next_action = None;
             lead.snoozed_until = None;

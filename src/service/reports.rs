@@ -16,7 +16,7 @@ use crate::domain::report::{
 };
 use crate::domain::tally::Class;
 use crate::domain::time::{end_of_local_day, local_day};
-use crate::domain::{LostReason, Millis, Stage};
+use crate::domain::{LostReason, Millis, Stage, Temperature};
 
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,15 +26,17 @@ pub enum ReportKind {
     Sources,
     Reps,
     Speed,
+    Score,
     Day,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 5] = [
+    pub const ALL: [ReportKind; 6] = [
         ReportKind::Funnel,
         ReportKind::Sources,
         ReportKind::Reps,
         ReportKind::Speed,
+        ReportKind::Score,
         ReportKind::Day,
     ];
 
@@ -44,6 +46,7 @@ impl ReportKind {
             ReportKind::Sources => "sources",
             ReportKind::Reps => "reps",
             ReportKind::Speed => "speed",
+            ReportKind::Score => "score",
             ReportKind::Day => "day",
         }
     }
@@ -206,6 +209,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
         ),
         ReportKind::Sources => sources(&read(Measure::Arrivals, from, to)?),
         ReportKind::Speed => speed(&read(Measure::Arrivals, from, to)?),
+        ReportKind::Score => score(&read(Measure::Closed, from, to)?),
         ReportKind::Reps => reps(
             s,
             now,
@@ -712,4 +716,74 @@ pub fn sparkline(counts: &[u64]) -> String {
         .iter()
         .map(|&n| LEVELS[((n * 7 + max / 2) / max).min(7) as usize])
         .collect()
+}
+
+/// The score check: of the leads closed in the period, the won rate by the score and the
+/// temperature each had as it closed. A score that means something wins more often high.
+fn score(cl: &Rows) -> Vec<Table> {
+    let line = |name: String, won: u64, lost: u64| {
+        vec![
+            Figure::Text(name),
+            Figure::Count(won + lost),
+            Figure::Count(won),
+            share(won, won + lost),
+        ]
+    };
+    let bands = (0..10u16)
+        .rev()
+        .map(|b| {
+            let name = if b == 9 {
+                "90-100".to_string()
+            } else {
+                format!("{}-{}", b * 10, b * 10 + 9)
+            };
+            line(
+                name,
+                cl.total(closed::WON_BAND + b),
+                cl.total(closed::LOST_BAND + b),
+            )
+        })
+        .filter(|r| !matches!(r[1], Figure::Count(0)))
+        .collect();
+    let temps = [Temperature::Hot, Temperature::Warm, Temperature::Cold]
+        .into_iter()
+        .map(|t| {
+            let i = closed::temp(t);
+            line(
+                t.to_string(),
+                cl.total(closed::WON_TEMP + i),
+                cl.total(closed::LOST_TEMP + i),
+            )
+        })
+        .collect();
+    let columns = |first: &str| {
+        vec![
+            first.to_string(),
+            "closed".into(),
+            "won".into(),
+            "won rate".into(),
+        ]
+    };
+    let unrecorded = cl.total(closed::WON_UNRECORDED) + cl.total(closed::LOST_UNRECORDED);
+    vec![
+        Table {
+            title: format!(
+                "Score check: won rate by the score at close{}",
+                if unrecorded > 0 {
+                    format!(" ({unrecorded} closes from history, with no score, left out)")
+                } else {
+                    String::new()
+                }
+            ),
+            columns: columns("score"),
+            rows: bands,
+            bar: Some(3),
+        },
+        Table {
+            title: "By the temperature at close".into(),
+            columns: columns("temperature"),
+            rows: temps,
+            bar: Some(3),
+        },
+    ]
 }

@@ -10,7 +10,8 @@ use super::error::StoreError;
 /// Format version of each record type, bumped when its layout changes (with a migration from
 /// the older layout in `decode`).
 pub const LEAD_FORMAT: u8 = 1;
-pub const INTERACTION_FORMAT: u8 = 1;
+/// 2: with the standing a won or lost event closed the lead at (`closed_as`).
+pub const INTERACTION_FORMAT: u8 = 2;
 pub const MODEL_FORMAT: u8 = 1;
 
 fn config() -> bincode::config::Configuration {
@@ -24,6 +25,34 @@ pub fn encode<T: Serialize>(format: u8, value: &T) -> Vec<u8> {
     let body = bincode::serde::encode_to_vec(value, config()).expect("record encodes");
     out.extend_from_slice(&body);
     out
+}
+
+/// An interaction as format 1 stored it (no `closed_as`).
+#[derive(serde::Deserialize)]
+struct InteractionV1 {
+    kind: crate::domain::Kind,
+    outcome: Option<crate::domain::Outcome>,
+    author: String,
+    at: crate::domain::Millis,
+    note: Option<String>,
+    duration_secs: Option<u32>,
+}
+
+/// An interaction of any format this leadq knows.
+pub fn decode_interaction(bytes: &[u8]) -> Result<crate::domain::Interaction, StoreError> {
+    if bytes.first() == Some(&1) {
+        let v: InteractionV1 = decode("interaction", 1, bytes)?;
+        return Ok(crate::domain::Interaction {
+            kind: v.kind,
+            outcome: v.outcome,
+            author: v.author,
+            at: v.at,
+            note: v.note,
+            duration_secs: v.duration_secs,
+            closed_as: None,
+        });
+    }
+    decode("interaction", INTERACTION_FORMAT, bytes)
 }
 
 pub fn decode<T: DeserializeOwned>(
@@ -63,4 +92,43 @@ pub fn decode<T: DeserializeOwned>(
         });
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Interaction, Kind, Outcome};
+
+    /// An interaction as format 1 wrote it (the same fields, no `closed_as`).
+    #[derive(serde::Serialize)]
+    struct V1 {
+        kind: Kind,
+        outcome: Option<Outcome>,
+        author: String,
+        at: i64,
+        note: Option<String>,
+        duration_secs: Option<u32>,
+    }
+
+    /// A store's timelines written before format 2 still read, with no standing at close.
+    #[test]
+    fn a_format_1_interaction_still_reads() {
+        let old = encode(
+            1,
+            &V1 {
+                kind: Kind::System,
+                outcome: Some(Outcome::Won),
+                author: "bob".into(),
+                at: 1_795_860_000_000,
+                note: Some("won".into()),
+                duration_secs: None,
+            },
+        );
+        let i: Interaction = decode_interaction(&old).expect("format 1 reads");
+        assert_eq!(i.outcome, Some(Outcome::Won));
+        assert_eq!(i.author, "bob");
+        assert_eq!(i.closed_as, None);
+        let new = encode(INTERACTION_FORMAT, &i);
+        assert_eq!(decode_interaction(&new).expect("format 2 reads"), i);
+    }
 }

@@ -635,6 +635,11 @@ impl Store {
         codec::encode(INTERACTION_FORMAT, i)
     }
 
+    /// An interaction as stored, of any format this leadq reads.
+    pub fn decode_interaction(bytes: &[u8]) -> Result<Interaction, StoreError> {
+        codec::decode_interaction(bytes)
+    }
+
     /// A timeline chunk as stored: (at, seq, interaction) entries.
     pub fn encode_timeline_chunk(entries: &[(Millis, u64, Interaction)]) -> Vec<u8> {
         let entries: Vec<_> = entries

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::write::Batches;
-use super::{INTERACTION_FORMAT, LEAD_FORMAT, LeadWrite, Store, StoreError, TimelineKey, Trees};
+use super::{LEAD_FORMAT, LeadWrite, Store, StoreError, TimelineKey, Trees};
 use super::{codec, keys};
 use crate::domain::report::{self, Cell, Contribution, Counters, Measure};
 use crate::domain::{Interaction, Lead};
@@ -146,7 +146,7 @@ impl Trees {
                     break;
                 };
                 for record in super::timeline::records(&chunk)? {
-                    timeline.push(codec::decode("interaction", INTERACTION_FORMAT, &record)?);
+                    timeline.push(codec::decode_interaction(&record)?);
                 }
             }
             if let Some(Err(_)) = chunks.peek()

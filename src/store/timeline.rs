@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet, btree_map};
 
 use super::ops::Ops;
-use super::{INTERACTION_FORMAT, StoreError, TimelineKey, Trees, codec, keys};
+use super::{StoreError, TimelineKey, Trees, codec, keys};
 use crate::domain::{Interaction, LeadId, Millis};
 
 /// Interactions per chunk: a lead's usual timeline is one chunk; appending rewrites only the
@@ -50,10 +50,7 @@ impl Trees {
         for chunk in self.timeline.scan_prefix(keys::id(id)).values() {
             for (at, seq, record) in decode_chunk(&chunk?)? {
                 let key = TimelineKey { lead: id, at, seq };
-                out.push((
-                    key,
-                    codec::decode("interaction", INTERACTION_FORMAT, &record)?,
-                ));
+                out.push((key, codec::decode_interaction(&record)?));
             }
         }
         out.sort_by_key(|(k, _)| (k.at, k.seq));

@@ -130,7 +130,7 @@ impl Action {
             Action::EditCard => "edit the card (name, e-mail, phone...)",
             Action::Tag => "add or remove tags",
             Action::ShowDupes => "likely duplicates (managers merge them)",
-            Action::ShowReports => "reports: funnel, sources, reps, speed, my day",
+            Action::ShowReports => "reports: funnel, sources, reps, speed, score, my day",
             Action::NextReport => "next report",
             Action::PreviousReport => "previous report",
             Action::ReportPeriod => "period: 7, 30, 90 days, all",
