@@ -181,5 +181,67 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
         fixed_now: fixed_now()?,
         members: None,
         model_exclude: model_config()?.exclude,
+        spend: spend()?,
     })
+}
+
+/// `spend.toml`: what each source cost each month.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendFile {
+    #[serde(default)]
+    pub spend: Vec<SpendEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendEntry {
+    pub source: String,
+    /// YYYY-MM.
+    pub month: String,
+    pub amount: f64,
+}
+
+/// `~/.config/leadq/spend.toml`, checked: each entry a source, a month and an amount.
+pub fn spend() -> Result<Vec<crate::service::Spend>> {
+    let Some(dir) = config_dir() else {
+        return Ok(Vec::new());
+    };
+    parse_spend(&read_toml::<SpendFile>(&dir.join("spend.toml"))?)
+}
+
+/// The entries of a spend file as the reports use them, or what is wrong with one.
+pub fn parse_spend(file: &SpendFile) -> Result<Vec<crate::service::Spend>> {
+    use chrono::Datelike;
+    let mut out = Vec::new();
+    for (n, e) in file.spend.iter().enumerate() {
+        let at = format!(
+            "spend.toml: entry {} ({:?}, {:?})",
+            n + 1,
+            e.source,
+            e.month
+        );
+        let source = e.source.trim();
+        if source.is_empty() {
+            bail!("{at}: names no source");
+        }
+        if !e.amount.is_finite() || e.amount < 0.0 || e.amount > 1e12 {
+            bail!("{at}: amount {} is not a cost (0 or more)", e.amount);
+        }
+        let first =
+            chrono::NaiveDate::parse_from_str(&format!("{}-01", e.month.trim()), "%Y-%m-%d")
+                .map_err(|_| {
+                    anyhow!("{at}: month {:?} is not YYYY-MM, such as 2026-11", e.month)
+                })?;
+        let next = first
+            .checked_add_months(chrono::Months::new(1))
+            .ok_or_else(|| anyhow!("{at}: month {:?} is out of range", e.month))?;
+        out.push(crate::service::Spend {
+            source: source.to_string(),
+            first_day: first.num_days_from_ce(),
+            last_day: next.num_days_from_ce() - 1,
+            amount: e.amount,
+        });
+    }
+    Ok(out)
 }

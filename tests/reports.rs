@@ -413,3 +413,77 @@ fn a_rep_sees_their_own_figures_and_a_tag_or_source_narrows_them() -> TestResult
     );
     Ok(())
 }
+
+/// With `spend.toml`'s figures (web-form 300 and referral 60 in November 2026), the sources
+/// report adds what each source cost over the period's days and per lead and customer.
+#[test]
+fn the_sources_report_costs_each_source_from_the_spend_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    build(&path)?;
+    let file: leadq::config::SpendFile = toml::from_str(
+        r#"
+        [[spend]]
+        source = "web-form"
+        month = "2026-11"
+        amount = 300
+        [[spend]]
+        source = "Referral"
+        month = "2026-11"
+        amount = 60.0
+        [[spend]]
+        source = "web-form"
+        month = "2026-12"
+        amount = 1000
+        "#,
+    )?;
+    let spend = leadq::config::parse_spend(&file)?;
+    let s = Local::new(
+        Store::open(&path, DEFAULT_CACHE_BYTES)?,
+        Settings {
+            fixed_now: Some(T1),
+            spend,
+            ..Settings::default()
+        },
+    )?;
+    let r = s.report(&ask(ReportKind::Sources))?;
+    assert_eq!(
+        r.tables[0].columns[7..],
+        ["spend", "per lead", "per customer"]
+    );
+    let cost = |row: usize| r.tables[0].rows[row][7..].to_vec();
+    // Two days of November (the 22nd and 23rd) of thirty.
+    let close = |got: Vec<Figure>, want: [Option<f64>; 3]| {
+        for (g, w) in got.iter().zip(want) {
+            match (g, w) {
+                (Figure::Money(Some(a)), Some(b)) => assert!((a - b).abs() < 1e-9, "{got:?}"),
+                (Figure::Money(None), None) => {}
+                _ => panic!("{got:?} against {want:?}"),
+            }
+        }
+    };
+    close(cost(0), [Some(20.0), Some(20.0 / 3.0), Some(20.0)]);
+    close(cost(1), [Some(4.0), Some(4.0), None]);
+    close(cost(2), [Some(24.0), Some(6.0), Some(24.0)]);
+    // A broken file names the entry and what is wrong.
+    let bad: leadq::config::SpendFile =
+        toml::from_str("[[spend]]\nsource = \"x\"\nmonth = \"2026-13\"\namount = 5")?;
+    let err = leadq::config::parse_spend(&bad).unwrap_err().to_string();
+    assert!(err.contains("entry 1") && err.contains("YYYY-MM"), "{err}");
+    let bad: leadq::config::SpendFile =
+        toml::from_str("[[spend]]\nsource = \"x\"\nmonth = \"2026-11\"\namount = -5")?;
+    let err = leadq::config::parse_spend(&bad).unwrap_err().to_string();
+    assert!(err.contains("not a cost"), "{err}");
+    // A rep's sources show no costs (they are the team's).
+    let rep = s.session(Identity {
+        user: "alice".into(),
+        role: Role::Rep,
+    });
+    assert_eq!(
+        rep.report(&ask(ReportKind::Sources))?.tables[0]
+            .columns
+            .len(),
+        7
+    );
+    Ok(())
+}

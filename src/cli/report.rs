@@ -136,6 +136,8 @@ fn csv_cell(f: &Figure) -> String {
         Figure::Share(Some(x)) => format!("{x:.4}"),
         Figure::Rate(x) => format!("{x:.2}"),
         Figure::Duration(Some(ms)) => (ms / 1000).to_string(),
+        Figure::Money(Some(m)) => format!("{m:.2}"),
+        Figure::Money(None) => String::new(),
         Figure::Share(None) | Figure::Duration(None) => String::new(),
     }
 }

@@ -35,6 +35,18 @@ pub struct Settings {
     pub min_free: u64,
     /// Columns the learned model leaves out unless a training names its own (model.toml).
     pub model_exclude: Vec<String>,
+    /// What each source cost each month (`spend.toml`), for the sources report.
+    pub spend: Vec<Spend>,
+}
+
+/// What a source cost in one month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spend {
+    pub source: String,
+    /// The month's first and last local day (`time::local_day` numbering).
+    pub first_day: i32,
+    pub last_day: i32,
+    pub amount: f64,
 }
 
 impl Default for Settings {
@@ -49,6 +61,7 @@ impl Default for Settings {
             snapshot_keep: super::health::SNAPSHOT_KEEP,
             min_free: crate::store::DEFAULT_MIN_FREE,
             model_exclude: Vec::new(),
+            spend: Vec::new(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod watch;
 
 pub use health::{Health, SNAPSHOT_EVERY, SNAPSHOT_KEEP, Snapshot, Verification, newest_snapshot};
 pub use learning::{RETRAIN_AFTER, closed_at};
-pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings};
+pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings, Spend};
 pub use merge::MergeRequest;
 pub use reports::{Figure, Report, ReportKind, ReportRequest, Table};
 pub use types::*;

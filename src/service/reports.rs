@@ -87,6 +87,8 @@ pub enum Figure {
     /// None: nothing measured.
     Duration(Option<Millis>),
     Rate(f64),
+    /// An amount of money (None: nothing to divide by).
+    Money(Option<f64>),
 }
 
 /// One table of a report: its columns, rows of figures, and which column its bars show.
@@ -207,7 +209,18 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
             &read(Measure::Stages, from, to)?,
             &read(Measure::Closed, from, to)?,
         ),
-        ReportKind::Sources => sources(&read(Measure::Arrivals, from, to)?),
+        // Costs are the team's: shown beside everyone's leads, not one rep's.
+        ReportKind::Sources => sources(
+            &read(Measure::Arrivals, from, to)?,
+            if owner.is_none() {
+                &s.settings().spend
+            } else {
+                &[]
+            },
+            q.source.as_deref(),
+            from.max(first_day(s, tag)?),
+            to,
+        ),
         ReportKind::Speed => speed(&read(Measure::Arrivals, from, to)?),
         ReportKind::Score => score(&read(Measure::Closed, from, to)?),
         ReportKind::Reps => reps(
@@ -358,11 +371,35 @@ fn funnel(st: &Rows, cl: &Rows) -> Vec<Table> {
     ]
 }
 
-fn sources(ar: &Rows) -> Vec<Table> {
+/// What `spend` says `source` (None: every source) cost over the days `from..=to`, each
+/// month's amount shared by its days; None when it names no cost of that source at all.
+fn spent(spend: &[super::Spend], source: Option<&str>, from: i32, to: i32) -> Option<f64> {
+    let mut entries = spend
+        .iter()
+        .filter(|s| source.is_none_or(|src| s.source.eq_ignore_ascii_case(src)))
+        .peekable();
+    entries.peek()?;
+    Some(entries.fold(0.0, |sum, s| {
+        let days = f64::from(s.last_day - s.first_day + 1);
+        let overlap = (to.min(s.last_day) - from.max(s.first_day) + 1).max(0);
+        sum + s.amount * f64::from(overlap) / days
+    }))
+}
+
+fn sources(
+    ar: &Rows,
+    spend: &[super::Spend],
+    only: Option<&str>,
+    from: i32,
+    to: i32,
+) -> Vec<Table> {
     let mut rows = Vec::new();
-    let mut line = |name: Figure, pick: &dyn Fn(&Cell) -> bool| {
+    let costed = !spend.is_empty();
+    let mut line = |name: Figure, pick: &dyn Fn(&Cell) -> bool, source: Option<&str>| {
         let n = ar.sum(pick, arrivals::ARRIVED);
         let won = ar.sum(pick, arrivals::WON);
+        let cost = spent(spend, source, from, to);
+        let per = |k: u64| Figure::Money(cost.filter(|_| k > 0).map(|c| c / k as f64));
         rows.push(vec![
             name,
             Figure::Count(n),
@@ -372,22 +409,35 @@ fn sources(ar: &Rows) -> Vec<Table> {
             share(won, n),
             Figure::Duration(report::median(&ar.histogram(pick, arrivals::DELAY))),
         ]);
+        if costed && let Some(last) = rows.last_mut() {
+            last.extend([Figure::Money(cost), per(n), per(won)]);
+        }
     };
     for src in ar.keys(|c| &c.source, arrivals::ARRIVED) {
-        line(shown(&src, "(none)"), &|c: &Cell| c.source == src);
+        line(
+            shown(&src, "(none)"),
+            &|c: &Cell| c.source == src,
+            Some(&src),
+        );
     }
-    line(Figure::Text("all".into()), &|_| true);
+    line(Figure::Text("all".into()), &|_| true, only);
+    let mut columns: Vec<String> = [
+        "source",
+        "leads",
+        "contacted",
+        "qualified",
+        "won",
+        "won rate",
+        "median first touch",
+    ]
+    .map(String::from)
+    .to_vec();
+    if costed {
+        columns.extend(["spend", "per lead", "per customer"].map(String::from));
+    }
     vec![Table {
         title: "Sources: leads that arrived in the period, and how far they got".into(),
-        columns: vec![
-            "source".into(),
-            "leads".into(),
-            "contacted".into(),
-            "qualified".into(),
-            "won".into(),
-            "won rate".into(),
-            "median first touch".into(),
-        ],
+        columns,
         rows,
         bar: Some(1),
     }]
@@ -601,6 +651,8 @@ impl Figure {
             Figure::Share(None) | Figure::Duration(None) => "-".into(),
             Figure::Duration(Some(ms)) => duration_text(*ms),
             Figure::Rate(r) => format!("{r:.1}"),
+            Figure::Money(Some(m)) => format!("{m:.2}"),
+            Figure::Money(None) => "-".into(),
         }
     }
 
@@ -608,7 +660,7 @@ impl Figure {
     pub fn value(&self) -> f64 {
         match self {
             Figure::Count(n) => *n as f64,
-            Figure::Share(Some(f)) | Figure::Rate(f) => *f,
+            Figure::Share(Some(f)) | Figure::Rate(f) | Figure::Money(Some(f)) => *f,
             Figure::Duration(Some(ms)) => *ms as f64,
             _ => 0.0,
         }
