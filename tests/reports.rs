@@ -487,3 +487,20 @@ fn the_sources_report_costs_each_source_from_the_spend_file() -> TestResult {
     );
     Ok(())
 }
+
+/// On a varied store (the demo's 3,000 leads: every stage, closes at every score from 0 up,
+/// history), the sums kept as the leads were written equal a count from every lead and
+/// timeline.
+#[test]
+fn the_kept_sums_of_a_varied_store_equal_a_recount() -> TestResult {
+    let s = Local::new(
+        Store::temporary()?,
+        Settings {
+            fixed_now: Some(T1),
+            ..Settings::default()
+        },
+    )?;
+    s.demo(3_000, 11)?;
+    assert_eq!(s.store().verify()?, Vec::<leadq::store::Problem>::new());
+    Ok(())
+}

@@ -23,14 +23,18 @@ pub enum Measure {
     Stages = 3,
     /// Leads closed by the day they closed: won, lost and why.
     Closed = 4,
+    /// Each close with the standing it closed at, one row per lead (`Cell::lead`): the
+    /// score check's lists of high-scored leads lost and low-scored leads won.
+    Closes = 5,
 }
 
 impl Measure {
-    pub const ALL: [Measure; 4] = [
+    pub const ALL: [Measure; 5] = [
         Measure::Arrivals,
         Measure::Activity,
         Measure::Stages,
         Measure::Closed,
+        Measure::Closes,
     ];
 
     pub fn from_byte(b: u8) -> Option<Measure> {
@@ -79,6 +83,14 @@ pub mod stages {
     pub const WENT_ON: u16 = 16;
     /// 8 stages x `super::BUCKETS` from here.
     pub const TIME_IN: u16 = 32;
+}
+
+/// Counters of `Measure::Closes` (a lead's row).
+pub mod closes {
+    pub const WON: u16 = 0;
+    pub const LOST: u16 = 1;
+    /// The score at close, summed over the lead's closes that day (WON + LOST of them).
+    pub const SCORE: u16 = 2;
 }
 
 /// Counters of `Measure::Closed`.
@@ -155,6 +167,8 @@ pub struct Cell {
     pub owner: String,
     pub source: String,
     pub tag: String,
+    /// The lead a row of `Measure::Closes` is about (None for every other measure).
+    pub lead: Option<super::LeadId>,
 }
 
 impl Cell {
@@ -168,6 +182,9 @@ impl Cell {
             let bytes = &part.as_bytes()[..part.len().min(255)];
             k.push(bytes.len() as u8);
             k.extend_from_slice(bytes);
+        }
+        if let Some(id) = self.lead {
+            k.extend_from_slice(&id.to_be_bytes());
         }
         k
     }
@@ -183,9 +200,11 @@ impl Cell {
             parts.push(String::from_utf8_lossy(part).into_owned());
             at += 1 + n;
         }
-        if at != bytes.len() {
-            return None;
-        }
+        let lead = match bytes.len() - at {
+            0 => None,
+            8 => Some(u64::from_be_bytes(bytes.get(at..)?.try_into().ok()?)),
+            _ => return None,
+        };
         let tag = parts.pop()?;
         let source = parts.pop()?;
         let owner = parts.pop()?;
@@ -195,6 +214,7 @@ impl Cell {
             owner,
             source,
             tag,
+            lead,
         })
     }
 
@@ -293,6 +313,7 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
                 owner: who.to_string(),
                 source: source.clone(),
                 tag: tag.to_string(),
+                lead: None,
             };
             *out.entry(cell).or_default().entry(counter).or_default() += 1;
         }
@@ -474,6 +495,32 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
             }
             _ => {}
         }
+    }
+    // Each close with its standing, one row of the lead's own.
+    for i in &events {
+        let (Some(c), Some(o @ (Outcome::Won | Outcome::Lost))) = (i.closed_as, i.outcome) else {
+            continue;
+        };
+        if i.kind != Kind::System {
+            continue;
+        }
+        let row = out
+            .entry(Cell {
+                measure: Measure::Closes,
+                day: local_day(i.at),
+                owner: owner.clone(),
+                source: lead.source.clone().unwrap_or_default(),
+                tag: String::new(),
+                lead: Some(lead.id),
+            })
+            .or_default();
+        let won = if o == Outcome::Won {
+            closes::WON
+        } else {
+            closes::LOST
+        };
+        *row.entry(won).or_default() += 1;
+        *row.entry(closes::SCORE).or_default() += i64::from(c.score);
     }
     out
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::local::Local;
 use super::types::ServiceError;
 use crate::domain::report::{
-    self, BUCKETS, Cell, Counters, Measure, activity, arrivals, closed, stages,
+    self, BUCKETS, Cell, Counters, Measure, activity, arrivals, closed, closes, stages,
 };
 use crate::domain::tally::Class;
 use crate::domain::time::{end_of_local_day, local_day};
@@ -222,7 +222,17 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
             to,
         ),
         ReportKind::Speed => speed(&read(Measure::Arrivals, from, to)?),
-        ReportKind::Score => score(&read(Measure::Closed, from, to)?),
+        ReportKind::Score => {
+            let mut tables = score(&read(Measure::Closed, from, to)?);
+            // A lead's own rows are not repeated per tag: read them all, check the tag on
+            // the lead.
+            let rows = s.store.report_rows(Measure::Closes, from, to, None)?;
+            let rows = Rows {
+                rows: rows.into_iter().filter(|(c, _)| pick(c)).collect(),
+            };
+            tables.extend(surprises(s, &rows, tag)?);
+            tables
+        }
         ReportKind::Reps => reps(
             s,
             now,
@@ -838,4 +848,64 @@ fn score(cl: &Rows) -> Vec<Table> {
             bar: Some(3),
         },
     ]
+}
+
+/// How many leads each list of the score check names.
+const SURPRISES: usize = 10;
+
+/// The score check's lists: leads lost though they closed scoring 70 or more, and won
+/// though they closed under 40, newest first (of `tag`'s leads, when one is asked for).
+fn surprises(s: &Local, rows: &Rows, tag: Option<&str>) -> Result<Vec<Table>, ServiceError> {
+    let mut rows: Vec<&(Cell, Counters)> = rows.rows.iter().collect();
+    rows.sort_by_key(|(c, _)| std::cmp::Reverse((c.day, c.lead)));
+    let mut lists: [Vec<Vec<Figure>>; 2] = [Vec::new(), Vec::new()];
+    for (cell, r) in rows {
+        let get = |k: u16| r.get(&k).copied().unwrap_or(0).max(0) as u64;
+        let (won, lost) = (get(closes::WON), get(closes::LOST));
+        let Some(avg) = get(closes::SCORE).checked_div(won + lost) else {
+            continue;
+        };
+        let list = match (won > 0, lost > 0, avg) {
+            (_, true, 70..) => 0,
+            (true, _, ..40) => 1,
+            _ => continue,
+        };
+        if lists[list].len() >= SURPRISES {
+            continue;
+        }
+        let Some(id) = cell.lead else { continue };
+        let Some(lead) = s.store.lead(id)? else {
+            continue;
+        };
+        if !s.may_see(&lead) || tag.is_some_and(|t| !lead.has_tag(t)) {
+            continue;
+        }
+        lists[list].push(vec![
+            Figure::Text(format!("#{id} {}", lead.name)),
+            Figure::Count(avg),
+            Figure::Text(day_text(cell.day)),
+            shown(lead.owner.as_deref().unwrap_or(""), "(pool)"),
+        ]);
+    }
+    let [lost, won] = lists;
+    let columns = vec![
+        "lead".to_string(),
+        "score at close".into(),
+        "closed".into(),
+        "owner".into(),
+    ];
+    Ok(vec![
+        Table {
+            title: "High-scored, lost (70 or more at close), newest first".into(),
+            columns: columns.clone(),
+            rows: lost,
+            bar: None,
+        },
+        Table {
+            title: "Low-scored, won (under 40 at close), newest first".into(),
+            columns,
+            rows: won,
+            bar: None,
+        },
+    ])
 }

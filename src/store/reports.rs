@@ -163,7 +163,14 @@ impl Trees {
                 }
             }
         }
-        Ok(rows.into_iter().map(|(c, r)| (c.encode(), r)).collect())
+        // As kept: a counter of nothing is no counter (a close at score 0 adds 0).
+        Ok(rows
+            .into_iter()
+            .filter_map(|(c, mut r)| {
+                r.retain(|_, n| *n != 0);
+                (!r.is_empty()).then(|| (c.encode(), r))
+            })
+            .collect())
     }
 
     /// Writes the report rows anew from a recount (not flushed).
