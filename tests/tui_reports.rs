@@ -110,3 +110,35 @@ fn a_colleagues_won_deal_moves_the_numbers_without_a_keypress() {
         "the funnel counts the new customer"
     );
 }
+
+#[test]
+fn a_lead_the_score_check_names_opens_with_enter_and_esc_comes_back() {
+    let s = service();
+    let mut state = start_state(&s);
+    press(&s, &mut state, "R p p");
+    while state.report_kind != ReportKind::Score {
+        press(&s, &mut state, "<tab>");
+    }
+    let leads = state.report.as_ref().expect("the score check").leads();
+    assert!(
+        leads.len() >= 2,
+        "the demo has surprises to list: {leads:?}"
+    );
+    let text = screen(&state);
+    assert!(text.contains("> #"), "the first is selected:\n{text}");
+    press(&s, &mut state, "j <enter>");
+    assert_eq!(state.screen, Screen::Lead);
+    assert_eq!(
+        state.open_lead,
+        Some(leads[1]),
+        "the second lead named opens"
+    );
+    press(&s, &mut state, "<esc>");
+    assert_eq!(
+        state.screen,
+        Screen::Reports,
+        "back where it was opened from"
+    );
+    press(&s, &mut state, "<esc>");
+    assert_eq!(state.screen, Screen::Queue);
+}

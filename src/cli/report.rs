@@ -138,6 +138,7 @@ fn csv_cell(f: &Figure) -> String {
         Figure::Duration(Some(ms)) => (ms / 1000).to_string(),
         Figure::Money(Some(m)) => format!("{m:.2}"),
         Figure::Money(None) => String::new(),
+        Figure::Lead { id, name } => for_csv_cell(&format!("#{id} {name}")),
         Figure::Share(None) | Figure::Duration(None) => String::new(),
     }
 }

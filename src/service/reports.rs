@@ -89,6 +89,11 @@ pub enum Figure {
     Rate(f64),
     /// An amount of money (None: nothing to divide by).
     Money(Option<f64>),
+    /// A lead, by id and name (the TUI opens it).
+    Lead {
+        id: crate::domain::LeadId,
+        name: String,
+    },
 }
 
 /// One table of a report: its columns, rows of figures, and which column its bars show.
@@ -663,6 +668,9 @@ impl Figure {
             Figure::Rate(r) => format!("{r:.1}"),
             Figure::Money(Some(m)) => format!("{m:.2}"),
             Figure::Money(None) => "-".into(),
+            Figure::Lead { id, name } => {
+                format!("#{id} {}", crate::domain::sanitize::for_display(name))
+            }
         }
     }
 
@@ -881,7 +889,10 @@ fn surprises(s: &Local, rows: &Rows, tag: Option<&str>) -> Result<Vec<Table>, Se
             continue;
         }
         lists[list].push(vec![
-            Figure::Text(format!("#{id} {}", lead.name)),
+            Figure::Lead {
+                id,
+                name: lead.name.clone(),
+            },
             Figure::Count(avg),
             Figure::Text(day_text(cell.day)),
             shown(lead.owner.as_deref().unwrap_or(""), "(pool)"),
@@ -908,4 +919,18 @@ fn surprises(s: &Local, rows: &Rows, tag: Option<&str>) -> Result<Vec<Table>, Se
             bar: None,
         },
     ])
+}
+
+impl Report {
+    /// The leads its tables name, in order (the rows the TUI lets one open).
+    pub fn leads(&self) -> Vec<crate::domain::LeadId> {
+        self.tables
+            .iter()
+            .flat_map(|t| &t.rows)
+            .filter_map(|r| match r.first() {
+                Some(Figure::Lead { id, .. }) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
 }

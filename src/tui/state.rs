@@ -270,6 +270,10 @@ pub struct State {
     /// Seconds since the report on show was asked for: it is asked again every few, so a
     /// colleague's won deal moves the numbers without a keypress.
     pub report_age: u32,
+    /// Which of the leads the report names is selected (`Report::leads`), and where the lead
+    /// view goes back to.
+    pub report_at: usize,
+    pub lead_from: Screen,
     /// A merge being asked about (which card stays, then who owns it).
     pub merging: Option<crate::service::MergeRequest>,
     pub flash: Option<Flash>,
@@ -344,6 +348,8 @@ impl State {
             report_days: Some(30),
             report_scroll: 0,
             report_age: 0,
+            report_at: 0,
+            lead_from: Screen::Queue,
             merging: None,
             flash: None,
             undo: Vec::new(),

@@ -134,7 +134,10 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ReportLoaded(r) => {
             if s.screen == Screen::Reports {
                 match r {
-                    Ok(r) => s.report = Some(r),
+                    Ok(r) => {
+                        s.report_at = s.report_at.min(r.leads().len().saturating_sub(1));
+                        s.report = Some(r);
+                    }
                     Err(e) => s.flash(e, true),
                 }
             }
@@ -649,8 +652,20 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::PageUp => return scroll(s, -(s.page.max(1) as isize)),
         Action::Top => return scroll(s, isize::MIN / 2),
         Action::Bottom => return scroll(s, isize::MAX / 2),
+        Action::Open if s.screen == Screen::Reports => {
+            let leads = s.report.as_ref().map(|r| r.leads()).unwrap_or_default();
+            if let Some(&id) = leads.get(s.report_at) {
+                s.lead_from = Screen::Reports;
+                s.screen = Screen::Lead;
+                s.open_lead = Some(id);
+                s.detail = None;
+                s.detail_scroll = 0;
+                return vec![Effect::LoadDetail(id)];
+            }
+        }
         Action::Open => {
             if let Some(id) = s.selected_lead().map(|v| v.lead.id) {
+                s.lead_from = Screen::Queue;
                 s.screen = Screen::Lead;
                 s.open_lead = Some(id);
                 s.detail = None;
@@ -748,6 +763,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             };
             s.report_kind = all[(at + step) % all.len()];
             s.report_scroll = 0;
+            s.report_at = 0;
             return vec![load_report(s)];
         }
         Action::ReportPeriod => {
@@ -827,9 +843,12 @@ fn back(s: &mut State) -> Vec<Effect> {
     if s.help {
         s.help = false;
     } else if s.screen == Screen::Lead {
-        s.screen = Screen::Queue;
+        s.screen = s.lead_from;
         s.open_lead = None;
         s.detail = None;
+        if s.screen == Screen::Reports {
+            return vec![load_report(s)];
+        }
     } else if s.screen == Screen::Reports {
         s.screen = Screen::Queue;
         s.report = None;
@@ -859,6 +878,12 @@ fn move_by(s: &mut State, delta: isize) {
     } else if s.screen == Screen::Dupes {
         let len = s.dupes.as_ref().map_or(0, Vec::len);
         s.dupes_at = clamp(s.dupes_at, len);
+    } else if s.screen == Screen::Reports
+        && s.report.as_ref().is_some_and(|r| !r.leads().is_empty())
+    {
+        // A report that names leads moves a selection among them (enter opens one).
+        let len = s.report.as_ref().map_or(0, |r| r.leads().len());
+        s.report_at = clamp(s.report_at, len);
     } else if s.screen == Screen::Reports {
         // A line at a time, down to the report's last line.
         let len = s.report.as_ref().map_or(0, |r| {

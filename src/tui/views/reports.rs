@@ -42,21 +42,42 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
                 theme.style("muted"),
             ));
             let mut body = Vec::new();
+            // The leads the report names: the selected one marked, kept in sight.
+            let (mut lead_row, mut selected_line) = (0usize, None);
             for t in &r.tables {
                 body.push(Line::raw(""));
-                for (n, text) in text_table(t, width.saturating_sub(1))
+                for (n, text) in text_table(t, width.saturating_sub(3))
                     .into_iter()
                     .enumerate()
                 {
+                    let names_lead = n >= 2
+                        && matches!(
+                            t.rows.get(n - 2).and_then(|row| row.first()),
+                            Some(crate::service::Figure::Lead { .. })
+                        );
+                    let here = names_lead && lead_row == s.report_at;
+                    if names_lead {
+                        lead_row += 1;
+                    }
                     let style = match n {
+                        _ if here => theme.style("selection"),
                         0 => theme.style("accent"),
                         1 => theme.style("muted"),
                         _ => theme.text(),
                     };
-                    body.push(Line::styled(format!(" {text}"), style));
+                    if here {
+                        selected_line = Some(body.len());
+                    }
+                    let mark = if here { ">" } else { " " };
+                    body.push(Line::styled(format!("{mark} {text}"), style));
                 }
             }
-            lines.extend(body.into_iter().skip(s.report_scroll));
+            let room = usize::from(area.height.saturating_sub(4));
+            let scroll = match selected_line {
+                Some(line) => line.saturating_sub(room / 2),
+                None => s.report_scroll,
+            };
+            lines.extend(body.into_iter().skip(scroll));
         }
     }
     let block = Block::default()
