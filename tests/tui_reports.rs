@@ -142,3 +142,18 @@ fn a_lead_the_score_check_names_opens_with_enter_and_esc_comes_back() {
     press(&s, &mut state, "<esc>");
     assert_eq!(state.screen, Screen::Queue);
 }
+
+#[test]
+fn o_shows_one_reps_figures_and_an_empty_answer_everyones() {
+    let s = service();
+    let mut state = start_state(&s);
+    press(&s, &mut state, "R o");
+    assert!(screen(&state).contains("Whose figures"));
+    press(&s, &mut state, "b o b <enter>");
+    let r = state.report.as_ref().expect("a report");
+    assert_eq!(r.owner.as_deref(), Some("bob"));
+    assert!(screen(&state).contains(", bob"), "{}", screen(&state));
+    press(&s, &mut state, "o <enter>");
+    assert_eq!(state.report.as_ref().expect("a report").owner, None);
+    assert!(screen(&state).contains("everyone"));
+}

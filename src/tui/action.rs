@@ -41,6 +41,7 @@ pub enum Action {
     NextReport,
     PreviousReport,
     ReportPeriod,
+    ReportOwner,
     MergePair,
     NotTheSame,
     Erase,
@@ -51,7 +52,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 43] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -87,6 +88,7 @@ impl Action {
         Action::NextReport,
         Action::PreviousReport,
         Action::ReportPeriod,
+        Action::ReportOwner,
         Action::MergePair,
         Action::NotTheSame,
         Action::Erase,
@@ -134,6 +136,7 @@ impl Action {
             Action::NextReport => "next report",
             Action::PreviousReport => "previous report",
             Action::ReportPeriod => "period: 7, 30, 90 days, all",
+            Action::ReportOwner => "whose figures: a rep's, or everyone's",
             Action::MergePair => "merge the pair (pick the card that stays)",
             Action::NotTheSame => "mark the pair as two people",
             Action::Erase => "erase the lead for good (managers)",

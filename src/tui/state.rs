@@ -104,6 +104,8 @@ pub enum Ask {
     Tags(Vec<String>),
     /// The tag the queue shows (empty: any); tab completes from the tags in use.
     FilterTag(Vec<String>),
+    /// Whose figures the reports show (a user name, `me`; empty: everyone's).
+    ReportOwner,
     /// "yes" erases the lead for good.
     Erase,
 }
@@ -273,6 +275,8 @@ pub struct State {
     /// Which of the leads the report names is selected (`Report::leads`), and where the lead
     /// view goes back to.
     pub report_at: usize,
+    /// Whose figures the reports show (None: everyone the user may see).
+    pub report_owner: Option<String>,
     pub lead_from: Screen,
     /// A merge being asked about (which card stays, then who owns it).
     pub merging: Option<crate::service::MergeRequest>,
@@ -349,6 +353,7 @@ impl State {
             report_scroll: 0,
             report_age: 0,
             report_at: 0,
+            report_owner: None,
             lead_from: Screen::Queue,
             merging: None,
             flash: None,

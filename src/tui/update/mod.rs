@@ -309,7 +309,7 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
 
 /// The report asked for now: its kind and period, narrowed by the queue's source and tag
 /// filters.
-fn load_report(s: &mut State) -> Effect {
+pub(super) fn load_report(s: &mut State) -> Effect {
     s.report_age = 0;
     Effect::LoadReport(crate::service::ReportRequest {
         kind: s.report_kind,
@@ -317,7 +317,7 @@ fn load_report(s: &mut State) -> Effect {
         from: None,
         to: None,
         source: s.source_filter.clone(),
-        owner: None,
+        owner: s.report_owner.clone(),
         tag: s.tag_filter.clone(),
     })
 }
@@ -766,6 +766,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             s.report_at = 0;
             return vec![load_report(s)];
         }
+        Action::ReportOwner => ask(s, Ask::ReportOwner, None),
         Action::ReportPeriod => {
             s.report_days = match s.report_days {
                 Some(7) => Some(30),

@@ -327,6 +327,15 @@ pub(super) fn submitted(
                 vec![]
             }
         },
+        Ask::ReportOwner => {
+            s.report_owner = match text.trim() {
+                "" => None,
+                "me" => Some(s.user.clone()),
+                who => Some(who.to_string()),
+            };
+            s.report_at = 0;
+            vec![super::load_report(s)]
+        }
         Ask::FilterTag(_) => {
             let tag = text.trim_start_matches(['+', '#']).trim();
             s.tag_filter = (!tag.is_empty()).then(|| tag.to_string());

@@ -204,6 +204,10 @@ fn prompt_lines(p: &Prompt, subject: &str, theme: &Theme) -> (Line<'static>, Lin
                     format!("Tags for {who}"),
                     "+tag adds, -tag removes, tab completes",
                 ),
+                Ask::ReportOwner => (
+                    "Whose figures".into(),
+                    "a rep's user name, me; enter with nothing shows everyone's",
+                ),
                 Ask::FilterTag(_) => (
                     "Show the tag".into(),
                     "tab completes; enter with nothing shows every tag",

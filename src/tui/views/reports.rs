@@ -83,6 +83,6 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style("border"))
-        .title(" Reports (tab next, p period, esc back) ");
+        .title(" Reports (tab next, p period, o whose, esc back) ");
     Paragraph::new(lines).block(block).render(area, buf);
 }
