@@ -8,8 +8,12 @@
 //! `$STORES` (default `/tmp/bench-leadq-stores`, shared with `tui_start`) and copied for the
 //! runs that write. `RUNS=` repetitions (default 20); figures are the median and the worst.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+mod common;
+
+use common::{NOW, demo_store, start_server};
+use std::path::Path;
+use std::process::Command;
+
 use std::time::{Duration, Instant};
 
 use leadq::domain::{Kind, Temperature};
@@ -17,40 +21,11 @@ use leadq::remote::client::Client;
 use leadq::service::{LeadService, Local, LogEntry, Query, Settings, Window};
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 
-const NOW: &str = "2026-11-22T09:00:00Z";
-
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn leadq(home: &Path, store: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_leadq"));
-    c.env("LEADQ_DB", store)
-        .env("LEADQ_NOW", NOW)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("LEADQ_SERVER", "off");
-    c
-}
-
-fn demo_store(n: usize) -> PathBuf {
-    let dir =
-        PathBuf::from(std::env::var("STORES").unwrap_or_else(|_| "/tmp/bench-leadq-stores".into()));
-    std::fs::create_dir_all(&dir).expect("stores folder");
-    let store = dir.join(format!("demo-{n}"));
-    if !store.join("db").exists() {
-        eprintln!("making a demo store of {n} leads in {}", store.display());
-        let out = leadq(&dir, &store)
-            .args(["demo", "--count", &n.to_string()])
-            .output()
-            .expect("run leadq demo");
-        assert!(out.status.success(), "leadq demo failed: {out:?}");
-    }
-    store
 }
 
 /// Median and worst of `runs` timings of `f`, in ms.
@@ -486,20 +461,6 @@ fn search(label: &str, store: &Path, server: u32) {
     // The server hands freed memory back once a minute (its care loop).
     std::thread::sleep(Duration::from_secs(61));
     println!("{label}: the same a minute later: {}", rss());
-}
-
-fn start_server(home: &Path, store: &Path) -> Child {
-    let child = leadq(home, store)
-        .env_remove("LEADQ_SERVER")
-        .args(["serve", "--foreground", "--idle-exit", "0"])
-        .spawn()
-        .expect("start leadq serve");
-    let start = Instant::now();
-    while Client::connect(store, false).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no server");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
 }
 
 fn main() {

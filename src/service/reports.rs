@@ -209,6 +209,8 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
             rows: rows.into_iter().filter(|(c, _)| pick(c)).collect(),
         })
     };
+    // The period as it holds data: from the first day a lead arrived.
+    let start = from.max(first_day(s)?).min(to);
     let tables = match q.kind {
         ReportKind::Funnel => funnel(
             &read(Measure::Stages, from, to)?,
@@ -223,7 +225,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
                 &[]
             },
             q.source.as_deref(),
-            from.max(first_day(s, tag)?),
+            start,
             to,
         ),
         ReportKind::Speed => speed(&read(Measure::Arrivals, from, to)?),
@@ -243,7 +245,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
             now,
             tag,
             owner.as_deref(),
-            to - from.max(first_day(s, tag)?) + 1,
+            to - start + 1,
             &read(Measure::Arrivals, from, to)?,
             &read(Measure::Activity, from, to)?,
             &read(Measure::Closed, from, to)?,
@@ -257,7 +259,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
     };
     let (from, to) = match q.kind {
         ReportKind::Day => (today, today),
-        _ => (from.max(first_day(s, tag)?).min(to), to),
+        _ => (start, to),
     };
     Ok(Report {
         kind: q.kind,
@@ -269,8 +271,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
 }
 
 /// The first local day any lead arrived (today for an empty store).
-fn first_day(s: &Local, tag: Option<&str>) -> Result<i32, ServiceError> {
-    let _ = tag;
+fn first_day(s: &Local) -> Result<i32, ServiceError> {
     Ok(s.store
         .first_report_day(Measure::Arrivals)?
         .unwrap_or_else(|| local_day(s.now())))

@@ -257,16 +257,6 @@ impl Trees {
         Ok(())
     }
 
-    /// The kept counts of tags, by their keys (`tag_keys`).
-    fn read_tags(&self) -> Result<TallyMap, StoreError> {
-        let mut out = TallyMap::new();
-        for item in self.tags.iter() {
-            let (k, v) = item?;
-            out.insert(k.to_vec(), count(&v)?);
-        }
-        Ok(out)
-    }
-
     /// Counts the leads of each tag again and writes the `tags` and `by_tag` trees (a
     /// migration).
     pub(super) fn rebuild_tags(&self) -> Result<(), StoreError> {
@@ -541,7 +531,7 @@ impl Trees {
                 ));
             }
         }
-        let kept_tags = self.read_tags()?;
+        let kept_tags = read_counts(&self.tags, ..)?;
         if let Some(note) = differ(&kept_tags, &tags, |k| {
             let at = k.iter().position(|&b| b == 0).unwrap_or(k.len());
             let owner = String::from_utf8_lossy(&k[..at]);
@@ -722,7 +712,7 @@ impl Store {
     /// carry it.
     pub fn tags(&self) -> Result<Vec<(Option<String>, String, u64)>, StoreError> {
         let t = self.read()?;
-        let kept = self.seen(t.read_tags())?;
+        let kept = self.seen(read_counts(&t.tags, ..))?;
         Ok(kept
             .into_iter()
             .filter_map(|(k, n)| {
