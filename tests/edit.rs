@@ -235,7 +235,7 @@ enum Step {
     UndoLast,
     Add(usize, usize),
     /// Lead, a tag from a small pool (one tag in two cases), and whether it is added or
-    /// removed.
+    /// removed (with a campaign attribute of the same name set or unset).
     Tag(usize, usize, bool),
     /// Keep, other (places among the added), and whether the survivor takes OTHER's
     /// e-mail and phone.
@@ -305,10 +305,13 @@ proptest! {
                 Step::Tag(l, t, add) => {
                     let id = ids[l % ids.len()];
                     let tag = vec![TAGS[t].to_string()];
+                    // The campaign the reports file arrivals under moves with it.
                     let edit = if add {
-                        LeadEdit { tag, ..LeadEdit::default() }
+                        let set = [("utm_campaign".to_string(), TAGS[t].to_string())].into();
+                        LeadEdit { tag, set, ..LeadEdit::default() }
                     } else {
-                        LeadEdit { untag: tag, ..LeadEdit::default() }
+                        let unset = vec!["utm_campaign".to_string()];
+                        LeadEdit { untag: tag, unset, ..LeadEdit::default() }
                     };
                     if let Ok(c) = s.edit(id, edit) {
                         last = c.action;

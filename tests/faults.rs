@@ -644,3 +644,31 @@ fn a_schema_10_or_11_store_gets_its_counts_and_index_of_tags_on_open() {
         assert_eq!(tag_problems(&store), Vec::<String>::new(), "from {schema}");
     }
 }
+
+/// Schema 14 files arrivals by campaign as well: a schema 13 store, which has no such rows,
+/// gets them on open, and the sources report shows its campaigns.
+#[test]
+fn a_schema_13_store_gets_its_arrivals_by_campaign_on_open() {
+    use leadq::domain::report::Measure;
+    let home = Home::new();
+    home.seed(3);
+    home.cli(&["edit", "1", "--attr", "utm_campaign=spring"]);
+    let campaigns = || -> Vec<String> {
+        let out = home.cli(&["report", "sources", "--format", "csv"]);
+        out.lines()
+            .filter(|l| l.starts_with("Campaigns"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(campaigns().len(), 1, "one campaign line before");
+    {
+        let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+        store.drop_report_rows_for_test(Measure::Campaigns).unwrap();
+        assert_eq!(store.verify().unwrap().len(), 1, "the missing rows show");
+        store.force_schema_version(13).unwrap();
+    }
+    assert_eq!(campaigns().len(), 1, "the campaign line is back after the migration");
+    let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
+    assert_eq!(store.schema_version().unwrap(), leadq::store::SCHEMA_VERSION);
+    assert_eq!(store.verify().unwrap(), Vec::<leadq::store::Problem>::new());
+}

@@ -65,13 +65,34 @@ fn lead(name: &str, source: &str, owner: Option<&str>, tags: &[&str]) -> NewLead
 /// The store: four leads at T0; alice calls Ann 3 minutes later (connected: contacted) and
 /// e-mails Di after 30; bob calls Bo after 2 hours (no answer); Cy, in the pool, is never
 /// touched. The next day alice holds a meeting with Ann (opportunity) and wins her; bob
-/// loses Bo on price.
+/// loses Bo on price. Ann and Di came from the web form's "spring" campaign (named by a
+/// `campaign` and a `utm_campaign` attribute), Cy from "autumn"; Bo names none.
 fn build(path: &std::path::Path) -> TestResult {
     let s = at(path, T0, "admin");
-    let ann = s.add(lead("Ann", "web-form", Some("alice"), &[]))?.id;
+    let in_campaign = |mut l: NewLead, name: &str, campaign: &str| {
+        l.attributes.insert(name.into(), campaign.into());
+        l
+    };
+    let ann = s
+        .add(in_campaign(
+            lead("Ann", "web-form", Some("alice"), &[]),
+            "campaign",
+            "spring",
+        ))?
+        .id;
     let bo = s.add(lead("Bo", "referral", Some("bob"), &[]))?.id;
-    s.add(lead("Cy", "web-form", None, &[]))?;
-    let di = s.add(lead("Di", "web-form", Some("alice"), &["VIP"]))?.id;
+    s.add(in_campaign(
+        lead("Cy", "web-form", None, &[]),
+        "Campaign",
+        " autumn ",
+    ))?;
+    let di = s
+        .add(in_campaign(
+            lead("Di", "web-form", Some("alice"), &["VIP"]),
+            "utm_campaign",
+            "spring",
+        ))?
+        .id;
     drop(s);
     at(path, T0 + 3 * MIN, "alice").log(ann, log(Kind::Call, Outcome::Connected))?;
     at(path, T0 + 30 * MIN, "alice").log(di, log(Kind::Email, Outcome::Sent))?;
@@ -187,6 +208,30 @@ fn check(r: &[Report]) {
             ],
         ],
         "the sources"
+    );
+    assert_eq!(
+        sources.tables[1].rows,
+        vec![
+            vec![
+                text("web-form"),
+                text("spring"),
+                n(2),
+                share(1.0),
+                share(0.5),
+                n(1),
+                share(0.5),
+            ],
+            vec![
+                text("web-form"),
+                text("autumn"),
+                n(1),
+                share(0.0),
+                share(0.0),
+                n(0),
+                share(0.0),
+            ],
+        ],
+        "the campaigns: Ann and Di in spring, Cy in autumn, Bo in none"
     );
     assert_eq!(
         reps.tables[0].rows,

@@ -124,9 +124,9 @@ fn the_selection_follows_a_lead_the_reps_own_call_sends_out_of_the_window() {
     let mut state = start_state(&client);
     // A small window, so that the call (which sends the lead after the others of its score)
     // moves it out.
-    state.rows_wanted = 20;
+    state.rows_wanted = 8;
     press(&client, &mut state, "A g j");
-    state.rows_wanted = 20;
+    state.rows_wanted = 8;
     let fx = leadq::tui::update::reload(&mut state);
     let (tx, rx) = std::sync::mpsc::channel();
     let inline = Inline {
@@ -138,7 +138,7 @@ fn the_selection_follows_a_lead_the_reps_own_call_sends_out_of_the_window() {
     for m in inbox.drain(..).chain(rx.try_iter().collect::<Vec<_>>()) {
         step(&client, &mut state, m);
     }
-    assert_eq!(state.rows.len(), 20);
+    assert_eq!(state.rows.len(), 8);
     let lead = state.selected_lead().expect("a row").lead.id;
     // `c 1` and the follow-up skipped: the write runs, its Done asks for the window again...
     let mut pending: Vec<Effect> = Vec::new();

@@ -26,15 +26,19 @@ pub enum Measure {
     /// Each close with the standing it closed at, one row per lead (`Cell::lead`): the
     /// score check's lists of high-scored leads lost and low-scored leads won.
     Closes = 5,
+    /// `Arrivals` again for the leads an attribute puts in a campaign, filed by campaign
+    /// (`Cell::campaign`) as well: the sources report's campaign lines.
+    Campaigns = 6,
 }
 
 impl Measure {
-    pub const ALL: [Measure; 5] = [
+    pub const ALL: [Measure; 6] = [
         Measure::Arrivals,
         Measure::Activity,
         Measure::Stages,
         Measure::Closed,
         Measure::Closes,
+        Measure::Campaigns,
     ];
 
     pub fn from_byte(b: u8) -> Option<Measure> {
@@ -169,16 +173,41 @@ pub struct Cell {
     pub tag: String,
     /// The lead a row of `Measure::Closes` is about (None for every other measure).
     pub lead: Option<super::LeadId>,
+    /// The campaign of a row of `Measure::Campaigns` (empty for every other measure).
+    pub campaign: String,
+}
+
+/// The longest campaign name the reports keep (in characters, so its key part fits 255
+/// bytes); a longer one is cut.
+pub const CAMPAIGN_CHARS: usize = 60;
+
+/// The campaign a lead came from, as an attribute names it (`campaign` or `utm_campaign`,
+/// the name a web form's tracking fills in), trimmed; None when no attribute names one.
+pub fn campaign_of(lead: &Lead) -> Option<String> {
+    ["campaign", "utm_campaign"].iter().find_map(|name| {
+        let (_, v) = lead
+            .attributes
+            .iter()
+            .find(|(k, v)| super::lead::same_attribute_name(k, name) && !v.trim().is_empty())?;
+        Some(v.trim().chars().take(CAMPAIGN_CHARS).collect())
+    })
 }
 
 impl Cell {
     /// Key bytes: the measure, the day (sign-flipped, big-endian), then owner, source and
-    /// tag, each with its length first. Days sort in order within a measure.
+    /// tag (and for `Measure::Campaigns` the campaign), each with its length first. Days sort
+    /// in order within a measure.
     pub fn encode(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(8 + self.owner.len() + self.source.len() + self.tag.len());
+        let mut k = Vec::with_capacity(
+            9 + self.owner.len() + self.source.len() + self.tag.len() + self.campaign.len(),
+        );
         k.push(self.measure as u8);
         k.extend_from_slice(&((self.day as u32) ^ (1 << 31)).to_be_bytes());
-        for part in [&self.owner, &self.source, &self.tag] {
+        let campaign = (self.measure == Measure::Campaigns).then_some(&self.campaign);
+        for part in [&self.owner, &self.source, &self.tag]
+            .into_iter()
+            .chain(campaign)
+        {
             let bytes = &part.as_bytes()[..part.len().min(255)];
             k.push(bytes.len() as u8);
             k.extend_from_slice(bytes);
@@ -193,8 +222,9 @@ impl Cell {
         let measure = Measure::from_byte(*bytes.first()?)?;
         let day = (u32::from_be_bytes(bytes.get(1..5)?.try_into().ok()?) ^ (1 << 31)) as i32;
         let mut at = 5;
-        let mut parts = Vec::with_capacity(3);
-        for _ in 0..3 {
+        let count = if measure == Measure::Campaigns { 4 } else { 3 };
+        let mut parts = Vec::with_capacity(count);
+        for _ in 0..count {
             let n = usize::from(*bytes.get(at)?);
             let part = bytes.get(at + 1..at + 1 + n)?;
             parts.push(String::from_utf8_lossy(part).into_owned());
@@ -204,6 +234,11 @@ impl Cell {
             0 => None,
             8 => Some(u64::from_be_bytes(bytes.get(at..)?.try_into().ok()?)),
             _ => return None,
+        };
+        let campaign = if count == 4 {
+            parts.pop()?
+        } else {
+            String::new()
         };
         let tag = parts.pop()?;
         let source = parts.pop()?;
@@ -215,6 +250,7 @@ impl Cell {
             source,
             tag,
             lead,
+            campaign,
         })
     }
 
@@ -304,18 +340,27 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
     let mut tags: Vec<String> = lead.tags.iter().map(|t| t.trim().to_lowercase()).collect();
     tags.sort_unstable();
     tags.dedup();
+    let campaign = campaign_of(lead);
     let mut add = |measure: Measure, at: Millis, who: &str, counter: u16| {
         let day = local_day(at);
-        for tag in std::iter::once("").chain(tags.iter().map(String::as_str)) {
-            let cell = Cell {
-                measure,
-                day,
-                owner: who.to_string(),
-                source: source.clone(),
-                tag: tag.to_string(),
-                lead: None,
-            };
-            *out.entry(cell).or_default().entry(counter).or_default() += 1;
+        // An arrival counts again under its campaign, when it has one.
+        let campaigns = match (&campaign, measure) {
+            (Some(c), Measure::Arrivals) => vec![(measure, ""), (Measure::Campaigns, c.as_str())],
+            _ => vec![(measure, "")],
+        };
+        for (measure, campaign) in campaigns {
+            for tag in std::iter::once("").chain(tags.iter().map(String::as_str)) {
+                let cell = Cell {
+                    measure,
+                    day,
+                    owner: who.to_string(),
+                    source: source.clone(),
+                    tag: tag.to_string(),
+                    lead: None,
+                    campaign: campaign.to_string(),
+                };
+                *out.entry(cell).or_default().entry(counter).or_default() += 1;
+            }
         }
     };
     // The stages the lead went through, replayed from its timeline: a move names its
@@ -512,6 +557,7 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
                 source: lead.source.clone().unwrap_or_default(),
                 tag: String::new(),
                 lead: Some(lead.id),
+                campaign: String::new(),
             })
             .or_default();
         let won = if o == Outcome::Won {

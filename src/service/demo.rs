@@ -84,17 +84,35 @@ const COMPANIES: &[&str] = &[
     "Blue Harbor",
     "Kestrel Energy",
 ];
-const SOURCES: &[(&str, u32)] = &[
-    ("web-form", 25),
-    ("landing-page", 15),
-    ("ad-campaign", 15),
-    ("referral", 8),
-    ("inbound-call", 7),
-    ("webinar", 8),
-    ("trade-show", 6),
-    ("partner", 6),
-    ("cold-list", 10),
+/// Sources with how many leads each brings (weight) and how keen they are: a lead's interest
+/// is a random number raised to the source's power, so referrals buy and cold lists seldom do.
+const SOURCES: &[(&str, u32, f64)] = &[
+    ("web-form", 25, 2.0),
+    ("landing-page", 15, 2.2),
+    ("ad-campaign", 15, 3.0),
+    ("referral", 8, 1.0),
+    ("inbound-call", 7, 1.3),
+    ("webinar", 8, 1.7),
+    ("trade-show", 6, 2.5),
+    ("partner", 6, 1.5),
+    ("cold-list", 10, 4.5),
 ];
+/// The campaigns a web or ad lead names (`utm_campaign`), with what they add to its source's
+/// power: the retargeting campaign brings keener leads than the Black Friday one.
+const CAMPAIGNS: &[(&str, u32, f64)] = &[
+    ("spring-promo", 4, 0.0),
+    ("black-friday", 3, 1.5),
+    ("retargeting", 2, -0.8),
+];
+/// Each rep's typical wait before the first touch of a new lead (minutes): dmitri answers
+/// slowly, and his leads cool while they wait; leads in the pool wait longest.
+const RESPONSE_MINUTES: &[(&str, f64)] = &[
+    ("alice", 4.0),
+    ("bob", 25.0),
+    ("carol", 40.0),
+    ("dmitri", 600.0),
+];
+const POOL_RESPONSE_MINUTES: f64 = 1_800.0;
 const TITLES: &[&str] = &[
     "CEO",
     "CTO",
@@ -154,16 +172,27 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
-fn weighted(rng: &mut ChaCha8Rng, items: &[(&'static str, u32)]) -> &'static str {
-    let total: u32 = items.iter().map(|(_, w)| w).sum();
+/// One of `items` by weight, with its keenness.
+fn weighted(rng: &mut ChaCha8Rng, items: &[(&'static str, u32, f64)]) -> (&'static str, f64) {
+    let total: u32 = items.iter().map(|(_, w, _)| w).sum();
     let mut x = rng.random_range(0..total);
-    for (item, w) in items {
+    for (item, w, keen) in items {
         if x < *w {
-            return item;
+            return (item, *keen);
         }
         x -= w;
     }
-    items[0].0
+    (items[0].0, items[0].2)
+}
+
+/// How long a lead owned by `owner` waits for its first touch: the rep's typical wait, times
+/// a random factor between 1/8 and 8.
+fn response_delay(rng: &mut ChaCha8Rng, owner: Option<&str>) -> Millis {
+    let typical = owner
+        .and_then(|o| RESPONSE_MINUTES.iter().find(|(r, _)| *r == o))
+        .map_or(POOL_RESPONSE_MINUTES, |(_, m)| *m);
+    let factor = 2f64.powf(rng.random_range(-3.0..3.0));
+    (typical * factor * 60_000.0) as Millis
 }
 
 /// A random rep action, weighted towards calls and e-mails.
@@ -209,6 +238,8 @@ fn random_touch(rng: &mut ChaCha8Rng, interest: f64) -> (Kind, Outcome) {
 
 struct Person {
     request: NewLead,
+    /// The power its interest is raised to (its source's and campaign's keenness).
+    keenness: f64,
 }
 
 fn person(rng: &mut ChaCha8Rng, id: u64) -> Person {
@@ -261,6 +292,12 @@ fn person(rng: &mut ChaCha8Rng, id: u64) -> Person {
             format!("{}k", rng.random_range(5..200)),
         );
     }
+    let (source, mut keenness) = weighted(rng, SOURCES);
+    if matches!(source, "web-form" | "landing-page" | "ad-campaign") && rng.random_bool(0.7) {
+        let (campaign, keen) = weighted(rng, CAMPAIGNS);
+        attributes.insert("utm_campaign".to_string(), campaign.to_string());
+        keenness += keen;
+    }
     let tags = (0..rng.random_range(0..3))
         .map(|_| pick(rng, TAGS).to_string())
         .collect();
@@ -276,13 +313,14 @@ fn person(rng: &mut ChaCha8Rng, id: u64) -> Person {
             email,
             phone: has_phone.then_some(phone),
             company: rng.random_bool(0.85).then_some(company),
-            source: Some(weighted(rng, SOURCES).to_string()),
+            source: Some(source.to_string()),
             owner: rng.random_bool(0.7).then(|| pick(rng, OWNERS).to_string()),
             tags,
             attributes,
             closed: None,
         }
         .cleaned(),
+        keenness,
     }
 }
 
@@ -307,7 +345,7 @@ fn event(
 /// One generated lead with its timeline, its stage and follow-up as the events imply.
 fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
     let id = s.store.reserve_id();
-    let Person { request } = person(rng, id);
+    let Person { request, keenness } = person(rng, id);
     let created = now - rng.random_range(0..60 * DAY_MS);
     let mut lead = Lead::from_request(id, &request, created);
     let author = lead
@@ -321,15 +359,34 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
         created,
         Some("demo data".into()),
     )];
-    // Skewed low: most leads are lukewarm, a few are keen.
-    let interest: f64 = rng.random::<f64>().powi(2);
-    let touches = rng.random_range(0..=(14.0 * interest) as u32 + 10);
+    // Skewed low: most leads are lukewarm, a few are keen; some sources bring keener ones.
+    let mut interest: f64 = rng.random::<f64>().powf(keenness);
+    // The first touch comes after the owner's wait; a lead left for over an hour cools.
+    let first = created + response_delay(rng, lead.owner.as_deref());
+    if first - created > 3_600_000 {
+        interest *= 0.5;
+    }
+    let touches = if first <= now {
+        rng.random_range(0..=(14.0 * interest) as u32 + 10)
+    } else {
+        0
+    };
     let mut times: Vec<Millis> = (0..touches)
-        .map(|_| rng.random_range(created..=now))
+        .map(|_| rng.random_range(first..=now))
         .collect();
     times.sort_unstable();
-    for at in times {
-        let (kind, outcome) = random_touch(rng, interest);
+    if let Some(t) = times.first_mut() {
+        *t = first;
+    }
+    for (n, at) in times.into_iter().enumerate() {
+        let (mut kind, mut outcome) = random_touch(rng, interest);
+        // The first is the rep's answer to the new lead: a call, or an e-mail sent.
+        if n == 0 && !matches!(kind, Kind::Call | Kind::Email) {
+            (kind, outcome) = (Kind::Call, Outcome::NoAnswer);
+        }
+        if n == 0 && kind == Kind::Email {
+            outcome = Outcome::Sent;
+        }
         let note = rng.random_bool(0.3).then(|| pick(rng, NOTES).to_string());
         timeline.push(event(kind, outcome, &author, at, note));
         if kind.is_touch() {
@@ -357,7 +414,7 @@ fn generate(s: &Local, rng: &mut ChaCha8Rng, now: Millis) -> LeadWrite {
             temperature: rules.temperature.classify(score, lead.temperature),
         }
     };
-    if roll < 0.05 + 0.1 * interest {
+    if roll < 0.02 + 0.2 * interest && lead.last_touch.is_some() {
         let standing = closed_as(&lead, &timeline);
         let mut won = event(
             Kind::System,

@@ -219,6 +219,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
         // Costs are the team's: shown beside everyone's leads, not one rep's.
         ReportKind::Sources => sources(
             &read(Measure::Arrivals, from, to)?,
+            &read(Measure::Campaigns, from, to)?,
             if owner.is_none() {
                 &s.settings().spend
             } else {
@@ -402,8 +403,33 @@ fn spent(spend: &[super::Spend], source: Option<&str>, from: i32, to: i32) -> Op
     }))
 }
 
+/// The funnel columns of the arrivals `pick` takes: leads, contacted, qualified, won, won
+/// rate, median first touch.
+fn reach_row(ar: &Rows, pick: &dyn Fn(&Cell) -> bool) -> Vec<Figure> {
+    let n = ar.sum(pick, arrivals::ARRIVED);
+    let won = ar.sum(pick, arrivals::WON);
+    vec![
+        Figure::Count(n),
+        share(ar.sum(pick, arrivals::CONTACTED), n),
+        share(ar.sum(pick, arrivals::QUALIFIED), n),
+        Figure::Count(won),
+        share(won, n),
+        Figure::Duration(report::median(&ar.histogram(pick, arrivals::DELAY))),
+    ]
+}
+
+const REACH_COLUMNS: [&str; 6] = [
+    "leads",
+    "contacted",
+    "qualified",
+    "won",
+    "won rate",
+    "median first touch",
+];
+
 fn sources(
     ar: &Rows,
+    campaigns: &Rows,
     spend: &[super::Spend],
     only: Option<&str>,
     from: i32,
@@ -416,18 +442,12 @@ fn sources(
         let won = ar.sum(pick, arrivals::WON);
         let cost = spent(spend, source, from, to);
         let per = |k: u64| Figure::Money(cost.filter(|_| k > 0).map(|c| c / k as f64));
-        rows.push(vec![
-            name,
-            Figure::Count(n),
-            share(ar.sum(pick, arrivals::CONTACTED), n),
-            share(ar.sum(pick, arrivals::QUALIFIED), n),
-            Figure::Count(won),
-            share(won, n),
-            Figure::Duration(report::median(&ar.histogram(pick, arrivals::DELAY))),
-        ]);
-        if costed && let Some(last) = rows.last_mut() {
-            last.extend([Figure::Money(cost), per(n), per(won)]);
+        let mut row = vec![name];
+        row.extend(reach_row(ar, pick));
+        if costed {
+            row.extend([Figure::Money(cost), per(n), per(won)]);
         }
+        rows.push(row);
     };
     for src in ar.keys(|c| &c.source, arrivals::ARRIVED) {
         line(
@@ -437,26 +457,54 @@ fn sources(
         );
     }
     line(Figure::Text("all".into()), &|_| true, only);
-    let mut columns: Vec<String> = [
-        "source",
-        "leads",
-        "contacted",
-        "qualified",
-        "won",
-        "won rate",
-        "median first touch",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut columns: Vec<String> = std::iter::once("source")
+        .chain(REACH_COLUMNS)
+        .map(String::from)
+        .collect();
     if costed {
         columns.extend(["spend", "per lead", "per customer"].map(String::from));
     }
-    vec![Table {
+    let mut tables = vec![Table {
         title: "Sources: leads that arrived in the period, and how far they got".into(),
         columns,
         rows,
         bar: Some(1),
-    }]
+    }];
+    // Campaigns, when an attribute names one: each source's campaigns, most leads first.
+    let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (c, r) in &campaigns.rows {
+        *pairs
+            .entry((c.source.clone(), c.campaign.clone()))
+            .or_default() += r.get(&arrivals::ARRIVED).copied().unwrap_or(0).max(0) as u64;
+    }
+    let mut pairs: Vec<((String, String), u64)> = pairs.into_iter().filter(|p| p.1 > 0).collect();
+    pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if !pairs.is_empty() {
+        let rows = pairs
+            .into_iter()
+            .map(|((src, campaign), _)| {
+                let mut row = vec![shown(&src, "(none)"), Figure::Text(campaign.clone())];
+                // How fast a lead is answered is the rep's doing, not the campaign's: the
+                // columns stop at the won rate (and fit 80 columns).
+                row.extend(reach_row(campaigns, &|c: &Cell| {
+                    c.source == src && c.campaign == campaign
+                }));
+                row.truncate(2 + REACH_COLUMNS.len() - 1);
+                row
+            })
+            .collect();
+        tables.push(Table {
+            title: "Campaigns (a campaign or utm_campaign attribute)".into(),
+            columns: ["source", "campaign"]
+                .into_iter()
+                .chain(REACH_COLUMNS.into_iter().take(REACH_COLUMNS.len() - 1))
+                .map(String::from)
+                .collect(),
+            rows,
+            bar: Some(2),
+        });
+    }
+    tables
 }
 
 /// The speed-to-lead columns of the leads `pick` takes.

@@ -78,8 +78,8 @@ impl Trees {
                 // 11 counts the leads of each tag; 12 files the leads of each tag (`by_tag`).
                 self.rebuild_tags()?;
             }
-            if from < 13 {
-                // 13 keeps the reports' sums.
+            if from < 14 {
+                // 13 keeps the reports' sums; 14 adds the arrivals by campaign.
                 self.rebuild_reports()?;
             }
         }

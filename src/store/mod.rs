@@ -57,7 +57,7 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
 /// goes stale (today's queue takes a hot one in then). 10: the kept counts say which open leads
 /// are stale or never touched, so that today's queue is counted from them.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 14;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.

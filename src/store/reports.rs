@@ -281,4 +281,24 @@ impl Store {
         let r = t.report_rows(measure, from, to, tag.unwrap_or(""));
         self.seen(r)
     }
+
+    /// Takes away every row of `measure`, as a store from before the measure was kept
+    /// lacks them (for tests of the migration that adds it).
+    #[doc(hidden)]
+    pub fn drop_report_rows_for_test(&self, measure: Measure) -> Result<(), StoreError> {
+        self.writing(0, |t, _| {
+            let drop = || -> Result<(), StoreError> {
+                let start = Cell::day_start(measure, i32::MIN);
+                for k in t.reports.range(start..).keys() {
+                    let k = k?;
+                    if k.first() != Some(&(measure as u8)) {
+                        break;
+                    }
+                    t.reports.remove(k)?;
+                }
+                t.flush()
+            };
+            drop().map_err(super::write::Failure::During)
+        })
+    }
 }
