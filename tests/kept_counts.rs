@@ -146,6 +146,10 @@ fn act(s: &Local, rng: &mut ChaCha8Rng, next_name: &mut usize, now: Millis) -> T
                 "title".to_string(),
                 titles[rng.random_range(0..titles.len())].to_string(),
             );
+            if rng.random_bool(0.5) {
+                let campaign = ["spring", "Spring ", "autumn"][rng.random_range(0..3)];
+                attributes.insert("utm_campaign".to_string(), campaign.to_string());
+            }
             s.add(NewLead {
                 name: format!("Lead {next_name}"),
                 email: Some(format!("lead{next_name}@corp{}.example", *next_name % 7)),
