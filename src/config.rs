@@ -46,6 +46,25 @@ pub struct FileConfig {
     /// Megabytes to keep free on the store's disk: a write that would leave less is refused
     /// before it starts (default 32).
     pub min_free_mb: Option<u64>,
+    /// The server's web intake (off unless `http` is given here or `serve --http`).
+    pub intake: Option<IntakeConfig>,
+}
+
+/// `[intake]` in config.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    /// Where to listen for HTTP, e.g. "127.0.0.1:8080".
+    pub http: Option<String>,
+    /// The token file (default ~/.config/leadq/intake-tokens.toml).
+    pub tokens: Option<PathBuf>,
+    /// The largest body accepted, in KB (default 64).
+    pub max_body_kb: Option<usize>,
+}
+
+/// The default token file of the intake.
+pub fn intake_tokens_path() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("intake-tokens.toml"))
 }
 
 /// `[snapshots]` in config.toml.

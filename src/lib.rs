@@ -8,10 +8,12 @@
 //! - `remote`: team mode: a server that owns the store, and a socket client of it.
 //! - `tui`: the triage TUI over the same service API.
 //! - `par`: per-item work spread over the cores (search, import).
+//! - `intake`: web forms post leads over HTTP to the server (`leadq serve --http`).
 
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod intake;
 pub mod par;
 pub mod remote;
 pub mod service;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Format;
 use super::output::print_json;
@@ -13,8 +13,8 @@ use crate::service::LeadService;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    pub name: String,
+    #[arg(long, required_unless_present = "json")]
+    pub name: Option<String>,
     #[arg(long)]
     pub email: Option<String>,
     #[arg(long)]
@@ -34,8 +34,47 @@ pub struct Args {
     /// A free attribute such as title=CTO or city=Lisbon (repeatable)
     #[arg(long = "attr", value_name = "KEY=VALUE")]
     pub attrs: Vec<String>,
+    /// Read the lead from a JSON object in FILE (`-`: standard input), with the field names
+    /// an import or a web form uses ("name", "email", "Phone Number", "utm_campaign" ...);
+    /// the other options add to it
+    #[arg(long, value_name = "FILE", conflicts_with = "name")]
+    pub json: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// The lead a JSON object in `path` (`-`: standard input) describes.
+fn read_json(path: &std::path::Path) -> Result<NewLead> {
+    use crate::intake::form::{self, Owner, Refusal};
+    let shown = if path.as_os_str() == "-" {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| ())
+    } else {
+        std::fs::read(path).map(|b| bytes = b)
+    };
+    read.with_context(|| format!("cannot read {shown}"))?;
+    match form::parse_as(Some("application/json"), &bytes, Owner::Allowed) {
+        Ok(p) => Ok(p.lead),
+        Err(Refusal::Bad(errors)) => {
+            let list: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    if e.field.is_empty() {
+                        e.error.clone()
+                    } else {
+                        format!("field {:?}: {}", e.field, e.error)
+                    }
+                })
+                .collect();
+            Err(super::usage(format!("{shown}: {}", list.join("; "))))
+        }
+        Err(Refusal::Unsupported(why)) => Err(super::usage(format!("{shown}: {why}"))),
+    }
 }
 
 pub fn parse_attrs(attrs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -52,17 +91,25 @@ pub fn parse_attrs(attrs: &[String]) -> Result<BTreeMap<String, String>> {
 }
 
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
-    let request = NewLead {
-        name: a.name.clone(),
-        email: a.email.clone(),
-        phone: a.phone.clone(),
-        company: a.company.clone(),
-        source: a.source.clone(),
-        owner: a.owner.clone(),
-        tags: a.tags.clone(),
-        attributes: parse_attrs(&a.attrs)?,
-        closed: None,
+    let mut request = match &a.json {
+        Some(path) => read_json(path)?,
+        None => NewLead::default(),
     };
+    if let Some(n) = &a.name {
+        request.name = n.clone();
+    }
+    let or = |flag: &Option<String>, from: &mut Option<String>| {
+        if flag.is_some() {
+            *from = flag.clone();
+        }
+    };
+    or(&a.email, &mut request.email);
+    or(&a.phone, &mut request.phone);
+    or(&a.company, &mut request.company);
+    or(&a.source, &mut request.source);
+    or(&a.owner, &mut request.owner);
+    request.tags.extend(a.tags.iter().cloned());
+    request.attributes.extend(parse_attrs(&a.attrs)?);
     let out = s.add(request)?;
     match a.format {
         Format::Json => print_json(&out)?,

@@ -23,6 +23,7 @@ use crate::service::{ImportOptions, ImportReport, LeadService};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The file to read (`-`: standard input)
     pub file: PathBuf,
     /// Field separator of the CSV (default ,)
     #[arg(long)]
@@ -76,27 +77,49 @@ struct JsonLead {
     attributes: BTreeMap<String, String>,
 }
 
-fn parse_csv(a: &Args, now: Millis) -> Result<Table> {
-    let file = std::fs::File::open(&a.file)
-        .with_context(|| format!("cannot open {}", a.file.display()))?;
+/// Whether the file is standard input (`-`).
+fn stdin(a: &Args) -> bool {
+    a.file.as_os_str() == "-"
+}
+
+/// The file's name in messages.
+fn shown(a: &Args) -> String {
+    if stdin(a) {
+        "standard input".into()
+    } else {
+        a.file.display().to_string()
+    }
+}
+
+/// The whole input: the file, or standard input (for scripts and cron jobs).
+fn read_input(a: &Args) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let read = if stdin(a) {
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| ())
+    } else {
+        std::fs::read(&a.file).map(|b| bytes = b)
+    };
+    read.with_context(|| format!("cannot read {}", shown(a)))?;
+    Ok(bytes)
+}
+
+fn parse_csv(a: &Args, input: &[u8], now: Millis) -> Result<Table> {
     let options = CsvOptions {
         delimiter: a.delimiter.clone(),
         maps: a.map.clone(),
         name_column: a.name_column.clone(),
-        file: a.file.display().to_string(),
+        file: shown(a),
         outcome_column: a.outcome_column.clone(),
         closed_column: a.closed_column.clone(),
         now,
         profile: a.dry_run || a.outcome_column.is_some(),
     };
-    read_csv(std::io::BufReader::new(file), &options)
+    read_csv(input, &options)
 }
 
-fn parse_json(a: &Args) -> Result<Table> {
-    let text = std::fs::read_to_string(&a.file)
-        .with_context(|| format!("cannot read {}", a.file.display()))?;
-    let items: Vec<serde_json::Value> = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a JSON array of leads", a.file.display()))?;
+fn parse_json(a: &Args, input: &[u8]) -> Result<Table> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(input)
+        .with_context(|| format!("{}: not a JSON array of leads", shown(a)))?;
     let mut parsed = Table::default();
     for (i, item) in items.into_iter().enumerate() {
         match serde_json::from_value::<JsonLead>(item) {
@@ -124,14 +147,19 @@ fn parse_json(a: &Args) -> Result<Table> {
 }
 
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
+    let input = read_input(a)?;
+    // Standard input has no name: JSON is known by its opening bracket.
     let json = match a.input_format.as_deref() {
         Some("json") => true,
-        Some("csv") | None => {
-            a.input_format.is_none()
-                && a.file
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        }
+        Some("csv") => false,
+        None if stdin(a) => input
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'['),
+        None => a
+            .file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json")),
         Some(other) => return Err(usage(format!("--input-format {other:?}: use csv or json"))),
     };
     if json && a.outcome_column.is_some() {
@@ -141,15 +169,15 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         ));
     }
     let mut parsed = if json {
-        parse_json(a)?
+        parse_json(a, &input)?
     } else {
-        parse_csv(a, s.now())?
+        parse_csv(a, &input, s.now())?
     };
     let unit = if json { "item" } else { "line" };
     if parsed.rows.is_empty() && parsed.bad.is_empty() {
         say!(
             "nothing to import: {} has no {}s of leads",
-            a.file.display(),
+            shown(a),
             if json { "item" } else { "row" }
         )?;
         return Ok(ExitCode::SUCCESS);
@@ -158,10 +186,13 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         anonymous: a.allow_anonymous,
         skip_invalid: a.skip_invalid,
         dry_run: a.dry_run || (!parsed.bad.is_empty() && !a.skip_invalid),
-        origin: a
-            .file
-            .file_name()
-            .map_or("a file".into(), |f| f.to_string_lossy().into_owned()),
+        origin: if stdin(a) {
+            "standard input".into()
+        } else {
+            a.file
+                .file_name()
+                .map_or("a file".into(), |f| f.to_string_lossy().into_owned())
+        },
     };
     let history: Vec<Option<bool>> = parsed
         .rows
@@ -215,7 +246,7 @@ struct Summary<'a> {
 
 fn print_report(a: &Args, sum: &Summary) -> Result<()> {
     let (r, bad, unit) = (sum.report, sum.bad, sum.unit);
-    let file = a.file.display();
+    let file = shown(a);
     if a.format == Format::Json {
         let invalid: Vec<_> = bad
             .iter()
@@ -280,7 +311,7 @@ fn print_columns(a: &Args, columns: &[ColumnReport]) -> Result<()> {
         .max()
         .unwrap_or(0)
         .min(48);
-    say!("columns of {}:", a.file.display())?;
+    say!("columns of {}:", shown(a))?;
     for (c, map) in columns.iter().zip(&maps) {
         let samples: Vec<String> = c.samples.iter().map(|s| format!("{s:?}")).collect();
         let samples = if samples.is_empty() {

@@ -29,6 +29,7 @@ mod edit;
 mod erase;
 mod export;
 mod import;
+mod intake;
 mod list;
 mod log;
 mod merge;
@@ -120,6 +121,9 @@ pub enum Command {
     Demo(demo::Args),
     /// Run the server that owns a store (started by itself when the TUI opens)
     Serve(serve::Args),
+    /// Web intake: make a token for a source's web forms (`leadq serve --http` takes them)
+    #[command(subcommand)]
+    Intake(intake::Command),
     /// Write a consistent copy of the store to a file (works while leadq runs)
     Backup(admin::BackupArgs),
     /// Replace the store with a backup (the current store is kept beside it)
@@ -275,6 +279,7 @@ fn reconnecting_client(path: &std::path::Path) -> Result<Arc<dyn LeadService + S
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Some(Command::Serve(a)) => return serve::run(&cli, a),
+        Some(Command::Intake(c)) => return intake::run(c),
         Some(Command::Backup(a)) => return admin::backup(&cli, a),
         Some(Command::Restore(a)) => return admin::restore(&cli, a),
         Some(Command::Doctor(a)) => return doctor::doctor(&cli, a),
@@ -331,6 +336,7 @@ fn dispatch(
         Some(Command::Model(c)) => model::run(service, c)?,
         Some(
             Command::Serve(_)
+            | Command::Intake(_)
             | Command::Backup(_)
             | Command::Restore(_)
             | Command::Doctor(_)

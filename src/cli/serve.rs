@@ -29,6 +29,56 @@ pub struct Args {
     /// Stop the server of the store instead
     #[arg(long)]
     pub stop: bool,
+    /// Also take leads posted by web forms over HTTP on ADDR (e.g. 127.0.0.1:8080); the same
+    /// as `http` under [intake] in config.toml
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// The intake's token file (default: ~/.config/leadq/intake-tokens.toml, mode 0600)
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+}
+
+/// The web intake's settings, from the command line over config.toml; None when it is off.
+/// A broken setting or token file stops the server before it serves anyone.
+fn intake_options(
+    a: &Args,
+    country_code: &str,
+) -> Result<Option<crate::intake::listener::IntakeOptions>> {
+    let file = crate::config::file_config()?.intake.unwrap_or_default();
+    let Some(addr) = a.http.clone().or(file.http) else {
+        return Ok(None);
+    };
+    let addr: std::net::SocketAddr = addr.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "--http {:?}: give an address and port, e.g. 127.0.0.1:8080",
+            crate::domain::sanitize::for_display(&addr)
+        )
+    })?;
+    let path = a
+        .tokens
+        .clone()
+        .or(file.tokens)
+        .or_else(crate::config::intake_tokens_path)
+        .context("no folder for the intake's token file: give --tokens FILE")?;
+    let tokens = crate::intake::tokens::Tokens::load(&path).map_err(anyhow::Error::msg)?;
+    if tokens.is_empty() {
+        bail!(
+            "{} has no tokens: every post would be refused. Make one with `leadq intake token \
+             SOURCE`",
+            path.display()
+        );
+    }
+    let max_body = match file.max_body_kb {
+        Some(0) => bail!("config.toml: [intake] max_body_kb is at least 1"),
+        Some(kb) => kb.saturating_mul(1024),
+        None => crate::intake::listener::DEFAULT_MAX_BODY,
+    };
+    Ok(Some(crate::intake::listener::IntakeOptions {
+        addr,
+        tokens,
+        max_body,
+        country_code: country_code.to_string(),
+    }))
 }
 
 pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
@@ -50,6 +100,8 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let team = a.team.as_ref().map(|dir| Team::load(dir)).transpose()?;
+    // Checked before going to the background, so a broken intake is told to whoever started it.
+    let intake = intake_options(a, &settings.country_code)?;
     if !a.foreground {
         return start_background(cli, a, &store);
     }
@@ -65,7 +117,9 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
         secure_team_folder(&store, t)?;
         settings.members = Some(t.members.keys().cloned().collect());
     }
+    // Posters are not clients: a server that takes web leads stays up.
     let idle = match (a.idle_exit, &team) {
+        _ if intake.is_some() => None,
         (Some(0), _) | (None, Some(_)) => None,
         (Some(s), _) => Some(Duration::from_secs(s)),
         (None, None) => Some(Duration::from_secs(300)),
@@ -78,6 +132,7 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
             store,
             team,
             idle_exit: idle,
+            intake,
         },
     )?;
     Ok(ExitCode::SUCCESS)
@@ -105,6 +160,12 @@ fn start_background(cli: &super::Cli, a: &Args, store: &std::path::Path) -> Resu
     }
     if let Some(s) = a.idle_exit {
         cmd.arg("--idle-exit").arg(s.to_string());
+    }
+    if let Some(h) = &a.http {
+        cmd.arg("--http").arg(h);
+    }
+    if let Some(t) = &a.tokens {
+        cmd.arg("--tokens").arg(t);
     }
     let mut child = cmd
         .stdin(std::process::Stdio::null())

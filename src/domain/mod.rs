@@ -4,6 +4,7 @@
 pub mod dedupe;
 pub mod dupes;
 pub mod edit;
+pub mod fields;
 pub mod interaction;
 pub mod lead;
 pub mod limits;

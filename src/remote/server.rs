@@ -29,6 +29,8 @@ pub struct ServeOptions {
     pub team: Option<Team>,
     /// Exit this long after the last client left (None: run until stopped).
     pub idle_exit: Option<Duration>,
+    /// The web intake, when it is on.
+    pub intake: Option<crate::intake::listener::IntakeOptions>,
 }
 
 pub fn socket_path(store: &Path) -> PathBuf {
@@ -201,6 +203,25 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
     ));
     spawn_fanout(Arc::clone(&shared));
     spawn_care(Arc::clone(&shared));
+    // Kept until the server exits; dropping it stops the listener.
+    let _intake = match opts.intake {
+        Some(intake) => {
+            let logger = Arc::clone(&shared);
+            let count = intake.tokens.len();
+            let running = crate::intake::listener::start(
+                shared.base.clone(),
+                intake,
+                Arc::new(move |line: &str| logger.log.line(line)),
+            )
+            .map_err(anyhow::Error::msg)?;
+            shared.log.line(&format!(
+                "taking web leads on http://{}/leads ({count} tokens)",
+                running.addr
+            ));
+            Some(running)
+        }
+        None => None,
+    };
     let mut accept_failed: Option<Instant> = None;
     let reason = loop {
         if stop.load(Ordering::Relaxed) {
