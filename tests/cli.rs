@@ -1126,3 +1126,85 @@ fn the_store_folder_is_private_to_its_owner() {
         .mode();
     assert_eq!(mode & 0o077, 0, "store folder mode {mode:o}");
 }
+
+/// Every report prints as CSV a spreadsheet reads: each table with its own header line (the
+/// tables differ in columns), and stored text with no terminal control in it and no formula.
+#[test]
+fn report_csv_prints_every_table_and_no_control_or_formula() {
+    let env = Env::new();
+    let file = env.write(
+        "hostile.csv",
+        "name,email,source,utm_campaign\n\
+         Ann,ann@x.example,\"web\u{1b}[31mform\",\"=cmd|' /C calc'!A0\"\n\
+         Bo,bo@x.example,referral,\"spring\u{1b}]0;pwned\u{7}\"\n",
+    );
+    env.ok(&format!("import {file}"));
+    env.ok("won 1");
+    for kind in ["funnel", "sources", "reps", "speed", "score", "day"] {
+        let out = env.ok(&format!("report {kind} --format csv --since all"));
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{kind}: a control character in {out:?}"
+        );
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(out.as_bytes());
+        let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("CSV")).collect();
+        assert!(records.len() >= 2, "{kind}: {out}");
+        assert_eq!(&records[0][0], "table", "{kind}: a header first");
+        for r in &records {
+            for cell in r {
+                assert!(!cell.starts_with('='), "{kind}: a formula in {cell:?}");
+            }
+        }
+    }
+    let sources = env.ok("report sources --format csv --since all");
+    assert!(sources.contains("'=cmd"), "the formula kept, neutralised: {sources}");
+}
+
+/// `import -` and `add --json -` read standard input (scripts, cron jobs, a webhook relay):
+/// CSV or JSON (known by its bracket), and one lead as a JSON object with the field names an
+/// import or a web form uses.
+#[test]
+fn import_and_add_read_standard_input() {
+    let env = Env::new();
+    env.cmd("import -")
+        .write_stdin("name,email\nAnn,ann@x.example\n")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("standard input: 1 rows: 1 new"));
+    env.cmd("import -")
+        .write_stdin("[{\"name\":\"Bo\",\"email\":\"bo@x.example\"}]")
+        .assert()
+        .success();
+    let out = env
+        .cmd("add --json - --format json")
+        .write_stdin(
+            r#"{"First Name":"Cy","Last Name":"Lee","Email Address":"cy@x.example",
+                "utm_campaign":"spring","tags":["vip","eu"]}"#,
+        )
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = serde_json::from_slice::<Value>(&out.stdout).expect("JSON")["id"]
+        .as_u64()
+        .expect("an id");
+    let cy = env.show(id);
+    assert_eq!(cy["name"], "Cy Lee");
+    assert_eq!(cy["attributes"]["utm_campaign"], "spring");
+    assert_eq!(names(&env.export()), vec!["Ann", "Bo", "Cy Lee"]);
+    // A bad object is refused, naming the field, and nothing is written.
+    let before = env.export();
+    env.cmd("add --json -")
+        .write_stdin(r#"{"name":"Di","email":"not-an-address"}"#)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not a valid address"));
+    env.cmd("add --json -")
+        .write_stdin("{\"name\": [[1]]}")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("field \"name\""));
+    assert_eq!(env.export(), before);
+}

@@ -519,6 +519,34 @@ fn the_sources_report_costs_each_source_from_the_spend_file() -> TestResult {
         toml::from_str("[[spend]]\nsource = \"x\"\nmonth = \"2026-11\"\namount = -5")?;
     let err = leadq::config::parse_spend(&bad).unwrap_err().to_string();
     assert!(err.contains("not a cost"), "{err}");
+    // Costs are a whole source's: a tag's leads are not charged it all.
+    let vip = s.report(&ReportRequest {
+        tag: Some("vip".into()),
+        ..ask(ReportKind::Sources)
+    })?;
+    assert_eq!(vip.tables[0].columns.len(), 7, "no costs beside a tag's leads");
+    // A source paid for that brought no lead in the period still has its line.
+    let spend = leadq::config::parse_spend(&toml::from_str(
+        "[[spend]]\nsource = \"trade-show\"\nmonth = \"2026-11\"\namount = 300",
+    )?)?;
+    drop(s);
+    let s = Local::new(
+        Store::open(&path, DEFAULT_CACHE_BYTES)?,
+        Settings {
+            fixed_now: Some(T1),
+            spend,
+            ..Settings::default()
+        },
+    )?;
+    let r = s.report(&ask(ReportKind::Sources))?;
+    let trade = r.tables[0]
+        .rows
+        .iter()
+        .find(|row| row[0] == text("trade-show"))
+        .expect("a line for the source paid for");
+    assert_eq!(trade[1], Figure::Count(0));
+    assert_eq!(trade[7], Figure::Money(Some(20.0)), "2 days of 30 of 300");
+    assert_eq!(trade[8], Figure::Money(None), "no lead to cost");
     // A rep's sources show no costs (they are the team's).
     let rep = s.session(Identity {
         user: "alice".into(),
@@ -530,6 +558,57 @@ fn the_sources_report_costs_each_source_from_the_spend_file() -> TestResult {
             .len(),
         7
     );
+    Ok(())
+}
+
+/// The day report's "due today" is narrowed by the tag and source asked for, as the
+/// activity above it is; "none" names the unassigned pool as `list --owner none` does.
+#[test]
+fn the_day_report_counts_what_is_due_of_the_tag_and_source_asked_for() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("store");
+    build(&path)?;
+    let s = at(&path, T1, "admin");
+    // Due today: Cy (web-form, the pool) and Di (web-form, alice, VIP).
+    for name in ["Cy", "Di"] {
+        let id = s
+            .list(&leadq::service::Query {
+                all: true,
+                ..Default::default()
+            })?
+            .into_iter()
+            .find(|v| v.lead.name == name)
+            .expect("the lead")
+            .lead
+            .id;
+        s.set_next(id, Some(T1 - HOUR))?;
+    }
+    let due = |q: ReportRequest| -> Result<Figure, Box<dyn std::error::Error>> {
+        let r = s.report(&q)?;
+        let row = r.tables[0].rows.last().expect("the due line").clone();
+        assert_eq!(row[0], text("due today, not done"));
+        Ok(row[1].clone())
+    };
+    let day = ask(ReportKind::Day);
+    assert_eq!(due(day.clone())?, Figure::Count(2));
+    let vip = ReportRequest {
+        tag: Some("vip".into()),
+        ..day.clone()
+    };
+    assert_eq!(due(vip)?, Figure::Count(1), "Di");
+    let referral = ReportRequest {
+        source: Some("referral".into()),
+        ..day.clone()
+    };
+    assert_eq!(due(referral)?, Figure::Count(0));
+    let pool = ReportRequest {
+        owner: Some("none".into()),
+        ..day
+    };
+    let r = s.report(&pool)?;
+    assert_eq!(r.owner.as_deref(), Some(""), "the pool");
+    assert_eq!(r.tables[0].title, "The unassigned pool's day");
+    assert_eq!(r.tables[0].rows.last().map(|r| r[1].clone()), Some(Figure::Count(1)), "Cy");
     Ok(())
 }
 

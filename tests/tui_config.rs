@@ -332,6 +332,12 @@ fn mono_screens() -> Vec<(&'static str, State)> {
         ("search", "A / an"),
         ("search done", "A / an <enter>"),
         ("error flash", "u"),
+        ("reports: funnel", "R"),
+        ("reports: sources", "R <tab>"),
+        ("reports: reps", "R <tab> <tab>"),
+        ("reports: speed", "R <tab> <tab> <tab>"),
+        ("reports: score check, a lead selected", "R p p <backtab> <backtab> j"),
+        ("reports: day", "R <backtab>"),
     ] {
         let mut state = start_state(&demo);
         press(&demo, &mut state, spec);

@@ -621,3 +621,29 @@ fn edit_form_over_the_lead_card() {
         assert!(footer_line(&text).starts_with(" E-mail > "), "{text}");
     }
 }
+
+/// Each report on its screen (all time, so the demo's history shows), at both sizes: titles,
+/// aligned columns (headers on two lines where one is too wide), bars in block characters.
+#[test]
+fn each_report() {
+    let s = demo_service();
+    let mut state = after(&s, "R p p");
+    assert_eq!(state.report_days, None, "all time");
+    for kind in leadq::service::ReportKind::ALL {
+        while state.report_kind != kind {
+            press(&s, &mut state, "<tab>");
+        }
+        for (_, text) in snapshot(&format!("report_{}", kind.name()), &state) {
+            assert!(text.contains("all time"), "{text}");
+            assert!(
+                !text.contains("Counting"),
+                "the report is on show:\n{text}"
+            );
+        }
+    }
+    // The score check's leads: j selects the first, marked.
+    press(&s, &mut state, "<backtab> j");
+    for (_, text) in snapshot("report_score_a_lead_selected", &state) {
+        assert!(text.contains("> #"), "{text}");
+    }
+}

@@ -124,9 +124,21 @@ fn a_lead_the_score_check_names_opens_with_enter_and_esc_comes_back() {
         leads.len() >= 2,
         "the demo has surprises to list: {leads:?}"
     );
+    // It opens at its top, the score bands in sight and no lead selected.
     let text = screen(&state);
-    assert!(text.contains("> #"), "the first is selected:\n{text}");
-    press(&s, &mut state, "j <enter>");
+    assert!(
+        text.contains("Score check") && !text.contains("> #"),
+        "the top of the score check:\n{text}"
+    );
+    press(&s, &mut state, "j");
+    let text = screen(&state);
+    assert!(text.contains("> #"), "j selects the first:\n{text}");
+    press(&s, &mut state, "k");
+    assert!(
+        screen(&state).contains("Score check") && state.report_at.is_none(),
+        "k above the first goes back to the top"
+    );
+    press(&s, &mut state, "j j <enter>");
     assert_eq!(state.screen, Screen::Lead);
     assert_eq!(
         state.open_lead,
@@ -156,4 +168,33 @@ fn o_shows_one_reps_figures_and_an_empty_answer_everyones() {
     press(&s, &mut state, "o <enter>");
     assert_eq!(state.report.as_ref().expect("a report").owner, None);
     assert!(screen(&state).contains("everyone"));
+}
+
+/// A rep who asks for a colleague's figures is told no and shown their own again: the
+/// reports that follow (the next one, another period) are theirs, not stuck on the last.
+#[test]
+fn a_rep_refused_a_colleagues_figures_goes_on_with_their_own() {
+    let base = service();
+    let alice = base.session(Identity {
+        user: "alice".into(),
+        role: Role::Rep,
+    });
+    let mut state = start_state(&alice);
+    press(&alice, &mut state, "R o b o b <enter>");
+    assert!(
+        screen(&state).contains("cannot see bob's"),
+        "told why:\n{}",
+        screen(&state)
+    );
+    assert_eq!(state.report_owner, None);
+    assert_eq!(
+        state.report.as_ref().map(|r| r.owner.as_deref()),
+        Some(Some("alice")),
+        "her own figures"
+    );
+    press(&alice, &mut state, "<tab> p");
+    let r = state.report.as_ref().expect("the next report");
+    assert_eq!(r.kind, ReportKind::Sources, "the report on show is the one marked");
+    assert_eq!(state.report_days, Some(90));
+    assert!(screen(&state).contains("Sources"), "{}", screen(&state));
 }

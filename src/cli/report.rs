@@ -81,8 +81,19 @@ pub fn request(s: &dyn LeadService, a: &Args) -> Result<ReportRequest> {
             t.as_deref().map(|t| day("to", t)).transpose()?,
         ),
     };
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(usage(format!(
+            "--from {} is after --to {}",
+            day_text(f),
+            day_text(t)
+        )));
+    }
+    // As in `list --owner`: "none" is the unassigned pool.
     let owner = a.owner.as_deref().map(|o| match o.trim() {
         "me" => s.identity().user,
+        "none" => String::new(),
         o => o.to_string(),
     });
     Ok(ReportRequest {
@@ -101,13 +112,16 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     match a.format {
         Format::Json => print_json(&serde_json::to_value(&r)?)?,
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            // Tables differ in their columns: each has its own header line.
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(std::io::stdout().lock());
             for t in &r.tables {
                 let mut head = vec!["table".to_string()];
                 head.extend(t.columns.iter().cloned());
                 w.write_record(&head)?;
                 for row in &t.rows {
-                    let mut line = vec![for_csv_cell(&t.title)];
+                    let mut line = vec![csv_text(&t.title)];
                     line.extend(row.iter().map(csv_cell));
                     w.write_record(&line)?;
                 }
@@ -115,30 +129,51 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
             w.flush()?;
         }
         Format::Text => {
-            let whose = r.owner.as_deref().map_or(String::new(), |o| {
-                format!(", {}", crate::domain::sanitize::for_display(o))
-            });
-            say!("{} to {}{whose}", day_text(r.from), day_text(r.to))?;
+            say!("{}", heading(&r, a))?;
             for t in &r.tables {
-                say!("\n{}", text_table(t, 80).join("\n"))?;
+                say!("\n{}", text_table(t, 80).lines.join("\n"))?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The first line of a text report: its days, whose figures, and the filters on.
+fn heading(r: &crate::service::Report, a: &Args) -> String {
+    use crate::domain::sanitize::for_display;
+    let mut line = format!("{} to {}", day_text(r.from), day_text(r.to));
+    match r.owner.as_deref() {
+        Some("") => line.push_str(", the unassigned pool"),
+        Some(o) => line.push_str(&format!(", {}", for_display(o))),
+        None => line.push_str(", everyone"),
+    }
+    if let Some(t) = a.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        line.push_str(&format!(", tag {}", for_display(t)));
+    }
+    if let Some(src) = a.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        line.push_str(&format!(", source {}", for_display(src)));
+    }
+    line
+}
+
+/// Text in a report's CSV: no control or bidi character (the file is read in terminals and
+/// is not imported back), neutralised against spreadsheet formulas.
+fn csv_text(t: &str) -> String {
+    for_csv_cell(&crate::domain::sanitize::for_display(t))
+}
+
 /// A figure in a CSV cell: numbers as numbers (shares 0-1, durations in seconds), text
 /// neutralised against spreadsheet formulas.
 fn csv_cell(f: &Figure) -> String {
     match f {
-        Figure::Text(t) => for_csv_cell(t),
+        Figure::Text(t) => csv_text(t),
         Figure::Count(n) => n.to_string(),
         Figure::Share(Some(x)) => format!("{x:.4}"),
         Figure::Rate(x) => format!("{x:.2}"),
-        Figure::Duration(Some(ms)) => (ms / 1000).to_string(),
+        Figure::Duration(Some(ms)) => ((ms + 500) / 1000).to_string(),
         Figure::Money(Some(m)) => format!("{m:.2}"),
         Figure::Money(None) => String::new(),
-        Figure::Lead { id, name } => for_csv_cell(&format!("#{id} {name}")),
+        Figure::Lead { id, name } => csv_text(&format!("#{id} {name}")),
         Figure::Share(None) | Figure::Duration(None) => String::new(),
     }
 }

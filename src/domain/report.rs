@@ -182,14 +182,16 @@ pub struct Cell {
 pub const CAMPAIGN_CHARS: usize = 60;
 
 /// The campaign a lead came from, as an attribute names it (`campaign` or `utm_campaign`,
-/// the name a web form's tracking fills in), trimmed; None when no attribute names one.
+/// the name a web form's tracking fills in), trimmed and lowercased; None when no attribute
+/// names one.
 pub fn campaign_of(lead: &Lead) -> Option<String> {
     ["campaign", "utm_campaign"].iter().find_map(|name| {
         let (_, v) = lead
             .attributes
             .iter()
             .find(|(k, v)| super::lead::same_attribute_name(k, name) && !v.trim().is_empty())?;
-        Some(v.trim().chars().take(CAMPAIGN_CHARS).collect())
+        // One campaign in any case, as sources are.
+        Some(v.trim().to_lowercase().chars().take(CAMPAIGN_CHARS).collect())
     })
 }
 

@@ -277,7 +277,9 @@ pub fn stats(s: &Local) -> Result<Stats, ServiceError> {
     }
     let due = s
         .store
-        .due_by(now, end_of_local_day(now), |owner| s.may_see_owner(owner))?;
+        .due_by(now, end_of_local_day(now), None, |owner, _| {
+            s.may_see_owner(owner)
+        })?;
     st.due_today = usize::try_from(due).unwrap_or(usize::MAX);
     Ok(st)
 }

@@ -164,6 +164,11 @@ fn shown(name: &str, none: &str) -> Figure {
     })
 }
 
+/// Whether a lead's source (empty: none) is the one asked for ("none": no source).
+fn same_source(source: &str, asked: &str) -> bool {
+    source.eq_ignore_ascii_case(asked.trim()) || (source.is_empty() && asked.trim() == "none")
+}
+
 /// A report for session `s` as of its clock.
 pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
     let now = s.now();
@@ -173,6 +178,12 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
         Some(n) => today.saturating_sub(i32::try_from(n.max(1)).unwrap_or(i32::MAX) - 1),
         None => q.from.unwrap_or(i32::MIN + 1),
     };
+    if from > today {
+        return Err(ServiceError::Refused(format!(
+            "the period starts after today ({})",
+            day_text(from)
+        )));
+    }
     if from > to {
         return Err(ServiceError::Refused(format!(
             "the period starts after it ends ({} to {})",
@@ -182,6 +193,8 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
     }
     // Whose figures: a rep's own, always.
     let owner = match (&q.owner, s.sees_all()) {
+        // "none": the unassigned pool, as `list --owner none` says.
+        (Some(o), true) if o.trim() == "none" => Some(String::new()),
         (Some(o), true) => Some(o.trim().to_string()),
         (None, true) => None,
         (Some(o), false) if o.trim() != s.who.user => {
@@ -198,10 +211,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
         owner
             .as_deref()
             .is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
-            && q.source.as_deref().is_none_or(|src| {
-                c.source.eq_ignore_ascii_case(src.trim())
-                    || (c.source.is_empty() && src.trim() == "none")
-            })
+            && q.source.as_deref().is_none_or(|src| same_source(&c.source, src))
     };
     let read = |m: Measure, from: i32, to: i32| -> Result<Rows, ServiceError> {
         let rows = s.store.report_rows(m, from, to, tag)?;
@@ -216,11 +226,11 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
             &read(Measure::Stages, from, to)?,
             &read(Measure::Closed, from, to)?,
         ),
-        // Costs are the team's: shown beside everyone's leads, not one rep's.
+        // Costs are a whole source's: shown beside all its leads, not one rep's or one tag's.
         ReportKind::Sources => sources(
             &read(Measure::Arrivals, from, to)?,
             &read(Measure::Campaigns, from, to)?,
-            if owner.is_none() {
+            if owner.is_none() && tag.is_none() {
                 &s.settings().spend
             } else {
                 &[]
@@ -255,6 +265,7 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
             s,
             now,
             owner.as_deref(),
+            (tag, q.source.as_deref()),
             &read(Measure::Activity, today, today)?,
         )?,
     };
@@ -449,10 +460,20 @@ fn sources(
         }
         rows.push(row);
     };
-    for src in ar.keys(|c| &c.source, arrivals::ARRIVED) {
+    let mut names = ar.keys(|c| &c.source, arrivals::ARRIVED);
+    // A source paid for that brought no lead in the period is the line a manager most needs.
+    for entry in spend {
+        let name = entry.source.trim().to_lowercase();
+        let wanted = only.is_none_or(|o| same_source(&name, o));
+        let overlaps = entry.first_day <= to && entry.last_day >= from;
+        if wanted && overlaps && !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            names.push(name);
+        }
+    }
+    for src in names {
         line(
             shown(&src, "(none)"),
-            &|c: &Cell| c.source == src,
+            &|c: &Cell| c.source.eq_ignore_ascii_case(&src),
             Some(&src),
         );
     }
@@ -568,7 +589,10 @@ fn speed(ar: &Rows) -> Vec<Table> {
         .collect();
     vec![
         Table {
-            title: format!("Speed to lead: first touch of the {n} leads that arrived"),
+            title: format!(
+                "Speed to lead: first touch of the {n} {} that arrived",
+                if n == 1 { "lead" } else { "leads" }
+            ),
             columns: vec!["first touch".into(), "leads".into(), "share".into()],
             rows: overall,
             bar: Some(1),
@@ -659,7 +683,7 @@ fn reps(
         columns: vec![
             "rep".into(),
             "open leads".into(),
-            "touches/day".into(),
+            "touches a day".into(),
             "calls".into(),
             "connected".into(),
             "median first touch".into(),
@@ -668,11 +692,20 @@ fn reps(
             "win rate".into(),
         ],
         rows,
-        bar: Some(1),
+        // Beside the win rate, the wins the rate is of.
+        bar: Some(7),
     }])
 }
 
-fn day(s: &Local, now: Millis, owner: Option<&str>, ac: &Rows) -> Result<Vec<Table>, ServiceError> {
+/// What was done today, and what is still due today (of the tag and source asked for).
+fn day(
+    s: &Local,
+    now: Millis,
+    owner: Option<&str>,
+    narrow: (Option<&str>, Option<&str>),
+    ac: &Rows,
+) -> Result<Vec<Table>, ServiceError> {
+    let (tag, source) = narrow;
     let lines = [
         ("calls", activity::CALLS),
         ("connected calls", activity::CONNECTED),
@@ -687,18 +720,21 @@ fn day(s: &Local, now: Millis, owner: Option<&str>, ac: &Rows) -> Result<Vec<Tab
         .iter()
         .map(|(name, c)| vec![Figure::Text((*name).into()), Figure::Count(ac.total(*c))])
         .collect();
-    let due = s.store.due_by(now, end_of_local_day(now), |o| {
-        s.may_see_owner(o) && owner.is_none_or(|w| o.is_some_and(|o| o.eq_ignore_ascii_case(w)))
+    let due = s.store.due_by(now, end_of_local_day(now), tag, |o, src| {
+        s.may_see_owner(o)
+            && owner.is_none_or(|w| o.unwrap_or("").eq_ignore_ascii_case(w))
+            && source.is_none_or(|want| same_source(src.unwrap_or(""), want))
     })?;
     rows.push(vec![
         Figure::Text("due today, not done".into()),
         Figure::Count(due),
     ]);
     Ok(vec![Table {
-        title: format!(
-            "{}'s day",
-            owner.map_or_else(|| "Everyone".to_string(), str::to_string)
-        ),
+        title: match owner {
+            None => "Everyone's day".to_string(),
+            Some("") => "The unassigned pool's day".to_string(),
+            Some(o) => format!("{o}'s day"),
+        },
         columns: vec!["what".into(), "count".into()],
         rows,
         bar: Some(1),
@@ -736,11 +772,12 @@ impl Figure {
 
 /// A duration the way a person says it: 45s, 12m, 3.5h, 4d.
 pub fn duration_text(ms: Millis) -> String {
-    let s = ms / 1000;
+    // Rounded to the nearest unit shown: 164 s reads 3m, not 2m.
+    let s = (ms + 500) / 1000;
     match s {
         s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{:.1}h", s as f64 / 3600.0),
+        s if s < 3570 => format!("{}m", (s + 30) / 60),
+        s if s < 86_220 => format!("{:.1}h", s as f64 / 3600.0),
         s => format!("{:.1}d", s as f64 / 86_400.0),
     }
 }
@@ -762,42 +799,73 @@ pub fn bar(value: f64, max: f64, width: usize) -> String {
 
 /// A table as text in `width` columns: its title, aligned columns, and the bar column's bars
 /// in the room that is left.
-pub fn text_table(t: &Table, width: usize) -> Vec<String> {
+pub fn text_table(t: &Table, width: usize) -> TextTable {
+    use unicode_width::UnicodeWidthStr;
     let cells: Vec<Vec<String>> = t
         .rows
         .iter()
         .map(|r| r.iter().map(Figure::text).collect())
         .collect();
-    let widths: Vec<usize> = (0..t.columns.len())
+    let n = t.columns.len();
+    // Each column as wide as its widest cell (text at most 24 cells).
+    let body: Vec<usize> = (0..n)
         .map(|c| {
             cells
                 .iter()
-                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
-                .chain(std::iter::once(t.columns[c].chars().count()))
+                .map(|r| r.get(c).map_or(0, |x| x.width()))
                 .max()
                 .unwrap_or(0)
                 .min(24)
         })
         .collect();
+    let one_line: Vec<usize> = (0..n)
+        .map(|c| body[c].max(t.columns[c].width()))
+        .collect();
+    let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+    // Too wide with each header on one line: headers of several words take two.
+    let split: Vec<(String, String)> = t.columns.iter().map(|h| two_lines(h)).collect();
+    let two = total(&one_line) > width;
+    let mut widths: Vec<usize> = if two {
+        (0..n)
+            .map(|c| body[c].max(split[c].0.width()).max(split[c].1.width()))
+            .collect()
+    } else {
+        one_line
+    };
+    // Still too wide: the text columns (names) give way, down to 8 cells.
+    for c in 0..n {
+        let over = total(&widths).saturating_sub(width);
+        let text = cells
+            .iter()
+            .any(|r| r.get(c).is_some_and(|x| x.parse::<f64>().is_err()) && c < 2);
+        if over > 0 && text {
+            widths[c] = widths[c].saturating_sub(over).max(8);
+        }
+    }
     let line = |parts: &[String]| -> String {
         parts
             .iter()
             .enumerate()
             .map(|(c, p)| {
                 let w = widths.get(c).copied().unwrap_or(0);
-                let p: String = p.chars().take(w).collect();
-                if c == 0 {
-                    format!("{p:<w$}")
-                } else {
-                    format!("{p:>w$}")
-                }
+                let p = fit(p, w);
+                let pad = " ".repeat(w.saturating_sub(p.width()));
+                if c == 0 { format!("{p}{pad}") } else { format!("{pad}{p}") }
             })
             .collect::<Vec<_>>()
             .join("  ")
     };
-    let mut out = vec![t.title.clone(), line(&t.columns)];
-    let used: usize = widths.iter().sum::<usize>() + 2 * widths.len();
-    let room = width.saturating_sub(used + 1).min(30);
+    let mut lines = vec![t.title.clone()];
+    if two {
+        let top: Vec<String> = split.iter().map(|(a, _)| a.clone()).collect();
+        let bottom: Vec<String> = split.iter().map(|(_, b)| b.clone()).collect();
+        lines.push(line(&top).trim_end().to_string());
+        lines.push(line(&bottom));
+    } else {
+        lines.push(line(&t.columns));
+    }
+    let head = lines.len();
+    let room = width.saturating_sub(total(&widths) + 3).min(30);
     let max = t
         .bar
         .map(|b| {
@@ -816,10 +884,50 @@ pub fn text_table(t: &Table, width: usize) -> Vec<String> {
             l.push_str("  ");
             l.push_str(&bar(row.get(b).map_or(0.0, Figure::value), max, room));
         }
-        out.push(l.trim_end().to_string());
+        lines.push(l.trim_end().to_string());
     }
     if t.rows.is_empty() {
-        out.push("(nothing in this period)".into());
+        lines.push("(nothing in this period)".into());
+    }
+    TextTable { lines, head }
+}
+
+/// A table as text: its lines, the first `head` of them the title and the column headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextTable {
+    pub lines: Vec<String>,
+    pub head: usize,
+}
+
+/// A header of several words as two lines, split where the longer line is shortest; one
+/// word: on the second line.
+fn two_lines(h: &str) -> (String, String) {
+    let words: Vec<&str> = h.split(' ').collect();
+    (1..words.len())
+        .map(|k| (words[..k].join(" "), words[k..].join(" ")))
+        .min_by_key(|(a, b)| a.chars().count().max(b.chars().count()))
+        .unwrap_or_else(|| (String::new(), h.to_string()))
+}
+
+/// `text` in at most `w` cells: cut with an ellipsis when longer.
+fn fit(text: &str, w: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= w {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let cw = ch.width().unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        out.push(ch);
+        used += cw;
+    }
+    if w > 0 {
+        out.push('…');
     }
     out
 }
@@ -833,7 +941,11 @@ pub fn sparkline(counts: &[u64]) -> String {
     }
     counts
         .iter()
-        .map(|&n| LEVELS[((n * 7 + max / 2) / max).min(7) as usize])
+        .map(|&n| match n {
+            // Nothing is nothing, not the lowest bar.
+            0 => ' ',
+            n => LEVELS[((n * 7 + max / 2) / max).min(7) as usize],
+        })
         .collect()
 }
 

@@ -749,18 +749,20 @@ impl Store {
     /// (`end`, the first instant after it) and do not wait past it: the kept counts up to
     /// today's local day, and the leads whose wait ends later today (read from the index of
     /// coming changes, which keeps when each stops waiting). As `list --due today` counts.
+    /// `tag` narrows to the leads of a tag; `visible` takes an owner and a source.
     pub fn due_by(
         &self,
         now: Millis,
         end: Millis,
-        visible: impl Fn(Option<&str>) -> bool,
+        tag: Option<&str>,
+        visible: impl Fn(Option<&str>, Option<&str>) -> bool,
     ) -> Result<u64, StoreError> {
         let today = crate::domain::time::local_day(end.saturating_sub(1));
         let mut due = 0u64;
-        for (tally, n) in self.tallies_at(now)? {
+        for (tally, n) in self.tallies_of(now, tag)? {
             if tally.class == tally::Class::Active
                 && tally.due_day.is_some_and(|d| d <= today)
-                && visible(tally.owner.as_deref())
+                && visible(tally.owner.as_deref(), tally.source.as_deref())
             {
                 due += n;
             }
@@ -780,7 +782,8 @@ impl Store {
                 if lead.stage.is_open()
                     && lead.next_action.is_some_and(|a| a < end)
                     && !tally::waiting(&lead, end.saturating_sub(1))
-                    && visible(lead.owner.as_deref())
+                    && tag.is_none_or(|t| lead.has_tag(t))
+                    && visible(lead.owner.as_deref(), lead.source.as_deref())
                 {
                     more += 1;
                 }

@@ -272,11 +272,13 @@ pub struct State {
     /// Seconds since the report on show was asked for: it is asked again every few, so a
     /// colleague's won deal moves the numbers without a keypress.
     pub report_age: u32,
-    /// Which of the leads the report names is selected (`Report::leads`), and where the lead
-    /// view goes back to.
-    pub report_at: usize,
+    /// Which of the leads the report names is selected (`Report::leads`; None: none yet, the
+    /// report reads from its top), and where the lead view goes back to.
+    pub report_at: Option<usize>,
     /// Whose figures the reports show (None: everyone the user may see).
     pub report_owner: Option<String>,
+    /// Why the report asked for last could not be had (shown in its place).
+    pub report_failed: Option<String>,
     pub lead_from: Screen,
     /// A merge being asked about (which card stays, then who owns it).
     pub merging: Option<crate::service::MergeRequest>,
@@ -352,7 +354,8 @@ impl State {
             report_days: Some(30),
             report_scroll: 0,
             report_age: 0,
-            report_at: 0,
+            report_at: None,
+            report_failed: None,
             report_owner: None,
             lead_from: Screen::Queue,
             merging: None,

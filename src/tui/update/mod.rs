@@ -135,10 +135,26 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             if s.screen == Screen::Reports {
                 match r {
                     Ok(r) => {
-                        s.report_at = s.report_at.min(r.leads().len().saturating_sub(1));
+                        let leads = r.leads().len();
+                        s.report_at = s
+                            .report_at
+                            .filter(|_| leads > 0)
+                            .map(|at| at.min(leads - 1));
                         s.report = Some(r);
+                        s.report_failed = None;
                     }
-                    Err(e) => s.flash(e, true),
+                    // Asked for figures that are not the user's (a rep naming a colleague):
+                    // told so, and back to their own.
+                    Err(e) if s.report_owner.is_some() => {
+                        s.flash(e, true);
+                        s.report_owner = None;
+                        return vec![load_report(s)];
+                    }
+                    Err(e) => {
+                        s.report = None;
+                        s.report_failed = Some(e.clone());
+                        s.flash(e, true);
+                    }
                 }
             }
             vec![]
@@ -654,7 +670,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Bottom => return scroll(s, isize::MAX / 2),
         Action::Open if s.screen == Screen::Reports => {
             let leads = s.report.as_ref().map(|r| r.leads()).unwrap_or_default();
-            if let Some(&id) = leads.get(s.report_at) {
+            if let Some(&id) = s.report_at.and_then(|at| leads.get(at)) {
                 s.lead_from = Screen::Reports;
                 s.screen = Screen::Lead;
                 s.open_lead = Some(id);
@@ -749,7 +765,9 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::ShowReports => {
             s.screen = Screen::Reports;
             s.report = None;
+            s.report_failed = None;
             s.report_scroll = 0;
+            s.report_at = None;
             return vec![load_report(s)];
         }
         Action::NextReport | Action::PreviousReport => {
@@ -763,7 +781,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             };
             s.report_kind = all[(at + step) % all.len()];
             s.report_scroll = 0;
-            s.report_at = 0;
+            s.report_at = None;
             return vec![load_report(s)];
         }
         Action::ReportOwner => ask(s, Ask::ReportOwner, None),
@@ -882,15 +900,20 @@ fn move_by(s: &mut State, delta: isize) {
     } else if s.screen == Screen::Reports
         && s.report.as_ref().is_some_and(|r| !r.leads().is_empty())
     {
-        // A report that names leads moves a selection among them (enter opens one).
+        // A report that names leads moves a selection among them (enter opens one); above
+        // the first, none is selected and the report reads from its top.
         let len = s.report.as_ref().map_or(0, |r| r.leads().len());
-        s.report_at = clamp(s.report_at, len);
+        let to = s.report_at.map_or(-1, |at| at as isize) + delta;
+        s.report_at = (to >= 0).then(|| (to as usize).min(len.saturating_sub(1)));
+        if s.report_at.is_none() {
+            s.report_scroll = 0;
+        }
     } else if s.screen == Screen::Reports {
-        // A line at a time, down to the report's last line.
+        // A line at a time, down to where the report's last line is at the bottom.
         let len = s.report.as_ref().map_or(0, |r| {
             r.tables.iter().map(|t| t.rows.len() + 3).sum::<usize>()
         });
-        s.report_scroll = clamp(s.report_scroll, len);
+        s.report_scroll = clamp(s.report_scroll, len.saturating_sub(s.page).max(1));
     } else {
         s.selected = clamp(s.selected, s.visible_len());
     }

@@ -333,7 +333,7 @@ pub(super) fn submitted(
                 "me" => Some(s.user.clone()),
                 who => Some(who.to_string()),
             };
-            s.report_at = 0;
+            s.report_at = None;
             vec![super::load_report(s)]
         }
         Ask::FilterTag(_) => {

@@ -31,38 +31,36 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     tabs.push(Span::styled(period, theme.style("accent")));
     let mut lines = vec![Line::from(tabs)];
     match &s.report {
-        None => lines.push(Line::styled(" Counting…", theme.style("muted"))),
+        None => match &s.report_failed {
+            Some(why) => lines.push(Line::styled(
+                format!(" {}", crate::domain::sanitize::for_display(why)),
+                theme.style("error"),
+            )),
+            None => lines.push(Line::styled(" Counting…", theme.style("muted"))),
+        },
         Some(r) => {
-            let whose = r.owner.as_deref().map_or_else(
-                || "everyone".to_string(),
-                crate::domain::sanitize::for_display,
-            );
-            lines.push(Line::styled(
-                format!(" {} to {}, {whose}", day_text(r.from), day_text(r.to)),
-                theme.style("muted"),
-            ));
+            lines.push(Line::styled(subtitle(r, s), theme.style("muted")));
             let mut body = Vec::new();
             // The leads the report names: the selected one marked, kept in sight.
             let (mut lead_row, mut selected_line) = (0usize, None);
             for t in &r.tables {
                 body.push(Line::raw(""));
-                for (n, text) in text_table(t, width.saturating_sub(3))
-                    .into_iter()
-                    .enumerate()
-                {
-                    let names_lead = n >= 2
+                let table = text_table(t, width.saturating_sub(3));
+                let head = table.head;
+                for (n, text) in table.lines.into_iter().enumerate() {
+                    let names_lead = n >= head
                         && matches!(
-                            t.rows.get(n - 2).and_then(|row| row.first()),
+                            t.rows.get(n - head).and_then(|row| row.first()),
                             Some(crate::service::Figure::Lead { .. })
                         );
-                    let here = names_lead && lead_row == s.report_at;
+                    let here = names_lead && Some(lead_row) == s.report_at;
                     if names_lead {
                         lead_row += 1;
                     }
                     let style = match n {
                         _ if here => theme.style("selection"),
                         0 => theme.style("accent"),
-                        1 => theme.style("muted"),
+                        n if n < head => theme.style("muted"),
                         _ => theme.text(),
                     };
                     if here {
@@ -85,4 +83,22 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
         .border_style(theme.style("border"))
         .title(" Reports (tab next, p period, o whose, esc back) ");
     Paragraph::new(lines).block(block).render(area, buf);
+}
+
+/// The days, whose figures, and the queue's filters that narrow them.
+fn subtitle(r: &crate::service::Report, s: &State) -> String {
+    use crate::domain::sanitize::for_display;
+    let whose = match r.owner.as_deref() {
+        None => "everyone".to_string(),
+        Some("") => "the unassigned pool".to_string(),
+        Some(o) => for_display(o),
+    };
+    let mut line = format!(" {} to {}, {whose}", day_text(r.from), day_text(r.to));
+    if let Some(t) = &s.tag_filter {
+        line.push_str(&format!(", tag {}", for_display(t)));
+    }
+    if let Some(src) = &s.source_filter {
+        line.push_str(&format!(", source {}", for_display(src)));
+    }
+    line
 }
