@@ -257,24 +257,6 @@ impl Trees {
         Ok(())
     }
 
-    /// Counts the leads of each tag again and writes the `tags` and `by_tag` trees (a
-    /// migration).
-    pub(super) fn rebuild_tags(&self) -> Result<(), StoreError> {
-        let mut tags = TallyMap::new();
-        let mut members = Members::Collect(Vec::new());
-        let mut tag_tallies = TallyMap::new();
-        for v in self.leads.iter().values() {
-            let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
-            for k in tag_keys(&lead) {
-                *tags.entry(k).or_default() += 1;
-            }
-            self.count_tags(&lead, &mut members, &mut tag_tallies)?;
-        }
-        let mut members = members.filed();
-        members.sort_unstable();
-        self.write_tags(&tags, &members, &tag_tallies)
-    }
-
     /// A lead's entries in `by_tag` and its part in `tag_tallies`, for a recount.
     fn count_tags(
         &self,

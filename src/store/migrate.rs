@@ -65,23 +65,17 @@ impl Trees {
             let (key, value) = self.counts.meta_entry();
             self.meta.insert(key, &value)?;
         }
-        if from < 10 {
+        if from < 14 {
             // 5 keeps counts by tally and an index of coming changes (`derived`); 6 counts
             // follow-ups by local day and keeps when a waiting lead stops waiting; 7 files
             // leads in the queue index by class and exact score, with their tally (2 and 4
             // changed the rank key's layout before); 8 keeps waits in an index of their own;
             // 9 adds to the coming changes when an open lead goes stale; 10 counts stale
-            // and untouched leads.
+            // and untouched leads; 11 and 12 count and file the leads of each tag; 13 keeps
+            // the reports' sums; 14 adds the arrivals by campaign, and files phones by the
+            // rule that reads "1 200 000 0007" (the country code without '+') and
+            // "+44 (0)20 ..." as one phone, which stores written before it filed apart.
             self.rebuild_derived()?;
-        } else {
-            if from < 12 {
-                // 11 counts the leads of each tag; 12 files the leads of each tag (`by_tag`).
-                self.rebuild_tags()?;
-            }
-            if from < 14 {
-                // 13 keeps the reports' sums; 14 adds the arrivals by campaign.
-                self.rebuild_reports()?;
-            }
         }
         self.meta
             .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
