@@ -167,6 +167,27 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
         std::fs::remove_file(&path)
             .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
     }
+    // The web intake listens before the socket appears: a server that answers its socket
+    // takes posts too. Kept until the server exits; dropping it stops the listener.
+    let _intake = match opts.intake {
+        Some(intake) => {
+            let intake_log = Log::open(&opts.store)?;
+            let count = intake.tokens.len();
+            let running = crate::intake::listener::start(
+                base.clone(),
+                intake,
+                Arc::new(move |line: &str| intake_log.line(line)),
+            )
+            .map_err(anyhow::Error::msg)?;
+            log.line(&format!(
+                "taking web leads on http://{}/leads (tokens for {count} form{})",
+                running.addr,
+                if count == 1 { "" } else { "s" }
+            ));
+            Some(running)
+        }
+        None => None,
+    };
     let listener = UnixListener::bind(&path)
         .with_context(|| format!("cannot listen on {}", path.display()))?;
     secure_socket(&path, opts.team.as_ref())?;
@@ -203,25 +224,6 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
     ));
     spawn_fanout(Arc::clone(&shared));
     spawn_care(Arc::clone(&shared));
-    // Kept until the server exits; dropping it stops the listener.
-    let _intake = match opts.intake {
-        Some(intake) => {
-            let logger = Arc::clone(&shared);
-            let count = intake.tokens.len();
-            let running = crate::intake::listener::start(
-                shared.base.clone(),
-                intake,
-                Arc::new(move |line: &str| logger.log.line(line)),
-            )
-            .map_err(anyhow::Error::msg)?;
-            shared.log.line(&format!(
-                "taking web leads on http://{}/leads ({count} tokens)",
-                running.addr
-            ));
-            Some(running)
-        }
-        None => None,
-    };
     let mut accept_failed: Option<Instant> = None;
     let reason = loop {
         if stop.load(Ordering::Relaxed) {

@@ -163,4 +163,14 @@ impl super::home::Home {
     pub fn server(&self) -> Server {
         self.server_with(&[])
     }
+
+    /// `leadq serve --foreground` with these arguments besides.
+    pub fn server_args(&self, args: &[&str]) -> Server {
+        let mut cmd = self.command();
+        cmd.args(["serve", "--foreground", "--db"])
+            .arg(self.store())
+            .args(["--idle-exit", SAFETY_IDLE])
+            .args(args);
+        Server::start(cmd, self.socket())
+    }
 }
