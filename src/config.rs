@@ -201,7 +201,24 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
         members: None,
         model_exclude: model_config()?.exclude,
         spend: spend()?,
+        routing: routing()?,
     })
+}
+
+/// `routing.toml`: who gets a new inbound lead. A broken file stops leadq, naming the file
+/// and the rule.
+pub fn routing() -> Result<crate::domain::routing::Rules> {
+    let Some(path) = config_dir().map(|d| d.join("routing.toml")) else {
+        return Ok(crate::domain::routing::Rules::default());
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => crate::domain::routing::Rules::parse(&text)
+            .map_err(|e| anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(crate::domain::routing::Rules::default())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 /// `spend.toml`: what each source cost each month.

@@ -319,6 +319,32 @@ fn forgeries(t: &Targets) -> Vec<(&'static str, Request)> {
             Request::SetPresence(Some((t.theirs, Activity::Logging))),
         ),
         ("show a colleague's lead", Request::Show(t.theirs)),
+        (
+            "route the unassigned pool (a manager's)",
+            Request::Route(leadq::service::RouteRequest::Pool { dry_run: false }),
+        ),
+        (
+            "see where the pool would go (a manager's)",
+            Request::Route(leadq::service::RouteRequest::Pool { dry_run: true }),
+        ),
+        (
+            "explain the route of a colleague's lead",
+            Request::Route(leadq::service::RouteRequest::DryRun(t.theirs)),
+        ),
+        (
+            "say a colleague is away",
+            Request::Away(leadq::service::AwayRequest {
+                user: Some(REP2.into()),
+                away: Some(true),
+            }),
+        ),
+        (
+            "say a colleague is back",
+            Request::Away(leadq::service::AwayRequest {
+                user: Some(REP2.into()),
+                away: Some(false),
+            }),
+        ),
     ];
     // Whatever id a rep guesses, no change of someone else's is undone.
     for guess in 0..40 {
@@ -478,6 +504,17 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
         ("the scoring model", Request::Model),
         ("subscribe", Request::Subscribe),
         ("ping", Request::Ping),
+        (
+            "who is away",
+            Request::Away(leadq::service::AwayRequest {
+                user: None,
+                away: None,
+            }),
+        ),
+        (
+            "explain the route of one's own lead",
+            Request::Route(leadq::service::RouteRequest::DryRun(t.own)),
+        ),
     ]
 }
 
@@ -648,6 +685,13 @@ fn a_rep_forging_any_request_changes_nothing_and_sees_nothing_of_others() {
         before,
         "a refused request changed the store"
     );
+    let away = admin
+        .away(&leadq::service::AwayRequest {
+            user: None,
+            away: None,
+        })
+        .expect("who is away");
+    assert!(away.is_empty(), "a rep set a colleague away: {away:?}");
     assert!(
         !Path::new("/tmp/leadq-forged-backup").exists(),
         "a rep's backup was written"

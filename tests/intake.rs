@@ -125,6 +125,49 @@ fn serving() -> (Home, common::server::Server, u16) {
     (home, server, port)
 }
 
+#[test]
+fn a_posted_lead_is_routed_by_the_servers_rules_with_the_rule_on_its_timeline() {
+    let home = Home::new();
+    let config = home.path().join("config/leadq");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("routing.toml"),
+        "[[rule]]\nname = \"web\"\nsource = [\"web-form\"]\nteam = [\"ann\", \"bob\"]\n",
+    )
+    .unwrap();
+    let tokens = home.path().join("tokens.toml");
+    std::fs::write(&tokens, format!("[[token]]\nsource = \"web-form\"\ntoken = \"{TOKEN}\"\n"))
+        .unwrap();
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let port = free_port();
+    let server = home.server_args(&[
+        "--http",
+        &format!("127.0.0.1:{port}"),
+        "--tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    let owners: Vec<String> = (1..=3)
+        .map(|i| {
+            let a = form(port, TOKEN, &format!("name=W{i}&email=w{i}%40x.example"));
+            assert_eq!(a.status, 201, "{}", a.body);
+            let id = a.json()["id"].as_u64().unwrap().to_string();
+            let shown: Value =
+                serde_json::from_str(&home.cli(&["show", &id, "--format", "json"])).unwrap();
+            let routed = shown["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["note"].as_str().is_some_and(|n| n.contains("by rule \"web\"")));
+            assert!(routed, "the routing is on the timeline: {shown}");
+            shown["owner"].as_str().unwrap_or("").to_string()
+        })
+        .collect();
+    assert_eq!(owners, ["ann", "bob", "ann"]);
+    let explained = home.cli(&["route", "--dry-run", "1"]);
+    assert!(explained.contains("by rule \"web\""), "{explained}");
+    server.stop();
+}
+
 fn leads(home: &Home) -> Vec<Value> {
     let out = home.cli(&["export", "--format", "json"]);
     serde_json::from_str::<Value>(&out)

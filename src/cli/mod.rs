@@ -36,6 +36,7 @@ mod merge;
 mod model;
 pub mod output;
 mod report;
+mod route;
 mod serve;
 pub mod show;
 mod stage;
@@ -111,6 +112,12 @@ pub enum Command {
     Dupes(dupes::Args),
     /// Reports: funnel, sources, reps, speed, score, day (--since 30d, --source, --owner, --tag)
     Report(report::Args),
+    /// Where a new lead goes: --dry-run ID explains, --pool routes the unassigned (managers)
+    Route(route::RouteArgs),
+    /// Out of the routing rotation (new leads go to the rest of the team)
+    Away(route::AwayArgs),
+    /// Back in the routing rotation
+    Back(route::AwayArgs),
     /// Join two cards of one person: KEEP stays, OTHER's timeline joins it (managers)
     Merge(merge::Args),
     /// Remove a person's lead for good, at their request (managers)
@@ -330,6 +337,9 @@ fn dispatch(
         Some(Command::Tag(a)) => edit::run_tag(service, a)?,
         Some(Command::Dupes(a)) => dupes::run(service, a)?,
         Some(Command::Report(a)) => report::run(service, a)?,
+        Some(Command::Route(a)) => route::run_route(service, a)?,
+        Some(Command::Away(a)) => route::run_away(service, a, true)?,
+        Some(Command::Back(a)) => route::run_away(service, a, false)?,
         Some(Command::Merge(a)) => merge::run(service, a)?,
         Some(Command::Export(a)) => export::run(service, a)?,
         Some(Command::Demo(a)) => demo::run(service, a)?,

@@ -116,6 +116,20 @@ pub fn run(cli: &super::Cli, a: &Args) -> Result<ExitCode> {
     if let Some(t) = &team {
         secure_team_folder(&store, t)?;
         settings.members = Some(t.members.keys().cloned().collect());
+        // Leads go to members only: a rule naming anyone else is a mistake to fix first.
+        for rule in &settings.routing.rules {
+            for (rep, _) in rule.reps() {
+                if !t.members.contains_key(&rep) {
+                    bail!(
+                        "routing.toml: rule {:?} names {rep:?}, who is not a member of the team \
+                         (see {} in {})",
+                        rule.name,
+                        Team::FILE,
+                        store.display()
+                    );
+                }
+            }
+        }
     }
     // Posters are not clients: a server that takes web leads stays up.
     let idle = match (a.idle_exit, &team) {

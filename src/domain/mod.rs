@@ -10,6 +10,7 @@ pub mod lead;
 pub mod limits;
 pub mod model;
 pub mod report;
+pub mod routing;
 pub mod sanitize;
 pub mod scoring;
 pub mod search;

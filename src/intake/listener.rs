@@ -24,7 +24,7 @@ use super::form::{self, FieldError, Refusal};
 use super::guard::{Answer, BODY_MEMORY, KEY_MEMORY, Memory, Rates};
 use super::tokens::{Entry, Tokens};
 use crate::domain::sanitize::for_display;
-use crate::service::{Identity, LeadService, Local, Role, ServiceError};
+use crate::service::{Identity, Local, Role, ServiceError};
 
 /// The largest body accepted by default (a form of a few dozen fields is a few KB).
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
@@ -392,9 +392,23 @@ async fn write(
         user: format!("intake:{}", entry.source.trim().to_lowercase()),
         role: Role::Manager,
     });
-    tokio::task::spawn_blocking(move || session.add(lead).map(|o| (o.id, o.created)))
-        .await
-        .unwrap_or_else(|_| Err(ServiceError::Refused("the write stopped".into())))
+    let log = Arc::clone(&state.log);
+    tokio::task::spawn_blocking(move || {
+        let inbound = session.add_inbound(lead)?;
+        if let Some(r) = &inbound.routed {
+            log(&format!(
+                "intake: lead {} {}",
+                r.id,
+                for_display(&match &r.owner {
+                    Some(o) => format!("routed to {o} ({})", r.reason),
+                    None => r.reason.clone(),
+                })
+            ));
+        }
+        Ok((inbound.added.id, inbound.added.created))
+    })
+    .await
+    .unwrap_or_else(|_| Err(ServiceError::Refused("the write stopped".into())))
 }
 
 /// A digest of a body, to know the same form sent twice (in memory only).

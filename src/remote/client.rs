@@ -645,6 +645,26 @@ impl LeadService for Client {
         }
     }
 
+    fn route(
+        &self,
+        request: &crate::service::RouteRequest,
+    ) -> Result<Vec<crate::service::Routed>, ServiceError> {
+        match self.call(Request::Route(request.clone()), true)? {
+            Reply::Routed(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn away(
+        &self,
+        request: &crate::service::AwayRequest,
+    ) -> Result<crate::service::AwayList, ServiceError> {
+        match self.call(Request::Away(request.clone()), true)? {
+            Reply::Away(a) => Ok(a),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn erase(&self, id: LeadId) -> Result<crate::service::Erased, ServiceError> {
         match self.call(Request::Erase(id), false)? {
             Reply::Erased(e) => Ok(e),

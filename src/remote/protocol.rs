@@ -26,7 +26,7 @@ use crate::service::{
 /// 3: the learned model (train, status), a lead's chance and closed history on import.
 /// 4: health can say derived data was rebuilt (`Verification::Rebuilt`).
 /// 5: a view is asked for a page at a time (`Page`), with its total.
-pub const PROTOCOL: u32 = 10;
+pub const PROTOCOL: u32 = 11;
 
 /// The largest frame either side accepts: an export of 100k leads fits; a bogus length from a
 /// garbage frame does not get a buffer allocated.
@@ -272,6 +272,10 @@ pub enum Request {
     CheckNow,
     /// A report: a rep's own figures, a manager's of anyone.
     Report(crate::service::ReportRequest),
+    /// A lead's route explained, or the pool routed (managers).
+    Route(crate::service::RouteRequest),
+    /// Who is away; the caller away or back (a manager: anyone).
+    Away(crate::service::AwayRequest),
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,
@@ -312,6 +316,8 @@ pub enum Reply {
     Dupes(Vec<DupePair>),
     Erased(Erased),
     Report(Box<crate::service::Report>),
+    Routed(Vec<crate::service::Routed>),
+    Away(crate::service::AwayList),
     Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),

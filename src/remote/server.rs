@@ -738,6 +738,8 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .report(&r)
             .map(|r| Reply::Report(Box::new(r)))
             .map_err(failure),
+        Request::Route(r) => s.route(&r).map(Reply::Routed).map_err(failure),
+        Request::Away(a) => s.away(&a).map(Reply::Away).map_err(failure),
         Request::NotDupes { a, b } => s.not_dupes(a, b).map(|()| Reply::Done).map_err(failure),
         Request::Search { query, text, limit } => {
             // A search is a query line, not a document; its page is what a screen shows.

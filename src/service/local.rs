@@ -37,6 +37,8 @@ pub struct Settings {
     pub model_exclude: Vec<String>,
     /// What each source cost each month (`spend.toml`), for the sources report.
     pub spend: Vec<Spend>,
+    /// Who gets a new inbound lead (`routing.toml`; none: the unassigned pool).
+    pub routing: crate::domain::routing::Rules,
 }
 
 /// What a source cost in one month.
@@ -62,6 +64,7 @@ impl Default for Settings {
             min_free: crate::store::DEFAULT_MIN_FREE,
             model_exclude: Vec::new(),
             spend: Vec::new(),
+            routing: crate::domain::routing::Rules::default(),
         }
     }
 }
@@ -350,6 +353,21 @@ impl Local {
         label: &str,
         change: impl FnOnce(&mut Lead, Millis) -> Result<Vec<Interaction>, ServiceError>,
     ) -> Result<Change, ServiceError> {
+        self.update_routed(id, label, |lead, now| Ok((change(lead, now)?, None)))
+    }
+
+    /// As `update`; a change that moves the routing state (a turn taken, `routing`) returns
+    /// it, and it is kept in the same transaction as the lead.
+    pub(super) fn update_routed(
+        &self,
+        id: LeadId,
+        label: &str,
+        change: impl FnOnce(
+            &mut Lead,
+            Millis,
+        )
+            -> Result<(Vec<Interaction>, Option<crate::domain::routing::State>), ServiceError>,
+    ) -> Result<Change, ServiceError> {
         let _guard = self.lock();
         let now = self.now();
         let before = self.get(id)?;
@@ -358,7 +376,7 @@ impl Local {
         let mut lead = before.clone();
         lead.score = lead.score.advanced(self.rules(), now);
         lead.temperature = temperature_before;
-        let append = change(&mut lead, now)?;
+        let (append, routing) = change(&mut lead, now)?;
         for i in &append {
             lead.score.add(self.rules(), &before, i);
         }
@@ -379,9 +397,11 @@ impl Local {
             remove: vec![],
         };
         let logged = write.append.first().is_some_and(|i| i.kind != Kind::System);
-        let appended = self
-            .store
-            .commit(std::slice::from_ref(&write), self.fingerprint())?;
+        let writes = std::slice::from_ref(&write);
+        let appended = match &routing {
+            Some(state) => self.store.commit_routed(writes, self.fingerprint(), state)?,
+            None => self.store.commit(writes, self.fingerprint())?,
+        };
         self.told(std::slice::from_ref(&write));
         let change = Change {
             id,

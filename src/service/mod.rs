@@ -12,6 +12,7 @@ mod operations;
 mod planner;
 mod query;
 pub mod reports;
+mod routing;
 mod tick;
 mod types;
 pub mod watch;
@@ -21,6 +22,7 @@ pub use learning::{RETRAIN_AFTER, closed_at};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings, Spend};
 pub use merge::MergeRequest;
 pub use reports::{Figure, Report, ReportKind, ReportRequest, Table};
+pub use routing::{AwayList, AwayRequest, Inbound, RouteRequest, Routed};
 pub use types::*;
 pub use watch::{Apply, Moved, Watch};
 
@@ -81,6 +83,10 @@ pub trait LeadService {
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError>;
     /// A report (`reports`): a rep's own figures, a manager's of anyone.
     fn report(&self, request: &ReportRequest) -> Result<Report, ServiceError>;
+    /// Where a lead would be routed and why, or the unassigned pool routed (managers).
+    fn route(&self, request: &RouteRequest) -> Result<Vec<Routed>, ServiceError>;
+    /// Who is away; a rep says they are away or back (a manager for anyone).
+    fn away(&self, request: &AwayRequest) -> Result<AwayList, ServiceError>;
     /// Marks leads `a` and `b` as not one person (managers): the pair is not offered again.
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError>;
     /// Joins OTHER into KEEP (managers; `merge`'s rules); undo takes it back.

@@ -461,6 +461,14 @@ impl LeadService for Local {
         super::reports::report(self, request)
     }
 
+    fn route(&self, request: &super::RouteRequest) -> Result<Vec<super::Routed>, ServiceError> {
+        self.route_leads(request)
+    }
+
+    fn away(&self, request: &super::AwayRequest) -> Result<super::AwayList, ServiceError> {
+        Local::away(self, request)
+    }
+
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError> {
         use crate::domain::dupes::{Card, find};
         let mut cards = Vec::new();

@@ -176,6 +176,12 @@ impl<'a> Planner<'a> {
         })
     }
 
+    /// The planned write of a lead this plan creates (None: not a new lead of this plan).
+    pub fn new_lead_mut(&mut self, id: LeadId) -> Option<&mut LeadWrite> {
+        let &i = self.by_id.get(&id)?;
+        self.writes.get_mut(i).filter(|w| w.before.is_none())
+    }
+
     pub fn into_writes(self) -> Vec<LeadWrite> {
         self.writes
     }

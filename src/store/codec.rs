@@ -13,6 +13,7 @@ pub const LEAD_FORMAT: u8 = 1;
 /// 2: with the standing a won or lost event closed the lead at (`closed_as`).
 pub const INTERACTION_FORMAT: u8 = 2;
 pub const MODEL_FORMAT: u8 = 1;
+pub const ROUTING_FORMAT: u8 = 1;
 
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()

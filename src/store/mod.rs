@@ -74,6 +74,8 @@ const META_MODEL: &[u8] = b"model";
 /// The next timeline sequence number: kept by leadq (not sled's id generator, which starts
 /// again in a store rebuilt from a backup), so every entry appended later has a greater one.
 const META_NEXT_SEQ: &[u8] = b"next_seq";
+/// Who is away and where each routing rule's rotation stands (`domain::routing::State`).
+const META_ROUTING: &[u8] = b"routing";
 
 /// Keep this much free on a store's disk by default.
 pub const DEFAULT_MIN_FREE: u64 = 32 * 1024 * 1024;
@@ -507,6 +509,46 @@ impl Store {
             t.flush().map_err(write::Failure::During)?;
             Ok(keys)
         })
+    }
+
+    /// As `commit` (one lead or a few, not an import), with the routing state the writes
+    /// move kept in the same transaction: a crash keeps both or neither.
+    pub fn commit_routed(
+        &self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        routing: &crate::domain::routing::State,
+    ) -> Result<Vec<TimelineKey>, StoreError> {
+        let state = codec::encode(codec::ROUTING_FORMAT, routing);
+        self.writing(size_of(writes) + state.len() as u64, |t, ids| {
+            let extra = [(META_ROUTING.to_vec(), state.clone())];
+            let keys = t.commit_unflushed_with(writes, rules_fingerprint, ids, &extra)?;
+            t.flush().map_err(write::Failure::During)?;
+            Ok(keys)
+        })
+    }
+
+    /// Keeps the routing state alone (a rep away or back), flushed.
+    pub fn put_routing_state(&self, state: &crate::domain::routing::State) -> Result<(), StoreError> {
+        let bytes = codec::encode(codec::ROUTING_FORMAT, state);
+        self.writing(bytes.len() as u64 + 4096, |t, _| {
+            t.meta
+                .insert(META_ROUTING, bytes.as_slice())
+                .map_err(|e| write::Failure::During(e.into()))?;
+            t.flush().map_err(write::Failure::During)
+        })
+    }
+
+    /// Who is away and where the routing rotations stand.
+    pub fn routing_state(&self) -> Result<crate::domain::routing::State, StoreError> {
+        let r = self.read()?.meta.get(META_ROUTING).map_err(StoreError::from);
+        match self.seen(r)? {
+            None => Ok(crate::domain::routing::State::default()),
+            Some(v) => {
+                let s = codec::decode("routing state", codec::ROUTING_FORMAT, &v);
+                self.seen(s)
+            }
+        }
     }
 
     /// As `commit`, without the flush: for bulk loads that flush once at the end.

@@ -83,6 +83,17 @@ impl Trees {
         rules_fingerprint: Option<u64>,
         ids: &AtomicU64,
     ) -> Result<Vec<TimelineKey>, Failure> {
+        self.commit_unflushed_with(writes, rules_fingerprint, ids, &[])
+    }
+
+    /// As `commit_unflushed`, with meta entries written in the same transaction.
+    pub(super) fn commit_unflushed_with(
+        &mut self,
+        writes: &[LeadWrite],
+        rules_fingerprint: Option<u64>,
+        ids: &AtomicU64,
+        meta: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Vec<TimelineKey>, Failure> {
         let (mut b, appended) = self.stage(
             writes,
             rules_fingerprint,
@@ -91,6 +102,9 @@ impl Trees {
             &self.tally_counts,
             &mut super::derived::Carry::default(),
         )?;
+        for (k, v) in meta {
+            b.meta.insert(k.as_slice(), v.as_slice());
+        }
         let counts = b.counts;
         let tallies = b.tallies_after.take();
         self.apply(&b).map_err(Failure::During)?;
