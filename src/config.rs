@@ -60,6 +60,9 @@ pub struct IntakeConfig {
     pub tokens: Option<PathBuf>,
     /// The largest body accepted, in KB (default 64).
     pub max_body_kb: Option<usize>,
+    /// Minutes to a web lead's first touch before it is overdue, unless its routing rule
+    /// says (default 5).
+    pub response_minutes: Option<u32>,
 }
 
 /// The default token file of the intake.
@@ -202,6 +205,11 @@ pub fn settings(rules_file: Option<&Path>) -> Result<Settings> {
         model_exclude: model_config()?.exclude,
         spend: spend()?,
         routing: routing()?,
+        response_target: match file.intake.as_ref().and_then(|i| i.response_minutes) {
+            Some(0) => bail!("config.toml: [intake] response_minutes is at least 1"),
+            Some(m) => i64::from(m) * 60_000,
+            None => 5 * 60_000,
+        },
     })
 }
 

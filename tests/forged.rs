@@ -512,6 +512,10 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
             }),
         ),
         (
+            "web leads awaiting a first touch",
+            Request::Awaiting,
+        ),
+        (
             "explain the route of one's own lead",
             Request::Route(leadq::service::RouteRequest::DryRun(t.own)),
         ),

@@ -236,3 +236,95 @@ impl Owner for Local {
         self.show(id).unwrap().view.lead.owner
     }
 }
+
+fn at(path: &std::path::Path, rules: &Rules, now: Millis, who: (&str, Role)) -> Local {
+    Local::new(
+        Store::open(path, DEFAULT_CACHE_BYTES).expect("store"),
+        Settings {
+            fixed_now: Some(now),
+            routing: rules.clone(),
+            ..Settings::default()
+        },
+    )
+    .expect("service")
+    .session(Identity {
+        user: who.0.into(),
+        role: who.1,
+    })
+}
+
+/// The clock: a web lead's first touch is due within its rule's target (or 5 minutes); it
+/// is listed as awaiting until touched; past its target, a rule with `reroute` gives it to
+/// the next rep with a new target, saying why on its timeline; the index of awaiting leads
+/// stays equal to a recount throughout.
+#[test]
+fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
+    let rules = Rules::parse(
+        "[[rule]]\nname = \"web\"\nsource = [\"web-form\"]\nteam = [\"ann\", \"bob\"]\n\
+         target_minutes = 3\nreroute = true\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let intake = ("intake:web-form", Role::Manager);
+    let first = at(&path, &rules, NOW, intake).add_inbound(web_lead(1)).unwrap();
+    let id = first.added.id;
+    assert_eq!(first.routed.as_ref().and_then(|r| r.owner.as_deref()), Some("ann"));
+    let plain = NewLead {
+        source: Some("referral".into()),
+        ..web_lead(2)
+    };
+    let other = at(&path, &rules, NOW, intake).add_inbound(plain).unwrap();
+    let s = at(&path, &rules, NOW + 60_000, ("boss", Role::Manager));
+    let awaiting = s.awaiting().unwrap();
+    assert_eq!(awaiting.len(), 2);
+    assert_eq!(awaiting[0].id, id, "soonest due first");
+    assert_eq!(awaiting[0].due, NOW + 3 * 60_000, "the rule's target");
+    assert_eq!(awaiting[1].due, NOW + 5 * 60_000, "no rule: the default target");
+    let bob = s.session(Identity {
+        user: "bob".into(),
+        role: Role::Rep,
+    });
+    assert!(
+        bob.awaiting().unwrap().iter().all(|a| a.id != id),
+        "a rep sees only what they may see"
+    );
+    drop((s, bob));
+    // Two minutes in: not overdue, nothing moves.
+    let s = at(&path, &rules, NOW + 2 * 60_000, intake);
+    assert!(s.reroute_overdue().unwrap().is_empty());
+    drop(s);
+    // Four minutes in: overdue, so it goes to bob, with three minutes again.
+    let s = at(&path, &rules, NOW + 4 * 60_000, intake);
+    let moved = s.reroute_overdue().unwrap();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].owner.as_deref(), Some("bob"));
+    let lead = s.show(id).unwrap();
+    assert_eq!(lead.view.lead.owner.as_deref(), Some("bob"));
+    assert_eq!(lead.view.lead.response_due, Some(NOW + 7 * 60_000));
+    assert!(lead.timeline.iter().any(|i| i
+        .note
+        .as_deref()
+        .is_some_and(|n| n.starts_with("re-routed to bob") && n.contains("ann waited 4m"))));
+    assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
+    drop(s);
+    // Bob calls: the clock stops, the lead is no longer awaiting; the other still is.
+    let bob = at(&path, &rules, NOW + 5 * 60_000, ("bob", Role::Rep));
+    bob.log(
+        id,
+        leadq::service::LogEntry {
+            kind: leadq::domain::Kind::Call,
+            outcome: Some(leadq::domain::Outcome::Connected),
+            note: None,
+            at: None,
+            next_action: None,
+            duration_secs: None,
+        },
+    )
+    .unwrap();
+    drop(bob);
+    let s = at(&path, &rules, NOW + 6 * 60_000, ("boss", Role::Manager));
+    let left: Vec<u64> = s.awaiting().unwrap().iter().map(|a| a.id).collect();
+    assert_eq!(left, [other.added.id]);
+    assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
+}

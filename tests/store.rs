@@ -328,6 +328,7 @@ fn golden_lead() -> Lead {
             bound: 50,
         },
         temperature: Temperature::Warm,
+        response_due: None,
     }
 }
 
@@ -345,7 +346,9 @@ fn golden_interaction() -> Interaction {
 
 /// The stored form of `golden_lead()`. If this changes, stores written by released leadq
 /// versions can no longer be read: bump `LEAD_FORMAT` and migrate instead.
-const LEAD_GOLDEN: &str = "012a10d090d0bdd0bdd0b0204dc3bc6c6c65720110616e6e61406578616d706c652e636f6d01102b343420323020373934362030393538010441636d6501087765622d666f726d0105616c6963650203766970026575020c636f6d70616e795f73697a6503323530057469746c650343454ffd00bcacdc4303000003010001fd00027000440300000001fd007e98e8430300000000000000003e4000000000000029400000000000403440fd00d4a7f1430300003201";
+const LEAD_GOLDEN: &str = "022a10d090d0bdd0bdd0b0204dc3bc6c6c65720110616e6e61406578616d706c652e636f6d01102b343420323020373934362030393538010441636d6501087765622d666f726d0105616c6963650203766970026575020c636f6d70616e795f73697a6503323530057469746c650343454ffd00bcacdc4303000003010001fd00027000440300000001fd007e98e8430300000000000000003e4000000000000029400000000000403440fd00d4a7f143030000320100";
+/// The same lead as format 1 stored it (before `response_due`): still read.
+const LEAD_GOLDEN_V1: &str = "012a10d090d0bdd0bdd0b0204dc3bc6c6c65720110616e6e61406578616d706c652e636f6d01102b343420323020373934362030393538010441636d6501087765622d666f726d0105616c6963650203766970026575020c636f6d70616e795f73697a6503323530057469746c650343454ffd00bcacdc4303000003010001fd00027000440300000001fd007e98e8430300000000000000003e4000000000000029400000000000403440fd00d4a7f1430300003201";
 const INTERACTION_GOLDEN: &str =
     "0200010005616c696365fd00d4a7f143030000011161736b656420666f722070726963696e6701b900";
 /// The same interaction as format 1 stored it (before `closed_as`): still read.
@@ -361,6 +364,21 @@ fn a_lead_is_stored_in_a_fixed_format() {
     );
     assert_eq!(hex(&bytes), LEAD_GOLDEN, "the stored lead format changed");
     assert_eq!(Store::decode_lead(&bytes).unwrap(), golden_lead());
+    let old: Vec<u8> = (0..LEAD_GOLDEN_V1.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&LEAD_GOLDEN_V1[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(
+        Store::decode_lead(&old).unwrap(),
+        golden_lead(),
+        "a lead of format 1 still reads"
+    );
+    // A web lead keeps when its first touch is due.
+    let web = Lead {
+        response_due: Some(1_795_176_300_000),
+        ..golden_lead()
+    };
+    assert_eq!(Store::decode_lead(&Store::encode_lead(&web)).unwrap(), web);
 }
 
 #[test]

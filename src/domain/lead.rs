@@ -36,6 +36,10 @@ pub struct Lead {
     pub score: ScoreState,
     /// The temperature as of `score.at`; the previous state the hysteresis needs.
     pub temperature: Temperature,
+    /// A lead that came in by the web intake: when its first touch is due (its source's
+    /// response target after it arrived, or after it was routed again). None for every
+    /// other lead. The clock runs until the first touch (`awaiting`).
+    pub response_due: Option<Millis>,
 }
 
 /// A request to add a lead, from the command line, a CSV row or a webhook script.
@@ -258,7 +262,18 @@ impl Lead {
             last_touch: None,
             score: ScoreState::zero(now),
             temperature: Temperature::Cold,
+            response_due: None,
         }
+    }
+
+    /// Whether the lead is a web lead still waiting for its first touch: its clock runs.
+    pub fn awaiting(&self) -> bool {
+        self.response_due.is_some() && self.last_touch.is_none() && self.stage.is_open()
+    }
+
+    /// Whether its first touch is overdue at `now`.
+    pub fn overdue(&self, now: Millis) -> bool {
+        self.awaiting() && self.response_due.is_some_and(|due| now > due)
     }
 
     /// Merges a repeated request into this lead: empty fields are filled, tags and new

@@ -665,6 +665,13 @@ impl LeadService for Client {
         }
     }
 
+    fn awaiting(&self) -> Result<Vec<crate::service::Awaiting>, ServiceError> {
+        match self.call(Request::Awaiting, true)? {
+            Reply::Awaiting(a) => Ok(a),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn erase(&self, id: LeadId) -> Result<crate::service::Erased, ServiceError> {
         match self.call(Request::Erase(id), false)? {
             Reply::Erased(e) => Ok(e),

@@ -276,6 +276,8 @@ pub enum Request {
     Route(crate::service::RouteRequest),
     /// Who is away; the caller away or back (a manager: anyone).
     Away(crate::service::AwayRequest),
+    /// The web leads waiting for a first touch that the caller may see.
+    Awaiting,
     /// The best `limit` leads of view `query` that `text` matches, and how many do.
     Search {
         query: Query,
@@ -318,6 +320,7 @@ pub enum Reply {
     Report(Box<crate::service::Report>),
     Routed(Vec<crate::service::Routed>),
     Away(crate::service::AwayList),
+    Awaiting(Vec<crate::service::Awaiting>),
     Found(Box<crate::service::Found>),
     Pong { now: Millis },
     Entries(u64),

@@ -224,6 +224,7 @@ pub fn serve(base: Local, opts: ServeOptions) -> Result<()> {
     ));
     spawn_fanout(Arc::clone(&shared));
     spawn_care(Arc::clone(&shared));
+    spawn_clock(Arc::clone(&shared));
     let mut accept_failed: Option<Instant> = None;
     let reason = loop {
         if stop.load(Ordering::Relaxed) {
@@ -356,6 +357,31 @@ fn spawn_care(shared: Arc<Shared>) {
             // Each search's worker threads leave their freed memory behind: hand it back.
             crate::release_memory();
             std::thread::sleep(Duration::from_secs(60));
+        }
+    });
+}
+
+/// The web leads' clock: every few seconds, a lead whose first touch is overdue goes to the
+/// next rep when its routing rule says so (`reroute`). Only when a rule does.
+fn spawn_clock(shared: Arc<Shared>) {
+    if !shared.base.settings().routing.rules.iter().any(|r| r.reroute) {
+        return;
+    }
+    std::thread::spawn(move || {
+        while !shared.stop.load(Ordering::Relaxed) {
+            match shared.base.reroute_overdue() {
+                Ok(moved) => {
+                    for r in moved {
+                        shared.log.line(&format!(
+                            "lead {} re-routed to {}: its first touch was overdue",
+                            r.id,
+                            r.owner.as_deref().unwrap_or("the pool")
+                        ));
+                    }
+                }
+                Err(e) => shared.log.line(&format!("cannot re-route overdue leads: {e}")),
+            }
+            std::thread::sleep(Duration::from_secs(5));
         }
     });
 }
@@ -740,6 +766,7 @@ fn answer(shared: &Shared, conn_id: u64, s: &Local, request: Request) -> Result<
             .map_err(failure),
         Request::Route(r) => s.route(&r).map(Reply::Routed).map_err(failure),
         Request::Away(a) => s.away(&a).map(Reply::Away).map_err(failure),
+        Request::Awaiting => s.awaiting().map(Reply::Awaiting).map_err(failure),
         Request::NotDupes { a, b } => s.not_dupes(a, b).map(|()| Reply::Done).map_err(failure),
         Request::Search { query, text, limit } => {
             // A search is a query line, not a document; its page is what a screen shows.

@@ -39,6 +39,8 @@ pub struct Settings {
     pub spend: Vec<Spend>,
     /// Who gets a new inbound lead (`routing.toml`; none: the unassigned pool).
     pub routing: crate::domain::routing::Rules,
+    /// How soon a web lead is to be touched, unless its routing rule says (ms).
+    pub response_target: Millis,
 }
 
 /// What a source cost in one month.
@@ -65,6 +67,7 @@ impl Default for Settings {
             model_exclude: Vec::new(),
             spend: Vec::new(),
             routing: crate::domain::routing::Rules::default(),
+            response_target: 5 * 60_000,
         }
     }
 }

@@ -22,7 +22,7 @@ pub use learning::{RETRAIN_AFTER, closed_at};
 pub use local::{ANY_LEAD, Core, Local, PRESENCE_CHANGED, Settings, Spend};
 pub use merge::MergeRequest;
 pub use reports::{Figure, Report, ReportKind, ReportRequest, Table};
-pub use routing::{AwayList, AwayRequest, Inbound, RouteRequest, Routed};
+pub use routing::{Awaiting, AwayList, AwayRequest, Inbound, RouteRequest, Routed};
 pub use types::*;
 pub use watch::{Apply, Moved, Watch};
 
@@ -87,6 +87,9 @@ pub trait LeadService {
     fn route(&self, request: &RouteRequest) -> Result<Vec<Routed>, ServiceError>;
     /// Who is away; a rep says they are away or back (a manager for anyone).
     fn away(&self, request: &AwayRequest) -> Result<AwayList, ServiceError>;
+    /// The web leads still waiting for a first touch that the caller may see, soonest due
+    /// first (the clock: overdue once `due` passes).
+    fn awaiting(&self) -> Result<Vec<Awaiting>, ServiceError>;
     /// Marks leads `a` and `b` as not one person (managers): the pair is not offered again.
     fn not_dupes(&self, a: LeadId, b: LeadId) -> Result<(), ServiceError>;
     /// Joins OTHER into KEEP (managers; `merge`'s rules); undo takes it back.

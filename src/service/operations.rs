@@ -469,6 +469,10 @@ impl LeadService for Local {
         Local::away(self, request)
     }
 
+    fn awaiting(&self) -> Result<Vec<super::Awaiting>, ServiceError> {
+        self.awaiting_leads()
+    }
+
     fn dupes(&self, min_confidence: u8, limit: usize) -> Result<Vec<DupePair>, ServiceError> {
         use crate::domain::dupes::{Card, find};
         let mut cards = Vec::new();

@@ -115,12 +115,24 @@ impl Local {
         let added = planner.add(request, keys, &origin)?;
         let mut state = self.store.routing_state()?;
         let mut route = None;
+        // Its clock starts: the first touch is due within its rule's target, or the default.
+        let target = |rule: Option<&str>| -> Millis {
+            rule.and_then(|name| self.settings.routing.rules.iter().find(|r| r.name == name))
+                .and_then(|r| r.target_minutes)
+                .map_or(self.settings.response_target, |m| i64::from(m) * 60_000)
+        };
+        if added.created
+            && let Some(w) = planner.new_lead_mut(added.id)
+        {
+            w.after.response_due = Some(now + target(None));
+        }
         if added.created && !self.settings.routing.rules.is_empty() {
             let loads = self.loads(now)?;
             if let Some(w) = planner.new_lead_mut(added.id) {
                 let facts = self.facts(&w.after, now);
                 let choice = routing::route(&self.settings.routing, &facts, &mut state, &loads, None);
                 w.after.owner.clone_from(&choice.owner);
+                w.after.response_due = Some(now + target(choice.rule.as_deref()));
                 if choice.rule.is_some() {
                     w.append
                         .push(self.system_event(Outcome::OwnerChanged, now, note(&choice)));
@@ -229,4 +241,88 @@ impl Local {
         }
         Ok(self.store.routing_state()?.away.into_iter().collect())
     }
+
+    /// The web leads waiting for their first touch that this user may see, soonest due
+    /// first.
+    pub(super) fn awaiting_leads(&self) -> Result<Vec<Awaiting>, ServiceError> {
+        let mut out = Vec::new();
+        for (due, id) in self.store.awaiting_responses()? {
+            let Some(lead) = self.store.lead(id)? else {
+                continue;
+            };
+            if !lead.awaiting() || !self.may_see(&lead) {
+                continue;
+            }
+            out.push(Awaiting {
+                id,
+                name: lead.name,
+                source: lead.source,
+                owner: lead.owner,
+                arrived: lead.created,
+                due,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Gives each web lead whose first touch is overdue, and whose rule says so, to the
+    /// next free rep of its rule's team, its clock started again. Returns the leads moved.
+    pub fn reroute_overdue(&self) -> Result<Vec<Routed>, ServiceError> {
+        let rules = &self.settings.routing;
+        if !rules.rules.iter().any(|r| r.reroute) {
+            return Ok(vec![]);
+        }
+        let now = self.now();
+        let mut moved = Vec::new();
+        for (due, id) in self.store.awaiting_responses()? {
+            if due >= now {
+                break;
+            }
+            let mut result = None;
+            self.update_routed(id, "re-routing", |lead, now| {
+                if !lead.overdue(now) {
+                    return Ok((vec![], None));
+                }
+                let facts = self.facts(lead, now);
+                let Some(rule) = rules.matching(&facts).filter(|r| r.reroute) else {
+                    return Ok((vec![], None));
+                };
+                let mut state = self.store.routing_state()?;
+                let loads = self.loads(now)?;
+                let from = lead.owner.clone();
+                let choice = routing::route(rules, &facts, &mut state, &loads, from.as_deref());
+                let Some(to) = choice.owner.clone().filter(|to| Some(to) != from.as_ref()) else {
+                    return Ok((vec![], None));
+                };
+                let target = rule.target_minutes.map_or(self.settings.response_target, |m| {
+                    i64::from(m) * 60_000
+                });
+                let waited = (now - lead.created) / 60_000;
+                let note = format!(
+                    "re-routed to {to} {}: not touched within its target ({} waited {waited}m)",
+                    choice.reason,
+                    from.as_deref().unwrap_or("the pool")
+                );
+                lead.owner = Some(to);
+                lead.response_due = Some(now + target);
+                result = Some(routed(lead, &choice));
+                let event = self.system_event(Outcome::OwnerChanged, now, note);
+                Ok((vec![event], Some(state)))
+            })?;
+            moved.extend(result);
+        }
+        Ok(moved)
+    }
+}
+
+/// A web lead waiting for its first touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Awaiting {
+    pub id: LeadId,
+    pub name: String,
+    pub source: Option<String>,
+    pub owner: Option<String>,
+    pub arrived: Millis,
+    /// When its first touch is due (overdue after).
+    pub due: Millis,
 }

@@ -9,7 +9,8 @@ use super::error::StoreError;
 
 /// Format version of each record type, bumped when its layout changes (with a migration from
 /// the older layout in `decode`).
-pub const LEAD_FORMAT: u8 = 1;
+/// 2: with when a web lead's first touch is due (`response_due`).
+pub const LEAD_FORMAT: u8 = 2;
 /// 2: with the standing a won or lost event closed the lead at (`closed_as`).
 pub const INTERACTION_FORMAT: u8 = 2;
 pub const MODEL_FORMAT: u8 = 1;
@@ -26,6 +27,56 @@ pub fn encode<T: Serialize>(format: u8, value: &T) -> Vec<u8> {
     let body = bincode::serde::encode_to_vec(value, config()).expect("record encodes");
     out.extend_from_slice(&body);
     out
+}
+
+/// A lead as format 1 stored it (no `response_due`).
+#[derive(serde::Deserialize)]
+struct LeadV1 {
+    id: crate::domain::LeadId,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    company: Option<String>,
+    source: Option<String>,
+    owner: Option<String>,
+    tags: Vec<String>,
+    attributes: std::collections::BTreeMap<String, String>,
+    created: crate::domain::Millis,
+    stage: crate::domain::Stage,
+    lost_reason: Option<crate::domain::LostReason>,
+    next_action: Option<crate::domain::Millis>,
+    snoozed_until: Option<crate::domain::Millis>,
+    last_touch: Option<crate::domain::Millis>,
+    score: crate::domain::scoring::ScoreState,
+    temperature: crate::domain::Temperature,
+}
+
+/// A lead of any format this leadq knows.
+pub fn decode_lead(bytes: &[u8]) -> Result<crate::domain::Lead, StoreError> {
+    if bytes.first() == Some(&1) {
+        let v: LeadV1 = decode("lead", 1, bytes)?;
+        return Ok(crate::domain::Lead {
+            id: v.id,
+            name: v.name,
+            email: v.email,
+            phone: v.phone,
+            company: v.company,
+            source: v.source,
+            owner: v.owner,
+            tags: v.tags,
+            attributes: v.attributes,
+            created: v.created,
+            stage: v.stage,
+            lost_reason: v.lost_reason,
+            next_action: v.next_action,
+            snoozed_until: v.snoozed_until,
+            last_touch: v.last_touch,
+            score: v.score,
+            temperature: v.temperature,
+            response_due: None,
+        });
+    }
+    decode("lead", LEAD_FORMAT, bytes)
 }
 
 /// An interaction as format 1 stored it (no `closed_as`).

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::write::Batches;
-use super::{LEAD_FORMAT, Store, StoreError, Trees, codec, keys};
+use super::{Store, StoreError, Trees, codec, keys};
 use crate::domain::dedupe;
 use crate::domain::scoring::Rules;
 use crate::domain::tally::{self, Tally};
@@ -38,6 +38,11 @@ use crate::domain::{Lead, LeadId, Millis};
 
 /// How many leads have each tally, by its bytes.
 pub type TallyMap = BTreeMap<Vec<u8>, u64>;
+
+/// When a web lead waiting for its first touch has it due (None: not such a lead).
+fn response_due(lead: &Lead) -> Option<Millis> {
+    lead.awaiting().then_some(lead.response_due).flatten()
+}
 
 /// The entries of an index, key and value, in key order.
 type Filed = Vec<(Vec<u8>, Vec<u8>)>;
@@ -47,6 +52,8 @@ struct Recount {
     tallies: TallyMap,
     changes: Filed,
     waits: Filed,
+    /// Web leads waiting for a first touch, by when it is due.
+    responses: Filed,
     ranks: Filed,
     emails: Filed,
     /// The phone index, when the store knows its country code.
@@ -170,6 +177,16 @@ impl Trees {
                 b.by_wait.insert(&keys::followup(at, after.id), &[]);
             }
         }
+        let was = before.and_then(response_due);
+        let will = response_due(after);
+        if was != will {
+            if let Some(at) = was {
+                b.by_response.remove(&keys::followup(at, after.id));
+            }
+            if let Some(at) = will {
+                b.by_response.insert(&keys::followup(at, after.id), &[]);
+            }
+        }
     }
 
     /// Stages what a lead leaving the store does to the derived data: its tally, moment of
@@ -183,6 +200,9 @@ impl Trees {
         }
         if let Some(at) = tally::wait_ends(before) {
             b.by_wait.remove(&keys::followup(at, before.id));
+        }
+        if let Some(at) = response_due(before) {
+            b.by_response.remove(&keys::followup(at, before.id));
         }
         for k in tag_keys(before) {
             *b.tag_deltas.entry(k).or_default() -= 1;
@@ -372,11 +392,12 @@ impl Trees {
         let mut tag_tallies = TallyMap::new();
         let mut changes = Vec::new();
         let mut waits = Vec::new();
+        let mut responses = Vec::new();
         let mut ranks = Vec::with_capacity(self.leads.len());
         let mut emails = BTreeMap::new();
         let mut phones = BTreeMap::new();
         for v in self.leads.iter().values() {
-            let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
+            let lead: Lead = codec::decode_lead(&v?)?;
             // In id order: a later lead's key replaces an earlier one's.
             let id = keys::id(lead.id).to_vec();
             if let Some(e) = &lead.email {
@@ -400,9 +421,13 @@ impl Trees {
             if let Some(at) = tally::wait_ends(&lead) {
                 waits.push((keys::followup(at, lead.id).to_vec(), Vec::new()));
             }
+            if let Some(at) = response_due(&lead) {
+                responses.push((keys::followup(at, lead.id).to_vec(), Vec::new()));
+            }
         }
         changes.sort_unstable();
         waits.sort_unstable();
+        responses.sort_unstable();
         ranks.sort_unstable();
         if let Members::Collect(filed) = &mut members {
             filed.sort_unstable();
@@ -411,6 +436,7 @@ impl Trees {
             tallies,
             changes,
             waits,
+            responses,
             ranks,
             emails: emails.into_iter().collect(),
             phones: self
@@ -429,6 +455,7 @@ impl Trees {
             tallies: map,
             changes,
             waits,
+            responses,
             ranks,
             emails,
             phones,
@@ -440,6 +467,7 @@ impl Trees {
         self.tallies.clear()?;
         self.by_change.clear()?;
         self.by_wait.clear()?;
+        self.by_response.clear()?;
         self.by_rank.clear()?;
         self.write_tags(&tags, &members, &tag_tallies)?;
         self.by_email.clear()?;
@@ -459,6 +487,7 @@ impl Trees {
         for (tree, entries) in [
             (&self.by_change, &changes),
             (&self.by_wait, &waits),
+            (&self.by_response, &responses),
             (&self.by_rank, &ranks),
             (&self.by_email, &emails),
             (&self.by_phone, &phones),
@@ -487,6 +516,7 @@ impl Trees {
             tallies: map,
             changes,
             waits,
+            responses,
             ranks,
             emails,
             phones,
@@ -569,6 +599,7 @@ impl Trees {
         let mut indexes = vec![
             (&self.by_change, changes, "the index of coming changes"),
             (&self.by_wait, waits, "the index of waits"),
+            (&self.by_response, responses, "the index of web leads awaiting a first touch"),
             (&self.by_rank, ranks, "the queue index"),
             (&self.by_email, emails, "the index of e-mails"),
         ];

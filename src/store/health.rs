@@ -288,7 +288,7 @@ impl Trees {
         for item in self.leads.iter() {
             let (k, v) = item?;
             leads += 1;
-            let lead = match codec::decode::<crate::domain::Lead>("lead", super::LEAD_FORMAT, &v) {
+            let lead = match codec::decode_lead(&v) {
                 Ok(l) => l,
                 Err(e) => {
                     say(format!("lead key {k:?} cannot be read: {e}"));

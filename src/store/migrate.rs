@@ -77,6 +77,8 @@ impl Trees {
             // "+44 (0)20 ..." as one phone, which stores written before it filed apart.
             self.rebuild_derived()?;
         }
+        // 15 files web leads awaiting a first touch (`by_response`) and stores leads in
+        // format 2: no lead of an older store awaits one, so the new index starts empty.
         self.meta
             .insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
         self.db.flush()?;

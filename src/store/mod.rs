@@ -57,7 +57,7 @@ use crate::domain::{Interaction, Lead, LeadId, Millis};
 /// an index of their own (`derived`). 9: the index of coming changes holds when an open lead
 /// goes stale (today's queue takes a hot one in then). 10: the kept counts say which open leads
 /// are stale or never touched, so that today's queue is counted from them.
-pub const SCHEMA_VERSION: u32 = 14;
+pub const SCHEMA_VERSION: u32 = 15;
 
 /// sled's page cache, bounded: its default of 1 GiB would let every client on a shared server
 /// grow to a gigabyte.
@@ -106,6 +106,8 @@ pub(crate) struct Trees {
     by_change: Tree,
     /// Each waiting lead under the moment it stops waiting.
     by_wait: Tree,
+    /// Each web lead waiting for its first touch under when that touch is due.
+    by_response: Tree,
     /// How many leads carry each tag.
     tags: Tree,
     /// The reports' sums (`reports`).
@@ -407,7 +409,7 @@ impl Store {
             .leads
             .iter()
             .values()
-            .map(|v| codec::decode("lead", LEAD_FORMAT, &v?));
+            .map(|v| codec::decode_lead(&v?));
         Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
     }
 
@@ -431,7 +433,7 @@ impl Store {
         drop(t);
         let r = bytes.map_err(StoreError::from).and_then(|bytes| {
             crate::par::flat_map(bytes, 256, |v| {
-                std::iter::once(codec::decode("lead", LEAD_FORMAT, &v))
+                std::iter::once(codec::decode_lead(&v))
             })
             .into_iter()
             .collect()
@@ -537,6 +539,21 @@ impl Store {
                 .map_err(|e| write::Failure::During(e.into()))?;
             t.flush().map_err(write::Failure::During)
         })
+    }
+
+    /// The web leads waiting for their first touch, soonest due first: (due, lead).
+    pub fn awaiting_responses(&self) -> Result<Vec<(Millis, LeadId)>, StoreError> {
+        let t = self.read()?;
+        let r = (|| {
+            let mut out = Vec::new();
+            for k in t.by_response.iter().keys() {
+                if let Some(entry) = keys::read_followup(&k?) {
+                    out.push(entry);
+                }
+            }
+            Ok(out)
+        })();
+        self.seen(r)
     }
 
     /// Who is away and where the routing rotations stand.
@@ -692,7 +709,7 @@ impl Store {
     }
 
     pub fn decode_lead(bytes: &[u8]) -> Result<Lead, StoreError> {
-        codec::decode("lead", LEAD_FORMAT, bytes)
+        codec::decode_lead(bytes)
     }
 
     /// Writes the schema version as-is (tests of the newer-store refusal and of migrations).
@@ -720,6 +737,7 @@ impl Trees {
             tallies: tree("tallies")?,
             by_change: tree("by_change")?,
             by_wait: tree("by_wait")?,
+            by_response: tree("by_response")?,
             tags: tree("tags")?,
             by_tag: tree("by_tag")?,
             tag_tallies: tree("tag_tallies")?,
@@ -776,7 +794,7 @@ impl Trees {
     fn lead(&self, id: LeadId) -> Result<Option<Lead>, StoreError> {
         self.leads
             .get(keys::id(id))?
-            .map(|v| codec::decode("lead", LEAD_FORMAT, &v))
+            .map(|v| codec::decode_lead(&v))
             .transpose()
     }
 

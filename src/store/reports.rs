@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::write::Batches;
-use super::{LEAD_FORMAT, LeadWrite, Store, StoreError, TimelineKey, Trees};
+use super::{LeadWrite, Store, StoreError, TimelineKey, Trees};
 use super::{codec, keys};
 use crate::domain::report::{self, Cell, Contribution, Counters, Measure};
 use crate::domain::{Interaction, Lead};
@@ -127,7 +127,7 @@ impl Trees {
         let mut rows: HashMap<Cell, Counters> = HashMap::new();
         let mut chunks = self.timeline.iter().peekable();
         for v in self.leads.iter().values() {
-            let lead: Lead = codec::decode("lead", LEAD_FORMAT, &v?)?;
+            let lead: Lead = codec::decode_lead(&v?)?;
             let mut timeline: Vec<Interaction> = Vec::new();
             let id = keys::id(lead.id);
             // Chunks of leads that are not there (none should be) are passed over.

@@ -48,6 +48,7 @@ pub(super) struct Batches {
     pub tallies: Ops,
     pub by_change: Ops,
     pub by_wait: Ops,
+    pub by_response: Ops,
     pub tags: Ops,
     pub by_tag: Ops,
     pub tag_tallies: Ops,
@@ -285,6 +286,7 @@ impl Trees {
             ("tallies", &b.tallies),
             ("by_change", &b.by_change),
             ("by_wait", &b.by_wait),
+            ("by_response", &b.by_response),
             ("tags", &b.tags),
             ("by_tag", &b.by_tag),
             ("tag_tallies", &b.tag_tallies),
@@ -312,6 +314,7 @@ impl Trees {
             &self.tallies,
             &self.by_change,
             &self.by_wait,
+            &self.by_response,
             &self.tags,
             &self.by_tag,
             &self.tag_tallies,
@@ -331,6 +334,7 @@ impl Trees {
             b.tallies.to_batch(),
             b.by_change.to_batch(),
             b.by_wait.to_batch(),
+            b.by_response.to_batch(),
             b.tags.to_batch(),
             b.by_tag.to_batch(),
             b.tag_tallies.to_batch(),
@@ -367,6 +371,7 @@ impl Trees {
             tallies,
             by_change,
             by_wait,
+            by_response,
             tags,
             by_tag,
             tag_tallies,
@@ -387,6 +392,7 @@ impl Trees {
                 .and_then(|()| by_followup.apply_each(&self.by_followup))
                 .and_then(|()| by_change.apply_each(&self.by_change))
                 .and_then(|()| by_wait.apply_each(&self.by_wait))
+                .and_then(|()| by_response.apply_each(&self.by_response))
                 .and_then(|()| tallies.apply_each(&self.tallies))
                 .and_then(|()| tags.apply_each(&self.tags))
                 .and_then(|()| by_tag.apply_each(&self.by_tag))
