@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub theme: Option<String>,
     /// Mouse support in the TUI (off by default).
     pub mouse: Option<bool>,
+    /// Ring the terminal bell when a web lead is routed to you (off by default).
+    pub bell: Option<bool>,
     /// The server's automatic snapshots of the store.
     pub snapshots: Option<SnapshotConfig>,
     /// Megabytes to keep free on the store's disk: a write that would leave less is refused

@@ -319,6 +319,7 @@ fn dispatch(
                 Arc::clone(arc),
                 theme.as_deref(),
                 cli.mouse || file.mouse.unwrap_or(false),
+                file.bell.unwrap_or(false),
             )?;
             ExitCode::SUCCESS
         }

@@ -49,10 +49,12 @@ pub enum Action {
     Undo,
     Refresh,
     LoadDemo,
+    OpenWaiting,
+    ToggleAway,
 }
 
 impl Action {
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 45] = [
         Action::Quit,
         Action::Help,
         Action::Back,
@@ -96,6 +98,8 @@ impl Action {
         Action::Undo,
         Action::Refresh,
         Action::LoadDemo,
+        Action::OpenWaiting,
+        Action::ToggleAway,
     ];
 
     /// What the help screen says the action does.
@@ -132,7 +136,9 @@ impl Action {
             Action::EditCard => "edit the card (name, e-mail, phone...)",
             Action::Tag => "add or remove tags",
             Action::ShowDupes => "likely duplicates (managers merge them)",
-            Action::ShowReports => "reports: funnel, sources, reps, speed, score, my day",
+            Action::ShowReports => "reports: funnel, sources, reps, speed, score",
+            Action::OpenWaiting => "open the waiting web lead (the banner's)",
+            Action::ToggleAway => "away / back from the routing of web leads",
             Action::NextReport => "next report",
             Action::PreviousReport => "previous report",
             Action::ReportPeriod => "period: 7, 30, 90 days, all",
@@ -170,6 +176,8 @@ impl Action {
             Action::Tag => "tag",
             Action::ShowDupes => "dupes",
             Action::ShowReports => "reports",
+            Action::OpenWaiting => "open new",
+            Action::ToggleAway => "away",
             Action::NextReport => "next",
             Action::ReportPeriod => "period",
             Action::Down => "next",

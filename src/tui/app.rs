@@ -24,6 +24,8 @@ pub struct Options {
     /// Problems with the user's theme or keymap files, shown at start-up.
     pub warnings: Vec<String>,
     pub mouse: bool,
+    /// Ring the bell when a web lead is routed to this user.
+    pub bell: bool,
 }
 
 pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result<()> {
@@ -33,6 +35,8 @@ pub fn run(service: Arc<dyn LeadService + Send + Sync>, opts: Options) -> Result
     spawn_input(tx.clone());
     spawn_changes(Arc::clone(&service), tx);
     let mut state = State::new(service.identity().user, opts.keymap, service.now());
+    state.manager = service.identity().role == crate::service::Role::Manager;
+    state.bell = opts.bell;
     if !opts.warnings.is_empty() {
         state.flash = Some(update::sticky(opts.warnings.join("; "), state.now));
     }
@@ -275,6 +279,31 @@ pub fn run_effects(
             Effect::LoadReport(request) => {
                 Msg::ReportLoaded(service.report(&request).map_err(|e| e.to_string()))
             }
+            Effect::LoadWaiting => {
+                let away = service.away(&crate::service::AwayRequest {
+                    user: None,
+                    away: None,
+                });
+                match (service.awaiting(), away) {
+                    (Ok(list), Ok(away)) => {
+                        Msg::WaitingLoaded(list, away.into_iter().map(|(u, _)| u).collect())
+                    }
+                    (Err(e), _) | (_, Err(e)) => failed(e),
+                }
+            }
+            Effect::SetAway(away) => match service.away(&crate::service::AwayRequest {
+                user: None,
+                away: Some(away),
+            }) {
+                Ok(list) => Msg::AwayNow(list.into_iter().map(|(u, _)| u).collect()),
+                Err(e) => failed(e),
+            },
+            Effect::Bell => {
+                use std::io::Write as _;
+                let _ = std::io::stdout().write_all(b"\x07");
+                let _ = std::io::stdout().flush();
+                continue;
+            }
             Effect::LoadDupes => match service.dupes(60, 200) {
                 Ok(d) => Msg::DupesLoaded(d),
                 Err(e) => failed(e),
@@ -363,6 +392,7 @@ pub fn step(service: &dyn LeadService, state: &mut State, msg: Msg) {
 /// A state for `service`'s user with the default keymap, loaded as the app starts.
 pub fn start_state(service: &dyn LeadService) -> State {
     let mut state = State::new(service.identity().user, Keymap::defaults(), service.now());
+    state.manager = service.identity().role == crate::service::Role::Manager;
     let (tx, rx) = mpsc::channel();
     let inline = Inline { service, tx };
     inline.sources();

@@ -65,6 +65,7 @@ pub fn run(
     service: Arc<dyn LeadService + Send + Sync>,
     theme_name: Option<&str>,
     mouse: bool,
+    bell: bool,
 ) -> Result<()> {
     let config_dir = crate::config::config_dir();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -78,6 +79,7 @@ pub fn run(
             keymap,
             warnings,
             mouse,
+            bell,
         },
     )
 }

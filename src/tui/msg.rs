@@ -47,6 +47,10 @@ pub enum Msg {
     DupesLoaded(Vec<crate::service::DupePair>),
     /// A report, or why it could not be made.
     ReportLoaded(Result<crate::service::Report, String>),
+    /// The web leads waiting for a first touch, as the service lists them.
+    WaitingLoaded(Vec<crate::service::Awaiting>, Vec<String>),
+    /// Who is away, after this user said they are away or back.
+    AwayNow(Vec<String>),
     /// The view of this generation could not be loaded (the store is damaged, closed after a
     /// failed write, the server gone): said where the rows would be, until a load succeeds.
     LoadFailed(u64, String),
@@ -143,6 +147,12 @@ pub enum Effect {
     LoadTags,
     LoadDupes,
     LoadReport(crate::service::ReportRequest),
+    /// The web leads waiting for a first touch.
+    LoadWaiting,
+    /// This user away (true) or back (false).
+    SetAway(bool),
+    /// The terminal bell.
+    Bell,
     Erase(LeadId),
     Merge(crate::service::MergeRequest),
     NotDupes(LeadId, LeadId),

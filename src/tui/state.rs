@@ -279,6 +279,22 @@ pub struct State {
     pub report_owner: Option<String>,
     /// Why the report asked for last could not be had (shown in its place).
     pub report_failed: Option<String>,
+    /// Web leads waiting for a first touch that this user may see, soonest due first; the
+    /// ones this user was already told of; seconds since they were read.
+    pub waiting: Vec<crate::service::Awaiting>,
+    pub waiting_told: std::collections::HashSet<LeadId>,
+    pub waiting_age: u32,
+    /// A change was heard since they were read: read them again at the next tick.
+    pub waiting_stale: bool,
+    /// What the banner says of them (a new lead for this rep, leads overdue for a manager),
+    /// and the lead `N` opens.
+    pub banner: Option<(String, LeadId)>,
+    /// Whether this user sees everyone's leads (a manager): overdue leads are their banner.
+    pub manager: bool,
+    /// Ring the terminal bell when a web lead is routed to this user (config `bell`).
+    pub bell: bool,
+    /// Whether this user is away from the routing (as last heard).
+    pub away: bool,
     pub lead_from: Screen,
     /// A merge being asked about (which card stays, then who owns it).
     pub merging: Option<crate::service::MergeRequest>,
@@ -356,6 +372,14 @@ impl State {
             report_age: 0,
             report_at: None,
             report_failed: None,
+            waiting: Vec::new(),
+            waiting_told: std::collections::HashSet::new(),
+            waiting_age: 0,
+            waiting_stale: false,
+            banner: None,
+            manager: false,
+            bell: false,
+            away: false,
             report_owner: None,
             lead_from: Screen::Queue,
             merging: None,

@@ -4,6 +4,8 @@
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 mod edit;
+mod waiting;
+pub use waiting::age;
 mod prompt;
 mod search;
 
@@ -177,8 +179,28 @@ fn transition(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.tags = tags;
             vec![]
         }
+        Msg::WaitingLoaded(list, away) => {
+            s.away = away.contains(&s.user);
+            waiting::loaded(s, list)
+        }
+        Msg::AwayNow(away) => {
+            s.away = away.contains(&s.user);
+            s.flash(
+                if s.away {
+                    "away: new web leads go to the rest of the team (B again when back)"
+                } else {
+                    "back: new web leads come to you again"
+                },
+                false,
+            );
+            vec![]
+        }
         Msg::StoreChanged => reload_all(s),
-        Msg::Deltas(list) => deltas(s, list),
+        Msg::Deltas(list) => {
+            let mut fx = deltas(s, list);
+            fx.extend(waiting::changed(s));
+            fx
+        }
         Msg::Presence(others) => {
             s.presence = others;
             vec![]
@@ -210,13 +232,14 @@ fn tick(s: &mut State, now: i64) -> Vec<Effect> {
     if new_day {
         return reload_all(s);
     }
+    let mut fx: Vec<Effect> = waiting::tick(s).into_iter().collect();
     if s.screen == Screen::Reports {
         s.report_age += 1;
         if s.report_age >= REPORT_EVERY {
-            return vec![load_report(s)];
+            fx.push(load_report(s));
         }
     }
-    vec![]
+    fx
 }
 
 /// Seconds between two readings of the report on show.
@@ -320,6 +343,7 @@ pub fn reload_all(s: &mut State) -> Vec<Effect> {
     if s.screen == Screen::Reports {
         fx.push(load_report(s));
     }
+    fx.push(waiting::load(s));
     fx
 }
 
@@ -785,6 +809,26 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
             return vec![load_report(s)];
         }
         Action::ReportOwner => ask(s, Ask::ReportOwner, None),
+        Action::OpenWaiting => {
+            // The banner's lead, else the web lead waiting longest.
+            let id = s
+                .banner
+                .as_ref()
+                .map(|(_, id)| *id)
+                .or_else(|| s.waiting.first().map(|a| a.id));
+            let Some(id) = id else {
+                s.flash("no web lead is waiting for a first touch", false);
+                return vec![];
+            };
+            s.banner = None;
+            s.lead_from = Screen::Queue;
+            s.screen = Screen::Lead;
+            s.open_lead = Some(id);
+            s.detail = None;
+            s.detail_scroll = 0;
+            return vec![Effect::LoadDetail(id)];
+        }
+        Action::ToggleAway => return vec![Effect::SetAway(!s.away)],
         Action::ReportPeriod => {
             s.report_days = match s.report_days {
                 Some(7) => Some(30),

@@ -31,6 +31,9 @@ pub fn header(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             theme.style("accent"),
         ));
     }
+    if s.away {
+        spans.push(Span::styled(" away", theme.style("muted")));
+    }
     if let Some(tag) = &s.tag_filter {
         spans.push(Span::styled(
             format!(" tag:{}", for_display(tag)),
@@ -287,6 +290,9 @@ pub fn status(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             format!(" {}", for_display(problem)),
             theme.style("error"),
         ))
+    } else if let Some((text, _)) = &s.banner {
+        // Names in it were made safe to show when it was written.
+        Line::from(Span::styled(format!(" {text}"), theme.style("accent")))
     } else if s.loading {
         Line::from(Span::styled(" loading…", theme.style("muted")))
     } else {

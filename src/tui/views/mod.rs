@@ -63,8 +63,13 @@ pub fn render(frame: &mut Frame, s: &State, theme: &Theme) {
     chrome::status(buf, status, s, theme);
     chrome::footer(buf, foot, s, theme);
     if s.help {
-        // Narrow terminals get the whole body, so no queue text peeks out beside the box.
-        let width = if area.width < 100 { area.width } else { 76 };
+        // Narrow terminals get the whole body, so no queue text peeks out beside the box; wide
+        // ones a box of two columns of keys.
+        let width = match area.width {
+            w if w < 100 => w,
+            w if w >= 136 => 134,
+            _ => 76,
+        };
         help::render(
             buf,
             centered(area, width, area.height.saturating_sub(2)),

@@ -58,7 +58,56 @@ fn next_cell(next: Option<i64>, now: i64) -> (String, bool) {
     }
 }
 
+/// Today's queue opens with the web leads still waiting for a first touch (three at most,
+/// the longest waiting first): their clock is the day's first business. Returns the lines
+/// it took.
+fn waiting_strip(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) -> u16 {
+    let show = s.view == super::super::state::View::Today
+        && s.search.query.is_empty()
+        && !s.waiting.is_empty()
+        && area.height > 8;
+    if !show {
+        return 0;
+    }
+    let n = s.waiting.len().min(3);
+    for (i, a) in s.waiting.iter().take(n).enumerate() {
+        let late = a.due < s.now;
+        let clock = if late {
+            format!("LATE {}", super::super::update::age(s.now, a.due))
+        } else {
+            format!("due in {}", super::super::update::age(a.due, s.now).replace("0m", "<1m"))
+        };
+        let more = if i + 1 == n && s.waiting.len() > n {
+            format!("  (+{} more)", s.waiting.len() - n)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            " waiting {:>4}  {}  {}  -> {}  {clock}{more}",
+            super::super::update::age(s.now, a.arrived),
+            crate::domain::sanitize::for_display(&a.name),
+            crate::domain::sanitize::for_display(a.source.as_deref().unwrap_or("-")),
+            a.owner
+                .as_deref()
+                .map_or("the pool".into(), crate::domain::sanitize::for_display),
+        );
+        let style = if late {
+            theme.style("overdue")
+        } else {
+            theme.style("accent")
+        };
+        buf.set_line(area.x, area.y + i as u16, &Line::styled(text, style), area.width);
+    }
+    n as u16
+}
+
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
+    let strip = waiting_strip(buf, area, s, theme);
+    let area = Rect {
+        y: area.y + strip,
+        height: area.height - strip,
+        ..area
+    };
     let win = s.rows.iter().take(200).any(|v| v.chance.is_some());
     let cols = Columns::for_width(usize::from(area.width), win);
     let header = format!(
@@ -174,7 +223,18 @@ fn row_spans(
     let l = &v.lead;
     let text = theme.text();
     let matched = theme.style("match");
-    let (next, overdue) = next_cell(l.next_action, now);
+    let (mut next, mut overdue) = next_cell(l.next_action, now);
+    // A web lead waiting for its first touch: its age, and its clock in place of the
+    // follow-up ("due 3m", "LATE 2m").
+    if l.awaiting()
+        && let Some(due) = l.response_due
+    {
+        (next, overdue) = if due < now {
+            (format!("LATE {}", super::super::update::age(now, due)), true)
+        } else {
+            (format!("due {}", super::super::update::age(due, now)), false)
+        };
+    }
     let mut spans = vec![
         Span::styled(" ", text),
         Span::styled(format!("{:>3} ", v.score), text),
@@ -214,7 +274,12 @@ fn row_spans(
     spans.push(Span::styled(
         format!(
             " {:>4} ",
-            l.last_touch.map_or("-".into(), |t| relative(t, now))
+            match l.last_touch {
+                Some(t) => relative(t, now),
+                // Its clock: how long it has waited.
+                None if l.awaiting() => super::super::update::age(now, l.created),
+                None => "-".into(),
+            }
         ),
         theme.style("muted"),
     ));
