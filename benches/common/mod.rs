@@ -1,6 +1,9 @@
 //! What the benches that run the real binary share: a `leadq` command with a fixed clock and
 //! a home of its own, demo stores made once, a server that owns a store.
 
+// Each bench uses some of these.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
