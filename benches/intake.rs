@@ -1,7 +1,8 @@
 //! Web intake under load: a real `leadq serve --http`, 20 posters each on its own keep-alive
 //! connection posting distinct form leads as fast as the answers come; every 201 means the
 //! lead is on disk (the write is flushed before the answer). Prints throughput, p50/p99/max
-//! latency, and the server's memory after all posts.
+//! latency, and the server's memory after all posts. First, how soon an open client (a TUI)
+//! hears of a posted lead: from the 201 to the lead's id on its subscription, 20 times.
 //!
 //! `cargo bench --bench intake` (POSTS=100000 POSTERS=20 to change the load; ROUTED=1 routes
 //! every lead by a round-robin rule of four reps).
@@ -92,6 +93,37 @@ fn main() {
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(start.elapsed() < Duration::from_secs(60), "no server");
         std::thread::sleep(Duration::from_millis(20));
+    }
+    // How soon an open client hears of a posted lead.
+    {
+        use leadq::service::LeadService;
+        let client = leadq::remote::client::Client::connect(&store, false).expect("a client");
+        let heard = client.subscribe();
+        let mut waits = Vec::new();
+        for i in 0..20 {
+            let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            let body = format!("name=Probe+{i}&email=probe{i}%40bench.example");
+            let req = format!(
+                "POST /leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            writer.write_all(req.as_bytes()).unwrap();
+            assert_eq!(answer(&mut reader), 201);
+            let answered = Instant::now();
+            heard
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the client hears of the lead");
+            waits.push(answered.elapsed());
+        }
+        waits.sort_unstable();
+        println!(
+            "an open client hears of a posted lead: median {:.2} ms, max {:.2} ms after the 201",
+            waits[waits.len() / 2].as_secs_f64() * 1000.0,
+            waits.last().unwrap().as_secs_f64() * 1000.0
+        );
     }
     let per = posts / posters;
     let began = Instant::now();

@@ -102,6 +102,8 @@ fn a_rep_is_told_of_a_web_lead_routed_to_them_and_n_opens_it() {
     assert_eq!(state.screen, Screen::Lead);
     assert_eq!(state.open_lead, Some(id));
     assert_eq!(state.banner, None, "told once");
+    let card = screen(&state);
+    assert!(card.contains("never · waited 0m · due in 5m"), "{card}");
     // Told once: reading again does not bring the banner back.
     press(&alice, &mut state, "<esc>");
     seconds(&alice, &mut state, NOW + 1000, 6);

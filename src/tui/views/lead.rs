@@ -113,10 +113,32 @@ fn card_lines(d: &LeadDetail, now: i64, width: usize, theme: &Theme) -> Vec<Line
     if let Some(t) = l.snoozed_until.filter(|t| *t > now) {
         lines.push(field("snoozed", format!("until {}", local(t))));
     }
-    lines.push(field(
-        "touched",
-        l.last_touch.map_or("never".into(), |t| relative(t, now)),
-    ));
+    // A web lead waiting for its first touch: its clock.
+    match l.response_due.filter(|_| l.awaiting()) {
+        Some(due) if due < now => lines.push(Line::from(vec![
+            Span::styled(format!("{:<9}", "touched"), theme.style("muted")),
+            Span::styled(
+                format!(
+                    "never · waited {} · LATE {}",
+                    super::super::update::age(now, l.created),
+                    super::super::update::age(now, due)
+                ),
+                theme.style("overdue"),
+            ),
+        ])),
+        Some(due) => lines.push(field(
+            "touched",
+            format!(
+                "never · waited {} · due in {}",
+                super::super::update::age(now, l.created),
+                super::super::update::age(due, now)
+            ),
+        )),
+        None => lines.push(field(
+            "touched",
+            l.last_touch.map_or("never".into(), |t| relative(t, now)),
+        )),
+    }
     if !l.tags.is_empty() {
         lines.push(field("tags", l.tags.join(", ")));
     }
