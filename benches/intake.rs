@@ -97,7 +97,16 @@ fn main() {
     // How soon an open client hears of a posted lead.
     {
         use leadq::service::LeadService;
-        let client = leadq::remote::client::Client::connect(&store, false).expect("a client");
+        // The socket comes up just after the HTTP listener.
+        let client = loop {
+            match leadq::remote::client::Client::connect(&store, false) {
+                Ok(c) => break c,
+                Err(_) if start.elapsed() < Duration::from_secs(60) => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("no client: {e}"),
+            }
+        };
         let heard = client.subscribe();
         let mut waits = Vec::new();
         for i in 0..20 {

@@ -168,6 +168,57 @@ fn a_posted_lead_is_routed_by_the_servers_rules_with_the_rule_on_its_timeline() 
     server.stop();
 }
 
+/// An Idempotency-Key outlives the server: after a restart the retry gets the first answer
+/// (it is kept in the store with the lead), another post under it is refused, and a key that
+/// is not printable ASCII is refused rather than ignored. Bad posts do not use up a token's
+/// minute.
+#[test]
+fn a_key_is_remembered_across_a_restart_and_bad_posts_do_not_spend_the_rate() {
+    let (home, server, port) = serving();
+    let keyed = |port: u16, key: &str, body: &str| {
+        post(
+            port,
+            "/leads",
+            &[&format!("Authorization: Bearer {TOKEN}"), &format!("Idempotency-Key: {key}")],
+            body,
+        )
+    };
+    let first = keyed(port, "order-9", "name=Kim&email=kim%40x.example");
+    assert_eq!(first.status, 201);
+    server.stop();
+    let tokens = home.path().join("tokens.toml");
+    let port = free_port();
+    let server = home.server_args(&[
+        "--http",
+        &format!("127.0.0.1:{port}"),
+        "--tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    let again = keyed(port, "order-9", "name=Kim&email=kim%40x.example");
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(keyed(port, "order-9", "name=Lee&email=lee%40x.example").status, 422);
+    let mut raw_req = format!(
+        "POST /leads HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nIdempotency-Key: k"
+    )
+    .into_bytes();
+    raw_req.push(0xff);
+    raw_req.extend_from_slice(b"k\r\nContent-Length: 28\r\n\r\nname=Jo&email=jo%40x.example");
+    let odd = send(port, &raw_req);
+    assert_eq!(odd.status, 400);
+    assert_eq!(odd.json()["fields"][0]["field"], "Idempotency-Key", "{}", odd.body);
+    assert_eq!(leads(&home).len(), 1);
+    // Two posts a minute for ads: bad ones do not count.
+    for _ in 0..5 {
+        assert_eq!(form(port, SLOW_TOKEN, "name=Nobody").status, 400);
+    }
+    assert_eq!(form(port, SLOW_TOKEN, "name=A1&email=a1%40x.example").status, 201);
+    assert_eq!(form(port, SLOW_TOKEN, "name=A2&email=a2%40x.example").status, 201);
+    assert_eq!(form(port, SLOW_TOKEN, "name=A3&email=a3%40x.example").status, 429);
+    server.stop();
+}
+
 fn leads(home: &Home) -> Vec<Value> {
     let out = home.cli(&["export", "--format", "json"]);
     serde_json::from_str::<Value>(&out)
@@ -229,8 +280,12 @@ fn a_posted_form_becomes_a_lead_once_and_reaches_open_clients() {
     };
     let first = key("name=Bo&email=bo%40x.example");
     assert_eq!(first.status, 201);
-    let retry = key("name=Bo+Second&email=bo2%40x.example");
+    let retry = key("name=Bo&email=bo%40x.example");
     assert_eq!(retry.json()["id"], first.json()["id"]);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    // The same key on another post is the poster's mistake, said so: no lead is lost quietly.
+    let reused = key("name=Bo+Second&email=bo2%40x.example");
+    assert_eq!(reused.status, 422, "{}", reused.body);
     // JSON, with the token as a field.
     let json = post(
         port,

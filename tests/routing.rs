@@ -305,7 +305,7 @@ fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
     assert!(lead.timeline.iter().any(|i| i
         .note
         .as_deref()
-        .is_some_and(|n| n.starts_with("re-routed to bob") && n.contains("ann waited 4m"))));
+        .is_some_and(|n| n.starts_with("re-routed to bob") && n.contains("ann had it 4m"))));
     assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
     drop(s);
     // Bob calls: the clock stops, the lead is no longer awaiting; the other still is.
@@ -327,4 +327,62 @@ fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
     let left: Vec<u64> = s.awaiting().unwrap().iter().map(|a| a.id).collect();
     assert_eq!(left, [other.added.id]);
     assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
+}
+
+/// The pool's check counts each lead it would give away, as the routing does: at a cap of
+/// two, four of five pool leads go (two each) and one stays, in the check as in the routing,
+/// lead by lead. In a team, a rep named away must be a member.
+#[test]
+fn the_pools_check_agrees_with_its_routing_and_away_names_a_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let none = Rules::default();
+    {
+        // Five web leads arrive with no rules: the pool.
+        let s = open(&path, &none);
+        for n in 0..5 {
+            assert_eq!(s.add_inbound(web_lead(n)).unwrap().routed, None);
+        }
+    }
+    let rules = Rules::parse("[[rule]]\nname = \"web\"\nteam = [\"ann\", \"bob\"]\ncap = 2\n").unwrap();
+    let s = open(&path, &rules);
+    let check: Vec<Option<String>> = s
+        .route(&RouteRequest::Pool { dry_run: true })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.owner)
+        .collect();
+    assert_eq!(check.iter().flatten().count(), 4, "two each, then the caps: {check:?}");
+    let done: Vec<Option<String>> = s
+        .route(&RouteRequest::Pool { dry_run: false })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.owner)
+        .collect();
+    assert_eq!(done, check);
+    drop(s);
+    let team = Local::new(
+        Store::open(&path, DEFAULT_CACHE_BYTES).unwrap(),
+        Settings {
+            fixed_now: Some(NOW),
+            routing: rules,
+            members: Some(vec!["ann".into(), "bob".into()]),
+            ..Settings::default()
+        },
+    )
+    .unwrap();
+    let refused = team.away(&AwayRequest {
+        user: Some("ghost".into()),
+        away: Some(true),
+    });
+    assert!(
+        refused.unwrap_err().to_string().contains("not a member"),
+        "a name that is no member is refused"
+    );
+    assert!(team
+        .away(&AwayRequest {
+            user: Some("bob".into()),
+            away: Some(true),
+        })
+        .is_ok());
 }

@@ -87,7 +87,7 @@ fn a_rep_is_told_of_a_web_lead_routed_to_them_and_n_opens_it() {
     step(&alice, &mut state, Msg::StoreChanged);
     let text = screen(&state);
     assert!(
-        text.contains("new web lead for you: Wendy Web (web-form, 0m) · N opens it"),
+        text.contains("N opens your new web lead: Wendy Web (web-form, 0m)"),
         "{text}"
     );
     // Today's queue opens with it, its clock running.
@@ -122,7 +122,7 @@ fn a_manager_sees_overdue_web_leads_in_a_banner_and_the_queue_marks_them_late() 
     seconds(&boss, &mut state, NOW + 7 * MIN, 5);
     let text = screen(&state);
     assert!(
-        text.contains("1 web lead overdue · longest: Otto Overdue (web-form, 7m) with alice"),
+        text.contains("N opens the longest overdue of 1 web lead: Otto Overdue (web-form, 7m) with alice"),
         "{text}"
     );
     let row = text

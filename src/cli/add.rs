@@ -36,8 +36,8 @@ pub struct Args {
     pub attrs: Vec<String>,
     /// Read the lead from a JSON object in FILE (`-`: standard input), with the field names
     /// an import or a web form uses ("name", "email", "Phone Number", "utm_campaign" ...);
-    /// the other options add to it
-    #[arg(long, value_name = "FILE", conflicts_with = "name")]
+    /// the other options given win over its fields (tags and attributes add to them)
+    #[arg(long, value_name = "FILE")]
     pub json: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

@@ -34,6 +34,7 @@ pub fn run(c: &Command) -> Result<ExitCode> {
     if source.is_empty() || source.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
         bail!("give the source as a name, e.g. web-form");
     }
+    crate::domain::limits::text("the source", &source, crate::domain::limits::SOURCE)?;
     if a.per_minute == Some(0) {
         bail!("--per-minute is at least 1");
     }

@@ -184,7 +184,6 @@ pub fn store_path(cli: &Cli) -> Result<PathBuf> {
 /// everything in-process.
 pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService + Send + Sync>> {
     let path = store_path(cli)?;
-    let settings = crate::config::settings(cli.rules.as_deref())?;
     let servers = std::env::var("LEADQ_SERVER").map_or(true, |v| v != "off");
     if servers && socket_path(&path).exists() {
         match Client::connect(&path, false) {
@@ -215,6 +214,9 @@ pub fn open_service(cli: &Cli, interactive: bool) -> Result<Arc<dyn LeadService 
     if interactive && servers {
         return reconnecting_client(&path);
     }
+    // The settings are the store owner's: read here, in-process, or by the server (a broken
+    // file must not lock a client out of a server that runs).
+    let settings = crate::config::settings(cli.rules.as_deref())?;
     match Store::open(&path, DEFAULT_CACHE_BYTES) {
         Ok(store) => {
             let local = Arc::new(Local::new(store, settings).context("cannot prepare the store")?);

@@ -90,7 +90,11 @@ pub fn run_away(s: &dyn LeadService, a: &AwayArgs, away: bool) -> Result<ExitCod
         away: (!a.list).then_some(away),
     })?;
     if !a.list {
-        let who = a.user.clone().unwrap_or_else(|| s.identity().user);
+        let who = a
+            .user
+            .as_deref()
+            .map(str::trim)
+            .map_or_else(|| s.identity().user, String::from);
         say!(
             "{} {}",
             for_display(&who),

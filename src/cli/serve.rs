@@ -36,6 +36,10 @@ pub struct Args {
     /// The intake's token file (default: ~/.config/leadq/intake-tokens.toml, mode 0600)
     #[arg(long, value_name = "FILE")]
     pub tokens: Option<PathBuf>,
+    /// Started by a TUI or command for its store: the web intake of config.toml is not this
+    /// server's (it belongs to the server its admin runs)
+    #[arg(long, hide = true)]
+    pub started_by_client: bool,
 }
 
 /// The web intake's settings, from the command line over config.toml; None when it is off.
@@ -45,7 +49,8 @@ fn intake_options(
     country_code: &str,
 ) -> Result<Option<crate::intake::listener::IntakeOptions>> {
     let file = crate::config::file_config()?.intake.unwrap_or_default();
-    let Some(addr) = a.http.clone().or(file.http) else {
+    let from_file = file.http.filter(|_| !a.started_by_client);
+    let Some(addr) = a.http.clone().or(from_file) else {
         return Ok(None);
     };
     let addr: std::net::SocketAddr = addr.trim().parse().map_err(|_| {

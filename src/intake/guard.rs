@@ -52,7 +52,8 @@ impl Rates {
 pub enum Answer {
     /// Being written now: a second post with the same key waits for nothing, it is told so.
     Pending,
-    Done { id: u64, created: bool },
+    /// `digest`: of the post it answered (another post with the same key is refused).
+    Done { id: u64, created: bool, digest: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +146,7 @@ mod tests {
         let done = Answer::Done {
             id: 7,
             created: true,
+            digest: 1,
         };
         m.settle("k", Some(done), t0);
         assert_eq!(m.claim("k", BODY_MEMORY, t0 + Duration::from_secs(59)), Some(done));

@@ -29,10 +29,13 @@ use crate::service::{Identity, Local, Role, ServiceError};
 /// The largest body accepted by default (a form of a few dozen fields is a few KB).
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// How long a poster has to send its headers, and then its body.
-const HEADER_TIME: Duration = Duration::from_secs(10);
-const BODY_TIME: Duration = Duration::from_secs(20);
+const HEADER_TIME: Duration = Duration::from_secs(5);
+const BODY_TIME: Duration = Duration::from_secs(10);
 /// Connections open at once; more are closed as they come.
-const MAX_CONNECTIONS: usize = 512;
+const MAX_CONNECTIONS: usize = 1024;
+/// Connections open at once from one address (a reverse proxy on this machine aside): one
+/// client holding connections open cannot starve the others.
+const PER_PEER: usize = 16;
 /// The longest `Idempotency-Key` accepted.
 const MAX_KEY: usize = 200;
 
@@ -119,6 +122,8 @@ async fn accept(listener: std::net::TcpListener, state: Arc<State>, stop: Arc<At
         }
     };
     let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let peers: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Arc::default();
     while !stop.load(Ordering::Relaxed) {
         let Ok(accepted) = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await
         else {
@@ -137,6 +142,10 @@ async fn accept(listener: std::net::TcpListener, state: Arc<State>, stop: Arc<At
             drop(stream);
             continue;
         };
+        let Some(seat) = PeerSeat::take(&peers, peer.ip()) else {
+            drop(stream);
+            continue;
+        };
         let state = Arc::clone(&state);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
@@ -150,7 +159,44 @@ async fn accept(listener: std::net::TcpListener, state: Arc<State>, stop: Arc<At
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             drop(permit);
+            drop(seat);
         });
+    }
+}
+
+/// One of an address's connections, given back when it ends.
+struct PeerSeat {
+    peers: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl PeerSeat {
+    fn take(
+        peers: &Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+    ) -> Option<PeerSeat> {
+        let mut map = peers.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= PER_PEER && !ip.is_loopback() {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSeat {
+            peers: Arc::clone(peers),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSeat {
+    fn drop(&mut self) {
+        let mut map = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -251,7 +297,18 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> R
         return refuse(StatusCode::UNAUTHORIZED, "a missing or wrong token");
     }
     let content_type = header_text(&req, "content-type");
-    let key = header_text(&req, "idempotency-key");
+    // A key that is not printable ASCII is refused (after the token is known), not ignored.
+    let key = match req.headers().get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str().map(str::trim) {
+            Ok(k) if !k.is_empty() && k.len() <= MAX_KEY && k.bytes().all(|b| b.is_ascii_graphic())
+                =>
+            {
+                Ok(Some(k.to_string()))
+            }
+            _ => Err(()),
+        },
+    };
     let body = Limited::new(req.into_body(), state.max_body).collect();
     let body = match tokio::time::timeout(BODY_TIME, body).await {
         Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "the body took too long"),
@@ -265,23 +322,6 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> R
         return refuse(StatusCode::UNAUTHORIZED, "a missing or wrong token");
     };
     let now = Instant::now();
-    let rate = state
-        .rates
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take(&entry.token, entry.per_minute(), now);
-    if let Err(wait) = rate {
-        let mut r = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "this token posts at most {} leads a minute",
-                entry.per_minute()
-            ),
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return r;
-    }
     let mut posted = match parsed {
         Ok(p) => p,
         Err(Refusal::Unsupported(why)) => {
@@ -305,33 +345,105 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> R
     if !errors.is_empty() {
         return bad_fields(&errors);
     }
-    if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_KEY) {
-        return bad_fields(&[FieldError {
-            field: "Idempotency-Key".into(),
-            error: format!("a key is 1 to {MAX_KEY} characters"),
-        }]);
-    }
+    let key = match key {
+        Ok(k) => k,
+        Err(()) => {
+            return bad_fields(&[FieldError {
+                field: "Idempotency-Key".into(),
+                error: format!("a key is 1 to {MAX_KEY} printable ASCII characters"),
+            }]);
+        }
+    };
+    let body_digest = digest(&body);
     let (memo, keep) = match &key {
-        Some(k) => (format!("{}\0key\0{k}", entry.token), KEY_MEMORY),
-        None => (format!("{}\0body\0{}", entry.token, digest(&body)), BODY_MEMORY),
+        Some(k) => (format!("{:016x}/{k}", digest(entry.token.as_bytes())), KEY_MEMORY),
+        None => (format!("{:016x}/body/{body_digest:016x}", digest(entry.token.as_bytes())), BODY_MEMORY),
     };
     let seen = state
         .memory
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .claim(&memo, keep, now);
+    // A key of another post is a mistake of the poster's, said so, not a lead lost quietly.
+    let reused = || {
+        refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "this Idempotency-Key came with another post: a key names one post",
+        )
+    };
     match seen {
         Some(Answer::Pending) => {
-            return refuse(
+            let mut r = refuse(
                 StatusCode::CONFLICT,
                 "the same post is being saved now; send it again in a moment",
             );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
         }
-        Some(Answer::Done { id, created }) => return saved(id, created, true),
+        Some(Answer::Done { digest, .. }) if digest != body_digest => return reused(),
+        Some(Answer::Done { id, created, .. }) => return saved(id, created, true),
         None => {}
     }
-    let result = write(state, &entry, posted.lead).await;
-    let settled = result.as_ref().ok().map(|&(id, created)| Answer::Done { id, created });
+    // Remembered by the store (a server started since), for a day.
+    if key.is_some() {
+        let base = state.base.clone();
+        let lookup = memo.clone();
+        let stored = tokio::task::spawn_blocking(move || base.store().remembered(&lookup))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+            .filter(|r| state.base.now() - r.at < KEY_MEMORY.as_millis() as i64);
+        if let Some(r) = stored {
+            let answer = Answer::Done {
+                id: r.id,
+                created: r.created,
+                digest: r.digest,
+            };
+            state
+                .memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .settle(&memo, Some(answer), now);
+            return if r.digest == body_digest {
+                saved(r.id, r.created, true)
+            } else {
+                reused()
+            };
+        }
+    }
+    // Only a post that would be written counts against its token's rate: bad posts cannot
+    // use up the minute's allowance of good ones.
+    let rate = state
+        .rates
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take(&entry.token, entry.per_minute(), now);
+    if let Err(wait) = rate {
+        state
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .settle(&memo, None, now);
+        let mut r = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "this token posts at most {} leads a minute",
+                entry.per_minute()
+            ),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    let remember = key.as_ref().map(|_| (memo.clone(), body_digest));
+    let result = write(state, &entry, posted.lead, remember).await;
+    let settled = result.as_ref().ok().map(|&(id, created)| Answer::Done {
+        id,
+        created,
+        digest: body_digest,
+    });
     state
         .memory
         .lock()
@@ -387,6 +499,7 @@ async fn write(
     state: &Arc<State>,
     entry: &Entry,
     lead: crate::domain::NewLead,
+    remember: Option<(String, u64)>,
 ) -> Result<(u64, bool), ServiceError> {
     let session = state.base.session(Identity {
         user: format!("intake:{}", entry.source.trim().to_lowercase()),
@@ -394,7 +507,8 @@ async fn write(
     });
     let log = Arc::clone(&state.log);
     tokio::task::spawn_blocking(move || {
-        let inbound = session.add_inbound(lead)?;
+        let key = remember.as_ref().map(|(k, d)| (k.as_str(), *d));
+        let inbound = session.add_inbound_keyed(lead, key)?;
         if let Some(r) = &inbound.routed {
             log(&format!(
                 "intake: lead {} {}",
@@ -411,12 +525,10 @@ async fn write(
     .unwrap_or_else(|_| Err(ServiceError::Refused("the write stopped".into())))
 }
 
-/// A digest of a body, to know the same form sent twice (in memory only).
-fn digest(body: &[u8]) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
-        std::sync::OnceLock::new();
-    let mut h = KEYS.get_or_init(Default::default).build_hasher();
-    h.write(body);
-    h.finish()
+/// A digest of a post (FNV-1a, 64 bits): the same post gives the same digest in any run, so a
+/// remembered answer can be matched to the post that asks again.
+fn digest(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

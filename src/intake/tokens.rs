@@ -73,6 +73,9 @@ impl Tokens {
             if source.is_empty() || source.chars().any(char::is_control) {
                 return Err(format!("{at}: the source must be a name"));
             }
+            // A lead's source has the limit every source has: else every post is refused.
+            crate::domain::limits::text("the source", source, crate::domain::limits::SOURCE)
+                .map_err(|e| format!("{at}: {e}"))?;
             if e.token.chars().count() < MIN_TOKEN_CHARS
                 || e.token.chars().any(|c| c.is_whitespace() || c.is_control())
             {

@@ -205,6 +205,7 @@ pub fn start_server(store: &Path) -> std::io::Result<std::process::Child> {
         .arg(store)
         .arg("--idle-exit")
         .arg(idle.to_string())
+        .arg("--started-by-client")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

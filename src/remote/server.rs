@@ -354,6 +354,13 @@ fn spawn_care(shared: Arc<Shared>) {
                     Err(e) => shared.log.line(&format!("automatic snapshot failed: {e}")),
                 }
             }
+            // The web intake's remembered answers are kept a day.
+            let day_ago = shared.base.now() - 24 * 3_600_000;
+            if let Err(e) = shared.base.store().prune_remembered(day_ago) {
+                shared
+                    .log
+                    .line(&format!("cannot forget old intake answers: {e}"));
+            }
             // Each search's worker threads leave their freed memory behind: hand it back.
             crate::release_memory();
             std::thread::sleep(Duration::from_secs(60));

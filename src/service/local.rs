@@ -402,7 +402,7 @@ impl Local {
         let logged = write.append.first().is_some_and(|i| i.kind != Kind::System);
         let writes = std::slice::from_ref(&write);
         let appended = match &routing {
-            Some(state) => self.store.commit_routed(writes, self.fingerprint(), state)?,
+            Some(state) => self.store.commit_routed(writes, self.fingerprint(), state, None)?,
             None => self.store.commit(writes, self.fingerprint())?,
         };
         self.told(std::slice::from_ref(&write));

@@ -77,6 +77,13 @@ fn note(choice: &Choice) -> String {
 }
 
 impl Local {
+    /// How soon a lead routed by rule `rule` is to be touched (ms).
+    fn target_of(&self, rule: Option<&str>) -> Millis {
+        rule.and_then(|name| self.settings.routing.rules.iter().find(|r| r.name == name))
+            .and_then(|r| r.target_minutes)
+            .map_or(self.settings.response_target, |m| i64::from(m) * 60_000)
+    }
+
     /// Each rep's untouched new leads (open, never touched), from the kept counts.
     fn loads(&self, now: Millis) -> Result<Loads, ServiceError> {
         let mut untouched: BTreeMap<String, u64> = BTreeMap::new();
@@ -104,6 +111,16 @@ impl Local {
     /// Adds a lead posted to the web intake and, when it is new, routes it by the rules: the
     /// lead, its routing event and the rotation's turn are one write.
     pub fn add_inbound(&self, request: NewLead) -> Result<Inbound, ServiceError> {
+        self.add_inbound_keyed(request, None)
+    }
+
+    /// As `add_inbound`, remembering the answer under an idempotency key (the key, and a
+    /// digest of the post) in the same write as the lead.
+    pub fn add_inbound_keyed(
+        &self,
+        request: NewLead,
+        key: Option<(&str, u64)>,
+    ) -> Result<Inbound, ServiceError> {
         let mut request = request.cleaned();
         // Who gets a web lead is routing's to say.
         request.owner = None;
@@ -116,11 +133,7 @@ impl Local {
         let mut state = self.store.routing_state()?;
         let mut route = None;
         // Its clock starts: the first touch is due within its rule's target, or the default.
-        let target = |rule: Option<&str>| -> Millis {
-            rule.and_then(|name| self.settings.routing.rules.iter().find(|r| r.name == name))
-                .and_then(|r| r.target_minutes)
-                .map_or(self.settings.response_target, |m| i64::from(m) * 60_000)
-        };
+        let target = |rule: Option<&str>| self.target_of(rule);
         if added.created
             && let Some(w) = planner.new_lead_mut(added.id)
         {
@@ -141,8 +154,19 @@ impl Local {
             }
         }
         let writes = planner.into_writes();
+        let remembered = key.map(|(k, digest)| {
+            (
+                k,
+                crate::store::Remembered {
+                    id: added.id,
+                    created: added.created,
+                    at: now,
+                    digest,
+                },
+            )
+        });
         self.store
-            .commit_routed(&writes, self.fingerprint(), &state)?;
+            .commit_routed(&writes, self.fingerprint(), &state, remembered)?;
         self.told(&writes);
         Ok(Inbound {
             added,
@@ -155,6 +179,12 @@ impl Local {
             RouteRequest::DryRun(id) => {
                 let lead = self.get(*id)?;
                 self.check_access(&lead)?;
+                if !lead.stage.is_open() {
+                    return Err(ServiceError::Refused(format!(
+                        "lead {id} is {}: closed leads are not routed",
+                        lead.stage
+                    )));
+                }
                 let now = self.now();
                 let mut state = self.store.routing_state()?;
                 let choice = routing::route(
@@ -174,17 +204,23 @@ impl Local {
                 })?;
                 let mut out = Vec::new();
                 let mut rehearsal = self.store.routing_state()?;
+                let now = self.now();
+                let mut loads = self.loads(now)?;
                 for view in pool {
                     let id = view.lead.id;
                     if *dry_run {
-                        let now = self.now();
+                        // Each lead the check gives away counts for the next, as the real
+                        // routing's writes would.
                         let choice = routing::route(
                             &self.settings.routing,
                             &self.facts(&view.lead, now),
                             &mut rehearsal,
-                            &self.loads(now)?,
+                            &loads,
                             None,
                         );
+                        if let Some(o) = &choice.owner {
+                            *loads.untouched.entry(o.clone()).or_default() += 1;
+                        }
                         out.push(routed(&view.lead, &choice));
                         continue;
                     }
@@ -206,6 +242,10 @@ impl Local {
                             return Ok((vec![], None));
                         }
                         lead.owner.clone_from(&choice.owner);
+                        // A web lead's clock starts again with the rep who has it now.
+                        if lead.awaiting() {
+                            lead.response_due = Some(now + self.target_of(choice.rule.as_deref()));
+                        }
                         let event = self.system_event(Outcome::OwnerChanged, now, note(&choice));
                         Ok((vec![event], Some(state)))
                     })?;
@@ -228,6 +268,14 @@ impl Local {
                 self.require_manager("say another rep is away or back")?;
             }
             crate::domain::limits::owner(&who)?;
+            // In a team, only its members are routed to: anyone else is a typing mistake.
+            if let Some(members) = &self.settings.members
+                && !members.contains(&who)
+            {
+                return Err(ServiceError::Refused(format!(
+                    "{who} is not a member of this team (see team.toml in the team folder)"
+                )));
+            }
             let _guard = self.lock();
             let mut state = self.store.routing_state()?;
             let changed = match request.away {
@@ -274,12 +322,17 @@ impl Local {
         }
         let now = self.now();
         let mut moved = Vec::new();
+        // Re-routings are leadq's doing, not the user's who runs the server.
+        let system = self.session(super::Identity {
+            user: super::local::SYSTEM_AUTHOR.into(),
+            role: super::Role::Manager,
+        });
         for (due, id) in self.store.awaiting_responses()? {
             if due >= now {
                 break;
             }
             let mut result = None;
-            self.update_routed(id, "re-routing", |lead, now| {
+            system.update_routed(id, "re-routing", |lead, now| {
                 if !lead.overdue(now) {
                     return Ok((vec![], None));
                 }
@@ -287,6 +340,12 @@ impl Local {
                 let Some(rule) = rules.matching(&facts).filter(|r| r.reroute) else {
                     return Ok((vec![], None));
                 };
+                let target = self.target_of(Some(&rule.name));
+                // Once round the team at most: then it stays, overdue, where it is.
+                let reps = rule.reps().len().max(1) as i64;
+                if now - lead.created >= target * reps {
+                    return Ok((vec![], None));
+                }
                 let mut state = self.store.routing_state()?;
                 let loads = self.loads(now)?;
                 let from = lead.owner.clone();
@@ -294,12 +353,10 @@ impl Local {
                 let Some(to) = choice.owner.clone().filter(|to| Some(to) != from.as_ref()) else {
                     return Ok((vec![], None));
                 };
-                let target = rule.target_minutes.map_or(self.settings.response_target, |m| {
-                    i64::from(m) * 60_000
-                });
-                let waited = (now - lead.created) / 60_000;
+                // How long the last holder had it: since its clock last started.
+                let held = (now - (due - target).max(lead.created)) / 60_000;
                 let note = format!(
-                    "re-routed to {to} {}: not touched within its target ({} waited {waited}m)",
+                    "re-routed to {to} {}: not touched within its target ({} had it {held}m)",
                     choice.reason,
                     from.as_deref().unwrap_or("the pool")
                 );

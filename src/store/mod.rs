@@ -19,6 +19,7 @@ pub mod keys;
 mod migrate;
 mod ops;
 mod page;
+mod remembered;
 mod reports;
 mod rescore;
 mod timeline;
@@ -36,6 +37,7 @@ use sled::Tree;
 pub use backup::{BackupTarget, SNAPSHOT_DIR, newest_snapshot, snapshots};
 pub use bulk::CHUNK_LEADS;
 pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
+pub use remembered::Remembered;
 pub use error::StoreError;
 pub use health::{Counts, Problem};
 pub use health::{free_space, seal_path};
@@ -520,10 +522,12 @@ impl Store {
         writes: &[LeadWrite],
         rules_fingerprint: Option<u64>,
         routing: &crate::domain::routing::State,
+        remembered: Option<(&str, Remembered)>,
     ) -> Result<Vec<TimelineKey>, StoreError> {
         let state = codec::encode(codec::ROUTING_FORMAT, routing);
         self.writing(size_of(writes) + state.len() as u64, |t, ids| {
-            let extra = [(META_ROUTING.to_vec(), state.clone())];
+            let mut extra = vec![(META_ROUTING.to_vec(), state.clone())];
+            extra.extend(remembered.map(|(key, r)| r.entry(key)));
             let keys = t.commit_unflushed_with(writes, rules_fingerprint, ids, &extra)?;
             t.flush().map_err(write::Failure::During)?;
             Ok(keys)

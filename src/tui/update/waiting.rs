@@ -65,7 +65,7 @@ pub(super) fn loaded(s: &mut State, list: Vec<Awaiting>) -> Vec<Effect> {
             fx.push(Effect::Bell);
         }
         Some((
-            format!("new web lead for you: {} · N opens it", line(newest, now)),
+            format!("N opens your new web lead: {}", line(newest, now)),
             newest.id,
         ))
     } else if s.manager {
@@ -74,7 +74,7 @@ pub(super) fn loaded(s: &mut State, list: Vec<Awaiting>) -> Vec<Effect> {
             let whose = oldest.owner.as_deref().map_or("the pool".into(), for_display);
             (
                 format!(
-                    "{} web lead{} overdue · longest: {} with {whose} · N opens it",
+                    "N opens the longest overdue of {} web lead{}: {} with {whose}",
                     overdue.len(),
                     if overdue.len() == 1 { "" } else { "s" },
                     line(oldest, now)

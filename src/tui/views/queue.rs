@@ -232,7 +232,10 @@ fn row_spans(
         (next, overdue) = if due < now {
             (format!("LATE {}", super::super::update::age(now, due)), true)
         } else {
-            (format!("due {}", super::super::update::age(due, now)), false)
+            (
+                format!("due {}", super::super::update::age(due, now)).replace(" 0m", " <1m"),
+                false,
+            )
         };
     }
     let mut spans = vec![
