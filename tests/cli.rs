@@ -1160,7 +1160,10 @@ fn report_csv_prints_every_table_and_no_control_or_formula() {
         }
     }
     let sources = env.ok("report sources --format csv --since all");
-    assert!(sources.contains("'=cmd"), "the formula kept, neutralised: {sources}");
+    assert!(
+        sources.contains("'=cmd"),
+        "the formula kept, neutralised: {sources}"
+    );
 }
 
 /// `import -` and `add --json -` read standard input (scripts, cron jobs, a webhook relay):
@@ -1186,7 +1189,11 @@ fn import_and_add_read_standard_input() {
         )
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = serde_json::from_slice::<Value>(&out.stdout).expect("JSON")["id"]
         .as_u64()
         .expect("an id");

@@ -537,18 +537,14 @@ fn the_all_view_beyond_one_frame_opens_as_a_window_and_g_reaches_its_last_row() 
         row(s, 0).contains("hot ") && row(s, 2).contains(&top_name)
     });
     tui.keys("A");
-    tui.wait_until("the All view", |s| {
-        row(s, 2).contains(&top_name)
-    });
+    tui.wait_until("the All view", |s| row(s, 2).contains(&top_name));
     tui.keys("G");
     let short = last_name.chars().take(12).collect::<String>();
     tui.wait_until("the last row of the whole view, selected", |s| {
         rows(s).iter().any(|r| r.contains(&short))
     });
     tui.keys("g");
-    tui.wait_until("the top again", |s| {
-        row(s, 2).contains(&top_name)
-    });
+    tui.wait_until("the top again", |s| row(s, 2).contains(&top_name));
     tui.keys("q");
     assert!(tui.wait_exit().success());
 }

@@ -671,8 +671,15 @@ fn a_schema_13_store_gets_its_arrivals_by_campaign_on_open() {
         assert!(store.verify().unwrap().len() > 1);
         store.force_schema_version(13).unwrap();
     }
-    assert_eq!(campaigns().len(), 1, "the campaign line is back after the migration");
+    assert_eq!(
+        campaigns().len(),
+        1,
+        "the campaign line is back after the migration"
+    );
     let store = Store::open(&home.store(), DEFAULT_CACHE_BYTES).unwrap();
-    assert_eq!(store.schema_version().unwrap(), leadq::store::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        leadq::store::SCHEMA_VERSION
+    );
     assert_eq!(store.verify().unwrap(), Vec::<leadq::store::Problem>::new());
 }

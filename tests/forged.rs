@@ -511,10 +511,7 @@ fn reads(t: &Targets) -> Vec<(&'static str, Request)> {
                 away: None,
             }),
         ),
-        (
-            "web leads awaiting a first touch",
-            Request::Awaiting,
-        ),
+        ("web leads awaiting a first touch", Request::Awaiting),
         (
             "explain the route of one's own lead",
             Request::Route(leadq::service::RouteRequest::DryRun(t.own)),

@@ -136,8 +136,11 @@ fn a_posted_lead_is_routed_by_the_servers_rules_with_the_rule_on_its_timeline() 
     )
     .unwrap();
     let tokens = home.path().join("tokens.toml");
-    std::fs::write(&tokens, format!("[[token]]\nsource = \"web-form\"\ntoken = \"{TOKEN}\"\n"))
-        .unwrap();
+    std::fs::write(
+        &tokens,
+        format!("[[token]]\nsource = \"web-form\"\ntoken = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
     let port = free_port();
     let server = home.server_args(&[
@@ -153,11 +156,11 @@ fn a_posted_lead_is_routed_by_the_servers_rules_with_the_rule_on_its_timeline() 
             let id = a.json()["id"].as_u64().unwrap().to_string();
             let shown: Value =
                 serde_json::from_str(&home.cli(&["show", &id, "--format", "json"])).unwrap();
-            let routed = shown["timeline"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e["note"].as_str().is_some_and(|n| n.contains("by rule \"web\"")));
+            let routed = shown["timeline"].as_array().unwrap().iter().any(|e| {
+                e["note"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("by rule \"web\""))
+            });
             assert!(routed, "the routing is on the timeline: {shown}");
             shown["owner"].as_str().unwrap_or("").to_string()
         })
@@ -179,7 +182,10 @@ fn a_key_is_remembered_across_a_restart_and_bad_posts_do_not_spend_the_rate() {
         post(
             port,
             "/leads",
-            &[&format!("Authorization: Bearer {TOKEN}"), &format!("Idempotency-Key: {key}")],
+            &[
+                &format!("Authorization: Bearer {TOKEN}"),
+                &format!("Idempotency-Key: {key}"),
+            ],
             body,
         )
     };
@@ -198,7 +204,10 @@ fn a_key_is_remembered_across_a_restart_and_bad_posts_do_not_spend_the_rate() {
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(again.json()["id"], first.json()["id"]);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(keyed(port, "order-9", "name=Lee&email=lee%40x.example").status, 422);
+    assert_eq!(
+        keyed(port, "order-9", "name=Lee&email=lee%40x.example").status,
+        422
+    );
     let mut raw_req = format!(
         "POST /leads HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nIdempotency-Key: k"
     )
@@ -207,15 +216,29 @@ fn a_key_is_remembered_across_a_restart_and_bad_posts_do_not_spend_the_rate() {
     raw_req.extend_from_slice(b"k\r\nContent-Length: 28\r\n\r\nname=Jo&email=jo%40x.example");
     let odd = send(port, &raw_req);
     assert_eq!(odd.status, 400);
-    assert_eq!(odd.json()["fields"][0]["field"], "Idempotency-Key", "{}", odd.body);
+    assert_eq!(
+        odd.json()["fields"][0]["field"],
+        "Idempotency-Key",
+        "{}",
+        odd.body
+    );
     assert_eq!(leads(&home).len(), 1);
     // Two posts a minute for ads: bad ones do not count.
     for _ in 0..5 {
         assert_eq!(form(port, SLOW_TOKEN, "name=Nobody").status, 400);
     }
-    assert_eq!(form(port, SLOW_TOKEN, "name=A1&email=a1%40x.example").status, 201);
-    assert_eq!(form(port, SLOW_TOKEN, "name=A2&email=a2%40x.example").status, 201);
-    assert_eq!(form(port, SLOW_TOKEN, "name=A3&email=a3%40x.example").status, 429);
+    assert_eq!(
+        form(port, SLOW_TOKEN, "name=A1&email=a1%40x.example").status,
+        201
+    );
+    assert_eq!(
+        form(port, SLOW_TOKEN, "name=A2&email=a2%40x.example").status,
+        201
+    );
+    assert_eq!(
+        form(port, SLOW_TOKEN, "name=A3&email=a3%40x.example").status,
+        429
+    );
     server.stop();
 }
 
@@ -262,7 +285,11 @@ fn a_posted_form_becomes_a_lead_once_and_reaches_open_clients() {
     assert_eq!((again.status, again.json()["id"].as_u64()), (201, Some(id)));
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     // The same person in another form is merged into her lead.
-    let merged = form(port, TOKEN, "name=Ann+Lee&email=ANN%40x.example&company=Acme");
+    let merged = form(
+        port,
+        TOKEN,
+        "name=Ann+Lee&email=ANN%40x.example&company=Acme",
+    );
     assert_eq!(merged.status, 200, "{}", merged.body);
     assert_eq!(merged.json()["id"].as_u64(), Some(id));
     assert_eq!(merged.json()["merged"], true);
@@ -305,13 +332,24 @@ fn a_posted_form_becomes_a_lead_once_and_reaches_open_clients() {
 #[test]
 fn refused_posts_get_their_status_and_leave_the_store_as_it_was() {
     let (home, server, port) = serving();
-    assert_eq!(form(port, TOKEN, "name=Ann&email=ann%40x.example").status, 201);
+    assert_eq!(
+        form(port, TOKEN, "name=Ann&email=ann%40x.example").status,
+        201
+    );
     let before = leads(&home);
     // No token, a wrong one.
     let none = post(port, "/leads", &[], "name=Bo&email=bo%40x.example");
     assert_eq!(none.status, 401);
     assert_eq!(none.json()["error"], "a missing or wrong token");
-    assert_eq!(form(port, "wrong-wrong-wrong-wrong", "name=Bo&email=bo%40x.example").status, 401);
+    assert_eq!(
+        form(
+            port,
+            "wrong-wrong-wrong-wrong",
+            "name=Bo&email=bo%40x.example"
+        )
+        .status,
+        401
+    );
     // Bad fields, each named as posted.
     let bad = form(port, TOKEN, "Name=Bo&Email+Address=nope&Phone=12ab");
     assert_eq!(bad.status, 400);
@@ -329,7 +367,11 @@ fn refused_posts_get_their_status_and_leave_the_store_as_it_was() {
     assert_eq!(source.status, 400, "a token posts its own source only");
     let nothing = form(port, TOKEN, "name=Bo");
     assert_eq!(nothing.status, 400);
-    assert!(nothing.body.contains("e-mail or a phone"), "{}", nothing.body);
+    assert!(
+        nothing.body.contains("e-mail or a phone"),
+        "{}",
+        nothing.body
+    );
     // Too big, declared or sent.
     let big = "x".repeat(70 * 1024);
     assert_eq!(form(port, TOKEN, &format!("name={big}")).status, 413);
@@ -343,20 +385,35 @@ fn refused_posts_get_their_status_and_leave_the_store_as_it_was() {
     let xml = post(
         port,
         "/leads",
-        &[&format!("Authorization: Bearer {TOKEN}"), "Content-Type: text/xml"],
+        &[
+            &format!("Authorization: Bearer {TOKEN}"),
+            "Content-Type: text/xml",
+        ],
         "<lead/>",
     );
     assert_eq!(xml.status, 415);
     assert_eq!(post(port, "/admin", &[], "").status, 404);
-    let get = send(port, b"GET /leads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let get = send(
+        port,
+        b"GET /leads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(get.status, 405);
     assert_eq!(get.header("allow"), Some("POST"));
     // Garbage is answered 400 by the HTTP layer, and nothing else happens.
-    let garbage = send(port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n");
+    let garbage = send(
+        port,
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    );
     assert_eq!(garbage.status, 400);
     assert_eq!(leads(&home), before, "nothing refused was written");
     // A flood from one token: its posts a minute, then 429 with when to come back.
-    let ok = |i: usize| form(port, SLOW_TOKEN, &format!("name=Ad{i}&email=ad{i}%40x.example"));
+    let ok = |i: usize| {
+        form(
+            port,
+            SLOW_TOKEN,
+            &format!("name=Ad{i}&email=ad{i}%40x.example"),
+        )
+    };
     assert_eq!(ok(1).status, 201);
     assert_eq!(ok(2).status, 201);
     let flood = ok(3);
@@ -364,9 +421,18 @@ fn refused_posts_get_their_status_and_leave_the_store_as_it_was() {
     assert!(flood.header("retry-after").is_some());
     assert_eq!(leads(&home).len(), before.len() + 2);
     // The other token is not slowed by it; health answers.
-    assert_eq!(form(port, TOKEN, "name=Di&email=di%40x.example").status, 201);
-    let health = send(port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_eq!((health.status, health.json()["status"].clone()), (200, "ok".into()));
+    assert_eq!(
+        form(port, TOKEN, "name=Di&email=di%40x.example").status,
+        201
+    );
+    let health = send(
+        port,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        (health.status, health.json()["status"].clone()),
+        (200, "ok".into())
+    );
     server.stop();
 }
 
@@ -383,9 +449,15 @@ fn hostile_text_is_answered_and_logged_without_control_characters() {
     assert_eq!(a.status, 400, "{}", a.body);
     let json: Value = a.json();
     let text = json.to_string();
-    assert!(!text.contains('\u{1b}') && !text.contains("\\u001b"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains("\\u001b"),
+        "{text}"
+    );
     let log = std::fs::read_to_string(home.path().join("state/leadq/server.log")).expect("log");
-    assert!(log.contains("taking web leads on http://127.0.0.1:"), "{log}");
+    assert!(
+        log.contains("taking web leads on http://127.0.0.1:"),
+        "{log}"
+    );
     assert!(!log.chars().any(|c| c.is_control() && c != '\n'), "{log:?}");
     server.stop();
 }
@@ -396,7 +468,11 @@ fn hostile_text_is_answered_and_logged_without_control_characters() {
 fn a_token_file_others_can_read_stops_the_server_with_the_fix() {
     let home = Home::new();
     let tokens = home.path().join("tokens.toml");
-    std::fs::write(&tokens, format!("[[token]]\nsource = \"web\"\ntoken = \"{TOKEN}\"\n")).unwrap();
+    std::fs::write(
+        &tokens,
+        format!("[[token]]\nsource = \"web\"\ntoken = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = home.run(&[
         "serve",
@@ -408,14 +484,37 @@ fn a_token_file_others_can_read_stops_the_server_with_the_fix() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("chmod 600") && err.contains("tokens.toml"), "{err}");
+    assert!(
+        err.contains("chmod 600") && err.contains("tokens.toml"),
+        "{err}"
+    );
     std::fs::write(&tokens, "").unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = home.run(&["serve", "--foreground", "--http", "127.0.0.1:1", "--tokens", tokens.to_str().unwrap()]);
+    let out = home.run(&[
+        "serve",
+        "--foreground",
+        "--http",
+        "127.0.0.1:1",
+        "--tokens",
+        tokens.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("has no tokens") && err.contains("leadq intake token"), "{err}");
-    let out = home.run(&["serve", "--foreground", "--http", "localhost-ish", "--tokens", tokens.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--http"), "a bad address named");
+    assert!(
+        err.contains("has no tokens") && err.contains("leadq intake token"),
+        "{err}"
+    );
+    let out = home.run(&[
+        "serve",
+        "--foreground",
+        "--http",
+        "localhost-ish",
+        "--tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--http"),
+        "a bad address named"
+    );
 }
 
 /// `leadq intake token` makes a token the server takes: a private file, one entry per call.
@@ -433,7 +532,10 @@ fn intake_token_makes_a_private_file_the_server_reads() {
     let parsed = leadq::intake::tokens::Tokens::load(&path).expect("the server reads it");
     assert_eq!(parsed.len(), 2);
     let entry = parsed.find(token).expect("the first token");
-    assert_eq!((entry.source.as_str(), entry.per_minute()), ("web-form", 30));
+    assert_eq!(
+        (entry.source.as_str(), entry.per_minute()),
+        ("web-form", 30)
+    );
 }
 
 mod fuzz {
@@ -483,7 +585,12 @@ mod fuzz {
     }
 
     fn healthy(port: u16) -> bool {
-        send(port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200
+        send(
+            port,
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .status
+            == 200
     }
 
     proptest! {

@@ -524,7 +524,11 @@ fn the_sources_report_costs_each_source_from_the_spend_file() -> TestResult {
         tag: Some("vip".into()),
         ..ask(ReportKind::Sources)
     })?;
-    assert_eq!(vip.tables[0].columns.len(), 7, "no costs beside a tag's leads");
+    assert_eq!(
+        vip.tables[0].columns.len(),
+        7,
+        "no costs beside a tag's leads"
+    );
     // A source paid for that brought no lead in the period still has its line.
     let spend = leadq::config::parse_spend(&toml::from_str(
         "[[spend]]\nsource = \"trade-show\"\nmonth = \"2026-11\"\namount = 300",
@@ -608,7 +612,11 @@ fn the_day_report_counts_what_is_due_of_the_tag_and_source_asked_for() -> TestRe
     let r = s.report(&pool)?;
     assert_eq!(r.owner.as_deref(), Some(""), "the pool");
     assert_eq!(r.tables[0].title, "The unassigned pool's day");
-    assert_eq!(r.tables[0].rows.last().map(|r| r[1].clone()), Some(Figure::Count(1)), "Cy");
+    assert_eq!(
+        r.tables[0].rows.last().map(|r| r[1].clone()),
+        Some(Figure::Count(1)),
+        "Cy"
+    );
     Ok(())
 }
 

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use leadq::domain::routing::{Facts, Loads, Rules, State, route};
 use leadq::domain::{Millis, NewLead, Temperature};
-use leadq::service::{
-    AwayRequest, Identity, LeadService, Local, Role, RouteRequest, Settings,
-};
+use leadq::service::{AwayRequest, Identity, LeadService, Local, Role, RouteRequest, Settings};
 use leadq::store::{DEFAULT_CACHE_BYTES, Store};
 
 const NOW: Millis = 1_795_860_000_000; // 2026-11-22T10:00:00Z
@@ -58,13 +56,41 @@ fn each_lead_goes_where_the_first_matching_rule_says() {
     let warm = Temperature::Warm;
     // (lead, who it must go to, from a fresh state each time)
     let table: [(Facts, Option<&str>, &str); 7] = [
-        (facts("web-form", 90, hot, Some("1200")), Some("erin"), "an attribute rule comes first"),
-        (facts("cold-list", 10, warm, Some("1200")), Some("erin"), "any source"),
-        (facts("web-form", 90, hot, None), Some("hana"), "hot web, first of its team"),
-        (facts("landing-page", 69, hot, None), Some("wes"), "under 70: plain web"),
-        (facts("web-form", 90, warm, None), Some("wes"), "not hot: plain web"),
-        (facts("partner", 50, warm, None), Some("pat"), "least loaded, ties by name"),
-        (facts("cold-list", 50, warm, None), None, "no rule: the pool"),
+        (
+            facts("web-form", 90, hot, Some("1200")),
+            Some("erin"),
+            "an attribute rule comes first",
+        ),
+        (
+            facts("cold-list", 10, warm, Some("1200")),
+            Some("erin"),
+            "any source",
+        ),
+        (
+            facts("web-form", 90, hot, None),
+            Some("hana"),
+            "hot web, first of its team",
+        ),
+        (
+            facts("landing-page", 69, hot, None),
+            Some("wes"),
+            "under 70: plain web",
+        ),
+        (
+            facts("web-form", 90, warm, None),
+            Some("wes"),
+            "not hot: plain web",
+        ),
+        (
+            facts("partner", 50, warm, None),
+            Some("pat"),
+            "least loaded, ties by name",
+        ),
+        (
+            facts("cold-list", 50, warm, None),
+            None,
+            "no rule: the pool",
+        ),
     ];
     for (f, want, why) in table {
         let choice = route(&rules, &f, &mut State::default(), &Loads::default(), None);
@@ -75,13 +101,31 @@ fn each_lead_goes_where_the_first_matching_rule_says() {
     let loads = Loads {
         untouched: BTreeMap::from([("pat".into(), 2), ("paul".into(), 1), ("pia".into(), 1)]),
     };
-    let choice = route(&rules, &facts("partner", 50, warm, None), &mut State::default(), &loads, None);
+    let choice = route(
+        &rules,
+        &facts("partner", 50, warm, None),
+        &mut State::default(),
+        &loads,
+        None,
+    );
     assert_eq!(choice.owner.as_deref(), Some("paul"));
-    assert!(choice.passed.iter().any(|p| p.starts_with("pat: at the cap")), "{choice:?}");
+    assert!(
+        choice
+            .passed
+            .iter()
+            .any(|p| p.starts_with("pat: at the cap")),
+        "{choice:?}"
+    );
     let full = Loads {
         untouched: BTreeMap::from([("pat".into(), 2), ("paul".into(), 2), ("pia".into(), 9)]),
     };
-    let choice = route(&rules, &facts("partner", 50, warm, None), &mut State::default(), &full, None);
+    let choice = route(
+        &rules,
+        &facts("partner", 50, warm, None),
+        &mut State::default(),
+        &full,
+        None,
+    );
     assert_eq!(choice.owner, None, "everyone at the cap: the pool");
     assert_eq!(choice.passed.len(), 3);
 }
@@ -96,7 +140,9 @@ fn over_ten_thousand_leads_each_rep_gets_their_weight_and_away_reps_none() {
     let mut state = State::default();
     let mut got: BTreeMap<String, u32> = BTreeMap::new();
     for _ in 0..10_000 {
-        let o = route(&rules, &f, &mut state, &Loads::default(), None).owner.unwrap();
+        let o = route(&rules, &f, &mut state, &Loads::default(), None)
+            .owner
+            .unwrap();
         *got.entry(o).or_default() += 1;
     }
     for (rep, weight) in [("a", 5.0), ("b", 3.0), ("c", 2.0)] {
@@ -107,16 +153,25 @@ fn over_ten_thousand_leads_each_rep_gets_their_weight_and_away_reps_none() {
     state.away.insert("c".into(), NOW);
     let mut away: BTreeMap<String, u32> = BTreeMap::new();
     for _ in 0..1_000 {
-        let o = route(&rules, &f, &mut state, &Loads::default(), None).owner.unwrap();
+        let o = route(&rules, &f, &mut state, &Loads::default(), None)
+            .owner
+            .unwrap();
         *away.entry(o).or_default() += 1;
     }
     assert_eq!(away.get("c"), None);
-    assert!((f64::from(away["a"]) / 1000.0 - 0.625).abs() <= 0.01, "{away:?}");
+    assert!(
+        (f64::from(away["a"]) / 1000.0 - 0.625).abs() <= 0.01,
+        "{away:?}"
+    );
     // ...and back, c takes their share from then on, not a flood: over the next 10 leads c
     // gets 2, as before.
     state.away.remove("c");
     let next: Vec<String> = (0..10)
-        .map(|_| route(&rules, &f, &mut state, &Loads::default(), None).owner.unwrap())
+        .map(|_| {
+            route(&rules, &f, &mut state, &Loads::default(), None)
+                .owner
+                .unwrap()
+        })
         .collect();
     assert_eq!(next.iter().filter(|o| *o == "c").count(), 2, "{next:?}");
 }
@@ -170,7 +225,13 @@ fn a_restart_in_the_middle_of_a_stream_keeps_the_rotation() {
         owners
     };
     let straight = run(0);
-    assert_eq!(straight.iter().filter(|o| o.as_deref() == Some("wes")).count(), 20);
+    assert_eq!(
+        straight
+            .iter()
+            .filter(|o| o.as_deref() == Some("wes"))
+            .count(),
+        20
+    );
     assert_eq!(run(7), straight);
 }
 
@@ -178,7 +239,8 @@ fn a_restart_in_the_middle_of_a_stream_keeps_the_rotation() {
 /// manager, goes to the team; each routing is on the lead's timeline with its rule.
 #[test]
 fn away_reps_are_passed_over_and_the_pool_is_routed_again() {
-    let rules = Rules::parse("[[rule]]\nname = \"web\"\nteam = [\"ann\", \"bob\"]\ncap = 1\n").unwrap();
+    let rules =
+        Rules::parse("[[rule]]\nname = \"web\"\nteam = [\"ann\", \"bob\"]\ncap = 1\n").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let s = open(&path, &rules);
@@ -201,7 +263,10 @@ fn away_reps_are_passed_over_and_the_pool_is_routed_again() {
     // bob is at his cap of one untouched new lead, ann away: the pool.
     let second = s.add_inbound(web_lead(2)).unwrap().routed.unwrap();
     assert_eq!(second.owner, None);
-    assert!(second.passed.contains(&"ann: away".to_string()), "{second:?}");
+    assert!(
+        second.passed.contains(&"ann: away".to_string()),
+        "{second:?}"
+    );
     let explained = s.route(&RouteRequest::DryRun(second.id)).unwrap();
     assert_eq!(explained[0].owner, None);
     // ann back: the manager routes the pool, and the pool lead goes to her.
@@ -224,7 +289,10 @@ fn away_reps_are_passed_over_and_the_pool_is_routed_again() {
             .is_some_and(|n| n.contains("routed to ann by rule \"web\""))),
         "{timeline:?}"
     );
-    assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
+    assert_eq!(
+        s.store().verify().unwrap(),
+        Vec::<leadq::store::Problem>::new()
+    );
 }
 
 trait Owner {
@@ -267,9 +335,14 @@ fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let intake = ("intake:web-form", Role::Manager);
-    let first = at(&path, &rules, NOW, intake).add_inbound(web_lead(1)).unwrap();
+    let first = at(&path, &rules, NOW, intake)
+        .add_inbound(web_lead(1))
+        .unwrap();
     let id = first.added.id;
-    assert_eq!(first.routed.as_ref().and_then(|r| r.owner.as_deref()), Some("ann"));
+    assert_eq!(
+        first.routed.as_ref().and_then(|r| r.owner.as_deref()),
+        Some("ann")
+    );
     let plain = NewLead {
         source: Some("referral".into()),
         ..web_lead(2)
@@ -280,7 +353,11 @@ fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
     assert_eq!(awaiting.len(), 2);
     assert_eq!(awaiting[0].id, id, "soonest due first");
     assert_eq!(awaiting[0].due, NOW + 3 * 60_000, "the rule's target");
-    assert_eq!(awaiting[1].due, NOW + 5 * 60_000, "no rule: the default target");
+    assert_eq!(
+        awaiting[1].due,
+        NOW + 5 * 60_000,
+        "no rule: the default target"
+    );
     let bob = s.session(Identity {
         user: "bob".into(),
         role: Role::Rep,
@@ -302,11 +379,15 @@ fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
     let lead = s.show(id).unwrap();
     assert_eq!(lead.view.lead.owner.as_deref(), Some("bob"));
     assert_eq!(lead.view.lead.response_due, Some(NOW + 7 * 60_000));
-    assert!(lead.timeline.iter().any(|i| i
-        .note
-        .as_deref()
-        .is_some_and(|n| n.starts_with("re-routed to bob") && n.contains("ann had it 4m"))));
-    assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
+    assert!(lead.timeline.iter().any(|i| {
+        i.note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("re-routed to bob") && n.contains("ann had it 4m"))
+    }));
+    assert_eq!(
+        s.store().verify().unwrap(),
+        Vec::<leadq::store::Problem>::new()
+    );
     drop(s);
     // Bob calls: the clock stops, the lead is no longer awaiting; the other still is.
     let bob = at(&path, &rules, NOW + 5 * 60_000, ("bob", Role::Rep));
@@ -326,7 +407,10 @@ fn an_untouched_web_lead_is_overdue_after_its_target_and_rerouted() {
     let s = at(&path, &rules, NOW + 6 * 60_000, ("boss", Role::Manager));
     let left: Vec<u64> = s.awaiting().unwrap().iter().map(|a| a.id).collect();
     assert_eq!(left, [other.added.id]);
-    assert_eq!(s.store().verify().unwrap(), Vec::<leadq::store::Problem>::new());
+    assert_eq!(
+        s.store().verify().unwrap(),
+        Vec::<leadq::store::Problem>::new()
+    );
 }
 
 /// The pool's check counts each lead it would give away, as the routing does: at a cap of
@@ -344,7 +428,8 @@ fn the_pools_check_agrees_with_its_routing_and_away_names_a_member() {
             assert_eq!(s.add_inbound(web_lead(n)).unwrap().routed, None);
         }
     }
-    let rules = Rules::parse("[[rule]]\nname = \"web\"\nteam = [\"ann\", \"bob\"]\ncap = 2\n").unwrap();
+    let rules =
+        Rules::parse("[[rule]]\nname = \"web\"\nteam = [\"ann\", \"bob\"]\ncap = 2\n").unwrap();
     let s = open(&path, &rules);
     let check: Vec<Option<String>> = s
         .route(&RouteRequest::Pool { dry_run: true })
@@ -352,7 +437,11 @@ fn the_pools_check_agrees_with_its_routing_and_away_names_a_member() {
         .into_iter()
         .map(|r| r.owner)
         .collect();
-    assert_eq!(check.iter().flatten().count(), 4, "two each, then the caps: {check:?}");
+    assert_eq!(
+        check.iter().flatten().count(),
+        4,
+        "two each, then the caps: {check:?}"
+    );
     let done: Vec<Option<String>> = s
         .route(&RouteRequest::Pool { dry_run: false })
         .unwrap()
@@ -379,10 +468,11 @@ fn the_pools_check_agrees_with_its_routing_and_away_names_a_member() {
         refused.unwrap_err().to_string().contains("not a member"),
         "a name that is no member is refused"
     );
-    assert!(team
-        .away(&AwayRequest {
+    assert!(
+        team.away(&AwayRequest {
             user: Some("bob".into()),
             away: Some(true),
         })
-        .is_ok());
+        .is_ok()
+    );
 }

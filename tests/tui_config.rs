@@ -336,7 +336,10 @@ fn mono_screens() -> Vec<(&'static str, State)> {
         ("reports: sources", "R <tab>"),
         ("reports: reps", "R <tab> <tab>"),
         ("reports: speed", "R <tab> <tab> <tab>"),
-        ("reports: score check, a lead selected", "R p p <backtab> <backtab> j"),
+        (
+            "reports: score check, a lead selected",
+            "R p p <backtab> <backtab> j",
+        ),
         ("reports: day", "R <backtab>"),
     ] {
         let mut state = start_state(&demo);

@@ -635,10 +635,7 @@ fn each_report() {
         }
         for (_, text) in snapshot(&format!("report_{}", kind.name()), &state) {
             assert!(text.contains("all time"), "{text}");
-            assert!(
-                !text.contains("Counting"),
-                "the report is on show:\n{text}"
-            );
+            assert!(!text.contains("Counting"), "the report is on show:\n{text}");
         }
     }
     // The score check's leads: j selects the first, marked.

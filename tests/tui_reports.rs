@@ -194,7 +194,11 @@ fn a_rep_refused_a_colleagues_figures_goes_on_with_their_own() {
     );
     press(&alice, &mut state, "<tab> p");
     let r = state.report.as_ref().expect("the next report");
-    assert_eq!(r.kind, ReportKind::Sources, "the report on show is the one marked");
+    assert_eq!(
+        r.kind,
+        ReportKind::Sources,
+        "the report on show is the one marked"
+    );
     assert_eq!(state.report_days, Some(90));
     assert!(screen(&state).contains("Sources"), "{}", screen(&state));
 }

@@ -49,7 +49,10 @@ fn post(s: &Local, name: &str) -> u64 {
     as_user(s, "intake:web-form", Role::Manager)
         .add_inbound(NewLead {
             name: name.into(),
-            email: Some(format!("{}@x.example", name.to_lowercase().replace(' ', "."))),
+            email: Some(format!(
+                "{}@x.example",
+                name.to_lowercase().replace(' ', ".")
+            )),
             source: Some("web-form".into()),
             ..NewLead::default()
         })
@@ -122,7 +125,9 @@ fn a_manager_sees_overdue_web_leads_in_a_banner_and_the_queue_marks_them_late() 
     seconds(&boss, &mut state, NOW + 7 * MIN, 5);
     let text = screen(&state);
     assert!(
-        text.contains("N opens the longest overdue of 1 web lead: Otto Overdue (web-form, 7m) with alice"),
+        text.contains(
+            "N opens the longest overdue of 1 web lead: Otto Overdue (web-form, 7m) with alice"
+        ),
         "{text}"
     );
     let row = text
@@ -151,7 +156,10 @@ fn b_takes_a_rep_out_of_the_routing_and_back() {
             away: None,
         })
         .unwrap();
-    assert_eq!(list.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(), ["alice"]);
+    assert_eq!(
+        list.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(),
+        ["alice"]
+    );
     // Away, she gets no new lead: it waits in the pool.
     let id = post(&s, "Pool Paul");
     assert_eq!(s.show(id).unwrap().view.lead.owner, None);

@@ -31,7 +31,11 @@ pub struct TokenArgs {
 pub fn run(c: &Command) -> Result<ExitCode> {
     let Command::Token(a) = c;
     let source = a.source.trim().to_lowercase();
-    if source.is_empty() || source.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+    if source.is_empty()
+        || source
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+    {
         bail!("give the source as a name, e.g. web-form");
     }
     crate::domain::limits::text("the source", &source, crate::domain::limits::SOURCE)?;

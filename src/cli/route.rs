@@ -36,7 +36,10 @@ pub struct AwayArgs {
 }
 
 fn print_routed(r: &Routed, verbose: bool) -> Result<()> {
-    let whom = r.owner.as_deref().map_or("the pool".to_string(), for_display);
+    let whom = r
+        .owner
+        .as_deref()
+        .map_or("the pool".to_string(), for_display);
     say!(
         "{}\t{}\t-> {whom}\t{}",
         r.id,

@@ -130,4 +130,3 @@ pub fn field_named(word: &str) -> Field {
         _ => Field::Attribute(word.trim().to_string()),
     }
 }
-

@@ -191,7 +191,13 @@ pub fn campaign_of(lead: &Lead) -> Option<String> {
             .iter()
             .find(|(k, v)| super::lead::same_attribute_name(k, name) && !v.trim().is_empty())?;
         // One campaign in any case, as sources are.
-        Some(v.trim().to_lowercase().chars().take(CAMPAIGN_CHARS).collect())
+        Some(
+            v.trim()
+                .to_lowercase()
+                .chars()
+                .take(CAMPAIGN_CHARS)
+                .collect(),
+        )
     })
 }
 

@@ -100,7 +100,9 @@ impl Rules {
                 return Err(format!("{at}: another rule has this name"));
             }
             if r.team.is_empty() && r.weights.is_empty() {
-                return Err(format!("{at}: name its reps (team = [...] or weights = {{...}})"));
+                return Err(format!(
+                    "{at}: name its reps (team = [...] or weights = {{...}})"
+                ));
             }
             if !r.team.is_empty() && !r.weights.is_empty() {
                 return Err(format!("{at}: give team or weights, not both"));
@@ -301,7 +303,12 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        assert_eq!(picks, ["alice", "alice", "bob", "alice", "alice", "alice", "bob", "alice"]);
+        assert_eq!(
+            picks,
+            [
+                "alice", "alice", "bob", "alice", "alice", "alice", "bob", "alice"
+            ]
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ pub struct Posted {
 impl Posted {
     /// The name `key` (a field's key, `Field::key`) was posted under.
     pub fn posted_name(&self, key: &str) -> String {
-        self.names.get(key).cloned().unwrap_or_else(|| key.to_string())
+        self.names
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
     }
 }
 
@@ -316,9 +319,6 @@ mod tests {
             parse(Some("application/json"), b"[1]"),
             Err(Refusal::Bad(_))
         ));
-        assert!(matches!(
-            parse(None, &[0xff, 0xfe]),
-            Err(Refusal::Bad(_))
-        ));
+        assert!(matches!(parse(None, &[0xff, 0xfe]), Err(Refusal::Bad(_))));
     }
 }

@@ -74,7 +74,11 @@ impl Memory {
                 break;
             }
             self.order.pop_front();
-            if self.answers.get(&key).is_some_and(|(_, when, _)| *when == at) {
+            if self
+                .answers
+                .get(&key)
+                .is_some_and(|(_, when, _)| *when == at)
+            {
                 self.answers.remove(&key);
             }
         }
@@ -149,8 +153,14 @@ mod tests {
             digest: 1,
         };
         m.settle("k", Some(done), t0);
-        assert_eq!(m.claim("k", BODY_MEMORY, t0 + Duration::from_secs(59)), Some(done));
-        assert_eq!(m.claim("k", BODY_MEMORY, t0 + Duration::from_secs(61)), None);
+        assert_eq!(
+            m.claim("k", BODY_MEMORY, t0 + Duration::from_secs(59)),
+            Some(done)
+        );
+        assert_eq!(
+            m.claim("k", BODY_MEMORY, t0 + Duration::from_secs(61)),
+            None
+        );
         // A failed write is forgotten at once: the post may come again.
         m.settle("k", None, t0);
         assert_eq!(m.claim("k", BODY_MEMORY, t0), None);

@@ -122,10 +122,10 @@ async fn accept(listener: std::net::TcpListener, state: Arc<State>, stop: Arc<At
         }
     };
     let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let peers: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
-        Arc::default();
+    let peers: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> = Arc::default();
     while !stop.load(Ordering::Relaxed) {
-        let Ok(accepted) = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await
+        let Ok(accepted) =
+            tokio::time::timeout(Duration::from_millis(200), listener.accept()).await
         else {
             continue;
         };
@@ -225,12 +225,19 @@ fn bad_fields(errors: &[FieldError]) -> Response<Full<Bytes>> {
     )
 }
 
-async fn answer(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn answer(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET | &Method::HEAD, "/health") => health(state).await,
         (&Method::POST, "/leads") => post(state, req, peer).await,
         (_, "/health") | (_, "/leads") => {
-            let mut r = refuse(StatusCode::METHOD_NOT_ALLOWED, "not a method this path takes");
+            let mut r = refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "not a method this path takes",
+            );
             let allow = if req.uri().path() == "/health" {
                 "GET, HEAD"
             } else {
@@ -278,7 +285,11 @@ fn header_text(req: &Request<Incoming>, name: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn post(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     let too_big = || {
         refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -301,8 +312,10 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> R
     let key = match req.headers().get("idempotency-key") {
         None => Ok(None),
         Some(v) => match v.to_str().map(str::trim) {
-            Ok(k) if !k.is_empty() && k.len() <= MAX_KEY && k.bytes().all(|b| b.is_ascii_graphic())
-                =>
+            Ok(k)
+                if !k.is_empty()
+                    && k.len() <= MAX_KEY
+                    && k.bytes().all(|b| b.is_ascii_graphic()) =>
             {
                 Ok(Some(k.to_string()))
             }
@@ -356,8 +369,17 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> R
     };
     let body_digest = digest(&body);
     let (memo, keep) = match &key {
-        Some(k) => (format!("{:016x}/{k}", digest(entry.token.as_bytes())), KEY_MEMORY),
-        None => (format!("{:016x}/body/{body_digest:016x}", digest(entry.token.as_bytes())), BODY_MEMORY),
+        Some(k) => (
+            format!("{:016x}/{k}", digest(entry.token.as_bytes())),
+            KEY_MEMORY,
+        ),
+        None => (
+            format!(
+                "{:016x}/body/{body_digest:016x}",
+                digest(entry.token.as_bytes())
+            ),
+            BODY_MEMORY,
+        ),
     };
     let seen = state
         .memory
@@ -415,11 +437,11 @@ async fn post(state: &Arc<State>, req: Request<Incoming>, peer: SocketAddr) -> R
     }
     // Only a post that would be written counts against its token's rate: bad posts cannot
     // use up the minute's allowance of good ones.
-    let rate = state
-        .rates
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take(&entry.token, entry.per_minute(), now);
+    let rate = state.rates.lock().unwrap_or_else(|p| p.into_inner()).take(
+        &entry.token,
+        entry.per_minute(),
+        now,
+    );
     if let Err(wait) = rate {
         state
             .memory

@@ -154,13 +154,19 @@ mod tests {
     #[test]
     fn a_weak_or_repeated_token_is_refused_with_its_entry() {
         let short = Tokens::parse("[[token]]\nsource = \"x\"\ntoken = \"short\"\n").unwrap_err();
-        assert!(short.contains("token entry 1") && short.contains("16"), "{short}");
+        assert!(
+            short.contains("token entry 1") && short.contains("16"),
+            "{short}"
+        );
         let twice = Tokens::parse(
             "[[token]]\nsource = \"x\"\ntoken = \"cccccccccccccccc\"\n\
              [[token]]\nsource = \"y\"\ntoken = \"cccccccccccccccc\"\n",
         )
         .unwrap_err();
-        assert!(twice.contains("token entry 2") && twice.contains("twice"), "{twice}");
+        assert!(
+            twice.contains("token entry 2") && twice.contains("twice"),
+            "{twice}"
+        );
         let unknown = Tokens::parse("[[token]]\nsource = \"x\"\ntokn = \"y\"\n").unwrap_err();
         assert!(unknown.contains("tokn"), "{unknown}");
     }

@@ -371,7 +371,14 @@ fn spawn_care(shared: Arc<Shared>) {
 /// The web leads' clock: every few seconds, a lead whose first touch is overdue goes to the
 /// next rep when its routing rule says so (`reroute`). Only when a rule does.
 fn spawn_clock(shared: Arc<Shared>) {
-    if !shared.base.settings().routing.rules.iter().any(|r| r.reroute) {
+    if !shared
+        .base
+        .settings()
+        .routing
+        .rules
+        .iter()
+        .any(|r| r.reroute)
+    {
         return;
     }
     std::thread::spawn(move || {
@@ -386,7 +393,9 @@ fn spawn_clock(shared: Arc<Shared>) {
                         ));
                     }
                 }
-                Err(e) => shared.log.line(&format!("cannot re-route overdue leads: {e}")),
+                Err(e) => shared
+                    .log
+                    .line(&format!("cannot re-route overdue leads: {e}")),
             }
             std::thread::sleep(Duration::from_secs(5));
         }

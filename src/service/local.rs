@@ -368,8 +368,10 @@ impl Local {
         change: impl FnOnce(
             &mut Lead,
             Millis,
-        )
-            -> Result<(Vec<Interaction>, Option<crate::domain::routing::State>), ServiceError>,
+        ) -> Result<
+            (Vec<Interaction>, Option<crate::domain::routing::State>),
+            ServiceError,
+        >,
     ) -> Result<Change, ServiceError> {
         let _guard = self.lock();
         let now = self.now();
@@ -402,7 +404,9 @@ impl Local {
         let logged = write.append.first().is_some_and(|i| i.kind != Kind::System);
         let writes = std::slice::from_ref(&write);
         let appended = match &routing {
-            Some(state) => self.store.commit_routed(writes, self.fingerprint(), state, None)?,
+            Some(state) => self
+                .store
+                .commit_routed(writes, self.fingerprint(), state, None)?,
             None => self.store.commit(writes, self.fingerprint())?,
         };
         self.told(std::slice::from_ref(&write));

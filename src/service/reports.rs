@@ -211,7 +211,9 @@ pub fn report(s: &Local, q: &ReportRequest) -> Result<Report, ServiceError> {
         owner
             .as_deref()
             .is_none_or(|o| c.owner.eq_ignore_ascii_case(o))
-            && q.source.as_deref().is_none_or(|src| same_source(&c.source, src))
+            && q.source
+                .as_deref()
+                .is_none_or(|src| same_source(&c.source, src))
     };
     let read = |m: Measure, from: i32, to: i32| -> Result<Rows, ServiceError> {
         let rows = s.store.report_rows(m, from, to, tag)?;
@@ -818,9 +820,7 @@ pub fn text_table(t: &Table, width: usize) -> TextTable {
                 .min(24)
         })
         .collect();
-    let one_line: Vec<usize> = (0..n)
-        .map(|c| body[c].max(t.columns[c].width()))
-        .collect();
+    let one_line: Vec<usize> = (0..n).map(|c| body[c].max(t.columns[c].width())).collect();
     let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
     // Too wide with each header on one line: headers of several words take two.
     let split: Vec<(String, String)> = t.columns.iter().map(|h| two_lines(h)).collect();
@@ -850,7 +850,11 @@ pub fn text_table(t: &Table, width: usize) -> TextTable {
                 let w = widths.get(c).copied().unwrap_or(0);
                 let p = fit(p, w);
                 let pad = " ".repeat(w.saturating_sub(p.width()));
-                if c == 0 { format!("{p}{pad}") } else { format!("{pad}{p}") }
+                if c == 0 {
+                    format!("{p}{pad}")
+                } else {
+                    format!("{pad}{p}")
+                }
             })
             .collect::<Vec<_>>()
             .join("  ")

@@ -143,7 +143,8 @@ impl Local {
             let loads = self.loads(now)?;
             if let Some(w) = planner.new_lead_mut(added.id) {
                 let facts = self.facts(&w.after, now);
-                let choice = routing::route(&self.settings.routing, &facts, &mut state, &loads, None);
+                let choice =
+                    routing::route(&self.settings.routing, &facts, &mut state, &loads, None);
                 w.after.owner.clone_from(&choice.owner);
                 w.after.response_due = Some(now + target(choice.rule.as_deref()));
                 if choice.rule.is_some() {

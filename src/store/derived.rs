@@ -599,7 +599,11 @@ impl Trees {
         let mut indexes = vec![
             (&self.by_change, changes, "the index of coming changes"),
             (&self.by_wait, waits, "the index of waits"),
-            (&self.by_response, responses, "the index of web leads awaiting a first touch"),
+            (
+                &self.by_response,
+                responses,
+                "the index of web leads awaiting a first touch",
+            ),
             (&self.by_rank, ranks, "the queue index"),
             (&self.by_email, emails, "the index of e-mails"),
         ];

@@ -37,11 +37,11 @@ use sled::Tree;
 pub use backup::{BackupTarget, SNAPSHOT_DIR, newest_snapshot, snapshots};
 pub use bulk::CHUNK_LEADS;
 pub use codec::{INTERACTION_FORMAT, LEAD_FORMAT};
-pub use remembered::Remembered;
 pub use error::StoreError;
 pub use health::{Counts, Problem};
 pub use health::{free_space, seal_path};
 pub use page::{Page, Place, ViewSpec, Window, standing};
+pub use remembered::Remembered;
 pub use timeline::{CHUNK_ENTRIES, TIMELINE_FORMAT};
 
 use crate::domain::lead::DedupeKeys;
@@ -407,11 +407,7 @@ impl Store {
             Ok(t) => t,
             Err(e) => return Box::new(std::iter::once(Err(e))),
         };
-        let it = t
-            .leads
-            .iter()
-            .values()
-            .map(|v| codec::decode_lead(&v?));
+        let it = t.leads.iter().values().map(|v| codec::decode_lead(&v?));
         Box::new(Guarded { _gate: t, it }.map(|r| self.seen(r)))
     }
 
@@ -434,11 +430,9 @@ impl Store {
             .collect::<Result<Vec<_>, _>>();
         drop(t);
         let r = bytes.map_err(StoreError::from).and_then(|bytes| {
-            crate::par::flat_map(bytes, 256, |v| {
-                std::iter::once(codec::decode_lead(&v))
-            })
-            .into_iter()
-            .collect()
+            crate::par::flat_map(bytes, 256, |v| std::iter::once(codec::decode_lead(&v)))
+                .into_iter()
+                .collect()
         });
         self.seen(r)
     }
@@ -535,7 +529,10 @@ impl Store {
     }
 
     /// Keeps the routing state alone (a rep away or back), flushed.
-    pub fn put_routing_state(&self, state: &crate::domain::routing::State) -> Result<(), StoreError> {
+    pub fn put_routing_state(
+        &self,
+        state: &crate::domain::routing::State,
+    ) -> Result<(), StoreError> {
         let bytes = codec::encode(codec::ROUTING_FORMAT, state);
         self.writing(bytes.len() as u64 + 4096, |t, _| {
             t.meta
@@ -562,7 +559,11 @@ impl Store {
 
     /// Who is away and where the routing rotations stand.
     pub fn routing_state(&self) -> Result<crate::domain::routing::State, StoreError> {
-        let r = self.read()?.meta.get(META_ROUTING).map_err(StoreError::from);
+        let r = self
+            .read()?
+            .meta
+            .get(META_ROUTING)
+            .map_err(StoreError::from);
         match self.seen(r)? {
             None => Ok(crate::domain::routing::State::default()),
             Some(v) => {

@@ -52,7 +52,11 @@ fn meta_key(key: &str) -> Vec<u8> {
 impl Store {
     /// The answer remembered for `key`, if any.
     pub fn remembered(&self, key: &str) -> Result<Option<Remembered>, StoreError> {
-        let r = self.read()?.meta.get(meta_key(key)).map_err(StoreError::from);
+        let r = self
+            .read()?
+            .meta
+            .get(meta_key(key))
+            .map_err(StoreError::from);
         Ok(self.seen(r)?.and_then(|v| Remembered::decode(&v)))
     }
 

@@ -71,7 +71,10 @@ pub(super) fn loaded(s: &mut State, list: Vec<Awaiting>) -> Vec<Effect> {
     } else if s.manager {
         let overdue: Vec<&Awaiting> = list.iter().filter(|a| a.due < now).collect();
         overdue.first().map(|oldest| {
-            let whose = oldest.owner.as_deref().map_or("the pool".into(), for_display);
+            let whose = oldest
+                .owner
+                .as_deref()
+                .map_or("the pool".into(), for_display);
             (
                 format!(
                     "N opens the longest overdue of {} web lead{}: {} with {whose}",

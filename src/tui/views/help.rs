@@ -17,7 +17,11 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     // A wide box takes the keys in two columns when one would not hold them.
     let column = usize::from(area.width.saturating_sub(2)) / 2;
     let two = area.width >= 130 && entries.len() + 3 > inner;
-    let per = if two { entries.len().div_ceil(2) } else { entries.len() };
+    let per = if two {
+        entries.len().div_ceil(2)
+    } else {
+        entries.len()
+    };
     let entry = |(keys, action): &(Vec<String>, super::super::action::Action), w: usize| {
         let text = format!(" {:<18}{}", keys.join(", "), action.describe());
         let cut: String = text.chars().take(w).collect();
@@ -38,7 +42,10 @@ pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
             ),
         ];
         if let Some(right) = entries.get(n + per).filter(|_| two) {
-            spans.push(Span::styled(format!(" {:<18}", right.0.join(", ")), theme.style("key")));
+            spans.push(Span::styled(
+                format!(" {:<18}", right.0.join(", ")),
+                theme.style("key"),
+            ));
             spans.push(Span::styled(right.1.describe(), theme.text()));
         }
         lines.push(Line::from(spans));

@@ -75,7 +75,10 @@ fn waiting_strip(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) -> u16 
         let clock = if late {
             format!("LATE {}", super::super::update::age(s.now, a.due))
         } else {
-            format!("due in {}", super::super::update::age(a.due, s.now).replace("0m", "<1m"))
+            format!(
+                "due in {}",
+                super::super::update::age(a.due, s.now).replace("0m", "<1m")
+            )
         };
         let more = if i + 1 == n && s.waiting.len() > n {
             format!("  (+{} more)", s.waiting.len() - n)
@@ -96,7 +99,12 @@ fn waiting_strip(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) -> u16 
         } else {
             theme.style("accent")
         };
-        buf.set_line(area.x, area.y + i as u16, &Line::styled(text, style), area.width);
+        buf.set_line(
+            area.x,
+            area.y + i as u16,
+            &Line::styled(text, style),
+            area.width,
+        );
     }
     n as u16
 }
@@ -230,7 +238,10 @@ fn row_spans(
         && let Some(due) = l.response_due
     {
         (next, overdue) = if due < now {
-            (format!("LATE {}", super::super::update::age(now, due)), true)
+            (
+                format!("LATE {}", super::super::update::age(now, due)),
+                true,
+            )
         } else {
             (
                 format!("due {}", super::super::update::age(due, now)).replace(" 0m", " <1m"),
