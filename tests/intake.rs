@@ -168,6 +168,19 @@ fn a_posted_lead_is_routed_by_the_servers_rules_with_the_rule_on_its_timeline() 
     assert_eq!(owners, ["ann", "bob", "ann"]);
     let explained = home.cli(&["route", "--dry-run", "1"]);
     assert!(explained.contains("by rule \"web\""), "{explained}");
+    // Today's queue opens with them, waiting for a first touch, with their clock.
+    let today = home.cli(&["list", "--today"]);
+    let mut lines = today.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Web leads waiting for a first touch:"),
+        "{today}"
+    );
+    let first = lines.next().unwrap_or_default();
+    assert!(
+        first.contains("W1") && first.contains("-> ann") && first.contains("due in 5m"),
+        "{today}"
+    );
     server.stop();
 }
 

@@ -114,6 +114,37 @@ pub fn query(s: &dyn LeadService, a: &Args) -> Result<Query> {
     })
 }
 
+/// The web leads waiting for a first touch (the caller may see), longest waiting first, with
+/// their clock; nothing when none waits.
+fn print_waiting(s: &dyn LeadService) -> Result<()> {
+    let waiting = s.awaiting()?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let now = s.now();
+    let mins = |ms: i64| ms.max(0) / 60_000;
+    say!("Web leads waiting for a first touch:")?;
+    for w in &waiting {
+        let clock = if w.due < now {
+            format!("LATE {}m", mins(now - w.due))
+        } else {
+            format!("due in {}m", mins(w.due - now))
+        };
+        say!(
+            "  {:>6}  {}  {}  -> {}  waited {}m, {clock}",
+            w.id,
+            crate::domain::sanitize::for_display(&w.name),
+            crate::domain::sanitize::for_display(w.source.as_deref().unwrap_or("-")),
+            w.owner
+                .as_deref()
+                .map_or("the pool".into(), crate::domain::sanitize::for_display),
+            mins(now - w.arrived)
+        )?;
+    }
+    say!("")?;
+    Ok(())
+}
+
 pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
     let q = query(s, a)?;
     let page = s.page(&q, Window::rows(a.offset, q.limit.unwrap_or(usize::MAX)))?;
@@ -136,6 +167,10 @@ pub fn run(s: &dyn LeadService, a: &Args) -> Result<ExitCode> {
         )?,
         Format::Text if rows.is_empty() => say!("No leads match.")?,
         Format::Text => {
+            // Today's queue opens with the web leads still waiting for a first touch.
+            if a.today && a.offset == 0 {
+                print_waiting(s)?;
+            }
             print_table(&rows, s.now())?;
             if rows.len() < page.total {
                 let (first, last) = (offset + 1, offset + rows.len());
