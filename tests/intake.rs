@@ -481,51 +481,39 @@ fn hostile_text_is_answered_and_logged_without_control_characters() {
 fn a_token_file_others_can_read_stops_the_server_with_the_fix() {
     let home = Home::new();
     let tokens = home.path().join("tokens.toml");
+    // What a server started with this token file and address says as it stops.
+    let stops = |http: &str| -> String {
+        let out = home.run(&[
+            "serve",
+            "--foreground",
+            "--http",
+            http,
+            "--tokens",
+            tokens.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "the server started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     std::fs::write(
         &tokens,
         format!("[[token]]\nsource = \"web\"\ntoken = \"{TOKEN}\"\n"),
     )
     .unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = home.run(&[
-        "serve",
-        "--foreground",
-        "--http",
-        "127.0.0.1:1",
-        "--tokens",
-        tokens.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = stops("127.0.0.1:1");
     assert!(
         err.contains("chmod 600") && err.contains("tokens.toml"),
         "{err}"
     );
     std::fs::write(&tokens, "").unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = home.run(&[
-        "serve",
-        "--foreground",
-        "--http",
-        "127.0.0.1:1",
-        "--tokens",
-        tokens.to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stops("127.0.0.1:1");
     assert!(
         err.contains("has no tokens") && err.contains("leadq intake token"),
         "{err}"
     );
-    let out = home.run(&[
-        "serve",
-        "--foreground",
-        "--http",
-        "localhost-ish",
-        "--tokens",
-        tokens.to_str().unwrap(),
-    ]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--http"),
+        stops("localhost-ish").contains("--http"),
         "a bad address named"
     );
 }

@@ -677,6 +677,16 @@ fn needs_lead(s: &mut State) -> Option<crate::domain::LeadId> {
     t
 }
 
+/// Opens lead `id`'s view; Esc goes back to `from`.
+fn open_lead(s: &mut State, id: crate::domain::LeadId, from: Screen) -> Vec<Effect> {
+    s.lead_from = from;
+    s.screen = Screen::Lead;
+    s.open_lead = Some(id);
+    s.detail = None;
+    s.detail_scroll = 0;
+    vec![Effect::LoadDetail(id)]
+}
+
 /// Performs one named user intention.
 pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
     match a {
@@ -695,22 +705,12 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::Open if s.screen == Screen::Reports => {
             let leads = s.report.as_ref().map(|r| r.leads()).unwrap_or_default();
             if let Some(&id) = s.report_at.and_then(|at| leads.get(at)) {
-                s.lead_from = Screen::Reports;
-                s.screen = Screen::Lead;
-                s.open_lead = Some(id);
-                s.detail = None;
-                s.detail_scroll = 0;
-                return vec![Effect::LoadDetail(id)];
+                return open_lead(s, id, Screen::Reports);
             }
         }
         Action::Open => {
             if let Some(id) = s.selected_lead().map(|v| v.lead.id) {
-                s.lead_from = Screen::Queue;
-                s.screen = Screen::Lead;
-                s.open_lead = Some(id);
-                s.detail = None;
-                s.detail_scroll = 0;
-                return vec![Effect::LoadDetail(id)];
+                return open_lead(s, id, Screen::Queue);
             }
         }
         Action::ViewHot => return switch_view(s, View::Hot),
@@ -821,12 +821,7 @@ pub fn action(s: &mut State, a: Action) -> Vec<Effect> {
                 return vec![];
             };
             s.banner = None;
-            s.lead_from = Screen::Queue;
-            s.screen = Screen::Lead;
-            s.open_lead = Some(id);
-            s.detail = None;
-            s.detail_scroll = 0;
-            return vec![Effect::LoadDetail(id)];
+            return open_lead(s, id, Screen::Queue);
         }
         Action::ToggleAway => return vec![Effect::SetAway(!s.away)],
         Action::ReportPeriod => {
