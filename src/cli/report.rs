@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::output::print_json;
 use super::{Format, usage};
 use crate::domain::sanitize::for_csv_cell;
-use crate::service::reports::{day_text, text_table};
+use crate::service::report_text::{day_text, text_table};
 use crate::service::{Figure, LeadService, ReportKind, ReportRequest};
 
 #[derive(Debug, clap::Args)]

@@ -11,6 +11,7 @@ mod merge;
 mod operations;
 mod planner;
 mod query;
+pub mod report_text;
 pub mod reports;
 mod routing;
 mod tick;

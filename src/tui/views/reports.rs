@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use super::super::state::State;
 use super::super::theme::Theme;
 use crate::service::ReportKind;
-use crate::service::reports::{day_text, text_table};
+use crate::service::report_text::{day_text, text_table};
 
 pub fn render(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) {
     let width = usize::from(area.width.saturating_sub(2));
