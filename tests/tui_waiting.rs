@@ -98,7 +98,7 @@ fn a_rep_is_told_of_a_web_lead_routed_to_them_and_n_opens_it() {
     let text = screen(&state);
     let strip = text.lines().nth(1).unwrap_or_default();
     assert!(
-        strip.contains("waiting") && strip.contains("Wendy Web") && strip.contains("due in 5m"),
+        strip.contains("waiting   0m  due in 5m  -> alice  Wendy Web (web-form)"),
         "{text}"
     );
     press(&alice, &mut state, "N");

@@ -85,14 +85,15 @@ fn waiting_strip(buf: &mut Buffer, area: Rect, s: &State, theme: &Theme) -> u16 
         } else {
             String::new()
         };
+        // The clock first: a long name is what gets cut.
         let text = format!(
-            " waiting {:>4}  {}  {}  -> {}  {clock}{more}",
+            " waiting {:>4}  {clock:<10} -> {}  {} ({}){more}",
             super::super::update::age(s.now, a.arrived),
-            crate::domain::sanitize::for_display(&a.name),
-            crate::domain::sanitize::for_display(a.source.as_deref().unwrap_or("-")),
             a.owner
                 .as_deref()
                 .map_or("the pool".into(), crate::domain::sanitize::for_display),
+            crate::domain::sanitize::for_display(&a.name),
+            crate::domain::sanitize::for_display(a.source.as_deref().unwrap_or("-")),
         );
         let style = if late {
             theme.style("overdue")
