@@ -313,22 +313,6 @@ pub fn stage_move(i: &Interaction) -> Option<(Stage, Stage)> {
     Some((Stage::parse(from.trim())?, Stage::parse(&to)?))
 }
 
-fn stage_index(s: Stage) -> u16 {
-    Stage::ALL.iter().position(|x| *x == s).unwrap_or(0) as u16
-}
-
-/// The main line's rank of a stage (nurture and lost are off it).
-fn reach(s: Stage) -> u8 {
-    match s {
-        Stage::New | Stage::Nurture | Stage::Lost => 0,
-        Stage::Contacted => 1,
-        Stage::Qualified => 2,
-        Stage::Opportunity => 3,
-        Stage::Customer => 4,
-        Stage::Loyal => 5,
-    }
-}
-
 /// Whether an interaction is a person's touch of the lead (what speed to lead measures).
 pub fn is_touch(i: &Interaction) -> bool {
     matches!(i.kind, Kind::Call | Kind::Email | Kind::Meeting)
@@ -399,14 +383,14 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
             Measure::Stages,
             i.at,
             &owner,
-            stages::TIME_IN + stage_index(current) * BUCKETS + bucket(i.at - since),
+            stages::TIME_IN + current.index() * BUCKETS + bucket(i.at - since),
         );
         if to == Stage::Lost {
             add(
                 Measure::Stages,
                 i.at,
                 &owner,
-                stages::LOST_FROM + stage_index(current),
+                stages::LOST_FROM + current.index(),
             );
         }
         path.push((to, i.at));
@@ -416,19 +400,19 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
             Measure::Stages,
             *at,
             &owner,
-            stages::ENTERED + stage_index(*stage),
+            stages::ENTERED + stage.index(),
         );
         let on_line = !matches!(stage, Stage::Nurture | Stage::Lost);
         if on_line
             && path[n + 1..]
                 .iter()
-                .any(|(later, _)| reach(*later) > reach(*stage))
+                .any(|(later, _)| later.rank() > stage.rank())
         {
             add(
                 Measure::Stages,
                 *at,
                 &owner,
-                stages::WENT_ON + stage_index(*stage),
+                stages::WENT_ON + stage.index(),
             );
         }
     }
@@ -440,8 +424,8 @@ pub fn contribution(lead: &Lead, timeline: &[&Interaction]) -> Contribution {
         .next();
     let best = path
         .iter()
-        .map(|(s, _)| reach(*s))
-        .chain(std::iter::once(reach(lead.stage)))
+        .map(|(s, _)| s.rank())
+        .chain(std::iter::once(lead.stage.rank()))
         .max()
         .unwrap_or(0);
     add(Measure::Arrivals, arrived, &owner, arrivals::ARRIVED);

@@ -53,9 +53,24 @@ impl Stage {
         !matches!(self, Stage::Customer | Stage::Loyal | Stage::Lost)
     }
 
+    /// The funnel's main line, in order (nurture and lost sit beside it).
+    pub const MAIN_LINE: [Stage; 6] = [
+        Stage::New,
+        Stage::Contacted,
+        Stage::Qualified,
+        Stage::Opportunity,
+        Stage::Customer,
+        Stage::Loyal,
+    ];
+
+    /// Its place in `Stage::ALL` (how the reports number stages).
+    pub fn index(self) -> u16 {
+        Stage::ALL.iter().position(|x| *x == self).unwrap_or(0) as u16
+    }
+
     /// Position in the funnel; automatic moves only go forward. Nurture and lost sit beside
     /// the funnel and rank with `new`, so any forward event takes a lead out of them.
-    fn rank(self) -> u8 {
+    pub fn rank(self) -> u8 {
         match self {
             Stage::New | Stage::Nurture | Stage::Lost => 0,
             Stage::Contacted => 1,

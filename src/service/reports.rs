@@ -292,28 +292,15 @@ fn first_day(s: &Local) -> Result<i32, ServiceError> {
         .unwrap_or_else(|| local_day(s.now())))
 }
 
-const MAIN_LINE: [Stage; 6] = [
-    Stage::New,
-    Stage::Contacted,
-    Stage::Qualified,
-    Stage::Opportunity,
-    Stage::Customer,
-    Stage::Loyal,
-];
-
-fn stage_index(s: Stage) -> u16 {
-    Stage::ALL.iter().position(|x| *x == s).unwrap_or(0) as u16
-}
-
 fn funnel(st: &Rows, cl: &Rows) -> Vec<Table> {
     let mut rows = Vec::new();
     for stage in Stage::ALL {
-        let i = stage_index(stage);
+        let i = stage.index();
         let entered = st.total(stages::ENTERED + i);
-        let next = MAIN_LINE
+        let next = Stage::MAIN_LINE
             .iter()
             .position(|s| *s == stage)
-            .and_then(|p| MAIN_LINE.get(p + 1));
+            .and_then(|p| Stage::MAIN_LINE.get(p + 1));
         let on = match next {
             Some(_) => share(st.total(stages::WENT_ON + i), entered),
             None => Figure::Share(None),

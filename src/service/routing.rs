@@ -133,26 +133,29 @@ impl Local {
         let mut state = self.store.routing_state()?;
         let mut route = None;
         // Its clock starts: the first touch is due within its rule's target, or the default.
-        let target = |rule: Option<&str>| self.target_of(rule);
+        let loads = if self.settings.routing.rules.is_empty() {
+            Loads::default()
+        } else {
+            self.loads(now)?
+        };
         if added.created
             && let Some(w) = planner.new_lead_mut(added.id)
         {
-            w.after.response_due = Some(now + target(None));
-        }
-        if added.created && !self.settings.routing.rules.is_empty() {
-            let loads = self.loads(now)?;
-            if let Some(w) = planner.new_lead_mut(added.id) {
+            let mut rule = None;
+            if !self.settings.routing.rules.is_empty() {
                 let facts = self.facts(&w.after, now);
                 let choice =
                     routing::route(&self.settings.routing, &facts, &mut state, &loads, None);
                 w.after.owner.clone_from(&choice.owner);
-                w.after.response_due = Some(now + target(choice.rule.as_deref()));
                 if choice.rule.is_some() {
                     w.append
                         .push(self.system_event(Outcome::OwnerChanged, now, note(&choice)));
                 }
                 route = Some(routed(&w.after, &choice));
+                rule = choice.rule;
             }
+            // Its clock starts: the first touch is due within its rule's target, or the default.
+            w.after.response_due = Some(now + self.target_of(rule.as_deref()));
         }
         let writes = planner.into_writes();
         let remembered = key.map(|(k, digest)| {
