@@ -247,3 +247,42 @@ fn without_enough_history_the_rules_stay() {
             .all(|v| v.chance.is_none())
     );
 }
+
+/// Leads closed while no server ran (by the CLI, on the store itself) count when a server
+/// starts over the store: it reads how many leads are closed from the kept counts and knows
+/// a retraining is due.
+#[test]
+fn outcomes_closed_without_the_server_count_when_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let open = || Local::new(Store::open(&path, DEFAULT_CACHE_BYTES).unwrap(), settings()).unwrap();
+    // Another process closes `n` leads and goes.
+    let close = |n: usize| {
+        let s = open();
+        for v in s.list(&Query::default()).unwrap().iter().take(n) {
+            s.won(v.lead.id, None).unwrap();
+        }
+    };
+    {
+        let s = open();
+        import(&s, rows(600, 200, 3));
+        s.train_model(None).unwrap();
+    }
+    close(59);
+    let s = open();
+    s.count_new_outcomes().unwrap();
+    assert!(
+        s.retrain_if_due().is_none(),
+        "59 new outcomes are not enough"
+    );
+    drop(s);
+    close(1);
+    let s = open();
+    assert!(s.retrain_if_due().is_none(), "not counted before the start");
+    s.count_new_outcomes().unwrap();
+    let m = s
+        .retrain_if_due()
+        .expect("60 outcomes closed meanwhile are enough")
+        .unwrap();
+    assert_eq!(m.won + m.lost, 660);
+}

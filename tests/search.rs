@@ -217,3 +217,86 @@ fn a_one_letter_query_finds_and_ranks_as_the_rules_say() {
         assert_eq!(got, want, "query {c:?}");
     }
 }
+
+/// A term of several letters is ranked by the best place it occurs in one piece (the name's
+/// start, a word of the name, a word of another field, anywhere), else by its letters
+/// scattered in one field: the same rows and ranks as a plain reading of every field says.
+/// Rows where the term occurs more than once, in the name and after it, are among them.
+#[test]
+fn a_longer_query_ranks_by_the_best_place_it_occurs() {
+    let mut leads = leads(1_500);
+    for (i, (name, company, email)) in [
+        ("Joanna Anna", "Acme", "x@y.z"),
+        ("Bo Lanna", "Anna Ltd", "anna@q.io"),
+        ("Lanna Bo", "Hooli", "bo@anna.io"),
+        ("Annabel Anna", "Anna", "anna@anna.io"),
+        ("Sam", "Zanna", "s@zanna.io"),
+        ("A N N A", "Acme", "a@b.c"),
+        ("Mama Ma", "Mamaco", "ma@ma.ma"),
+        ("Ivan Иванов", "Иван и Ко", "ivan@x.ru"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        leads.push(lead(9_000 + i as u64, name, company, email));
+    }
+    let index = SearchIndex::build(leads.iter());
+    let word_at = |s: &[char], i: usize| i == 0 || !s[i - 1].is_alphanumeric();
+    let places = |field: &str, term: &[char]| -> Vec<usize> {
+        let s: Vec<char> = lower(field).chars().collect();
+        (0..s.len()).filter(|&i| s[i..].starts_with(term)).collect()
+    };
+    let scattered = |field: &str, term: &[char]| {
+        let mut want = term.iter();
+        let mut next = want.next();
+        for c in lower(field).chars() {
+            if Some(&c) == next {
+                next = want.next();
+            }
+        }
+        next.is_none()
+    };
+    for query in [
+        "an", "anna", "ma", "mam", "ив", "иван", "lanna", "5550", "bo", "io",
+    ] {
+        let term: Vec<char> = query.chars().collect();
+        let mut want: Vec<(u32, usize)> = Vec::new();
+        for (row, l) in leads.iter().enumerate() {
+            let name: Vec<char> = lower(&l.name).chars().collect();
+            let others: Vec<String> = [
+                l.company.clone().unwrap_or_default(),
+                l.email.clone().unwrap_or_default(),
+                l.phone.clone().unwrap_or_default(),
+            ]
+            .into_iter()
+            .chain(l.tags.iter().cloned())
+            .collect();
+            let in_name = places(&l.name, &term);
+            let rank = if in_name.first() == Some(&0) {
+                5
+            } else if in_name.iter().any(|&i| word_at(&name, i)) {
+                4
+            } else if others.iter().any(|f| {
+                let s: Vec<char> = lower(f).chars().collect();
+                places(f, &term).iter().any(|&i| word_at(&s, i))
+            }) {
+                3
+            } else if !in_name.is_empty() || others.iter().any(|f| !places(f, &term).is_empty()) {
+                2
+            } else if scattered(&l.name, &term) || others.iter().any(|f| scattered(f, &term)) {
+                1
+            } else {
+                continue;
+            };
+            want.push((rank, row));
+        }
+        want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let got: Vec<(u32, usize)> = index
+            .search(query, None)
+            .iter()
+            .map(|m| (m.rank, m.row))
+            .collect();
+        assert!(!want.is_empty(), "query {query:?} finds something");
+        assert_eq!(got, want, "query {query:?}");
+    }
+}

@@ -257,10 +257,9 @@ fn word_start(hay: &str, at: usize) -> bool {
 
 /// How `term` matches `e` (0: not at all).
 fn class(term: &Term, e: &Entry) -> u32 {
-    if !in_one_field(term, e.hay) {
-        return 0;
-    }
-    let mut best = SCATTERED;
+    // The term in one piece lies within one field (it holds no `SEP`): most hits are found
+    // so, and only a row without it is read again for the term's letters scattered.
+    let mut best = 0;
     for at in term.finder.find_iter(e.hay.as_bytes()) {
         let class = match (at < e.name_end, word_start(e.hay, at)) {
             _ if at == 0 => return NAME_START,
@@ -269,6 +268,14 @@ fn class(term: &Term, e: &Entry) -> u32 {
             _ => IN_ONE_PIECE,
         };
         best = best.max(class);
+        // Only the first place can start the name, and the name comes first: past it, no
+        // later place does better than a word of another field.
+        if best >= NAME_WORD || (best == FIELD_WORD && at >= e.name_end) {
+            break;
+        }
+    }
+    if best == 0 && in_one_field(term, e.hay) {
+        return SCATTERED;
     }
     best
 }

@@ -24,31 +24,53 @@ use crate::domain::tally::{Class, Facts};
 use crate::domain::{Lead, LeadId, Millis, Stage, Temperature};
 use crate::store::Place;
 
-/// What a view filters and orders a lead on, as its record stands.
-#[derive(Debug, Clone)]
-struct Row {
-    id: LeadId,
-    place: Place,
+/// What a view filters a lead on, as its record stands: the part of a row every search
+/// reads, so kept apart and small (24 bytes; a day that is not there is `NO_DAY`).
+#[derive(Debug, Clone, Copy)]
+struct Filter {
     class: Class,
     temperature: Temperature,
     stage: Stage,
+    stale: bool,
+    untouched: bool,
     /// Interned (`Finder::names`).
     owner: u32,
     source: u32,
     /// The lead's tags, as a set interned (`Finder::tag_sets`).
     tags: u32,
-    due_day: Option<i32>,
-    stale: bool,
-    untouched: bool,
-    last_touch: Option<Millis>,
-    wait_ends: Option<Millis>,
+    due_day: i32,
+}
+
+/// A lead's row: its filter, its place in the queue (what a page of hits is ordered by; the
+/// lead's id is its end) and its last touch and end of wait (today's queue alone reads them;
+/// a time that is not there is `NONE`). The finder keeps each part in an array of its own.
+#[derive(Debug, Clone)]
+struct Row {
+    filter: Filter,
+    place: Place,
+    times: [Millis; 2],
+}
+
+/// A day or time a row does not have.
+const NONE: i64 = i64::MIN;
+const NO_DAY: i32 = i32::MIN;
+
+fn unpacked(at: Millis) -> Option<Millis> {
+    (at != NONE).then_some(at)
+}
+
+fn id_of(place: &Place) -> Option<LeadId> {
+    crate::store::keys::read_id(place.get(place.len() - 8..)?)
 }
 
 /// Every lead, for searching.
 #[derive(Debug, Default)]
 pub struct Finder {
     index: SearchIndex,
-    rows: Vec<Row>,
+    /// Each row's parts (`Row`), by row.
+    filters: Vec<Filter>,
+    places: Vec<Place>,
+    times: Vec<[Millis; 2]>,
     /// Each lead's row, by id (ids are the store's sequence, so this is dense; `NO_SLOT`: none).
     slots: Vec<u32>,
     /// Owners and sources, each once (0: none).
@@ -71,7 +93,9 @@ impl Finder {
         let mut f = Finder::default();
         f.intern(None);
         let n = s.store.lead_count()?;
-        f.rows.reserve(n);
+        f.filters.reserve(n);
+        f.places.reserve(n);
+        f.times.reserve(n);
         f.index.reserve(n);
         for lead in s.store.leads() {
             f.put(s, &lead?);
@@ -107,19 +131,22 @@ impl Finder {
         let (facts, place) = crate::store::standing(s.rules(), lead, at);
         let t = facts.tally;
         Row {
-            id: lead.id,
+            filter: Filter {
+                class: t.class,
+                temperature: t.temperature,
+                stage: t.stage,
+                stale: t.stale,
+                untouched: t.untouched,
+                owner: self.intern(t.owner.as_deref()),
+                source: self.intern(t.source.as_deref()),
+                tags: self.intern_tags(&lead.tags),
+                due_day: t.due_day.unwrap_or(NO_DAY),
+            },
             place,
-            class: t.class,
-            temperature: t.temperature,
-            stage: t.stage,
-            owner: self.intern(t.owner.as_deref()),
-            source: self.intern(t.source.as_deref()),
-            tags: self.intern_tags(&lead.tags),
-            due_day: t.due_day,
-            stale: t.stale,
-            untouched: t.untouched,
-            last_touch: facts.last_touch,
-            wait_ends: facts.wait_ends,
+            times: [
+                facts.last_touch.unwrap_or(NONE),
+                facts.wait_ends.unwrap_or(NONE),
+            ],
         }
     }
 
@@ -149,11 +176,14 @@ impl Finder {
         let slot = match self.slot(lead.id) {
             Some(slot) => {
                 self.index.set(slot, lead);
-                self.rows[slot] = row;
+                self.filters[slot] = row.filter;
+                self.places[slot] = row.place;
+                self.times[slot] = row.times;
                 slot
             }
             None => {
-                let (Ok(at), Ok(slot)) = (usize::try_from(lead.id), u32::try_from(self.rows.len()))
+                let (Ok(at), Ok(slot)) =
+                    (usize::try_from(lead.id), u32::try_from(self.filters.len()))
                 else {
                     return;
                 };
@@ -162,7 +192,9 @@ impl Finder {
                 }
                 self.slots[at] = slot;
                 self.index.push(lead);
-                self.rows.push(row);
+                self.filters.push(row.filter);
+                self.places.push(row.place);
+                self.times.push(row.times);
                 slot as usize
             }
         };
@@ -229,38 +261,42 @@ impl Finder {
         });
         let classes = classes(q);
         let today = Today::new(now);
-        let shows = |r: &Row| {
-            classes.contains(&r.class)
-                && q.temperature.is_none_or(|t| t == r.temperature)
-                && q.stage.is_none_or(|st| st == r.stage)
-                && owner_ok.get(r.owner as usize).copied().unwrap_or(false)
-                && source_ok.get(r.source as usize).copied().unwrap_or(false)
+        // A row's parts: of the lead as placed now if its moment has come, else as kept.
+        // Most searches meet no such lead: no lookup per row then. Only the parts read are.
+        let parts = |slot: usize| -> Option<(&Filter, &Place, &[Millis; 2])> {
+            if let Some(r) = (!moved.is_empty()).then(|| moved.get(&slot)).flatten() {
+                return Some((&r.filter, &r.place, &r.times));
+            }
+            Some((
+                self.filters.get(slot)?,
+                self.places.get(slot)?,
+                self.times.get(slot)?,
+            ))
+        };
+        let shows = |f: &Filter, times: &[Millis; 2]| {
+            classes.contains(&f.class)
+                && q.temperature.is_none_or(|t| t == f.temperature)
+                && q.stage.is_none_or(|st| st == f.stage)
+                && owner_ok.get(f.owner as usize).copied().unwrap_or(false)
+                && source_ok.get(f.source as usize).copied().unwrap_or(false)
                 && tags_ok
                     .as_ref()
-                    .is_none_or(|ok| ok.get(r.tags as usize).copied().unwrap_or(false))
+                    .is_none_or(|ok| ok.get(f.tags as usize).copied().unwrap_or(false))
                 && (!q.today
                     || today.has(&Facts {
                         tally: crate::domain::tally::Tally {
-                            class: r.class,
-                            temperature: r.temperature,
-                            stage: r.stage,
+                            class: f.class,
+                            temperature: f.temperature,
+                            stage: f.stage,
                             owner: None,
                             source: None,
-                            due_day: r.due_day,
-                            stale: r.stale,
-                            untouched: r.untouched,
+                            due_day: (f.due_day != NO_DAY).then_some(f.due_day),
+                            stale: f.stale,
+                            untouched: f.untouched,
                         },
-                        last_touch: r.last_touch,
-                        wait_ends: r.wait_ends,
+                        last_touch: unpacked(times[0]),
+                        wait_ends: unpacked(times[1]),
                     }))
-        };
-        // Most searches meet no lead whose moment has come: no lookup per row then.
-        let row_of = |slot: usize| {
-            if moved.is_empty() {
-                self.rows.get(slot)
-            } else {
-                moved.get(&slot).or_else(|| self.rows.get(slot))
-            }
         };
         // A query that only grew looks at the last hits (and the rows written or placed
         // anew since): each term can only match fewer.
@@ -276,16 +312,14 @@ impl Finder {
                 rows
             });
         let hits = self.index.matching(text, narrowing.as_deref(), |slot| {
-            row_of(slot).is_some_and(&shows)
+            parts(slot).is_some_and(|(f, _, times)| shows(f, times))
         });
         let matched: Vec<u32> = hits.iter().map(|h| h.row as u32).collect();
         self.last
             .insert(s.who.user.clone(), (q.clone(), text.to_string(), matched));
         let count = hits.len();
         // The best `limit`: the best class of match first, then the view's order.
-        let key = |h: &crate::domain::search::Match| {
-            (std::cmp::Reverse(h.rank), row_of(h.row).map(|r| r.place))
-        };
+        let place = |h: &crate::domain::search::Match| parts(h.row).map(|(_, place, _)| *place);
         // Ranks are small numbers: the best are the hits of the highest ranks, and only the
         // rank where the page ends is cut by place (no place is looked up for the others).
         let top = hits.iter().map(|h| h.rank).max().unwrap_or(0) as usize;
@@ -302,19 +336,25 @@ impl Finder {
             }
             above += n;
         }
-        let mut best: Vec<_> = hits.iter().filter(|h| h.rank > cut).copied().collect();
-        let mut at_cut: Vec<_> = hits.iter().filter(|h| h.rank == cut).copied().collect();
+        let mut best: Vec<(std::cmp::Reverse<u32>, Place)> = hits
+            .iter()
+            .filter(|h| h.rank > cut)
+            .filter_map(|h| Some((std::cmp::Reverse(h.rank), place(h)?)))
+            .collect();
+        // Places are unique (each ends with its lead's id): the page's end is cut by them.
+        let mut at_cut: Vec<Place> = hits
+            .iter()
+            .filter(|h| h.rank == cut)
+            .filter_map(place)
+            .collect();
         let room = limit.saturating_sub(best.len());
         if at_cut.len() > room {
-            at_cut.select_nth_unstable_by_key(room, key);
+            at_cut.select_nth_unstable(room);
             at_cut.truncate(room);
         }
-        best.extend(at_cut);
-        best.sort_unstable_by_key(key);
-        let ids: Vec<LeadId> = best
-            .iter()
-            .filter_map(|h| row_of(h.row).map(|r| r.id))
-            .collect();
+        best.extend(at_cut.into_iter().map(|p| (std::cmp::Reverse(cut), p)));
+        best.sort_unstable();
+        let ids: Vec<LeadId> = best.iter().filter_map(|(_, place)| id_of(place)).collect();
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(lead) = s.store.lead(id)? {

@@ -49,18 +49,22 @@ impl Core {
         Some(m.chance_at(lead.score.fit, &self.rules().temperature))
     }
 
-    /// Counts the closed leads the last model has not learned from (a scan of the leads): a
-    /// server starting over a store that closed leads without it knows when to retrain.
+    /// Counts the closed leads the last model has not learned from (the kept counts, no read
+    /// of the leads): a server starting over a store that closed leads without it knows when
+    /// to retrain.
     pub fn count_new_outcomes(&self) -> Result<(), ServiceError> {
         let learned = self.store.model()?.map_or(0, |m| m.won + m.lost);
-        let mut closed = 0usize;
-        for lead in self.store.leads() {
-            if !lead?.stage.is_open() {
-                closed += 1;
-            }
-        }
-        self.outcomes
-            .store(closed.saturating_sub(learned), Ordering::SeqCst);
+        let closed: u64 = self
+            .store
+            .tallies_at(self.now())?
+            .iter()
+            .filter(|(tally, _)| !tally.stage.is_open())
+            .map(|(_, n)| n)
+            .sum();
+        self.outcomes.store(
+            usize::try_from(closed.saturating_sub(learned as u64)).unwrap_or(usize::MAX),
+            Ordering::SeqCst,
+        );
         Ok(())
     }
 
