@@ -52,7 +52,9 @@ pub struct SearchIndex {
     /// Where row `i` lies in `text`. Offsets are 32-bit, for memory (a million leads' text
     /// is ~80 MB); a row past 4 GiB of text would not be found, never misread.
     spans: Vec<Span>,
-    /// The letters and digits of row `i`.
+    /// The letters and digits anywhere in row `i` (`any_bit`): what every search reads
+    /// first, so kept apart from where they stand (`marks`), which one-letter terms read.
+    any: Vec<u64>,
     marks: Vec<Marks>,
     /// Bytes of `text` no row uses.
     unused: usize,
@@ -119,8 +121,6 @@ fn any_bit(c: char) -> Option<u64> {
 /// class need, so that it never reads the row's text.
 #[derive(Debug, Clone, Copy, Default)]
 struct Marks {
-    /// Anywhere in the row (`any_bit`).
-    any: u64,
     /// The name's first char.
     first: u64,
     /// Starting a word of the name, or of another field.
@@ -129,12 +129,14 @@ struct Marks {
 }
 
 impl Marks {
-    fn of(hay: &str, name_end: usize) -> Marks {
+    /// The row's letters and digits anywhere (`any_bit`), and where they stand.
+    fn of(hay: &str, name_end: usize) -> (u64, Marks) {
+        let mut any = 0;
         let mut m = Marks::default();
         let mut prev: Option<char> = None;
         for (at, c) in hay.char_indices() {
             if let Some(b) = any_bit(c) {
-                m.any |= b;
+                any |= b;
             }
             if let Some(b) = bit(c) {
                 let starts_word = prev.is_none_or(|p| p == SEP || !p.is_alphanumeric());
@@ -148,12 +150,13 @@ impl Marks {
             }
             prev = Some(c);
         }
-        m
+        (any, m)
     }
 
-    /// How a one-letter term with bit `b` matches the row (0: not at all), as `class` says.
-    fn class(&self, b: u64) -> u32 {
-        if self.any & b == 0 {
+    /// How a one-letter term with bit `b` matches the row whose letters anywhere are `any`
+    /// (0: not at all), as `class` says.
+    fn class(&self, any: u64, b: u64) -> u32 {
+        if any & b == 0 {
             0
         } else if self.first & b != 0 {
             NAME_START
@@ -296,7 +299,9 @@ impl SearchIndex {
     pub fn push(&mut self, l: &Lead) -> usize {
         let span = self.append(l);
         self.spans.push(span);
-        self.marks.push(self.marks_of(span));
+        let (any, marks) = self.marks_of(span);
+        self.any.push(any);
+        self.marks.push(marks);
         self.spans.len() - 1
     }
 
@@ -308,21 +313,24 @@ impl SearchIndex {
         self.unused += old.range().len();
         let span = self.append(l);
         self.spans[row] = span;
-        self.marks[row] = self.marks_of(span);
+        (self.any[row], self.marks[row]) = self.marks_of(span);
         if self.unused > self.text.len() / 2 {
             self.pack();
         }
     }
 
-    fn marks_of(&self, span: Span) -> Marks {
+    fn marks_of(&self, span: Span) -> (u64, Marks) {
         self.text
             .get(span.range())
-            .map_or_else(Marks::default, |hay| Marks::of(hay, span.name_end as usize))
+            .map_or_else(Default::default, |hay| {
+                Marks::of(hay, span.name_end as usize)
+            })
     }
 
     /// Reserves room for `rows` more rows.
     pub fn reserve(&mut self, rows: usize) {
         self.spans.reserve(rows);
+        self.any.reserve(rows);
         self.marks.reserve(rows);
     }
 
@@ -333,6 +341,7 @@ impl SearchIndex {
         };
         self.unused += old.range().len();
         self.spans[row] = Span::default();
+        self.any[row] = 0;
         self.marks[row] = Marks::default();
     }
 
@@ -395,7 +404,8 @@ impl SearchIndex {
     }
 
     /// The rows (all, or `subset`) that `keep` keeps and the query matches, in row order,
-    /// unsorted by rank. `keep` is asked first: the text of a row it drops is never read.
+    /// unsorted by rank. A row lacking a term's letters is turned away first (8 bytes a row
+    /// read), then `keep` is asked: the text of a row it drops is never read.
     pub fn matching(
         &self,
         query: &str,
@@ -407,7 +417,8 @@ impl SearchIndex {
             return Vec::new();
         }
         let look = |row: usize| {
-            if keep(row) {
+            let any = self.any.get(row).copied().unwrap_or(0);
+            if terms.iter().all(|t| any & t.needs == t.needs) && keep(row) {
                 self.hit(&terms, row)
             } else {
                 None
@@ -425,17 +436,17 @@ impl SearchIndex {
 
     /// Whether `row` matches every term, and how well.
     fn hit(&self, terms: &[Term], row: usize) -> Option<Match> {
-        let marks = self.marks.get(row)?;
+        let any = *self.any.get(row)?;
         // The letters and digits first: most rows lacking one are turned away here, and a
         // one-letter term is matched and classed with no look at the text.
-        if terms.iter().any(|t| marks.any & t.needs != t.needs) {
+        if terms.iter().any(|t| any & t.needs != t.needs) {
             return None;
         }
         let mut rank = 0;
         let mut entry = None;
         for t in terms {
             let c = match t.single {
-                Some(b) => marks.class(b),
+                Some(b) => self.marks.get(row)?.class(any, b),
                 None => class(t, entry.get_or_insert(self.entry(row)?)),
             };
             match c {
