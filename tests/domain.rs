@@ -1204,6 +1204,16 @@ fn display_text_cannot_drive_the_terminal() {
         ("evil\u{202E}gnp.exe", format!("evil{r}gnp.exe")),
         ("\u{2066}isolate\u{2069}", format!("{r}isolate{r}")),
         ("mark\u{200F}", format!("mark{r}")),
+        // Invisible: two names that look alike differ where a mark shows.
+        ("An\u{200B}na", format!("An{r}na")),
+        ("\u{FEFF}Bom", format!("{r}Bom")),
+        ("word\u{2060}joiner", format!("word{r}joiner")),
+        ("tag\u{E0041}\u{E0042}", format!("tag{r}{r}")),
+        // Joiners that scripts and emoji need stay.
+        (
+            "मि\u{200D}त्र 👩\u{200D}💻",
+            "मि\u{200D}त्र 👩\u{200D}💻".into(),
+        ),
         ("two\nlines\r\tand a tab", "two lines  and a tab".into()),
         ("Анна Иванова", "Анна Иванова".into()),
         ("José Müller, Zoë Ørsted", "José Müller, Zoë Ørsted".into()),

@@ -135,7 +135,10 @@ pub fn escape_unsafe(json: &str) -> String {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if crate::domain::sanitize::is_unsafe_beyond_layout(c) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            // Beyond the BMP (the tag characters) as JSON writes it: a surrogate pair.
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -354,7 +357,8 @@ pub fn change_json(c: &Change) -> serde_json::Value {
 mod tests {
     #[test]
     fn json_out_escapes_what_could_drive_a_terminal_and_reads_back_the_same() {
-        let value = serde_json::json!({ "name": "a\u{202e}b\u{7f}c\u{9b}d\u{1b}e" });
+        let value =
+            serde_json::json!({ "name": "a\u{202e}b\u{7f}c\u{9b}d\u{1b}e\u{200b}f\u{e0041}g" });
         let text = super::escape_unsafe(&serde_json::to_string_pretty(&value).unwrap());
         assert!(
             !text
