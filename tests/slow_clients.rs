@@ -154,22 +154,26 @@ fn a_stalled_reader_and_stalled_writers_do_not_hold_up_anyone() {
         next_action: None,
         duration_secs: None,
     };
+    // Each write is answered and the change event it causes reaches this client too, each
+    // well within the bound: a client held up behind the stalled ones would wait for good.
+    // (How fast the round trips go is a benchmark's matter, not this test's.)
     let start = Instant::now();
     for _ in 0..1000 {
+        let sent = Instant::now();
         good.log(1, note.clone()).unwrap();
-        // The change event it causes reaches this client too.
         loop {
-            let left = BOUND.saturating_sub(start.elapsed());
+            let left = BOUND.saturating_sub(sent.elapsed());
             match changes.recv_timeout(left) {
                 Ok(1) => break,
                 Ok(_) => {}
-                Err(_) => panic!("a change event took over {BOUND:?} ({:?})", start.elapsed()),
+                Err(_) => panic!("a change event took over {BOUND:?} ({:?})", sent.elapsed()),
             }
         }
     }
-    let took = start.elapsed();
-    eprintln!("1000 round trips with a stalled reader and 8 stalled writers: {took:?}");
-    assert!(took < BOUND, "1000 round trips took {took:?}");
+    eprintln!(
+        "1000 round trips with a stalled reader and 8 stalled writers: {:?}",
+        start.elapsed()
+    );
     // Its socket took only part of the 1000 events: it was full, as meant.
     let event = encode_frame(&ServerFrame::Delta(Box::new(Delta {
         generation: 1000,
