@@ -49,6 +49,18 @@ fn rows(index: &SearchIndex, query: &str) -> Vec<usize> {
     index.search(query, None).iter().map(|m| m.row).collect()
 }
 
+/// A lead's fields other than its name, as a search reads them.
+fn other_fields(l: &Lead) -> Vec<String> {
+    [
+        l.company.clone().unwrap_or_default(),
+        l.email.clone().unwrap_or_default(),
+        l.phone.clone().unwrap_or_default(),
+    ]
+    .into_iter()
+    .chain(l.tags.iter().cloned())
+    .collect()
+}
+
 fn lower(s: &str) -> String {
     s.chars()
         .map(|c| c.to_lowercase().next().unwrap_or(c))
@@ -186,14 +198,7 @@ fn a_one_letter_query_finds_and_ranks_as_the_rules_say() {
     for c in ('a'..='z').chain('0'..='9') {
         let mut want: Vec<(u32, usize)> = Vec::new();
         for (row, l) in leads.iter().enumerate() {
-            let others: Vec<String> = [
-                l.company.clone().unwrap_or_default(),
-                l.email.clone().unwrap_or_default(),
-                l.phone.clone().unwrap_or_default(),
-            ]
-            .into_iter()
-            .chain(l.tags.iter().cloned())
-            .collect();
+            let others = other_fields(l);
             let name = lower(&l.name);
             let rank = if name.starts_with(c) {
                 5
@@ -263,14 +268,7 @@ fn a_longer_query_ranks_by_the_best_place_it_occurs() {
         let mut want: Vec<(u32, usize)> = Vec::new();
         for (row, l) in leads.iter().enumerate() {
             let name: Vec<char> = lower(&l.name).chars().collect();
-            let others: Vec<String> = [
-                l.company.clone().unwrap_or_default(),
-                l.email.clone().unwrap_or_default(),
-                l.phone.clone().unwrap_or_default(),
-            ]
-            .into_iter()
-            .chain(l.tags.iter().cloned())
-            .collect();
+            let others = other_fields(l);
             let in_name = places(&l.name, &term);
             let rank = if in_name.first() == Some(&0) {
                 5

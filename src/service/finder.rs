@@ -170,15 +170,26 @@ impl Finder {
         }
     }
 
+    /// Row `slot` (the next one, or one kept already) is `row`.
+    fn keep(&mut self, slot: usize, row: Row) {
+        if slot == self.filters.len() {
+            self.filters.push(row.filter);
+            self.places.push(row.place);
+            self.times.push(row.times);
+        } else {
+            self.filters[slot] = row.filter;
+            self.places[slot] = row.place;
+            self.times[slot] = row.times;
+        }
+    }
+
     /// The lead as written now.
     pub fn put(&mut self, s: &Local, lead: &Lead) {
         let row = self.row(s, lead, lead.score.at);
         let slot = match self.slot(lead.id) {
             Some(slot) => {
                 self.index.set(slot, lead);
-                self.filters[slot] = row.filter;
-                self.places[slot] = row.place;
-                self.times[slot] = row.times;
+                self.keep(slot, row);
                 slot
             }
             None => {
@@ -192,9 +203,7 @@ impl Finder {
                 }
                 self.slots[at] = slot;
                 self.index.push(lead);
-                self.filters.push(row.filter);
-                self.places.push(row.place);
-                self.times.push(row.times);
+                self.keep(slot as usize, row);
                 slot as usize
             }
         };
@@ -264,7 +273,9 @@ impl Finder {
         // A row's parts: of the lead as placed now if its moment has come, else as kept.
         // Most searches meet no such lead: no lookup per row then. Only the parts read are.
         let parts = |slot: usize| -> Option<(&Filter, &Place, &[Millis; 2])> {
-            if let Some(r) = (!moved.is_empty()).then(|| moved.get(&slot)).flatten() {
+            if !moved.is_empty()
+                && let Some(r) = moved.get(&slot)
+            {
                 return Some((&r.filter, &r.place, &r.times));
             }
             Some((
